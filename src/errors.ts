@@ -1,0 +1,156 @@
+/**
+ * The one catalogue of error codes Giftstream answers with.
+ *
+ * Every code is stable: clients branch on it. Each maps once to an HTTP status here, and
+ * docs/errors.md documents the same set (src/errors.test.ts keeps the two in step).
+ */
+export const errorCatalogue = {
+  invalid_request: {
+    status: 400,
+    title: "Invalid request",
+    description: "The request is malformed or violates its schema (unknown field, wrong type, bad JSON).",
+  },
+  invalid_amount: {
+    status: 400,
+    title: "Invalid amount",
+    description:
+      "An amount is not a plain integer string in minor units: a float, an exponent, NaN, negative or zero where not allowed, or above the configured maximum (`money.amountMax`).",
+  },
+  batch_too_large: {
+    status: 400,
+    title: "Batch too large",
+    description: "A ledger batch holds more transfers than `ledger.requestTransfersMax` allows.",
+  },
+  not_found: {
+    status: 404,
+    title: "Not found",
+    description: "No such route or resource.",
+  },
+  payload_too_large: {
+    status: 413,
+    title: "Payload too large",
+    description: "The request body is larger than `server.bodyLimitBytes`.",
+  },
+  unsupported_media_type: {
+    status: 415,
+    title: "Unsupported media type",
+    description: "The request body is not `application/json`.",
+  },
+  account_exists_mismatch: {
+    status: 409,
+    title: "Account exists with other settings",
+    description: "An account with this id already exists with a different unit or different flags.",
+  },
+  pending_transfer_closed: {
+    status: 409,
+    title: "Pending transfer already closed",
+    description: "The pending transfer was already posted, voided or expired.",
+  },
+  account_not_found: {
+    status: 422,
+    title: "Account not found",
+    description: "A transfer names an account that does not exist.",
+  },
+  unit_mismatch: {
+    status: 422,
+    title: "Unit mismatch",
+    description:
+      "The debit and credit accounts of a transfer hold different units, or the amount's unit differs.",
+  },
+  same_account: {
+    status: 422,
+    title: "Same account",
+    description: "A transfer debits and credits the same account.",
+  },
+  debits_exceed_credits: {
+    status: 422,
+    title: "Debits would exceed credits",
+    description:
+      "The transfer would take an account flagged `debitsMustNotExceedCredits` below zero available balance (pending debits count).",
+  },
+  credits_exceed_debits: {
+    status: 422,
+    title: "Credits would exceed debits",
+    description:
+      "The transfer would take an account flagged `creditsMustNotExceedDebits` past its limit (pending credits count).",
+  },
+  balance_overflow: {
+    status: 422,
+    title: "Balance overflow",
+    description: "The transfer would push an account's running debit or credit total past 2^63 - 1.",
+  },
+  pending_transfer_not_found: {
+    status: 422,
+    title: "Pending transfer not found",
+    description: "A post or void names a transfer that does not exist or is not pending.",
+  },
+  pending_transfer_expired: {
+    status: 422,
+    title: "Pending transfer expired",
+    description: "A post or void names a pending transfer whose expiry has passed.",
+  },
+  post_exceeds_pending: {
+    status: 422,
+    title: "Post exceeds pending amount",
+    description: "A post asks for more than the pending transfer holds.",
+  },
+  idempotency_key_reused: {
+    status: 422,
+    title: "Idempotency key reused",
+    description: "The idempotency key was already used with a different request.",
+  },
+  overloaded: {
+    status: 503,
+    title: "Overloaded",
+    description:
+      "The ledger's write queue is full (`ledger.queueRequestsMax`); retry with the same idempotency key.",
+  },
+  shutting_down: {
+    status: 503,
+    title: "Shutting down",
+    description: "The server is shutting down and accepts no new writes; retry against another instance.",
+  },
+  internal_error: {
+    status: 500,
+    title: "Internal error",
+    description: "An unexpected failure. Nothing was acknowledged; retry with the same idempotency key.",
+  },
+} as const satisfies Record<string, { status: number; title: string; description: string }>;
+
+export type ErrorCode = keyof typeof errorCatalogue;
+
+export const errorCodes = Object.keys(errorCatalogue) as ErrorCode[];
+
+/** A failure with a stable code. `detail` is for humans; `extra` carries machine-readable fields. */
+export class GiftstreamError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly extra: Readonly<Record<string, unknown>> | undefined;
+
+  constructor(code: ErrorCode, detail?: string, extra?: Record<string, unknown>) {
+    super(detail ?? errorCatalogue[code].title);
+    this.name = "GiftstreamError";
+    this.code = code;
+    this.status = errorCatalogue[code].status;
+    this.extra = extra;
+  }
+}
+
+export function isGiftstreamError(value: unknown): value is GiftstreamError {
+  return value instanceof GiftstreamError;
+}
+
+/**
+ * A broken invariant in money code is a bug to stop on, never a case to handle: it is thrown,
+ * rolls back the transaction it happens in, and is logged at fatal level.
+ */
+export class InvariantViolation extends Error {
+  constructor(message: string) {
+    super(`invariant violated: ${message}`);
+    this.name = "InvariantViolation";
+  }
+}
+
+export function invariant(condition: unknown, message: string): asserts condition {
+  if (!condition) throw new InvariantViolation(message);
+}
