@@ -1,0 +1,13 @@
+import { GiftstreamError } from "../errors.js";
+
+/** Cursors are opaque to clients; inside, one names the last transfer id of the previous page. */
+export function encodeCursor(lastId: bigint): string {
+  return Buffer.from(`t:${lastId}`).toString("base64url");
+}
+
+export function decodeCursor(cursor: string): bigint {
+  const text = cursor.length <= 64 ? Buffer.from(cursor, "base64url").toString() : "";
+  const match = /^t:([1-9][0-9]{0,18})$/.exec(text);
+  if (!match) throw new GiftstreamError("invalid_request", "cursor is not one this server issued");
+  return BigInt(match[1]!);
+}

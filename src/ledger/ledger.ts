@@ -1,0 +1,277 @@
+import { GiftstreamError, InvariantViolation, invariant } from "../errors.js";
+import { applyRequest, assertBatchInvariants, type BatchState, newBatchEffects } from "./apply.js";
+import { balanceOf } from "./balance.js";
+import { decodeCursor, encodeCursor } from "./cursor.js";
+import { type GroupCommitOptions, GroupCommitter, type Queued } from "./group-commit.js";
+import { deserializeResult, requestHash, serializeResult, transferRecord } from "./serialize.js";
+import type { IdempotencyRecord, LedgerStore, LedgerWriteTx } from "./store.js";
+import {
+  type AccountInput,
+  type Balance,
+  type HistoryPage,
+  type LedgerRequest,
+  type LedgerResult,
+  type PendingState,
+  PendingStatus,
+  TransferType,
+} from "./types.js";
+import { type RequestLimits, validateRequest } from "./validate.js";
+
+export interface LedgerOptions extends RequestLimits, GroupCommitOptions {
+  store: LedgerStore;
+  /** The service clock: every time the ledger records comes from here. */
+  clock: () => number;
+  historyPageMax: number;
+  /** Told about a broken invariant before the batch is rolled back: it is a bug to stop on. */
+  onInvariantViolation?: (error: InvariantViolation) => void;
+}
+
+interface Work {
+  request: LedgerRequest;
+  hash: string | null;
+}
+
+type Item = Queued<Work, LedgerResult>;
+
+/**
+ * The double-entry ledger. Writes go through the group committer: concurrent requests share one
+ * durable transaction, each is applied all-or-nothing on its own, and each caller gets its own
+ * result or error once the transaction has committed.
+ */
+export class Ledger {
+  private readonly committer: GroupCommitter<Work, LedgerResult>;
+
+  constructor(private readonly options: LedgerOptions) {
+    this.committer = new GroupCommitter(options, (batch) => this.commitBatch(batch));
+  }
+
+  /** Applies one atomic request. Rejects with a GiftstreamError when any transfer in it is refused. */
+  submit(request: LedgerRequest): Promise<LedgerResult> {
+    try {
+      validateRequest(request, this.options);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const hash = request.idempotencyKey === undefined ? null : requestHash(request);
+    return this.committer.submit({ request, hash }, Math.max(1, request.transfers.length));
+  }
+
+  /** Creates accounts that do not exist yet; existing ones must match unit and flags. */
+  async createAccounts(accounts: AccountInput[]): Promise<void> {
+    if (accounts.length === 0) return;
+    await this.submit({ accounts, transfers: [] });
+  }
+
+  async balances(accountIds: readonly string[]): Promise<Map<string, Balance>> {
+    const accounts = await this.options.store.getAccounts(accountIds);
+    return new Map([...accounts].map(([id, account]) => [id, balanceOf(account)]));
+  }
+
+  async balance(accountId: string): Promise<Balance> {
+    const found = (await this.balances([accountId])).get(accountId);
+    if (!found) throw new GiftstreamError("account_not_found", `no account ${accountId}`, { accountId });
+    return found;
+  }
+
+  /** Newest first, `limit` at most `historyPageMax`. */
+  async history(accountId: string, options: { cursor?: string; limit?: number } = {}): Promise<HistoryPage> {
+    const limit = Math.min(options.limit ?? 100, this.options.historyPageMax);
+    if (!Number.isSafeInteger(limit) || limit < 1) throw new GiftstreamError("invalid_request", "limit must be ≥ 1");
+    const before = options.cursor === undefined ? null : decodeCursor(options.cursor);
+    const account = (await this.options.store.getAccounts([accountId])).get(accountId);
+    if (!account) throw new GiftstreamError("account_not_found", `no account ${accountId}`, { accountId });
+    const stored = await this.options.store.listAccountTransfers(accountId, before, limit + 1);
+    const page = stored.slice(0, limit).map((t) => transferRecord(t, account.unit));
+    const last = page.at(-1);
+    return { transfers: page, nextCursor: stored.length > limit && last ? encodeCursor(last.id) : null };
+  }
+
+  /** Voids holds whose expiry has passed, each on its own so that a concurrent post loses nothing. */
+  async expirePending(limit = 1000): Promise<number> {
+    const ids = await this.options.store.listExpiredPending(this.options.clock(), limit);
+    const results = await Promise.allSettled(
+      ids.map((pendingId) =>
+        this.submit({ transfers: [{ type: "void_pending", pendingId, kind: "pending_expired" }] }),
+      ),
+    );
+    return results.filter((r) => r.status === "fulfilled").length;
+  }
+
+  /** Deletes idempotency records older than `retentionMs`; returns how many went. */
+  purgeIdempotency(retentionMs: number, limit = 10_000): Promise<number> {
+    return this.options.store.purgeIdempotency(this.options.clock() - retentionMs, limit);
+  }
+
+  /** Stops taking writes, and resolves once every queued request has been answered. */
+  close(): Promise<void> {
+    return this.committer.close();
+  }
+
+  private async commitBatch(batch: Item[]): Promise<void> {
+    const answers = new Map<Item, LedgerResult | GiftstreamError>();
+    try {
+      await this.options.store.write((tx) => this.applyBatch(tx, batch, answers));
+    } catch (error) {
+      if (error instanceof InvariantViolation) this.options.onInvariantViolation?.(error);
+      throw error;
+    }
+    // Only now is the batch durable: answer every caller.
+    for (const item of batch) {
+      const answer = answers.get(item);
+      invariant(answer !== undefined, "every request in a batch is answered");
+      if (answer instanceof GiftstreamError) item.reject(answer);
+      else item.resolve(answer);
+    }
+  }
+
+  private async applyBatch(
+    tx: LedgerWriteTx,
+    batch: Item[],
+    answers: Map<Item, LedgerResult | GiftstreamError>,
+  ): Promise<void> {
+    const now = this.options.clock();
+    const toApply = await this.settleIdempotency(tx, batch, answers);
+
+    const pendingIds = new Set<bigint>();
+    const accountIds = new Set<string>();
+    for (const { request } of toApply.map((i) => i.request)) {
+      for (const account of request.accounts ?? []) accountIds.add(account.id);
+      for (const t of request.transfers) {
+        if (t.type === "post_pending" || t.type === "void_pending") pendingIds.add(t.pendingId);
+        else {
+          accountIds.add(t.debitAccountId);
+          accountIds.add(t.creditAccountId);
+        }
+      }
+    }
+    // Lock order: holds, then accounts, each sorted, so no two writers can wait on each other.
+    const pending =
+      pendingIds.size === 0
+        ? new Map<bigint, PendingState>()
+        : await tx.loadPending([...pendingIds].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)));
+    for (const hold of pending.values()) {
+      accountIds.add(hold.debitAccountId);
+      accountIds.add(hold.creditAccountId);
+    }
+    const accounts = await tx.loadAccounts([...accountIds].sort());
+    const state: BatchState = { accounts, pending, now };
+    const effects = newBatchEffects();
+
+    const applied: { item: Item; rows: number; count: number }[] = [];
+    const rows = [];
+    const closes = [];
+    for (const item of toApply) {
+      const outcome = applyRequest(state, effects, item.request.request);
+      if (outcome instanceof GiftstreamError) {
+        answers.set(item, outcome);
+        continue;
+      }
+      applied.push({ item, rows: rows.length, count: outcome.rows.length });
+      for (const row of outcome.rows) rows.push(row);
+      for (const close of outcome.closes) closes.push(close);
+    }
+    assertBatchInvariants(state, effects);
+
+    const ids = rows.length === 0 ? [] : await tx.insertTransfers(rows);
+    invariant(ids.length === rows.length, "the store assigns one id per transfer");
+    const holds: PendingState[] = [];
+    for (let i = 0; i < rows.length; i++) {
+      const row = rows[i]!;
+      if (row.type === TransferType.pending) {
+        holds.push({
+          id: ids[i]!,
+          debitAccountId: row.debitAccountId,
+          creditAccountId: row.creditAccountId,
+          amount: row.amount,
+          expiresAt: row.expiresAt,
+          status: PendingStatus.open,
+        });
+      }
+    }
+    if (effects.newAccounts.size > 0) await tx.insertAccounts([...effects.newAccounts.values()]);
+    if (effects.touched.size > 0) await tx.updateBalances([...effects.touched.keys()].map((id) => accounts.get(id)!));
+    if (holds.length > 0) await tx.insertPending(holds);
+    if (closes.length > 0) await tx.closePending(closes);
+
+    const records: IdempotencyRecord[] = [];
+    for (const { item, rows: start, count } of applied) {
+      const request = item.request.request;
+      const result: LedgerResult = {
+        transfers: rows.slice(start, start + count).map((row, j) =>
+          transferRecord({ ...row, id: ids[start + j]! }, accounts.get(row.debitAccountId)!.unit),
+        ),
+        memo: request.memo ?? null,
+        replayed: false,
+      };
+      answers.set(item, result);
+      if (request.idempotencyKey !== undefined && item.request.hash !== null) {
+        records.push({ key: request.idempotencyKey, requestHash: item.request.hash, result: serializeResult(result), createdAt: now });
+      }
+    }
+    if (records.length > 0) await tx.insertIdempotency(records);
+    this.answerFollowers(batch, answers);
+  }
+
+  /**
+   * Answers requests whose key is already stored, and holds back later requests that share a key
+   * with an earlier one in the same batch (they are answered from the first once it is settled).
+   */
+  private async settleIdempotency(
+    tx: LedgerWriteTx,
+    batch: Item[],
+    answers: Map<Item, LedgerResult | GiftstreamError>,
+  ): Promise<Item[]> {
+    const keys = new Set<string>();
+    for (const item of batch) if (item.request.request.idempotencyKey !== undefined) keys.add(item.request.request.idempotencyKey);
+    const stored = keys.size === 0 ? new Map<string, IdempotencyRecord>() : await tx.loadIdempotency([...keys].sort());
+    const leaders = new Set<string>();
+    const toApply: Item[] = [];
+    for (const item of batch) {
+      const key = item.request.request.idempotencyKey;
+      if (key === undefined) {
+        toApply.push(item);
+        continue;
+      }
+      const record = stored.get(key);
+      if (record) {
+        answers.set(item, replayOrReuse(record.requestHash, item.request.hash, () => deserializeResult(record.result)));
+      } else if (!leaders.has(key)) {
+        leaders.add(key);
+        toApply.push(item);
+      }
+    }
+    return toApply;
+  }
+
+  private answerFollowers(batch: Item[], answers: Map<Item, LedgerResult | GiftstreamError>): void {
+    const leaderByKey = new Map<string, Item>();
+    for (const item of batch) {
+      const key = item.request.request.idempotencyKey;
+      if (key === undefined || answers.has(item)) {
+        if (key !== undefined && !leaderByKey.has(key)) leaderByKey.set(key, item);
+        continue;
+      }
+      const leader = leaderByKey.get(key)!;
+      const first = answers.get(leader)!;
+      answers.set(
+        item,
+        first instanceof GiftstreamError
+          ? item.request.hash === leader.request.hash
+            ? first
+            : new GiftstreamError("idempotency_key_reused")
+          : replayOrReuse(leader.request.hash!, item.request.hash, () => first),
+      );
+    }
+  }
+}
+
+function replayOrReuse(
+  storedHash: string,
+  hash: string | null,
+  result: () => Omit<LedgerResult, "replayed">,
+): LedgerResult | GiftstreamError {
+  if (storedHash !== hash) {
+    return new GiftstreamError("idempotency_key_reused", "this idempotency key was used with a different request");
+  }
+  return { ...result(), replayed: true };
+}

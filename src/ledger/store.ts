@@ -1,0 +1,80 @@
+import type { AccountState, JsonObject, PendingState, PendingStatusCode, TransferTypeCode } from "./types.js";
+
+/**
+ * The ledger's storage port. Async so that a networked store (PostgreSQL) fits the same shape
+ * as the embedded one; the ledger never sees SQL.
+ *
+ * The ledger computes every effect itself, then asks the store to persist it inside one
+ * `write` transaction. A store must make `load*` inside a write transaction return state that
+ * no other writer can change until the transaction ends (SQLite: one writer; PostgreSQL:
+ * `SELECT … FOR UPDATE` in id order, which is why ids arrive sorted).
+ */
+export interface LedgerStore {
+  /** Runs `work` in one durable transaction: all of it commits, or none of it. */
+  write<T>(work: (tx: LedgerWriteTx) => Promise<T>): Promise<T>;
+
+  getAccounts(ids: readonly string[]): Promise<Map<string, AccountState>>;
+  getTransfers(ids: readonly bigint[]): Promise<StoredTransfer[]>;
+  /** Newest first, strictly older than `beforeId` when given. */
+  listAccountTransfers(accountId: string, beforeId: bigint | null, limit: number): Promise<StoredTransfer[]>;
+  /** Open holds whose expiry is at or before `now`, oldest expiry first. */
+  listExpiredPending(now: number, limit: number): Promise<bigint[]>;
+  /** Idempotency records created before `before` are deleted, at most `limit` at a time. */
+  purgeIdempotency(before: number, limit: number): Promise<number>;
+
+  /** Every account with the totals recomputed from its entries, for the full check. */
+  reconcileRows(): AsyncIterable<ReconcileRow>;
+
+  close(): Promise<void>;
+}
+
+export interface LedgerWriteTx {
+  /** Sorted, distinct ids. Missing accounts are absent from the map. */
+  loadAccounts(ids: readonly string[]): Promise<Map<string, AccountState>>;
+  loadPending(ids: readonly bigint[]): Promise<Map<bigint, PendingState>>;
+  loadIdempotency(keys: readonly string[]): Promise<Map<string, IdempotencyRecord>>;
+
+  insertAccounts(accounts: readonly AccountState[]): Promise<void>;
+  /** Returns the ids the store assigned, in the order of `rows`; ids only ever grow. */
+  insertTransfers(rows: readonly TransferRow[]): Promise<bigint[]>;
+  /** Writes the four running totals of each account. */
+  updateBalances(accounts: readonly AccountState[]): Promise<void>;
+  insertPending(rows: readonly PendingState[]): Promise<void>;
+  closePending(updates: readonly { id: bigint; status: PendingStatusCode }[]): Promise<void>;
+  insertIdempotency(rows: readonly IdempotencyRecord[]): Promise<void>;
+}
+
+export interface TransferRow {
+  type: TransferTypeCode;
+  debitAccountId: string;
+  creditAccountId: string;
+  amount: bigint;
+  kind: string;
+  pendingId: bigint | null;
+  expiresAt: number | null;
+  metadata: JsonObject | null;
+  createdAt: number;
+}
+
+export interface StoredTransfer extends TransferRow {
+  id: bigint;
+}
+
+export interface IdempotencyRecord {
+  key: string;
+  requestHash: string;
+  /** The serialized first result (see ledger/serialize.ts). */
+  result: string;
+  createdAt: number;
+}
+
+export interface ReconcileRow {
+  account: AccountState;
+  /** The same four totals, summed from the transfers table and the open holds. */
+  fromEntries: {
+    debitsPosted: bigint;
+    creditsPosted: bigint;
+    debitsPending: bigint;
+    creditsPending: bigint;
+  };
+}

@@ -1,0 +1,156 @@
+/**
+ * The ledger's vocabulary. Pure data: no I/O, no classes.
+ *
+ * Amounts are bigint minor units of the account's unit. Times are milliseconds since the epoch
+ * (JS numbers are exact for those; they are never money).
+ */
+
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+export type JsonObject = { [key: string]: JsonValue };
+
+/** Account flags, stored as a bitmask so the hot path compares integers. */
+export const AccountFlag = {
+  /** Debits (posted + pending) may never exceed posted credits: a balance that cannot go negative. */
+  debitsMustNotExceedCredits: 1,
+  /** Credits (posted + pending) may never exceed posted debits. */
+  creditsMustNotExceedDebits: 2,
+} as const;
+export const accountFlagsMask = AccountFlag.debitsMustNotExceedCredits | AccountFlag.creditsMustNotExceedDebits;
+
+export interface AccountFlags {
+  debitsMustNotExceedCredits?: boolean;
+  creditsMustNotExceedDebits?: boolean;
+}
+
+export interface AccountInput {
+  id: string;
+  unit: string;
+  flags?: AccountFlags;
+}
+
+/** An account as stored: its identity and its four running totals. */
+export interface AccountState {
+  id: string;
+  unit: string;
+  flags: number;
+  debitsPosted: bigint;
+  creditsPosted: bigint;
+  debitsPending: bigint;
+  creditsPending: bigint;
+  createdAt: number;
+}
+
+/** How a transfer moves value. The numbers are stored; never renumber them. */
+export const TransferType = {
+  posted: 0,
+  pending: 1,
+  post_pending: 2,
+  void_pending: 3,
+} as const;
+export type TransferTypeName = keyof typeof TransferType;
+export type TransferTypeCode = (typeof TransferType)[TransferTypeName];
+
+export type TransferInput =
+  | {
+      type?: "posted";
+      debitAccountId: string;
+      creditAccountId: string;
+      amount: bigint;
+      kind: string;
+      metadata?: JsonObject;
+    }
+  | {
+      type: "pending";
+      debitAccountId: string;
+      creditAccountId: string;
+      amount: bigint;
+      kind: string;
+      metadata?: JsonObject;
+      /** After this time the hold can no longer be posted, and the expiry job voids it. */
+      expiresAt?: number;
+    }
+  | {
+      type: "post_pending";
+      pendingId: bigint;
+      /** Defaults to the whole pending amount; a smaller amount posts part and releases the rest. */
+      amount?: bigint;
+      kind: string;
+      metadata?: JsonObject;
+    }
+  | {
+      type: "void_pending";
+      pendingId: bigint;
+      kind: string;
+      metadata?: JsonObject;
+    };
+
+/** A transfer as recorded. History is append-only: a record never changes once written. */
+export interface TransferRecord {
+  id: bigint;
+  type: TransferTypeName;
+  debitAccountId: string;
+  creditAccountId: string;
+  amount: bigint;
+  unit: string;
+  kind: string;
+  pendingId: bigint | null;
+  expiresAt: number | null;
+  metadata: JsonObject | null;
+  createdAt: number;
+}
+
+/** One atomic unit of work: all of its transfers apply, or none of them. */
+export interface LedgerRequest {
+  /** When set, a replay returns the first result and a different request with it fails. */
+  idempotencyKey?: string;
+  /** Accounts created, if absent, in the same transaction as the transfers. */
+  accounts?: AccountInput[];
+  transfers: TransferInput[];
+  /** Opaque caller data stored with the idempotency record and returned on replay. */
+  memo?: JsonValue;
+}
+
+export interface LedgerResult {
+  transfers: TransferRecord[];
+  memo: JsonValue | null;
+  /** True when this answer was read back from an earlier identical request. */
+  replayed: boolean;
+}
+
+/** The state of a two-phase transfer's hold. Only open holds are kept; closed ones are history. */
+export const PendingStatus = {
+  open: 0,
+  posted: 1,
+  voided: 2,
+} as const;
+export type PendingStatusCode = (typeof PendingStatus)[keyof typeof PendingStatus];
+
+export interface PendingState {
+  id: bigint;
+  debitAccountId: string;
+  creditAccountId: string;
+  amount: bigint;
+  expiresAt: number | null;
+  status: PendingStatusCode;
+}
+
+export interface Balance {
+  accountId: string;
+  unit: string;
+  debitsPosted: bigint;
+  creditsPosted: bigint;
+  debitsPending: bigint;
+  creditsPending: bigint;
+  /** creditsPosted − debitsPosted. */
+  posted: bigint;
+  /** creditsPending − debitsPending. */
+  pending: bigint;
+  /** What can still be debited: posted − debitsPending. */
+  available: bigint;
+}
+
+export interface HistoryPage {
+  transfers: TransferRecord[];
+  /** Pass back to get the next (older) page; null when there is none. */
+  nextCursor: string | null;
+}

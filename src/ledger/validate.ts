@@ -1,0 +1,116 @@
+import { GiftstreamError } from "../errors.js";
+import { findUnit } from "../money/unit.js";
+import type { JsonObject, LedgerRequest } from "./types.js";
+
+export interface RequestLimits {
+  /** The cap on any single amount, so that no running total can overflow 64 bits in practice. */
+  amountMax: bigint;
+  requestTransfersMax: number;
+}
+
+/** Lengths that bound every string the ledger stores. */
+export const ledgerLimits = {
+  accountIdLengthMax: 128,
+  kindLengthMax: 64,
+  idempotencyKeyLengthMax: 255,
+  metadataBytesMax: 4096,
+} as const;
+
+const idPattern = /^[A-Za-z0-9_.:\-/]+$/;
+
+/**
+ * Checks everything about a request that needs no stored state, before it joins a batch: a
+ * request that fails here never reaches the store.
+ */
+export function validateRequest(request: LedgerRequest, limits: RequestLimits): void {
+  const transfers = request.transfers;
+  if (!Array.isArray(transfers)) throw new GiftstreamError("invalid_request", "transfers must be a list");
+  if (transfers.length === 0 && (request.accounts ?? []).length === 0) {
+    throw new GiftstreamError("invalid_request", "a request needs at least one transfer or account");
+  }
+  if ((request.accounts ?? []).length > limits.requestTransfersMax) {
+    throw new GiftstreamError("batch_too_large", `more than ${limits.requestTransfersMax} accounts in one request`);
+  }
+  if (transfers.length > limits.requestTransfersMax) {
+    throw new GiftstreamError(
+      "batch_too_large",
+      `${transfers.length} transfers exceed the limit of ${limits.requestTransfersMax}`,
+    );
+  }
+  if (request.idempotencyKey !== undefined) {
+    const key = request.idempotencyKey;
+    if (typeof key !== "string" || key.length === 0 || key.length > ledgerLimits.idempotencyKeyLengthMax) {
+      throw new GiftstreamError("invalid_request", "idempotency key must be 1–255 characters");
+    }
+  }
+  for (const account of request.accounts ?? []) {
+    checkAccountId(account.id, "account id");
+    if (typeof account.unit !== "string" || !findUnit(account.unit)) {
+      throw new GiftstreamError("invalid_request", `unknown unit ${String(account.unit)} for account ${account.id}`);
+    }
+  }
+  transfers.forEach((transfer, index) => {
+    const where = `transfers[${index}]`;
+    if (typeof transfer.kind !== "string" || transfer.kind.length === 0 || transfer.kind.length > ledgerLimits.kindLengthMax) {
+      throw new GiftstreamError("invalid_request", `${where}.kind must be 1–64 characters`);
+    }
+    checkMetadata(transfer.metadata, where);
+    switch (transfer.type) {
+      case undefined:
+      case "posted":
+      case "pending":
+        checkAccountId(transfer.debitAccountId, `${where}.debitAccountId`);
+        checkAccountId(transfer.creditAccountId, `${where}.creditAccountId`);
+        if (transfer.debitAccountId === transfer.creditAccountId) {
+          throw new GiftstreamError("same_account", `${where} debits and credits ${transfer.debitAccountId}`);
+        }
+        checkAmount(transfer.amount, limits.amountMax, `${where}.amount`);
+        if (transfer.type === "pending" && transfer.expiresAt !== undefined && !Number.isSafeInteger(transfer.expiresAt)) {
+          throw new GiftstreamError("invalid_request", `${where}.expiresAt must be a time in milliseconds`);
+        }
+        return;
+      case "post_pending":
+        checkPendingId(transfer.pendingId, where);
+        if (transfer.amount !== undefined) checkAmount(transfer.amount, limits.amountMax, `${where}.amount`);
+        return;
+      case "void_pending":
+        checkPendingId(transfer.pendingId, where);
+        return;
+      default:
+        throw new GiftstreamError("invalid_request", `${where}.type is not a transfer type`);
+    }
+  });
+}
+
+export function checkAmount(amount: unknown, amountMax: bigint, field: string): void {
+  // A JS number is refused even when it is an integer: money never passes through a float.
+  if (typeof amount !== "bigint") throw new GiftstreamError("invalid_amount", `${field} must be a bigint`);
+  if (amount <= 0n) throw new GiftstreamError("invalid_amount", `${field} must be positive`);
+  if (amount > amountMax) throw new GiftstreamError("invalid_amount", `${field} exceeds the maximum of ${amountMax}`);
+}
+
+function checkAccountId(id: unknown, field: string): void {
+  if (typeof id !== "string" || id.length === 0 || id.length > ledgerLimits.accountIdLengthMax || !idPattern.test(id)) {
+    throw new GiftstreamError("invalid_request", `${field} must be 1–128 characters of A-Z a-z 0-9 _ . : - /`);
+  }
+}
+
+function checkPendingId(id: unknown, where: string): void {
+  if (typeof id !== "bigint" || id <= 0n) throw new GiftstreamError("invalid_request", `${where}.pendingId must be a transfer id`);
+}
+
+function checkMetadata(metadata: JsonObject | undefined, where: string): void {
+  if (metadata === undefined) return;
+  if (metadata === null || typeof metadata !== "object" || Array.isArray(metadata)) {
+    throw new GiftstreamError("invalid_request", `${where}.metadata must be an object`);
+  }
+  let bytes: number;
+  try {
+    bytes = Buffer.byteLength(JSON.stringify(metadata));
+  } catch {
+    throw new GiftstreamError("invalid_request", `${where}.metadata must be JSON`);
+  }
+  if (bytes > ledgerLimits.metadataBytesMax) {
+    throw new GiftstreamError("invalid_request", `${where}.metadata exceeds ${ledgerLimits.metadataBytesMax} bytes`);
+  }
+}

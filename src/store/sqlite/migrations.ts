@@ -1,0 +1,65 @@
+/**
+ * Versioned schema migrations for the SQLite store. Append only: a released migration is never
+ * edited, a change is a new version. Kept in TypeScript so the build needs no asset copying.
+ */
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+export const migrations: readonly Migration[] = [
+  {
+    version: 1,
+    name: "ledger",
+    sql: `
+      CREATE TABLE accounts (
+        id              TEXT    PRIMARY KEY,
+        unit            TEXT    NOT NULL,
+        flags           INTEGER NOT NULL,
+        debits_posted   INTEGER NOT NULL CHECK (debits_posted >= 0),
+        credits_posted  INTEGER NOT NULL CHECK (credits_posted >= 0),
+        debits_pending  INTEGER NOT NULL CHECK (debits_pending >= 0),
+        credits_pending INTEGER NOT NULL CHECK (credits_pending >= 0),
+        created_at      INTEGER NOT NULL
+      ) STRICT;
+
+      -- Append-only history. A post or void names its hold in pending_id, and the unique index
+      -- makes the database itself refuse a second close of the same hold.
+      CREATE TABLE transfers (
+        id                INTEGER PRIMARY KEY,
+        type              INTEGER NOT NULL,
+        debit_account_id  TEXT    NOT NULL,
+        credit_account_id TEXT    NOT NULL,
+        amount            INTEGER NOT NULL CHECK (amount > 0),
+        kind              TEXT    NOT NULL,
+        pending_id        INTEGER,
+        expires_at        INTEGER,
+        metadata          TEXT,
+        created_at        INTEGER NOT NULL,
+        CHECK (debit_account_id <> credit_account_id)
+      ) STRICT;
+      CREATE INDEX transfers_debit ON transfers (debit_account_id, id);
+      CREATE INDEX transfers_credit ON transfers (credit_account_id, id);
+      CREATE UNIQUE INDEX transfers_closing ON transfers (pending_id) WHERE pending_id IS NOT NULL;
+
+      -- Open holds only: a row leaves when its hold is posted, voided or expired.
+      CREATE TABLE holds (
+        transfer_id       INTEGER PRIMARY KEY,
+        debit_account_id  TEXT    NOT NULL,
+        credit_account_id TEXT    NOT NULL,
+        amount            INTEGER NOT NULL CHECK (amount > 0),
+        expires_at        INTEGER
+      ) STRICT;
+      CREATE INDEX holds_expiry ON holds (expires_at) WHERE expires_at IS NOT NULL;
+
+      CREATE TABLE idempotency (
+        key          TEXT    PRIMARY KEY,
+        request_hash TEXT    NOT NULL,
+        result       TEXT    NOT NULL,
+        created_at   INTEGER NOT NULL
+      ) STRICT;
+      CREATE INDEX idempotency_age ON idempotency (created_at);
+    `,
+  },
+];
