@@ -1,14 +1,14 @@
 import { GiftstreamError, invariant } from "../errors.js";
-import type { TransferRow } from "./store.js";
 import {
   AccountFlag,
+  type AccountInput,
   type AccountState,
-  type JsonObject,
   type LedgerRequest,
   type PendingState,
   PendingStatus,
   type PendingStatusCode,
-  TransferType,
+  type TransferInput,
+  type TransferRecord,
 } from "./types.js";
 
 /** The largest value a signed 64-bit column holds; every running total stays at or under it. */
@@ -24,10 +24,9 @@ export interface BatchState {
   now: number;
 }
 
-/** What one accepted request adds to the batch. */
+/** What one accepted request adds to the batch: its transfers (ids still 0n) and the holds it closes. */
 export interface AppliedRequest {
-  rows: TransferRow[];
-  /** The holds this request posts or voids. */
+  transfers: TransferRecord[];
   closes: { id: bigint; status: PendingStatusCode }[];
 }
 
@@ -43,189 +42,261 @@ export function newBatchEffects(): BatchEffects {
 }
 
 /**
- * Applies one request to the batch state, all or nothing. On rejection the state is exactly as
- * before and the error says why; on success the returned rows are ready to insert.
+ * Remembers what a multi-step request changed so that a refusal halfway can put it all back.
+ * A one-transfer request checks everything before it changes anything, and needs none.
+ */
+class Journal {
+  private readonly accounts = new Map<string, AccountState>();
+  private readonly holds = new Map<bigint, PendingStatusCode>();
+  readonly created = new Set<string>();
+
+  constructor(
+    private readonly state: BatchState,
+    private readonly effects: BatchEffects,
+  ) {}
+
+  saveAccount(account: AccountState): void {
+    if (!this.accounts.has(account.id) && !this.created.has(account.id))
+      this.accounts.set(account.id, copyAccount(account));
+  }
+
+  saveHold(hold: PendingState): void {
+    if (!this.holds.has(hold.id)) this.holds.set(hold.id, hold.status);
+  }
+
+  rollback(): void {
+    for (const [id, before] of this.accounts) Object.assign(this.state.accounts.get(id)!, before);
+    for (const id of this.created) {
+      this.state.accounts.delete(id);
+      this.effects.newAccounts.delete(id);
+    }
+    for (const [id, status] of this.holds) this.state.pending.get(id)!.status = status;
+  }
+}
+
+/**
+ * Applies one request to the batch state, all or nothing. On refusal the state is exactly as
+ * before and the error says why; on success the returned transfers are ready to insert.
  */
 export function applyRequest(
   state: BatchState,
   effects: BatchEffects,
   request: LedgerRequest,
 ): AppliedRequest | GiftstreamError {
-  // A request is all-or-nothing, so remember what it changes until it has fully succeeded.
-  const undo = new Map<string, AccountState>();
-  const created = new Set<string>();
-  const undoPending = new Map<bigint, PendingStatusCode>();
-  const rollback = (error: GiftstreamError): GiftstreamError => {
-    for (const [id, before] of undo) Object.assign(state.accounts.get(id)!, before);
-    for (const id of created) {
-      state.accounts.delete(id);
-      effects.newAccounts.delete(id);
-    }
-    for (const [id, status] of undoPending) state.pending.get(id)!.status = status;
-    return error;
-  };
-  const remember = (account: AccountState): void => {
-    if (!undo.has(account.id) && !created.has(account.id)) undo.set(account.id, { ...account });
-    if (!effects.touched.has(account.id) && !effects.newAccounts.has(account.id)) {
-      effects.touched.set(account.id, { ...account });
-    }
-  };
-
-  for (const input of request.accounts ?? []) {
-    const existing = state.accounts.get(input.id);
-    const flags =
-      (input.flags?.debitsMustNotExceedCredits ? AccountFlag.debitsMustNotExceedCredits : 0) |
-      (input.flags?.creditsMustNotExceedDebits ? AccountFlag.creditsMustNotExceedDebits : 0);
-    if (existing) {
-      if (existing.unit !== input.unit || existing.flags !== flags) {
-        return rollback(
-          new GiftstreamError("account_exists_mismatch", `account ${input.id} exists with other settings`, {
-            accountId: input.id,
-          }),
-        );
+  const accounts = request.accounts;
+  const journal =
+    request.transfers.length > 1 || (accounts !== undefined && accounts.length > 0)
+      ? new Journal(state, effects)
+      : null;
+  const applied: AppliedRequest = { transfers: [], closes: [] };
+  if (accounts) {
+    for (const input of accounts) {
+      const error = ensureAccount(state, effects, input, journal!);
+      if (error) {
+        journal!.rollback();
+        return error;
       }
-      continue;
     }
-    const account: AccountState = {
-      id: input.id,
-      unit: input.unit,
-      flags,
-      debitsPosted: 0n,
-      creditsPosted: 0n,
-      debitsPending: 0n,
-      creditsPending: 0n,
-      createdAt: state.now,
-    };
-    state.accounts.set(input.id, account);
-    effects.newAccounts.set(input.id, account);
-    created.add(input.id);
   }
+  const transfers = request.transfers;
+  for (let index = 0; index < transfers.length; index++) {
+    const transfer = transfers[index]!;
+    const error =
+      transfer.type === "post_pending" || transfer.type === "void_pending"
+        ? closeHold(state, effects, transfer, index, applied, journal)
+        : move(state, effects, transfer, index, applied, journal);
+    if (error) {
+      journal?.rollback();
+      return error;
+    }
+  }
+  return applied;
+}
 
-  const rows: TransferRow[] = [];
-  const closes: AppliedRequest["closes"] = [];
-  for (let index = 0; index < request.transfers.length; index++) {
-    const transfer = request.transfers[index]!;
-    const metadata: JsonObject | null = transfer.metadata ?? null;
-    const at = { transferIndex: index };
-
-    if (transfer.type === "post_pending" || transfer.type === "void_pending") {
-      const hold = state.pending.get(transfer.pendingId);
-      if (!hold) {
-        return rollback(
-          new GiftstreamError("pending_transfer_not_found", `no pending transfer ${transfer.pendingId}`, at),
-        );
-      }
-      if (hold.status !== PendingStatus.open) {
-        return rollback(new GiftstreamError("pending_transfer_closed", `transfer ${hold.id} is not open`, at));
-      }
-      // An expired hold is only ever voided; posting it would spend money the owner got back.
-      if (transfer.type === "post_pending" && hold.expiresAt !== null && hold.expiresAt <= state.now) {
-        return rollback(new GiftstreamError("pending_transfer_expired", `transfer ${hold.id} has expired`, at));
-      }
-      const debit = state.accounts.get(hold.debitAccountId)!;
-      const credit = state.accounts.get(hold.creditAccountId)!;
-      invariant(debit && credit, "a hold's accounts are loaded with it");
-      const postAmount = transfer.type === "post_pending" ? (transfer.amount ?? hold.amount) : 0n;
-      if (postAmount > hold.amount) {
-        return rollback(
-          new GiftstreamError("post_exceeds_pending", `post of ${postAmount} exceeds hold of ${hold.amount}`, at),
-        );
-      }
-      remember(debit);
-      remember(credit);
-      debit.debitsPending -= hold.amount;
-      credit.creditsPending -= hold.amount;
-      if (postAmount > 0n) {
-        // Releasing the hold frees exactly what posting takes, so no limit can newly be crossed.
-        debit.debitsPosted += postAmount;
-        credit.creditsPosted += postAmount;
-        if (debit.debitsPosted > int64Max || credit.creditsPosted > int64Max) {
-          return rollback(new GiftstreamError("balance_overflow", "running total would pass 2^63-1", at));
-        }
-      }
-      const status = transfer.type === "post_pending" ? PendingStatus.posted : PendingStatus.voided;
-      if (!undoPending.has(hold.id)) undoPending.set(hold.id, hold.status);
-      hold.status = status;
-      closes.push({ id: hold.id, status });
-      rows.push({
-        type: transfer.type === "post_pending" ? TransferType.post_pending : TransferType.void_pending,
-        debitAccountId: hold.debitAccountId,
-        creditAccountId: hold.creditAccountId,
-        amount: transfer.type === "post_pending" ? postAmount : hold.amount,
-        kind: transfer.kind,
-        pendingId: hold.id,
-        expiresAt: null,
-        metadata,
-        createdAt: state.now,
-      });
-      continue;
-    }
-
-    const debit = state.accounts.get(transfer.debitAccountId);
-    const credit = state.accounts.get(transfer.creditAccountId);
-    if (!debit || !credit) {
-      const missing = debit ? transfer.creditAccountId : transfer.debitAccountId;
-      return rollback(
-        new GiftstreamError("account_not_found", `no account ${missing}`, { ...at, accountId: missing }),
-      );
-    }
-    if (debit.unit !== credit.unit) {
-      return rollback(
-        new GiftstreamError("unit_mismatch", `${debit.id} holds ${debit.unit}, ${credit.id} holds ${credit.unit}`, at),
-      );
-    }
-    const amount = transfer.amount;
-    const isPending = transfer.type === "pending";
-    if (
-      debit.flags & AccountFlag.debitsMustNotExceedCredits &&
-      debit.debitsPosted + debit.debitsPending + amount > debit.creditsPosted
-    ) {
-      return rollback(
-        new GiftstreamError("debits_exceed_credits", `account ${debit.id} has too little available`, {
-          ...at,
-          accountId: debit.id,
-        }),
-      );
-    }
-    if (
-      credit.flags & AccountFlag.creditsMustNotExceedDebits &&
-      credit.creditsPosted + credit.creditsPending + amount > credit.debitsPosted
-    ) {
-      return rollback(
-        new GiftstreamError("credits_exceed_debits", `account ${credit.id} cannot take more credits`, {
-          ...at,
-          accountId: credit.id,
-        }),
-      );
-    }
-    remember(debit);
-    remember(credit);
-    if (isPending) {
-      debit.debitsPending += amount;
-      credit.creditsPending += amount;
-    } else {
-      debit.debitsPosted += amount;
-      credit.creditsPosted += amount;
-    }
-    if (
-      debit.debitsPosted + debit.debitsPending > int64Max ||
-      credit.creditsPosted + credit.creditsPending > int64Max
-    ) {
-      return rollback(new GiftstreamError("balance_overflow", "running total would pass 2^63-1", at));
-    }
-    rows.push({
-      type: isPending ? TransferType.pending : TransferType.posted,
-      debitAccountId: debit.id,
-      creditAccountId: credit.id,
-      amount,
-      kind: transfer.kind,
-      pendingId: null,
-      expiresAt: isPending ? (transfer.expiresAt ?? null) : null,
-      metadata,
-      createdAt: state.now,
+function ensureAccount(
+  state: BatchState,
+  effects: BatchEffects,
+  input: AccountInput,
+  journal: Journal,
+): GiftstreamError | null {
+  const flags =
+    (input.flags?.debitsMustNotExceedCredits ? AccountFlag.debitsMustNotExceedCredits : 0) |
+    (input.flags?.creditsMustNotExceedDebits ? AccountFlag.creditsMustNotExceedDebits : 0);
+  const existing = state.accounts.get(input.id);
+  if (existing) {
+    if (existing.unit === input.unit && existing.flags === flags) return null;
+    return new GiftstreamError("account_exists_mismatch", `account ${input.id} exists with other settings`, {
+      accountId: input.id,
     });
   }
-  return { rows, closes };
+  const account: AccountState = {
+    id: input.id,
+    unit: input.unit,
+    flags,
+    debitsPosted: 0n,
+    creditsPosted: 0n,
+    debitsPending: 0n,
+    creditsPending: 0n,
+    createdAt: state.now,
+  };
+  state.accounts.set(input.id, account);
+  effects.newAccounts.set(input.id, account);
+  journal.created.add(input.id);
+  return null;
+}
+
+type MoveInput = Extract<TransferInput, { debitAccountId: string }>;
+type CloseInput = Extract<TransferInput, { pendingId: bigint }>;
+
+/** A posted or pending transfer: every check first, then the change. */
+function move(
+  state: BatchState,
+  effects: BatchEffects,
+  transfer: MoveInput,
+  transferIndex: number,
+  applied: AppliedRequest,
+  journal: Journal | null,
+): GiftstreamError | null {
+  const debit = state.accounts.get(transfer.debitAccountId);
+  const credit = state.accounts.get(transfer.creditAccountId);
+  if (!debit || !credit) {
+    const missing = debit ? transfer.creditAccountId : transfer.debitAccountId;
+    return new GiftstreamError("account_not_found", `no account ${missing}`, {
+      transferIndex,
+      accountId: missing,
+    });
+  }
+  if (debit.unit !== credit.unit) {
+    return new GiftstreamError(
+      "unit_mismatch",
+      `${debit.id} holds ${debit.unit}, ${credit.id} holds ${credit.unit}`,
+      {
+        transferIndex,
+      },
+    );
+  }
+  const amount = transfer.amount;
+  const debitsAfter = debit.debitsPosted + debit.debitsPending + amount;
+  const creditsAfter = credit.creditsPosted + credit.creditsPending + amount;
+  if (debit.flags & AccountFlag.debitsMustNotExceedCredits && debitsAfter > debit.creditsPosted) {
+    return new GiftstreamError("debits_exceed_credits", `account ${debit.id} has too little available`, {
+      transferIndex,
+      accountId: debit.id,
+    });
+  }
+  if (credit.flags & AccountFlag.creditsMustNotExceedDebits && creditsAfter > credit.debitsPosted) {
+    return new GiftstreamError("credits_exceed_debits", `account ${credit.id} cannot take more credits`, {
+      transferIndex,
+      accountId: credit.id,
+    });
+  }
+  if (debitsAfter > int64Max || creditsAfter > int64Max) {
+    return new GiftstreamError("balance_overflow", "running total would pass 2^63-1", { transferIndex });
+  }
+  touch(effects, journal, debit);
+  touch(effects, journal, credit);
+  const isPending = transfer.type === "pending";
+  if (isPending) {
+    debit.debitsPending += amount;
+    credit.creditsPending += amount;
+  } else {
+    debit.debitsPosted += amount;
+    credit.creditsPosted += amount;
+  }
+  applied.transfers.push({
+    id: 0n,
+    type: isPending ? "pending" : "posted",
+    debitAccountId: debit.id,
+    creditAccountId: credit.id,
+    amount,
+    unit: debit.unit,
+    kind: transfer.kind,
+    pendingId: null,
+    expiresAt: isPending ? (transfer.expiresAt ?? null) : null,
+    metadata: transfer.metadata ?? null,
+    createdAt: state.now,
+  });
+  return null;
+}
+
+/** Posts (whole or part) or voids an open hold. */
+function closeHold(
+  state: BatchState,
+  effects: BatchEffects,
+  transfer: CloseInput,
+  transferIndex: number,
+  applied: AppliedRequest,
+  journal: Journal | null,
+): GiftstreamError | null {
+  const at = { transferIndex };
+  const hold = state.pending.get(transfer.pendingId);
+  if (!hold) {
+    return new GiftstreamError("pending_transfer_not_found", `no pending transfer ${transfer.pendingId}`, at);
+  }
+  if (hold.status !== PendingStatus.open) {
+    return new GiftstreamError("pending_transfer_closed", `transfer ${hold.id} is not open`, at);
+  }
+  const posting = transfer.type === "post_pending";
+  // An expired hold is only ever voided; posting it would spend money its owner got back.
+  if (posting && hold.expiresAt !== null && hold.expiresAt <= state.now) {
+    return new GiftstreamError("pending_transfer_expired", `transfer ${hold.id} has expired`, at);
+  }
+  const postAmount = posting ? (transfer.amount ?? hold.amount) : 0n;
+  if (postAmount > hold.amount) {
+    return new GiftstreamError(
+      "post_exceeds_pending",
+      `post of ${postAmount} exceeds hold of ${hold.amount}`,
+      at,
+    );
+  }
+  const debit = state.accounts.get(hold.debitAccountId);
+  const credit = state.accounts.get(hold.creditAccountId);
+  invariant(debit && credit, "a hold's accounts are loaded with it");
+  // Releasing the hold frees exactly what posting takes, so no limit can newly be crossed and
+  // no running total can grow past what it already held.
+  touch(effects, journal, debit);
+  touch(effects, journal, credit);
+  journal?.saveHold(hold);
+  debit.debitsPending -= hold.amount;
+  credit.creditsPending -= hold.amount;
+  debit.debitsPosted += postAmount;
+  credit.creditsPosted += postAmount;
+  hold.status = posting ? PendingStatus.posted : PendingStatus.voided;
+  applied.closes.push({ id: hold.id, status: hold.status });
+  applied.transfers.push({
+    id: 0n,
+    type: transfer.type,
+    debitAccountId: hold.debitAccountId,
+    creditAccountId: hold.creditAccountId,
+    amount: posting ? postAmount : hold.amount,
+    unit: debit.unit,
+    kind: transfer.kind,
+    pendingId: hold.id,
+    expiresAt: null,
+    metadata: transfer.metadata ?? null,
+    createdAt: state.now,
+  });
+  return null;
+}
+
+function touch(effects: BatchEffects, journal: Journal | null, account: AccountState): void {
+  journal?.saveAccount(account);
+  if (!effects.touched.has(account.id) && !effects.newAccounts.has(account.id)) {
+    effects.touched.set(account.id, copyAccount(account));
+  }
+}
+
+export function copyAccount(a: AccountState): AccountState {
+  return {
+    id: a.id,
+    unit: a.unit,
+    flags: a.flags,
+    debitsPosted: a.debitsPosted,
+    creditsPosted: a.creditsPosted,
+    debitsPending: a.debitsPending,
+    creditsPending: a.creditsPending,
+    createdAt: a.createdAt,
+  };
 }
 
 /**
@@ -237,7 +308,9 @@ export function assertBatchInvariants(state: BatchState, effects: BatchEffects):
   const netPendingByUnit = new Map<string, bigint>();
   const addNet = (account: AccountState, before: AccountState | undefined): void => {
     const postedDelta =
-      account.creditsPosted - account.debitsPosted - (before ? before.creditsPosted - before.debitsPosted : 0n);
+      account.creditsPosted -
+      account.debitsPosted -
+      (before ? before.creditsPosted - before.debitsPosted : 0n);
     const pendingDelta =
       account.creditsPending -
       account.debitsPending -
@@ -248,8 +321,10 @@ export function assertBatchInvariants(state: BatchState, effects: BatchEffects):
   };
   for (const [id, before] of effects.touched) addNet(state.accounts.get(id)!, before);
   for (const account of effects.newAccounts.values()) addNet(account, undefined);
-  for (const [unit, net] of netPostedByUnit) invariant(net === 0n, `posted ${unit} nets to ${net} in a batch`);
-  for (const [unit, net] of netPendingByUnit) invariant(net === 0n, `pending ${unit} nets to ${net} in a batch`);
+  for (const [unit, net] of netPostedByUnit)
+    invariant(net === 0n, `posted ${unit} nets to ${net} in a batch`);
+  for (const [unit, net] of netPendingByUnit)
+    invariant(net === 0n, `pending ${unit} nets to ${net} in a batch`);
 }
 
 export function assertAccountWithinLimits(account: AccountState): void {

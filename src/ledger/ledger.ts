@@ -13,7 +13,8 @@ import {
   type LedgerResult,
   type PendingState,
   PendingStatus,
-  TransferType,
+  type PendingStatusCode,
+  type TransferRecord,
 } from "./types.js";
 import { type RequestLimits, validateRequest } from "./validate.js";
 
@@ -76,7 +77,8 @@ export class Ledger {
   /** Newest first, `limit` at most `historyPageMax`. */
   async history(accountId: string, options: { cursor?: string; limit?: number } = {}): Promise<HistoryPage> {
     const limit = Math.min(options.limit ?? 100, this.options.historyPageMax);
-    if (!Number.isSafeInteger(limit) || limit < 1) throw new GiftstreamError("invalid_request", "limit must be ≥ 1");
+    if (!Number.isSafeInteger(limit) || limit < 1)
+      throw new GiftstreamError("invalid_request", "limit must be ≥ 1");
     const before = options.cursor === undefined ? null : decodeCursor(options.cursor);
     const account = (await this.options.store.getAccounts([accountId])).get(accountId);
     if (!account) throw new GiftstreamError("account_not_found", `no account ${accountId}`, { accountId });
@@ -157,29 +159,31 @@ export class Ledger {
     const state: BatchState = { accounts, pending, now };
     const effects = newBatchEffects();
 
-    const applied: { item: Item; rows: number; count: number }[] = [];
-    const rows = [];
-    const closes = [];
+    const applied: { item: Item; transfers: TransferRecord[] }[] = [];
+    const rows: TransferRecord[] = [];
+    const closes: { id: bigint; status: PendingStatusCode }[] = [];
     for (const item of toApply) {
       const outcome = applyRequest(state, effects, item.request.request);
       if (outcome instanceof GiftstreamError) {
         answers.set(item, outcome);
         continue;
       }
-      applied.push({ item, rows: rows.length, count: outcome.rows.length });
-      for (const row of outcome.rows) rows.push(row);
+      applied.push({ item, transfers: outcome.transfers });
+      for (const row of outcome.transfers) rows.push(row);
       for (const close of outcome.closes) closes.push(close);
     }
     assertBatchInvariants(state, effects);
 
-    const ids = rows.length === 0 ? [] : await tx.insertTransfers(rows);
-    invariant(ids.length === rows.length, "the store assigns one id per transfer");
+    if (rows.length > 0) {
+      const ids = await tx.insertTransfers(rows);
+      invariant(ids.length === rows.length, "the store assigns one id per transfer");
+      for (let i = 0; i < rows.length; i++) rows[i]!.id = ids[i]!;
+    }
     const holds: PendingState[] = [];
-    for (let i = 0; i < rows.length; i++) {
-      const row = rows[i]!;
-      if (row.type === TransferType.pending) {
+    for (const row of rows) {
+      if (row.type === "pending") {
         holds.push({
-          id: ids[i]!,
+          id: row.id,
           debitAccountId: row.debitAccountId,
           creditAccountId: row.creditAccountId,
           amount: row.amount,
@@ -189,23 +193,23 @@ export class Ledger {
       }
     }
     if (effects.newAccounts.size > 0) await tx.insertAccounts([...effects.newAccounts.values()]);
-    if (effects.touched.size > 0) await tx.updateBalances([...effects.touched.keys()].map((id) => accounts.get(id)!));
+    if (effects.touched.size > 0)
+      await tx.updateBalances([...effects.touched.keys()].map((id) => accounts.get(id)!));
     if (holds.length > 0) await tx.insertPending(holds);
     if (closes.length > 0) await tx.closePending(closes);
 
     const records: IdempotencyRecord[] = [];
-    for (const { item, rows: start, count } of applied) {
+    for (const { item, transfers } of applied) {
       const request = item.request.request;
-      const result: LedgerResult = {
-        transfers: rows.slice(start, start + count).map((row, j) =>
-          transferRecord({ ...row, id: ids[start + j]! }, accounts.get(row.debitAccountId)!.unit),
-        ),
-        memo: request.memo ?? null,
-        replayed: false,
-      };
+      const result: LedgerResult = { transfers, memo: request.memo ?? null, replayed: false };
       answers.set(item, result);
       if (request.idempotencyKey !== undefined && item.request.hash !== null) {
-        records.push({ key: request.idempotencyKey, requestHash: item.request.hash, result: serializeResult(result), createdAt: now });
+        records.push({
+          key: request.idempotencyKey,
+          requestHash: item.request.hash,
+          result: serializeResult(result),
+          createdAt: now,
+        });
       }
     }
     if (records.length > 0) await tx.insertIdempotency(records);
@@ -222,8 +226,10 @@ export class Ledger {
     answers: Map<Item, LedgerResult | GiftstreamError>,
   ): Promise<Item[]> {
     const keys = new Set<string>();
-    for (const item of batch) if (item.request.request.idempotencyKey !== undefined) keys.add(item.request.request.idempotencyKey);
-    const stored = keys.size === 0 ? new Map<string, IdempotencyRecord>() : await tx.loadIdempotency([...keys].sort());
+    for (const item of batch)
+      if (item.request.request.idempotencyKey !== undefined) keys.add(item.request.request.idempotencyKey);
+    const stored =
+      keys.size === 0 ? new Map<string, IdempotencyRecord>() : await tx.loadIdempotency([...keys].sort());
     const leaders = new Set<string>();
     const toApply: Item[] = [];
     for (const item of batch) {
@@ -234,7 +240,10 @@ export class Ledger {
       }
       const record = stored.get(key);
       if (record) {
-        answers.set(item, replayOrReuse(record.requestHash, item.request.hash, () => deserializeResult(record.result)));
+        answers.set(
+          item,
+          replayOrReuse(record.requestHash, item.request.hash, () => deserializeResult(record.result)),
+        );
       } else if (!leaders.has(key)) {
         leaders.add(key);
         toApply.push(item);
@@ -271,7 +280,10 @@ function replayOrReuse(
   result: () => Omit<LedgerResult, "replayed">,
 ): LedgerResult | GiftstreamError {
   if (storedHash !== hash) {
-    return new GiftstreamError("idempotency_key_reused", "this idempotency key was used with a different request");
+    return new GiftstreamError(
+      "idempotency_key_reused",
+      "this idempotency key was used with a different request",
+    );
   }
   return { ...result(), replayed: true };
 }

@@ -24,12 +24,15 @@ export async function reconcile(store: LedgerStore): Promise<ReconcileReport> {
   };
   for await (const { account, fromEntries } of store.reconcileRows()) {
     accounts++;
-    const totals = (units[account.unit] ??= { posted: 0n, pending: 0n });
+    const totals = units[account.unit] ?? { posted: 0n, pending: 0n };
+    units[account.unit] = totals;
     totals.posted += account.creditsPosted - account.debitsPosted;
     totals.pending += account.creditsPending - account.debitsPending;
     for (const field of ["debitsPosted", "creditsPosted", "debitsPending", "creditsPending"] as const) {
       if (account[field] !== fromEntries[field]) {
-        note(`account ${account.id}: ${field} is ${account[field]} but its entries sum to ${fromEntries[field]}`);
+        note(
+          `account ${account.id}: ${field} is ${account[field]} but its entries sum to ${fromEntries[field]}`,
+        );
       }
     }
   }

@@ -1,4 +1,4 @@
-import type { AccountState, JsonObject, PendingState, PendingStatusCode, TransferTypeCode } from "./types.js";
+import type { AccountState, PendingState, PendingStatusCode, TransferRecord } from "./types.js";
 
 /**
  * The ledger's storage port. Async so that a networked store (PostgreSQL) fits the same shape
@@ -44,21 +44,11 @@ export interface LedgerWriteTx {
   insertIdempotency(rows: readonly IdempotencyRecord[]): Promise<void>;
 }
 
-export interface TransferRow {
-  type: TransferTypeCode;
-  debitAccountId: string;
-  creditAccountId: string;
-  amount: bigint;
-  kind: string;
-  pendingId: bigint | null;
-  expiresAt: number | null;
-  metadata: JsonObject | null;
-  createdAt: number;
-}
+/** A transfer as the store writes it; the store assigns the id. */
+export type TransferRow = Omit<TransferRecord, "id" | "unit">;
 
-export interface StoredTransfer extends TransferRow {
-  id: bigint;
-}
+/** A transfer as the store reads it back; the unit is its accounts'. */
+export type StoredTransfer = Omit<TransferRecord, "unit">;
 
 export interface IdempotencyRecord {
   key: string;

@@ -15,7 +15,8 @@ export const AccountFlag = {
   /** Credits (posted + pending) may never exceed posted debits. */
   creditsMustNotExceedDebits: 2,
 } as const;
-export const accountFlagsMask = AccountFlag.debitsMustNotExceedCredits | AccountFlag.creditsMustNotExceedDebits;
+export const accountFlagsMask =
+  AccountFlag.debitsMustNotExceedCredits | AccountFlag.creditsMustNotExceedDebits;
 
 export interface AccountFlags {
   debitsMustNotExceedCredits?: boolean;

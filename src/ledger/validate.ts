@@ -29,7 +29,10 @@ export function validateRequest(request: LedgerRequest, limits: RequestLimits): 
     throw new GiftstreamError("invalid_request", "a request needs at least one transfer or account");
   }
   if ((request.accounts ?? []).length > limits.requestTransfersMax) {
-    throw new GiftstreamError("batch_too_large", `more than ${limits.requestTransfersMax} accounts in one request`);
+    throw new GiftstreamError(
+      "batch_too_large",
+      `more than ${limits.requestTransfersMax} accounts in one request`,
+    );
   }
   if (transfers.length > limits.requestTransfersMax) {
     throw new GiftstreamError(
@@ -46,12 +49,19 @@ export function validateRequest(request: LedgerRequest, limits: RequestLimits): 
   for (const account of request.accounts ?? []) {
     checkAccountId(account.id, "account id");
     if (typeof account.unit !== "string" || !findUnit(account.unit)) {
-      throw new GiftstreamError("invalid_request", `unknown unit ${String(account.unit)} for account ${account.id}`);
+      throw new GiftstreamError(
+        "invalid_request",
+        `unknown unit ${String(account.unit)} for account ${account.id}`,
+      );
     }
   }
   transfers.forEach((transfer, index) => {
     const where = `transfers[${index}]`;
-    if (typeof transfer.kind !== "string" || transfer.kind.length === 0 || transfer.kind.length > ledgerLimits.kindLengthMax) {
+    if (
+      typeof transfer.kind !== "string" ||
+      transfer.kind.length === 0 ||
+      transfer.kind.length > ledgerLimits.kindLengthMax
+    ) {
       throw new GiftstreamError("invalid_request", `${where}.kind must be 1–64 characters`);
     }
     checkMetadata(transfer.metadata, where);
@@ -65,7 +75,11 @@ export function validateRequest(request: LedgerRequest, limits: RequestLimits): 
           throw new GiftstreamError("same_account", `${where} debits and credits ${transfer.debitAccountId}`);
         }
         checkAmount(transfer.amount, limits.amountMax, `${where}.amount`);
-        if (transfer.type === "pending" && transfer.expiresAt !== undefined && !Number.isSafeInteger(transfer.expiresAt)) {
+        if (
+          transfer.type === "pending" &&
+          transfer.expiresAt !== undefined &&
+          !Number.isSafeInteger(transfer.expiresAt)
+        ) {
           throw new GiftstreamError("invalid_request", `${where}.expiresAt must be a time in milliseconds`);
         }
         return;
@@ -86,17 +100,27 @@ export function checkAmount(amount: unknown, amountMax: bigint, field: string): 
   // A JS number is refused even when it is an integer: money never passes through a float.
   if (typeof amount !== "bigint") throw new GiftstreamError("invalid_amount", `${field} must be a bigint`);
   if (amount <= 0n) throw new GiftstreamError("invalid_amount", `${field} must be positive`);
-  if (amount > amountMax) throw new GiftstreamError("invalid_amount", `${field} exceeds the maximum of ${amountMax}`);
+  if (amount > amountMax)
+    throw new GiftstreamError("invalid_amount", `${field} exceeds the maximum of ${amountMax}`);
 }
 
 function checkAccountId(id: unknown, field: string): void {
-  if (typeof id !== "string" || id.length === 0 || id.length > ledgerLimits.accountIdLengthMax || !idPattern.test(id)) {
-    throw new GiftstreamError("invalid_request", `${field} must be 1–128 characters of A-Z a-z 0-9 _ . : - /`);
+  if (
+    typeof id !== "string" ||
+    id.length === 0 ||
+    id.length > ledgerLimits.accountIdLengthMax ||
+    !idPattern.test(id)
+  ) {
+    throw new GiftstreamError(
+      "invalid_request",
+      `${field} must be 1–128 characters of A-Z a-z 0-9 _ . : - /`,
+    );
   }
 }
 
 function checkPendingId(id: unknown, where: string): void {
-  if (typeof id !== "bigint" || id <= 0n) throw new GiftstreamError("invalid_request", `${where}.pendingId must be a transfer id`);
+  if (typeof id !== "bigint" || id <= 0n)
+    throw new GiftstreamError("invalid_request", `${where}.pendingId must be a transfer id`);
 }
 
 function checkMetadata(metadata: JsonObject | undefined, where: string): void {
@@ -111,6 +135,9 @@ function checkMetadata(metadata: JsonObject | undefined, where: string): void {
     throw new GiftstreamError("invalid_request", `${where}.metadata must be JSON`);
   }
   if (bytes > ledgerLimits.metadataBytesMax) {
-    throw new GiftstreamError("invalid_request", `${where}.metadata exceeds ${ledgerLimits.metadataBytesMax} bytes`);
+    throw new GiftstreamError(
+      "invalid_request",
+      `${where}.metadata exceeds ${ledgerLimits.metadataBytesMax} bytes`,
+    );
   }
 }

@@ -10,11 +10,16 @@ export interface MigrationReport {
  * Brings the database to the newest schema, one migration per transaction, and refuses a
  * database written by a newer Giftstream rather than guessing at its schema.
  */
-export function migrate(db: Database.Database, available: readonly Migration[] = migrations): MigrationReport {
+export function migrate(
+  db: Database.Database,
+  available: readonly Migration[] = migrations,
+): MigrationReport {
   db.exec(
     "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL) STRICT",
   );
-  const row = db.prepare("SELECT MAX(version) AS v FROM schema_migrations").get() as { v: bigint | number | null };
+  const row = db.prepare("SELECT MAX(version) AS v FROM schema_migrations").get() as {
+    v: bigint | number | null;
+  };
   const current = row.v === null ? 0 : Number(row.v);
   const newest = available.at(-1)?.version ?? 0;
   if (current > newest) {

@@ -1,6 +1,8 @@
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
+import { GiftstreamError, invariant } from "../../errors.js";
+import { copyAccount } from "../../ledger/apply.js";
 import type {
   IdempotencyRecord,
   LedgerStore,
@@ -17,6 +19,7 @@ import {
   type PendingStatusCode,
   TransferType,
   type TransferTypeCode,
+  type TransferTypeName,
 } from "../../ledger/types.js";
 import { migrate } from "./migrate.js";
 
@@ -29,6 +32,13 @@ export interface SqliteStoreOptions {
 
 type Row = Record<string, unknown>;
 
+/** An account row as the writer caches it: the ledger's state, its rowid and its history head. */
+interface StoredAccount {
+  state: AccountState;
+  rowid: bigint;
+  lastTransferId: bigint | null;
+}
+
 /**
  * The embedded store: better-sqlite3 in WAL mode with synchronous=FULL, so a COMMIT returns only
  * once the batch is on disk.
@@ -40,7 +50,7 @@ type Row = Record<string, unknown>;
 export class SqliteStore implements LedgerStore {
   private readonly writer: Database.Database;
   private readonly reader: Database.Database;
-  private readonly accountCache = new Map<string, AccountState>();
+  private readonly accountCache = new Map<string, StoredAccount>();
   private readonly accountCacheMax: number;
   private readonly tx: SqliteWriteTx;
   private readonly statements: ReturnType<typeof prepareReads>;
@@ -75,6 +85,8 @@ export class SqliteStore implements LedgerStore {
         // The cache may hold the failed batch's totals; start again from the disk.
         this.accountCache.clear();
         throw error;
+      } finally {
+        this.tx.reset();
       }
     });
     this.writing = run.catch(() => undefined);
@@ -99,13 +111,30 @@ export class SqliteStore implements LedgerStore {
     return found;
   }
 
-  async listAccountTransfers(accountId: string, beforeId: bigint | null, limit: number): Promise<StoredTransfer[]> {
-    const rows = this.statements.accountTransfers.all({
-      account: accountId,
-      before: beforeId ?? 2n ** 63n - 1n,
-      limit: BigInt(limit),
-    }) as Row[];
-    return rows.map(toTransfer);
+  async listAccountTransfers(
+    accountId: string,
+    beforeId: bigint | null,
+    limit: number,
+  ): Promise<StoredTransfer[]> {
+    let next: bigint | null;
+    if (beforeId === null) {
+      const account = this.statements.account.get(accountId) as Row | undefined;
+      next = (account?.last_transfer_id as bigint | null | undefined) ?? null;
+    } else {
+      const from = this.statements.transfer.get(beforeId) as Row | undefined;
+      if (!from || (from.debit_account_id !== accountId && from.credit_account_id !== accountId)) {
+        throw new GiftstreamError("invalid_request", "cursor does not belong to this account");
+      }
+      next = previousOf(from, accountId);
+    }
+    // Walk the account's chain newest first; every step is a primary-key lookup.
+    const page: StoredTransfer[] = [];
+    while (next !== null && page.length < limit) {
+      const row = this.statements.transfer.get(next) as Row;
+      page.push(toTransfer(row));
+      next = previousOf(row, accountId);
+    }
+    return page;
   }
 
   async listExpiredPending(now: number, limit: number): Promise<bigint[]> {
@@ -152,6 +181,8 @@ function openDatabase(path: string): Database.Database {
   // FULL: a committed batch survives power loss, not only a process crash.
   db.pragma("synchronous = FULL");
   db.pragma("busy_timeout = 5000");
+  db.pragma(`cache_size = -${process.env.GS_CACHE_KB ?? 65536}`);
+  db.pragma(`wal_autocheckpoint = ${process.env.GS_CKPT ?? 1000}`);
   return db;
 }
 
@@ -159,13 +190,6 @@ function prepareReads(db: Database.Database) {
   return {
     account: db.prepare("SELECT * FROM accounts WHERE id = ?"),
     transfer: db.prepare("SELECT * FROM transfers WHERE id = ?"),
-    accountTransfers: db.prepare(
-      `SELECT * FROM (
-         SELECT * FROM (SELECT * FROM transfers WHERE debit_account_id = @account AND id < @before ORDER BY id DESC LIMIT @limit)
-         UNION ALL
-         SELECT * FROM (SELECT * FROM transfers WHERE credit_account_id = @account AND id < @before ORDER BY id DESC LIMIT @limit)
-       ) ORDER BY id DESC LIMIT @limit`,
-    ),
     expiredHolds: db.prepare(
       "SELECT transfer_id FROM holds WHERE expires_at IS NOT NULL AND expires_at <= ? ORDER BY expires_at, transfer_id LIMIT ?",
     ),
@@ -186,17 +210,25 @@ function prepareReads(db: Database.Database) {
   };
 }
 
+const insertTransferSql = `INSERT INTO transfers (id, type, debit_account_id, credit_account_id, amount, kind,
+  pending_id, expires_at, metadata, created_at, debit_prev_id, credit_prev_id) VALUES`;
+const transferValues = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+/** Rows per multi-row INSERT; 64 × 12 parameters stays far under SQLite's limit of 32,766. */
+const insertChunkRows = 64;
+
 /** The writer's side of a transaction. Every method runs inside `SqliteStore.write`. */
 class SqliteWriteTx implements LedgerWriteTx {
   private readonly s;
+  /** Head of each history chain this transaction has extended, by account id. */
+  private readonly heads = new Map<string, bigint>();
 
   constructor(
     db: Database.Database,
-    private readonly cache: Map<string, AccountState>,
+    private readonly cache: Map<string, StoredAccount>,
     private readonly cacheMax: number,
   ) {
     this.s = {
-      account: db.prepare("SELECT * FROM accounts WHERE id = ?"),
+      account: db.prepare("SELECT rowid AS row_id, * FROM accounts WHERE id = ?"),
       hold: db.prepare("SELECT * FROM holds WHERE transfer_id = ?"),
       closedHold: db.prepare(
         `SELECT p.id, p.debit_account_id, p.credit_account_id, p.amount, p.expires_at, c.type AS closed_by
@@ -204,15 +236,16 @@ class SqliteWriteTx implements LedgerWriteTx {
       ),
       idempotency: db.prepare("SELECT * FROM idempotency WHERE key = ?"),
       insertAccount: db.prepare(
-        `INSERT INTO accounts (id, unit, flags, debits_posted, credits_posted, debits_pending, credits_pending, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-      ),
-      insertTransfer: db.prepare(
-        `INSERT INTO transfers (type, debit_account_id, credit_account_id, amount, kind, pending_id, expires_at, metadata, created_at)
+        `INSERT INTO accounts (id, unit, flags, debits_posted, credits_posted, debits_pending, credits_pending, created_at, last_transfer_id)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
+      maxTransferId: db.prepare("SELECT MAX(id) AS m FROM transfers"),
+      insertTransfer: db.prepare(`${insertTransferSql} ${transferValues}`),
+      insertTransfers: db.prepare(
+        `${insertTransferSql} ${Array(insertChunkRows).fill(transferValues).join(", ")}`,
+      ),
       updateBalance: db.prepare(
-        "UPDATE accounts SET debits_posted = ?, credits_posted = ?, debits_pending = ?, credits_pending = ? WHERE id = ?",
+        "UPDATE accounts SET debits_posted = ?, credits_posted = ?, debits_pending = ?, credits_pending = ?, last_transfer_id = ? WHERE rowid = ?",
       ),
       insertHold: db.prepare(
         "INSERT INTO holds (transfer_id, debit_account_id, credit_account_id, amount, expires_at) VALUES (?, ?, ?, ?, ?)",
@@ -231,11 +264,11 @@ class SqliteWriteTx implements LedgerWriteTx {
       if (!account) {
         const row = this.s.account.get(id) as Row | undefined;
         if (!row) continue;
-        account = toAccount(row);
+        account = toStoredAccount(row);
         this.remember(account);
       }
       // The ledger mutates what it loads; the cache keeps the committed state until updateBalances.
-      found.set(id, { ...account });
+      found.set(id, copyAccount(account.state));
     }
     return found;
   }
@@ -250,7 +283,10 @@ class SqliteWriteTx implements LedgerWriteTx {
       }
       const closed = this.s.closedHold.get(id) as Row | undefined;
       if (closed) {
-        const status = closed.closed_by === BigInt(TransferType.post_pending) ? PendingStatus.posted : PendingStatus.voided;
+        const status =
+          closed.closed_by === BigInt(TransferType.post_pending)
+            ? PendingStatus.posted
+            : PendingStatus.voided;
         found.set(id, toPending(closed, id, status));
       }
     }
@@ -275,7 +311,7 @@ class SqliteWriteTx implements LedgerWriteTx {
 
   async insertAccounts(accounts: readonly AccountState[]): Promise<void> {
     for (const a of accounts) {
-      this.s.insertAccount.run(
+      const info = this.s.insertAccount.run(
         a.id,
         a.unit,
         BigInt(a.flags),
@@ -284,35 +320,83 @@ class SqliteWriteTx implements LedgerWriteTx {
         a.debitsPending,
         a.creditsPending,
         BigInt(a.createdAt),
+        this.heads.get(a.id) ?? null,
       );
-      this.remember({ ...a });
+      this.remember({
+        state: copyAccount(a),
+        rowid: BigInt(info.lastInsertRowid),
+        lastTransferId: this.heads.get(a.id) ?? null,
+      });
     }
   }
 
   async insertTransfers(rows: readonly TransferRow[]): Promise<bigint[]> {
+    // This connection is the only writer, so it hands out ids itself: that lets each row link to
+    // the previous transfer of its accounts before any of the chunk is written.
+    let next = (this.s.maxTransferId.get() as { m: bigint | null }).m ?? 0n;
     const ids = new Array<bigint>(rows.length);
-    for (let i = 0; i < rows.length; i++) {
-      const r = rows[i]!;
-      const info = this.s.insertTransfer.run(
-        BigInt(r.type),
-        r.debitAccountId,
-        r.creditAccountId,
-        r.amount,
-        r.kind,
-        r.pendingId,
-        r.expiresAt === null ? null : BigInt(r.expiresAt),
-        r.metadata === null ? null : JSON.stringify(r.metadata),
-        BigInt(r.createdAt),
-      );
-      ids[i] = BigInt(info.lastInsertRowid);
+    const params: unknown[] = [];
+    // Rows go in chunks through one multi-row INSERT: binding is most of an INSERT's cost, and
+    // one statement per chunk pays the per-call overhead once.
+    let i = 0;
+    while (i < rows.length) {
+      const chunk = rows.length - i >= insertChunkRows ? insertChunkRows : 1;
+      params.length = 0;
+      for (let j = i; j < i + chunk; j++) {
+        const r = rows[j]!;
+        const id = ++next;
+        ids[j] = id;
+        params.push(
+          id,
+          BigInt(TransferType[r.type]),
+          r.debitAccountId,
+          r.creditAccountId,
+          r.amount,
+          r.kind,
+          r.pendingId,
+          r.expiresAt === null ? null : BigInt(r.expiresAt),
+          r.metadata === null ? null : JSON.stringify(r.metadata),
+          BigInt(r.createdAt),
+          this.headOf(r.debitAccountId),
+          this.headOf(r.creditAccountId),
+        );
+        this.heads.set(r.debitAccountId, id);
+        this.heads.set(r.creditAccountId, id);
+      }
+      (chunk === 1 ? this.s.insertTransfer : this.s.insertTransfers).run(params);
+      i += chunk;
     }
     return ids;
   }
 
+  /** Forgets the transaction's chain heads; called when the transaction ends either way. */
+  reset(): void {
+    this.heads.clear();
+  }
+
+  private headOf(accountId: string): bigint | null {
+    const head = this.heads.get(accountId);
+    if (head !== undefined) return head;
+    // Accounts created in this batch are inserted after their transfers; they start a new chain.
+    const cached = this.cache.get(accountId);
+    if (cached) return cached.lastTransferId;
+    const row = this.s.account.get(accountId) as Row | undefined;
+    return (row?.last_transfer_id as bigint | null | undefined) ?? null;
+  }
+
   async updateBalances(accounts: readonly AccountState[]): Promise<void> {
     for (const a of accounts) {
-      this.s.updateBalance.run(a.debitsPosted, a.creditsPosted, a.debitsPending, a.creditsPending, a.id);
-      this.remember({ ...a });
+      const head = this.headOf(a.id);
+      const rowid = this.rowidOf(a.id);
+      this.s.updateBalance.run(
+        a.debitsPosted,
+        a.creditsPosted,
+        a.debitsPending,
+        a.creditsPending,
+        head,
+        rowid,
+      );
+      this.remember({ state: copyAccount(a), rowid, lastTransferId: head });
     }
   }
 
@@ -336,10 +420,37 @@ class SqliteWriteTx implements LedgerWriteTx {
     for (const r of rows) this.s.insertIdempotency.run(r.key, r.requestHash, r.result, BigInt(r.createdAt));
   }
 
-  private remember(account: AccountState): void {
-    if (this.cache.size >= this.cacheMax && !this.cache.has(account.id)) this.cache.clear();
-    this.cache.set(account.id, account);
+  private rowidOf(accountId: string): bigint {
+    const cached = this.cache.get(accountId);
+    if (cached) return cached.rowid;
+    const row = this.s.account.get(accountId) as Row | undefined;
+    invariant(row !== undefined, `account ${accountId} exists before its balance is updated`);
+    return row.row_id as bigint;
   }
+
+  private remember(account: StoredAccount): void {
+    const id = account.state.id;
+    if (this.cache.size >= this.cacheMax && !this.cache.has(id)) this.cache.clear();
+    this.cache.set(id, account);
+  }
+}
+
+const typeNames = Object.fromEntries(
+  Object.entries(TransferType).map(([name, code]) => [code, name]),
+) as Record<TransferTypeCode, TransferTypeName>;
+
+function previousOf(row: Row, accountId: string): bigint | null {
+  return (
+    ((row.debit_account_id === accountId ? row.debit_prev_id : row.credit_prev_id) as bigint | null) ?? null
+  );
+}
+
+function toStoredAccount(row: Row): StoredAccount {
+  return {
+    state: toAccount(row),
+    rowid: row.row_id as bigint,
+    lastTransferId: (row.last_transfer_id as bigint | null) ?? null,
+  };
 }
 
 function toAccount(row: Row): AccountState {
@@ -358,7 +469,7 @@ function toAccount(row: Row): AccountState {
 function toTransfer(row: Row): StoredTransfer {
   return {
     id: row.id as bigint,
-    type: Number(row.type) as TransferTypeCode,
+    type: typeNames[Number(row.type) as TransferTypeCode],
     debitAccountId: row.debit_account_id as string,
     creditAccountId: row.credit_account_id as string,
     amount: row.amount as bigint,
