@@ -2,7 +2,7 @@
  * The one catalogue of error codes Giftstream answers with.
  *
  * Every code is stable: clients branch on it. Each maps once to an HTTP status here, and
- * docs/errors.md documents the same set (src/errors.test.ts keeps the two in step).
+ * docs/errors.md documents the same set (test/docs.test.ts keeps the two in step).
  */
 export const errorCatalogue = {
   invalid_request: {
@@ -25,6 +25,12 @@ export const errorCatalogue = {
     status: 404,
     title: "Not found",
     description: "No such route or resource.",
+  },
+  request_timeout: {
+    status: 408,
+    title: "Request timeout",
+    description:
+      "The whole request was not received within `server.requestTimeoutMs`; the connection is closed.",
   },
   payload_too_large: {
     status: 413,

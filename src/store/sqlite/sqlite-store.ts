@@ -78,6 +78,7 @@ export class SqliteStore implements LedgerStore {
       this.writer.exec("BEGIN IMMEDIATE");
       try {
         const result = await work(this.tx);
+        this.tx.flushHeads();
         this.writer.exec("COMMIT");
         return result;
       } catch (error) {
@@ -221,6 +222,8 @@ class SqliteWriteTx implements LedgerWriteTx {
   private readonly s;
   /** Head of each history chain this transaction has extended, by account id. */
   private readonly heads = new Map<string, bigint>();
+  /** Accounts whose row already carries the head above. */
+  private readonly headsWritten = new Set<string>();
 
   constructor(
     db: Database.Database,
@@ -251,6 +254,7 @@ class SqliteWriteTx implements LedgerWriteTx {
         "INSERT INTO holds (transfer_id, debit_account_id, credit_account_id, amount, expires_at) VALUES (?, ?, ?, ?, ?)",
       ),
       deleteHold: db.prepare("DELETE FROM holds WHERE transfer_id = ?"),
+      updateHead: db.prepare("UPDATE accounts SET last_transfer_id = ? WHERE rowid = ?"),
       insertIdempotency: db.prepare(
         "INSERT INTO idempotency (key, request_hash, result, created_at) VALUES (?, ?, ?, ?)",
       ),
@@ -311,6 +315,7 @@ class SqliteWriteTx implements LedgerWriteTx {
 
   async insertAccounts(accounts: readonly AccountState[]): Promise<void> {
     for (const a of accounts) {
+      if (this.heads.has(a.id)) this.headsWritten.add(a.id);
       const info = this.s.insertAccount.run(
         a.id,
         a.unit,
@@ -362,6 +367,8 @@ class SqliteWriteTx implements LedgerWriteTx {
         );
         this.heads.set(r.debitAccountId, id);
         this.heads.set(r.creditAccountId, id);
+        this.headsWritten.delete(r.debitAccountId);
+        this.headsWritten.delete(r.creditAccountId);
       }
       (chunk === 1 ? this.s.insertTransfer : this.s.insertTransfers).run(params);
       i += chunk;
@@ -372,6 +379,20 @@ class SqliteWriteTx implements LedgerWriteTx {
   /** Forgets the transaction's chain heads; called when the transaction ends either way. */
   reset(): void {
     this.heads.clear();
+    this.headsWritten.clear();
+  }
+
+  /**
+   * Writes the chain heads no balance update carried. The ledger updates every account a transfer
+   * names, so on its path this writes nothing; it keeps the store correct for any other caller.
+   */
+  flushHeads(): void {
+    for (const [id, head] of this.heads) {
+      if (this.headsWritten.has(id)) continue;
+      this.s.updateHead.run(head, this.rowidOf(id));
+      const cached = this.cache.get(id);
+      if (cached) cached.lastTransferId = head;
+    }
   }
 
   private headOf(accountId: string): bigint | null {
@@ -387,6 +408,7 @@ class SqliteWriteTx implements LedgerWriteTx {
   async updateBalances(accounts: readonly AccountState[]): Promise<void> {
     for (const a of accounts) {
       const head = this.headOf(a.id);
+      if (this.heads.has(a.id)) this.headsWritten.add(a.id);
       const rowid = this.rowidOf(a.id);
       this.s.updateBalance.run(
         a.debitsPosted,

@@ -1,0 +1,52 @@
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { InvariantViolation } from "../errors.js";
+import { databaseLocation, parseDatabaseUrl } from "./database-url.js";
+
+describe("parseDatabaseUrl", () => {
+  it.each([
+    ["sqlite:./data/ledger.db", "./data/ledger.db"],
+    ["sqlite:///var/lib/giftstream.db", "/var/lib/giftstream.db"],
+    ["SQLITE:relative.db", "relative.db"],
+    ["file:/tmp/x.db", "/tmp/x.db"],
+    ["file:///tmp/x.db", "/tmp/x.db"],
+    ["sqlite::memory:", ":memory:"],
+    ["./data/ledger.db", "./data/ledger.db"],
+    ["/abs/ledger.db", "/abs/ledger.db"],
+    ["C:\\data\\ledger.db", "C:\\data\\ledger.db"],
+  ])("reads %s as the SQLite file %s", (url, path) => {
+    expect(parseDatabaseUrl(url)).toEqual({ ok: true, location: { kind: "sqlite", path } });
+  });
+
+  it.each(["postgres://localhost/giftstream", "postgresql://u:p@h:5432/db"])("refuses %s", (url) => {
+    const result = parseDatabaseUrl(url);
+    expect(result.ok).toBe(false);
+    if (!result.ok) expect(result.problem).toMatch(/PostgreSQL is not supported yet/);
+  });
+
+  it.each(["mysql://h/db", "sqlite:", "sqlite://", "sqlite:x.db?mode=ro", "file:x.db#frag"])(
+    "refuses %s",
+    (url) => {
+      expect(parseDatabaseUrl(url).ok).toBe(false);
+    },
+  );
+});
+
+describe("databaseLocation", () => {
+  it("defaults to giftstream.db in the data directory", () => {
+    expect(databaseLocation({ dataDir: "/srv/data" })).toEqual({
+      kind: "sqlite",
+      path: join("/srv/data", "giftstream.db"),
+    });
+  });
+
+  it("follows databaseUrl", () => {
+    expect(databaseLocation({ dataDir: "/srv", databaseUrl: "sqlite:/x/y.db" }).path).toBe("/x/y.db");
+  });
+
+  it("treats an unvalidated bad URL as a bug", () => {
+    expect(() => databaseLocation({ dataDir: "/srv", databaseUrl: "postgres://h/db" })).toThrow(
+      InvariantViolation,
+    );
+  });
+});

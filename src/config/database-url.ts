@@ -1,0 +1,62 @@
+import { join } from "node:path";
+import { invariant } from "../errors.js";
+
+/** Where the ledger's data lives. Only SQLite exists in this version. */
+export interface DatabaseLocation {
+  kind: "sqlite";
+  /** A file path, or `:memory:`. */
+  path: string;
+}
+
+export type DatabaseUrlResult = { ok: true; location: DatabaseLocation } | { ok: false; problem: string };
+
+/** The SQLite file used when `databaseUrl` is not set. */
+export const defaultDatabaseFile = "giftstream.db";
+
+// Two letters at least, so that a Windows drive (`C:\data\x.db`) reads as a plain path.
+const schemePattern = /^([a-zA-Z][a-zA-Z0-9+.-]+):/;
+
+/**
+ * Reads `databaseUrl`: `sqlite:<path>`, `sqlite://<path>`, `file:<path>`, `file://<path>` or a plain
+ * path name a SQLite file (`sqlite::memory:` an in-memory database). A PostgreSQL URL is refused
+ * rather than half-accepted: that store does not exist in this version.
+ */
+export function parseDatabaseUrl(url: string): DatabaseUrlResult {
+  const match = schemePattern.exec(url);
+  if (match === null) return sqlite(url);
+  const scheme = match[1]!.toLowerCase();
+  if (scheme === "postgres" || scheme === "postgresql") {
+    return {
+      ok: false,
+      problem:
+        "PostgreSQL is not supported yet: this version has only the SQLite store. Use a sqlite: or file: URL or a file path, or leave databaseUrl unset for <dataDir>/giftstream.db",
+    };
+  }
+  if (scheme !== "sqlite" && scheme !== "file") {
+    return {
+      ok: false,
+      problem: `unsupported scheme "${scheme}:"; use a sqlite: or file: URL or a file path`,
+    };
+  }
+  let rest = url.slice(match[0].length);
+  if (rest.startsWith("//")) rest = rest.slice(2);
+  if (rest.includes("?") || rest.includes("#")) {
+    return { ok: false, problem: "query strings and fragments are not supported in a SQLite URL" };
+  }
+  return sqlite(rest);
+}
+
+function sqlite(path: string): DatabaseUrlResult {
+  if (path.length === 0) return { ok: false, problem: "names no file" };
+  return { ok: true, location: { kind: "sqlite", path } };
+}
+
+/** Where the loaded configuration says the database is: `databaseUrl`, else `<dataDir>/giftstream.db`. */
+export function databaseLocation(config: { dataDir: string; databaseUrl?: string }): DatabaseLocation {
+  if (config.databaseUrl === undefined)
+    return { kind: "sqlite", path: join(config.dataDir, defaultDatabaseFile) };
+  const result = parseDatabaseUrl(config.databaseUrl);
+  // loadConfig already refused an invalid URL; reaching here with one is a bug.
+  invariant(result.ok, "databaseUrl was validated by loadConfig");
+  return result.location;
+}

@@ -1,0 +1,190 @@
+import Type, { type Static, type TObject, type TProperties, type TSchema } from "typebox";
+
+/** 2^63 - 1: the largest value a ledger balance column can hold. */
+export const amountMaxLimit = 9_223_372_036_854_775_807n;
+
+export const logLevels = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
+export type LogLevel = (typeof logLevels)[number];
+
+function integer(minimum: number, maximum: number, defaultValue: number, description: string) {
+  return Type.Optional(Type.Integer({ minimum, maximum, default: defaultValue, description }));
+}
+
+function group<T extends TProperties>(properties: T, description: string) {
+  return Type.Optional(Type.Object(properties, { additionalProperties: false, description }));
+}
+
+/**
+ * What a configuration file (or `overrides`) may contain. Every key is optional and has its default
+ * here; unknown keys are rejected so that a typo cannot pass silently.
+ */
+export const configSchema = Type.Object(
+  {
+    server: group(
+      {
+        host: Type.Optional(
+          Type.String({
+            minLength: 1,
+            maxLength: 253,
+            default: "0.0.0.0",
+            description: "Address to listen on.",
+          }),
+        ),
+        port: integer(0, 65_535, 8080, "TCP port to listen on; 0 picks a free port."),
+        bodyLimitBytes: integer(1024, 268_435_456, 1_048_576, "Largest request body accepted."),
+        requestTimeoutMs: integer(1, 3_600_000, 30_000, "Longest time to receive a whole request."),
+        shutdownTimeoutMs: integer(0, 600_000, 10_000, "Grace period for in-flight requests on shutdown."),
+      },
+      "HTTP server.",
+    ),
+    dataDir: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 4096,
+        default: "./data",
+        description: "Directory for the SQLite database and generated secrets.",
+      }),
+    ),
+    databaseUrl: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 4096,
+        description: "`sqlite:`/`file:` URL or a plain path of the SQLite database file.",
+      }),
+    ),
+    apiKey: Type.Optional(
+      Type.String({ minLength: 32, maxLength: 1024, description: "Operator API key (not used yet)." }),
+    ),
+    log: group(
+      {
+        level: Type.Optional(Type.Enum(logLevels, { default: "info", description: "pino log level." })),
+      },
+      "Logging.",
+    ),
+    money: group(
+      {
+        amountMax: Type.Optional(
+          Type.String({
+            pattern: "^[1-9][0-9]*$",
+            maxLength: 19,
+            default: "1000000000000000",
+            description:
+              "Largest amount in minor units, as a string of a positive integer, at most 2^63 - 1.",
+          }),
+        ),
+      },
+      "Money.",
+    ),
+    ledger: group(
+      {
+        batchTransfersMax: integer(
+          1,
+          65_536,
+          4096,
+          "Most transfers committed in one group-commit transaction.",
+        ),
+        batchWaitMs: integer(0, 100, 0, "How long the group committer waits to fill a batch when idle."),
+        queueRequestsMax: integer(
+          1,
+          10_000_000,
+          100_000,
+          "Most requests waiting for the committer before it answers `overloaded`.",
+        ),
+        requestTransfersMax: integer(1, 65_536, 8192, "Most transfers in one atomic request."),
+        historyPageMax: integer(1, 100_000, 1000, "Largest history page."),
+        accountCacheMax: integer(1, 100_000_000, 1_000_000, "Accounts the SQLite writer keeps cached."),
+        pendingExpiryIntervalMs: integer(
+          10,
+          3_600_000,
+          1000,
+          "How often expired pending transfers are voided.",
+        ),
+      },
+      "Ledger limits.",
+    ),
+    testMode: Type.Optional(
+      Type.Boolean({
+        default: false,
+        description: "Enables test-only behaviour; refused when NODE_ENV=production.",
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+/** The shape of a configuration file or of `loadConfig`'s `overrides`. */
+export type ConfigInput = Static<typeof configSchema>;
+
+/** The loaded configuration: every default applied, frozen. */
+export interface Config {
+  readonly server: {
+    readonly host: string;
+    readonly port: number;
+    readonly bodyLimitBytes: number;
+    readonly requestTimeoutMs: number;
+    readonly shutdownTimeoutMs: number;
+  };
+  readonly dataDir: string;
+  readonly databaseUrl?: string;
+  readonly apiKey?: string;
+  readonly log: { readonly level: LogLevel };
+  readonly money: { readonly amountMax: bigint };
+  readonly ledger: {
+    readonly batchTransfersMax: number;
+    readonly batchWaitMs: number;
+    readonly queueRequestsMax: number;
+    readonly requestTransfersMax: number;
+    readonly historyPageMax: number;
+    readonly accountCacheMax: number;
+    readonly pendingExpiryIntervalMs: number;
+  };
+  readonly testMode: boolean;
+}
+
+/** Environment variables and the key each one sets. They win over the file. */
+export const envVars = {
+  PORT: "server.port",
+  GIFTSTREAM_DATA_DIR: "dataDir",
+  DATABASE_URL: "databaseUrl",
+  GIFTSTREAM_API_KEY: "apiKey",
+  LOG_LEVEL: "log.level",
+} as const;
+
+/** Keys whose values must never appear in messages or logs. */
+export const secretKeys: ReadonlySet<string> = new Set(["apiKey"]);
+
+export interface ConfigLeaf {
+  key: string;
+  schema: TSchema & { default?: unknown; type?: string; description?: string };
+}
+
+export function isObjectSchema(schema: TSchema): schema is TObject {
+  return (schema as { type?: unknown }).type === "object" && "properties" in schema;
+}
+
+function collectLeaves(schema: TObject, prefix: string, into: ConfigLeaf[]): ConfigLeaf[] {
+  for (const [name, child] of Object.entries(schema.properties)) {
+    const key = prefix === "" ? name : `${prefix}.${name}`;
+    if (isObjectSchema(child)) collectLeaves(child, key, into);
+    else into.push({ key, schema: child as ConfigLeaf["schema"] });
+  }
+  return into;
+}
+
+const leaves: readonly ConfigLeaf[] = Object.freeze(collectLeaves(configSchema, "", []));
+
+/** Every leaf of the configuration with its schema, in declaration order. */
+export function configLeaves(): readonly ConfigLeaf[] {
+  return leaves;
+}
+
+/** Every dotted leaf key, e.g. `server.port`, in declaration order. */
+export function configKeys(): string[] {
+  return leaves.map((leaf) => leaf.key);
+}
+
+/** The environment variable that sets `key`, if any. */
+export function envVarFor(key: string): string | undefined {
+  for (const [name, target] of Object.entries(envVars)) if (target === key) return name;
+  return undefined;
+}

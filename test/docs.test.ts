@@ -1,0 +1,140 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { configKeys, configLeaves, envVarFor, loadConfig } from "../src/config/index.js";
+import { errorCatalogue } from "../src/errors.js";
+
+const root = new URL("../", import.meta.url);
+const read = (path: string) => readFileSync(new URL(path, root), "utf8");
+
+/** The rows of the first Markdown table whose header row is exactly `header`, as trimmed cells. */
+function table(markdown: string, header: readonly string[]): string[][] {
+  const lines = markdown.split("\n");
+  const start = lines.findIndex((line) => sameCells(cells(line), header));
+  if (start === -1) throw new Error(`no table with header | ${header.join(" | ")} |`);
+  const rows: string[][] = [];
+  for (const line of lines.slice(start + 2)) {
+    if (!line.trimStart().startsWith("|")) break;
+    rows.push(cells(line));
+  }
+  return rows;
+}
+
+function cells(line: string): string[] {
+  const trimmed = line.trim();
+  if (!trimmed.startsWith("|")) return [];
+  return trimmed
+    .slice(1, trimmed.endsWith("|") ? -1 : undefined)
+    .split("|")
+    .map((cell) => cell.trim());
+}
+
+function sameCells(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((cell, index) => cell === b[index]);
+}
+
+/** `foo` → foo; anything else is not a code cell. */
+function unquote(cell: string): string | undefined {
+  const match = /^`([^`]+)`$/.exec(cell);
+  return match?.[1];
+}
+
+function fenced(markdown: string, language: string): string[] {
+  const blocks: string[] = [];
+  const pattern = new RegExp(`^\`\`\`${language}\\n([\\s\\S]*?)^\`\`\``, "gm");
+  for (const match of markdown.matchAll(pattern)) blocks.push(match[1]!);
+  return blocks;
+}
+
+describe("docs/errors.md", () => {
+  const rows = table(read("docs/errors.md"), ["code", "status", "meaning"]);
+  const documented = rows.map(([code, status]) => [unquote(code!) ?? code!, Number(status)] as const);
+
+  it("has one well-formed row per code", () => {
+    for (const row of rows) {
+      expect(unquote(row[0]!), `code cell ${row[0]}`).toBeDefined();
+      expect(row[2]!.length, `meaning of ${row[0]}`).toBeGreaterThan(10);
+    }
+    const codes = documented.map(([code]) => code);
+    expect(new Set(codes).size, "duplicate rows").toBe(codes.length);
+  });
+
+  it("documents every code in the catalogue, with its status", () => {
+    const documentedStatus = new Map(documented);
+    for (const [code, entry] of Object.entries(errorCatalogue)) {
+      expect(documentedStatus.get(code), `status of ${code} in docs/errors.md`).toBe(entry.status);
+    }
+  });
+
+  it("documents nothing the catalogue lacks", () => {
+    for (const [code, status] of documented) {
+      expect(Object.hasOwn(errorCatalogue, code), `${code} is in docs/errors.md but not src/errors.ts`).toBe(
+        true,
+      );
+      expect(errorCatalogue[code as keyof typeof errorCatalogue].status).toBe(status);
+    }
+  });
+});
+
+describe("docs/configuration.md", () => {
+  const markdown = read("docs/configuration.md");
+  const rows = table(markdown, ["key", "type", "default", "env", "meaning"]);
+  const documentedKeys = rows.map(([key]) => unquote(key!) ?? key!);
+
+  it("documents every configuration key", () => {
+    for (const key of configKeys()) expect(documentedKeys, `${key} missing`).toContain(key);
+  });
+
+  it("documents no key that does not exist", () => {
+    for (const key of documentedKeys) expect(configKeys(), `${key} is not a key`).toContain(key);
+    expect(new Set(documentedKeys).size, "duplicate rows").toBe(documentedKeys.length);
+  });
+
+  it("gives each key its real default and environment variable", () => {
+    const leaves = new Map(configLeaves().map((leaf) => [leaf.key, leaf]));
+    for (const [keyCell, , defaultCell, envCell] of rows) {
+      const key = unquote(keyCell!)!;
+      const schemaDefault = leaves.get(key)?.schema.default;
+      const expectedDefault = schemaDefault === undefined ? "—" : `\`${JSON.stringify(schemaDefault)}\``;
+      expect(defaultCell, `default of ${key}`).toBe(expectedDefault);
+      const envVar = envVarFor(key);
+      expect(envCell, `env of ${key}`).toBe(envVar === undefined ? "—" : `\`${envVar}\``);
+    }
+  });
+
+  describe("examples load", () => {
+    const dir = mkdtempSync(join(tmpdir(), "giftstream-docs-"));
+    afterAll(() => rmSync(dir, { recursive: true, force: true }));
+    const load = (name: string, text: string) => {
+      const path = join(dir, name);
+      writeFileSync(path, text);
+      return loadConfig({ env: { GIFTSTREAM_CONFIG: path } });
+    };
+
+    it("the YAML example sets every key to its default", () => {
+      const [yaml] = fenced(markdown, "yaml");
+      expect(yaml).toBeDefined();
+      const config = load("example.yaml", yaml!);
+      const { databaseUrl, ...rest } = config;
+      expect(databaseUrl).toBe("sqlite:./data/giftstream.db");
+      expect(rest).toEqual(loadConfig({ env: {} }));
+    });
+
+    it("the JSON example is valid", () => {
+      const [json] = fenced(markdown, "json");
+      expect(json).toBeDefined();
+      expect(load("example.json", json!).server.port).toBe(8080);
+    });
+  });
+});
+
+describe("docs/api.md", () => {
+  it("shows a curl example for each endpoint that exists", () => {
+    const markdown = read("docs/api.md");
+    for (const path of ["/healthz", "/openapi.json", "/docs"]) {
+      expect(markdown).toContain(`curl`);
+      expect(markdown).toMatch(new RegExp(`curl [^\\n]*http://localhost:8080${path.replace(".", "\\.")}\\b`));
+    }
+  });
+});
