@@ -99,6 +99,12 @@ export const configSchema = Type.Object(
           1000,
           "How often expired pending transfers are voided.",
         ),
+        idempotencyRetentionMs: integer(
+          86_400_000,
+          31_536_000_000,
+          172_800_000,
+          "How long an idempotency key and its first result are kept (at least 24 hours).",
+        ),
       },
       "Ledger limits.",
     ),
@@ -137,6 +143,7 @@ export interface Config {
     readonly historyPageMax: number;
     readonly accountCacheMax: number;
     readonly pendingExpiryIntervalMs: number;
+    readonly idempotencyRetentionMs: number;
   };
   readonly testMode: boolean;
 }

@@ -8,6 +8,9 @@ export function encodeCursor(lastId: bigint): string {
 export function decodeCursor(cursor: string): bigint {
   const text = cursor.length <= 64 ? Buffer.from(cursor, "base64url").toString() : "";
   const match = /^t:([1-9][0-9]{0,18})$/.exec(text);
-  if (!match) throw new GiftstreamError("invalid_request", "cursor is not one this server issued");
-  return BigInt(match[1]!);
+  const id = match ? BigInt(match[1]!) : 0n;
+  // Ids are signed 64-bit in every store; anything past that was never issued.
+  if (id === 0n || id > 2n ** 63n - 1n)
+    throw new GiftstreamError("invalid_request", "cursor is not one this server issued");
+  return id;
 }

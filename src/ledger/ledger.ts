@@ -48,12 +48,13 @@ export class Ledger {
 
   /** Applies one atomic request. Rejects with a GiftstreamError when any transfer in it is refused. */
   submit(request: LedgerRequest): Promise<LedgerResult> {
+    let hash: string | null;
     try {
       validateRequest(request, this.options);
+      hash = request.idempotencyKey === undefined ? null : requestHash(request);
     } catch (error) {
       return Promise.reject(error);
     }
-    const hash = request.idempotencyKey === undefined ? null : requestHash(request);
     return this.committer.submit({ request, hash }, Math.max(1, request.transfers.length));
   }
 

@@ -1,5 +1,6 @@
 import { GiftstreamError } from "../errors.js";
 import { findUnit } from "../money/unit.js";
+import { int64Max } from "./apply.js";
 import type { JsonObject, LedgerRequest } from "./types.js";
 
 export interface RequestLimits {
@@ -46,6 +47,7 @@ export function validateRequest(request: LedgerRequest, limits: RequestLimits): 
       throw new GiftstreamError("invalid_request", "idempotency key must be 1–255 characters");
     }
   }
+  checkJson(request.memo, "memo");
   for (const account of request.accounts ?? []) {
     checkAccountId(account.id, "account id");
     if (typeof account.unit !== "string" || !findUnit(account.unit)) {
@@ -119,7 +121,7 @@ function checkAccountId(id: unknown, field: string): void {
 }
 
 function checkPendingId(id: unknown, where: string): void {
-  if (typeof id !== "bigint" || id <= 0n)
+  if (typeof id !== "bigint" || id <= 0n || id > int64Max)
     throw new GiftstreamError("invalid_request", `${where}.pendingId must be a transfer id`);
 }
 
@@ -128,16 +130,20 @@ function checkMetadata(metadata: JsonObject | undefined, where: string): void {
   if (metadata === null || typeof metadata !== "object" || Array.isArray(metadata)) {
     throw new GiftstreamError("invalid_request", `${where}.metadata must be an object`);
   }
-  let bytes: number;
+  checkJson(metadata, `${where}.metadata`);
+}
+
+/** Metadata and memos are stored as JSON text, so they must be plain JSON of a bounded size. */
+function checkJson(value: unknown, field: string): void {
+  if (value === undefined) return;
+  let text: string | undefined;
   try {
-    bytes = Buffer.byteLength(JSON.stringify(metadata));
+    text = JSON.stringify(value);
   } catch {
-    throw new GiftstreamError("invalid_request", `${where}.metadata must be JSON`);
+    throw new GiftstreamError("invalid_request", `${field} must be JSON (no bigints, no cycles)`);
   }
-  if (bytes > ledgerLimits.metadataBytesMax) {
-    throw new GiftstreamError(
-      "invalid_request",
-      `${where}.metadata exceeds ${ledgerLimits.metadataBytesMax} bytes`,
-    );
+  if (text === undefined) throw new GiftstreamError("invalid_request", `${field} must be JSON`);
+  if (Buffer.byteLength(text) > ledgerLimits.metadataBytesMax) {
+    throw new GiftstreamError("invalid_request", `${field} exceeds ${ledgerLimits.metadataBytesMax} bytes`);
   }
 }

@@ -21,7 +21,7 @@ import {
   type TransferTypeCode,
   type TransferTypeName,
 } from "../../ledger/types.js";
-import { migrate } from "./migrate.js";
+import { type MigrationReport, migrate } from "./migrate.js";
 
 export interface SqliteStoreOptions {
   /** A file path, or ":memory:" (tests only: a memory database is not durable). */
@@ -55,12 +55,14 @@ export class SqliteStore implements LedgerStore {
   private readonly tx: SqliteWriteTx;
   private readonly statements: ReturnType<typeof prepareReads>;
   private writing: Promise<unknown> = Promise.resolve();
+  /** What opening the database migrated. */
+  readonly migration: MigrationReport;
 
   constructor(options: SqliteStoreOptions) {
     if (options.path !== ":memory:") mkdirSync(dirname(options.path), { recursive: true });
     this.accountCacheMax = options.accountCacheMax ?? 1_000_000;
     this.writer = openDatabase(options.path);
-    migrate(this.writer);
+    this.migration = migrate(this.writer);
     // A memory database is private to its connection, so the reader must share the writer there.
     this.reader = options.path === ":memory:" ? this.writer : openDatabase(options.path);
     this.tx = new SqliteWriteTx(this.writer, this.accountCache, this.accountCacheMax);
@@ -168,6 +170,12 @@ export class SqliteStore implements LedgerStore {
     }
   }
 
+  /** SQLite's own structural check of the file: "ok" or the list of problems it found. */
+  integrityCheck(): string[] {
+    const rows = this.reader.pragma("integrity_check") as { integrity_check: string }[];
+    return rows.map((row) => row.integrity_check);
+  }
+
   async close(): Promise<void> {
     await this.writing;
     if (this.reader !== this.writer) this.reader.close();
@@ -271,8 +279,9 @@ class SqliteWriteTx implements LedgerWriteTx {
         account = toStoredAccount(row);
         this.remember(account);
       }
-      // The ledger mutates what it loads; the cache keeps the committed state until updateBalances.
-      found.set(id, copyAccount(account.state));
+      // The ledger works on the cached object itself: it checks before it changes anything, undoes
+      // a refused request itself, and a failed transaction drops the whole cache.
+      found.set(id, account.state);
     }
     return found;
   }
@@ -341,6 +350,10 @@ class SqliteWriteTx implements LedgerWriteTx {
     let next = (this.s.maxTransferId.get() as { m: bigint | null }).m ?? 0n;
     const ids = new Array<bigint>(rows.length);
     const params: unknown[] = [];
+    // A batch's rows share one timestamp; convert it once.
+    let lastCreatedAt = Number.NaN;
+    let lastCreatedAtBig = 0n;
+    const rewritten = this.headsWritten.size > 0;
     // Rows go in chunks through one multi-row INSERT: binding is most of an INSERT's cost, and
     // one statement per chunk pays the per-call overhead once.
     let i = 0;
@@ -353,7 +366,7 @@ class SqliteWriteTx implements LedgerWriteTx {
         ids[j] = id;
         params.push(
           id,
-          BigInt(TransferType[r.type]),
+          typeCodes[r.type],
           r.debitAccountId,
           r.creditAccountId,
           r.amount,
@@ -361,14 +374,18 @@ class SqliteWriteTx implements LedgerWriteTx {
           r.pendingId,
           r.expiresAt === null ? null : BigInt(r.expiresAt),
           r.metadata === null ? null : JSON.stringify(r.metadata),
-          BigInt(r.createdAt),
+          r.createdAt === lastCreatedAt
+            ? lastCreatedAtBig
+            : (lastCreatedAtBig = BigInt((lastCreatedAt = r.createdAt))),
           this.headOf(r.debitAccountId),
           this.headOf(r.creditAccountId),
         );
         this.heads.set(r.debitAccountId, id);
         this.heads.set(r.creditAccountId, id);
-        this.headsWritten.delete(r.debitAccountId);
-        this.headsWritten.delete(r.creditAccountId);
+        if (rewritten) {
+          this.headsWritten.delete(r.debitAccountId);
+          this.headsWritten.delete(r.creditAccountId);
+        }
       }
       (chunk === 1 ? this.s.insertTransfer : this.s.insertTransfers).run(params);
       i += chunk;
@@ -418,7 +435,13 @@ class SqliteWriteTx implements LedgerWriteTx {
         head,
         rowid,
       );
-      this.remember({ state: copyAccount(a), rowid, lastTransferId: head });
+      const cached = this.cache.get(a.id);
+      if (cached) {
+        cached.state = a;
+        cached.lastTransferId = head;
+      } else {
+        this.remember({ state: a, rowid, lastTransferId: head });
+      }
     }
   }
 
@@ -456,6 +479,10 @@ class SqliteWriteTx implements LedgerWriteTx {
     this.cache.set(id, account);
   }
 }
+
+const typeCodes = Object.fromEntries(
+  Object.entries(TransferType).map(([name, code]) => [name, BigInt(code)]),
+) as Record<TransferTypeName, bigint>;
 
 const typeNames = Object.fromEntries(
   Object.entries(TransferType).map(([name, code]) => [code, name]),

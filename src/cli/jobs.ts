@@ -1,0 +1,45 @@
+import type { Logger } from "pino";
+import type { Runtime } from "./runtime.js";
+
+const idempotencyPurgeIntervalMs = 3_600_000;
+
+/**
+ * The embedded process's periodic work: voiding expired holds and purging old idempotency
+ * records. Each job runs at most once at a time; `stop` waits for a run in progress.
+ */
+export function startJobs(runtime: Runtime, logger: Logger): { stop(): Promise<void> } {
+  const running = new Set<Promise<unknown>>();
+  const every = (name: string, intervalMs: number, job: () => Promise<number>) => {
+    let busy = false;
+    const timer = setInterval(() => {
+      if (busy) return;
+      busy = true;
+      const run = job()
+        .then((count) => {
+          if (count > 0) logger.info({ job: name, count }, "job done");
+        })
+        .catch((error: unknown) => logger.error({ err: error, job: name }, "job failed"))
+        .finally(() => {
+          busy = false;
+          running.delete(run);
+        });
+      running.add(run);
+    }, intervalMs);
+    timer.unref();
+    return timer;
+  };
+  const timers = [
+    every("expire-pending", runtime.config.ledger.pendingExpiryIntervalMs, () =>
+      runtime.ledger.expirePending(),
+    ),
+    every("purge-idempotency", idempotencyPurgeIntervalMs, () =>
+      runtime.ledger.purgeIdempotency(runtime.config.ledger.idempotencyRetentionMs),
+    ),
+  ];
+  return {
+    async stop() {
+      for (const timer of timers) clearInterval(timer);
+      await Promise.allSettled([...running]);
+    },
+  };
+}
