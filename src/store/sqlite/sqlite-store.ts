@@ -352,7 +352,7 @@ class SqliteWriteTx implements LedgerWriteTx {
     const params: unknown[] = [];
     // A batch's rows share one timestamp; convert it once.
     let lastCreatedAt = Number.NaN;
-    let lastCreatedAtBig = 0n;
+    let createdAt = 0n;
     const rewritten = this.headsWritten.size > 0;
     // Rows go in chunks through one multi-row INSERT: binding is most of an INSERT's cost, and
     // one statement per chunk pays the per-call overhead once.
@@ -363,6 +363,10 @@ class SqliteWriteTx implements LedgerWriteTx {
       for (let j = i; j < i + chunk; j++) {
         const r = rows[j]!;
         const id = ++next;
+        if (r.createdAt !== lastCreatedAt) {
+          lastCreatedAt = r.createdAt;
+          createdAt = BigInt(r.createdAt);
+        }
         ids[j] = id;
         params.push(
           id,
@@ -374,9 +378,7 @@ class SqliteWriteTx implements LedgerWriteTx {
           r.pendingId,
           r.expiresAt === null ? null : BigInt(r.expiresAt),
           r.metadata === null ? null : JSON.stringify(r.metadata),
-          r.createdAt === lastCreatedAt
-            ? lastCreatedAtBig
-            : (lastCreatedAtBig = BigInt((lastCreatedAt = r.createdAt))),
+          createdAt,
           this.headOf(r.debitAccountId),
           this.headOf(r.creditAccountId),
         );
