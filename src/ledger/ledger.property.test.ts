@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { GiftstreamError } from "../errors.js";
-import { openTestLedger } from "./ledger.testkit.js";
+import { openTestLedger, testLedgerDefaults } from "./ledger.testkit.js";
 import { reconcile } from "./reconcile.js";
 import { ReferenceLedger, type RefOutcome } from "./reference.testkit.js";
 import type { AccountInput, LedgerRequest, TransferInput } from "./types.js";
@@ -123,7 +123,7 @@ describe("ledger against the reference model", () => {
     await fc.assert(
       fc.asyncProperty(fc.array(stepArb, { minLength: 1, maxLength: 25 }), async (steps) => {
         const t = openTestLedger();
-        const model = new ReferenceLedger(t.ledger["options"].amountMax);
+        const model = new ReferenceLedger(testLedgerDefaults.amountMax);
         try {
           await t.ledger.createAccounts(accounts);
           model.applyGroup([{ accounts, transfers: [] }], t.clock.now());

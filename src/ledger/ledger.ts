@@ -147,7 +147,8 @@ export class Ledger {
         }
       }
     }
-    // Lock order: holds, then accounts, each sorted, so no two writers can wait on each other.
+    // Lock order: holds, then accounts. Within a table the store locks in its own canonical order
+    // (see LedgerStore), so no two writers can wait on each other.
     const pending =
       pendingIds.size === 0
         ? new Map<bigint, PendingState>()
@@ -156,7 +157,7 @@ export class Ledger {
       accountIds.add(hold.debitAccountId);
       accountIds.add(hold.creditAccountId);
     }
-    const accounts = await tx.loadAccounts([...accountIds].sort());
+    const accounts = await tx.loadAccounts([...accountIds]);
     const state: BatchState = { accounts, pending, now };
     const effects = newBatchEffects();
 

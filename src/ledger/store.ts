@@ -7,7 +7,8 @@ import type { AccountState, PendingState, PendingStatusCode, TransferRecord } fr
  * The ledger computes every effect itself, then asks the store to persist it inside one
  * `write` transaction. A store must make `load*` inside a write transaction return state that
  * no other writer can change until the transaction ends (SQLite: one writer; PostgreSQL:
- * `SELECT … FOR UPDATE` in id order, which is why ids arrive sorted).
+ * `SELECT … ORDER BY id FOR UPDATE`). A store that locks rows locks them in id order within each
+ * table, and the ledger always loads holds before accounts, so lock waits cannot form a cycle.
  */
 export interface LedgerStore {
   /** Runs `work` in one durable transaction: all of it commits, or none of it. */
@@ -29,7 +30,7 @@ export interface LedgerStore {
 }
 
 export interface LedgerWriteTx {
-  /** Sorted, distinct ids. Missing accounts are absent from the map. */
+  /** Distinct ids, in any order. Missing accounts are absent from the map. */
   loadAccounts(ids: readonly string[]): Promise<Map<string, AccountState>>;
   loadPending(ids: readonly bigint[]): Promise<Map<bigint, PendingState>>;
   loadIdempotency(keys: readonly string[]): Promise<Map<string, IdempotencyRecord>>;
