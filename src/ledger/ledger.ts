@@ -23,6 +23,8 @@ export interface LedgerOptions extends RequestLimits, GroupCommitOptions {
   /** The service clock: every time the ledger records comes from here. */
   clock: () => number;
   historyPageMax: number;
+  /** Most batches handed to the store and not yet durable (default 2). */
+  pipelineBatchesMax?: number;
   /** Told about a broken invariant before the batch is rolled back: it is a bug to stop on. */
   onInvariantViolation?: (error: InvariantViolation) => void;
 }
@@ -41,6 +43,8 @@ type Item = Queued<Work, LedgerResult>;
  */
 export class Ledger {
   private readonly committer: GroupCommitter<Work, LedgerResult>;
+  /** Batches handed to the store and not yet durable. */
+  private readonly inflight = new Set<Promise<void>>();
 
   constructor(private readonly options: LedgerOptions) {
     this.committer = new GroupCommitter(options, (batch) => this.commitBatch(batch));
@@ -106,25 +110,44 @@ export class Ledger {
   }
 
   /** Stops taking writes, and resolves once every queued request has been answered. */
-  close(): Promise<void> {
-    return this.committer.close();
+  async close(): Promise<void> {
+    await this.committer.close();
+    await Promise.all([...this.inflight]);
   }
 
+  /**
+   * Applies a batch and hands it to the store, then returns so the next batch can be prepared
+   * while this one becomes durable (a pipelined store overlaps the two). Callers are answered
+   * only once the store reports the batch durable; at most `pipelineBatchesMax` batches wait so.
+   */
   private async commitBatch(batch: Item[]): Promise<void> {
     const answers = new Map<Item, LedgerResult | GiftstreamError>();
-    try {
-      await this.options.store.write((tx) => this.applyBatch(tx, batch, answers));
-    } catch (error) {
-      if (error instanceof InvariantViolation) this.options.onInvariantViolation?.(error);
-      throw error;
-    }
-    // Only now is the batch durable: answer every caller.
-    for (const item of batch) {
-      const answer = answers.get(item);
-      invariant(answer !== undefined, "every request in a batch is answered");
-      if (answer instanceof GiftstreamError) item.reject(answer);
-      else item.resolve(answer);
-    }
+    let markApplied: () => void = () => {};
+    const applied = new Promise<void>((resolve) => {
+      markApplied = resolve;
+    });
+    const durable = this.options.store.write(async (tx) => {
+      await this.applyBatch(tx, batch, answers);
+      markApplied();
+    });
+    const settled = durable.then(
+      () => {
+        for (const item of batch) {
+          const answer = answers.get(item);
+          invariant(answer !== undefined, "every request in a batch is answered");
+          if (answer instanceof GiftstreamError) item.reject(answer);
+          else item.resolve(answer);
+        }
+      },
+      (error: unknown) => {
+        if (error instanceof InvariantViolation) this.options.onInvariantViolation?.(error);
+        for (const item of batch) item.reject(error);
+      },
+    );
+    this.inflight.add(settled);
+    void settled.then(() => this.inflight.delete(settled));
+    await Promise.race([applied, settled]);
+    while (this.inflight.size >= (this.options.pipelineBatchesMax ?? 2)) await Promise.race(this.inflight);
   }
 
   private async applyBatch(

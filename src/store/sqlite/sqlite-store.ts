@@ -2,7 +2,6 @@ import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
 import { GiftstreamError, invariant } from "../../errors.js";
-import { copyAccount } from "../../ledger/apply.js";
 import type {
   IdempotencyRecord,
   LedgerStore,
@@ -22,6 +21,7 @@ import {
   type TransferTypeName,
 } from "../../ledger/types.js";
 import { type MigrationReport, migrate } from "./migrate.js";
+import { type WriterOp, WriterThread } from "./writer-thread.js";
 
 export interface SqliteStoreOptions {
   /** A file path, or ":memory:" (tests only: a memory database is not durable). */
@@ -40,60 +40,94 @@ interface StoredAccount {
 }
 
 /**
- * The embedded store: better-sqlite3 in WAL mode with synchronous=FULL, so a COMMIT returns only
- * once the batch is on disk.
+ * The embedded store: better-sqlite3 in WAL mode with synchronous=FULL.
  *
- * Two connections: the writer, used only inside `write`, and a reader, so that reads never see
- * a batch that is not committed yet. One process owns a database file; the writer caches account
- * rows because nothing else can change them.
+ * Writes are pipelined onto a writer thread (writer-thread.ts). The main thread runs the ledger's
+ * batch against this store's own view of the data (the account cache, plus the writes of batches
+ * sent but not yet committed), turns the effects into prepared-statement calls, and hands them to
+ * the writer; the batch's callers are answered when the writer has committed it. Meanwhile the
+ * next batch is prepared on this thread: the fsync and page writes of one batch overlap with the
+ * logic of the next, on the machine's other core.
+ *
+ * That view is sound because one process owns a database file and this store is its only writer.
+ * If a batch fails, every batch prepared on top of it fails too, and the store rebuilds its view
+ * from the committed file before taking another. Reads (`getAccounts`, history, …) go to the
+ * main connection and see committed data only.
  */
 export class SqliteStore implements LedgerStore {
-  private readonly writer: Database.Database;
-  private readonly reader: Database.Database;
-  private readonly accountCache = new Map<string, StoredAccount>();
-  private readonly accountCacheMax: number;
-  private readonly tx: SqliteWriteTx;
+  private readonly db: Database.Database;
+  private readonly writer: WriterThread;
   private readonly statements: ReturnType<typeof prepareReads>;
-  private writing: Promise<unknown> = Promise.resolve();
+  private readonly view: WriteView;
+  /** Serializes the preparing of batches; committing them overlaps. */
+  private preparing: Promise<unknown> = Promise.resolve();
+  private readonly inflight = new Set<Promise<unknown>>();
+  private broken = false;
   /** What opening the database migrated. */
   readonly migration: MigrationReport;
 
   constructor(options: SqliteStoreOptions) {
-    if (options.path !== ":memory:") mkdirSync(dirname(options.path), { recursive: true });
-    this.accountCacheMax = options.accountCacheMax ?? 1_000_000;
-    this.writer = openDatabase(options.path);
-    this.migration = migrate(this.writer);
-    // A memory database is private to its connection, so the reader must share the writer there.
-    this.reader = options.path === ":memory:" ? this.writer : openDatabase(options.path);
-    this.tx = new SqliteWriteTx(this.writer, this.accountCache, this.accountCacheMax);
-    this.statements = prepareReads(this.reader);
+    if (options.path === ":memory:" || options.path.startsWith("file::memory:")) {
+      throw new Error(
+        "the SQLite store needs a file: its writer thread opens the database on its own connection",
+      );
+    }
+    mkdirSync(dirname(options.path), { recursive: true });
+    this.db = openDatabase(options.path);
+    this.migration = migrate(this.db);
+    this.statements = prepareReads(this.db);
+    this.writer = new WriterThread({
+      path: options.path,
+      pragmas: connectionPragmas,
+      statements: writeStatements,
+    });
+    this.view = new WriteView(this.db, options.accountCacheMax ?? 1_000_000);
   }
 
-  /** The writer connection, for the CLI's integrity check and for tests. */
+  /** The main connection, for integrity checks and for tests. Writes through it bypass the ledger. */
   get database(): Database.Database {
-    return this.writer;
+    return this.db;
   }
 
   write<T>(work: (tx: LedgerWriteTx) => Promise<T>): Promise<T> {
-    // better-sqlite3 is synchronous but `work` is async: chain writes so two never interleave.
-    const run = this.writing.then(async () => {
-      this.writer.exec("BEGIN IMMEDIATE");
+    const prepared = this.preparing.then(async () => {
+      if (this.broken) await this.recover();
+      const tx = new SqliteWriteTx(this.view, this.inflight.size > 0);
+      let result: T;
       try {
-        const result = await work(this.tx);
-        this.tx.flushHeads();
-        this.writer.exec("COMMIT");
-        return result;
+        result = await work(tx);
       } catch (error) {
-        if (this.writer.inTransaction) this.writer.exec("ROLLBACK");
-        // The cache may hold the failed batch's totals; start again from the disk.
-        this.accountCache.clear();
+        // The work may have changed cached accounts before it threw: rebuild before the next batch.
+        this.broken = true;
         throw error;
-      } finally {
-        this.tx.reset();
       }
+      const seq = this.view.nextSeq();
+      const ops = tx.finish(seq);
+      const committed = this.writer.run(ops).then(
+        () => this.view.release(seq),
+        (error: unknown) => {
+          this.broken = true;
+          throw error;
+        },
+      );
+      const settled = committed.catch(() => undefined);
+      this.inflight.add(settled);
+      void settled.then(() => this.inflight.delete(settled));
+      return { result, committed };
     });
-    this.writing = run.catch(() => undefined);
-    return run;
+    this.preparing = prepared.catch(() => undefined);
+    return prepared.then(async ({ result, committed }) => {
+      await committed;
+      return result;
+    });
+  }
+
+  /** After a failure: let every batch in flight settle, then start again from the committed file. */
+  private async recover(): Promise<void> {
+    await Promise.all([...this.inflight]);
+    await this.writer.reset();
+    this.view.rebuild();
+    this.broken = false;
   }
 
   async getAccounts(ids: readonly string[]): Promise<Map<string, AccountState>> {
@@ -146,14 +180,8 @@ export class SqliteStore implements LedgerStore {
   }
 
   async purgeIdempotency(before: number, limit: number): Promise<number> {
-    return this.write(async () => {
-      const info = this.writer
-        .prepare(
-          "DELETE FROM idempotency WHERE key IN (SELECT key FROM idempotency WHERE created_at < ? ORDER BY created_at LIMIT ?)",
-        )
-        .run(BigInt(before), BigInt(limit));
-      return Number(info.changes);
-    });
+    // Only committed records are old enough to purge, so this needs none of the write view.
+    return this.writer.run([["purgeIdempotency", [BigInt(before), BigInt(limit)]]]);
   }
 
   async *reconcileRows(): AsyncIterable<ReconcileRow> {
@@ -172,26 +200,30 @@ export class SqliteStore implements LedgerStore {
 
   /** SQLite's own structural check of the file: "ok" or the list of problems it found. */
   integrityCheck(): string[] {
-    const rows = this.reader.pragma("integrity_check") as { integrity_check: string }[];
+    const rows = this.db.pragma("integrity_check") as { integrity_check: string }[];
     return rows.map((row) => row.integrity_check);
   }
 
   async close(): Promise<void> {
-    await this.writing;
-    if (this.reader !== this.writer) this.reader.close();
-    this.writer.close();
+    await this.preparing;
+    await Promise.all([...this.inflight]);
+    await this.writer.close();
+    this.db.close();
   }
 }
+
+/** The same settings on every connection. FULL: a committed batch survives power loss, not only a crash. */
+const connectionPragmas = [
+  "journal_mode = WAL",
+  "synchronous = FULL",
+  "busy_timeout = 5000",
+  "cache_size = -65536",
+];
 
 function openDatabase(path: string): Database.Database {
   const db = new Database(path);
   db.defaultSafeIntegers(true);
-  db.pragma("journal_mode = WAL");
-  // FULL: a committed batch survives power loss, not only a process crash.
-  db.pragma("synchronous = FULL");
-  db.pragma("busy_timeout = 5000");
-  db.pragma(`cache_size = -${process.env.GS_CACHE_KB ?? 65536}`);
-  db.pragma(`wal_autocheckpoint = ${process.env.GS_CKPT ?? 1000}`);
+  for (const pragma of connectionPragmas) db.pragma(pragma);
   return db;
 }
 
@@ -219,33 +251,55 @@ function prepareReads(db: Database.Database) {
   };
 }
 
+/** Rows per multi-row statement; 64 × 12 parameters stays far under SQLite's limit of 32,766. */
+const chunkRows = 64;
+
 const insertTransferSql = `INSERT INTO transfers (id, type, debit_account_id, credit_account_id, amount, kind,
   pending_id, expires_at, metadata, created_at, debit_prev_id, credit_prev_id) VALUES`;
 const transferValues = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
-/** Rows per multi-row INSERT; 64 × 12 parameters stays far under SQLite's limit of 32,766. */
-const insertChunkRows = 64;
-
+// Balances are written as an upsert on rowid: cheaper per row than one UPDATE each. Every row
+// already exists, so the insert half never applies.
 const upsertBalanceSql = `INSERT INTO accounts (rowid, id, unit, flags, debits_posted, credits_posted,
   debits_pending, credits_pending, created_at, last_transfer_id) VALUES`;
 const balanceValues = "(?, '', '', 0, ?, ?, ?, ?, 0, ?)";
 const upsertBalanceConflict = `ON CONFLICT (rowid) DO UPDATE SET debits_posted = excluded.debits_posted,
   credits_posted = excluded.credits_posted, debits_pending = excluded.debits_pending,
   credits_pending = excluded.credits_pending, last_transfer_id = excluded.last_transfer_id`;
-/** Accounts per multi-row balance upsert. */
-const updateChunkRows = 64;
 
-/** The writer's side of a transaction. Every method runs inside `SqliteStore.write`. */
-class SqliteWriteTx implements LedgerWriteTx {
-  private readonly s;
-  /** Head of each history chain this transaction has extended, by account id. */
-  private readonly heads = new Map<string, bigint>();
-  /** Accounts whose row already carries the head above. */
-  private readonly headsWritten = new Set<string>();
+/** Every statement the writer thread runs, by name. `…N` names take `chunkRows` rows at once. */
+const writeStatements: Record<string, string> = {
+  insertAccount: `INSERT INTO accounts (rowid, id, unit, flags, debits_posted, credits_posted, debits_pending,
+    credits_pending, created_at, last_transfer_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  insertTransfer: `${insertTransferSql} ${transferValues}`,
+  insertTransferN: `${insertTransferSql} ${Array(chunkRows).fill(transferValues).join(", ")}`,
+  upsertBalance: `${upsertBalanceSql} ${balanceValues} ${upsertBalanceConflict}`,
+  upsertBalanceN: `${upsertBalanceSql} ${Array(chunkRows).fill(balanceValues).join(", ")} ${upsertBalanceConflict}`,
+  updateHead: "UPDATE accounts SET last_transfer_id = ? WHERE rowid = ?",
+  insertHold:
+    "INSERT INTO holds (transfer_id, debit_account_id, credit_account_id, amount, expires_at) VALUES (?, ?, ?, ?, ?)",
+  deleteHold: "DELETE FROM holds WHERE transfer_id = ?",
+  insertIdempotency: "INSERT INTO idempotency (key, request_hash, result, created_at) VALUES (?, ?, ?, ?)",
+  purgeIdempotency:
+    "DELETE FROM idempotency WHERE key IN (SELECT key FROM idempotency WHERE created_at < ? ORDER BY created_at LIMIT ?)",
+};
+
+/**
+ * What the main thread knows that the file may not show yet: the account cache (authoritative,
+ * since this process is the only writer) and the holds and idempotency records of batches sent to
+ * the writer but not yet committed, each tagged with its batch so its commit can retire it.
+ */
+class WriteView {
+  readonly cache = new Map<string, StoredAccount>();
+  readonly holds = new Map<bigint, { hold: PendingState; seq: number }>();
+  readonly keys = new Map<string, { record: IdempotencyRecord; seq: number }>();
+  nextTransferId = 0n;
+  nextAccountRowid = 0n;
+  private seq = 0;
+  readonly s;
 
   constructor(
-    db: Database.Database,
-    private readonly cache: Map<string, StoredAccount>,
-    private readonly cacheMax: number,
+    readonly db: Database.Database,
+    readonly cacheMax: number,
   ) {
     this.s = {
       account: db.prepare("SELECT rowid AS row_id, * FROM accounts WHERE id = ?"),
@@ -255,43 +309,68 @@ class SqliteWriteTx implements LedgerWriteTx {
          FROM transfers p JOIN transfers c ON c.pending_id = p.id WHERE p.id = ? AND p.type = ${TransferType.pending}`,
       ),
       idempotency: db.prepare("SELECT * FROM idempotency WHERE key = ?"),
-      insertAccount: db.prepare(
-        `INSERT INTO accounts (id, unit, flags, debits_posted, credits_posted, debits_pending, credits_pending, created_at, last_transfer_id)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      ),
-      maxTransferId: db.prepare("SELECT MAX(id) AS m FROM transfers"),
-      insertTransfer: db.prepare(`${insertTransferSql} ${transferValues}`),
-      insertTransfers: db.prepare(
-        `${insertTransferSql} ${Array(insertChunkRows).fill(transferValues).join(", ")}`,
-      ),
-      updateBalance: db.prepare(`${upsertBalanceSql} ${balanceValues} ${upsertBalanceConflict}`),
-      updateBalances: db.prepare(
-        `${upsertBalanceSql} ${Array(updateChunkRows).fill(balanceValues).join(", ")} ${upsertBalanceConflict}`,
-      ),
-      insertHold: db.prepare(
-        "INSERT INTO holds (transfer_id, debit_account_id, credit_account_id, amount, expires_at) VALUES (?, ?, ?, ?, ?)",
-      ),
-      deleteHold: db.prepare("DELETE FROM holds WHERE transfer_id = ?"),
-      updateHead: db.prepare("UPDATE accounts SET last_transfer_id = ? WHERE rowid = ?"),
-      insertIdempotency: db.prepare(
-        "INSERT INTO idempotency (key, request_hash, result, created_at) VALUES (?, ?, ?, ?)",
-      ),
+      maxTransferId: db.prepare("SELECT COALESCE(MAX(id), 0) AS m FROM transfers"),
+      maxAccountRowid: db.prepare("SELECT COALESCE(MAX(rowid), 0) AS m FROM accounts"),
     };
+    this.rebuild();
   }
+
+  nextSeq(): number {
+    return ++this.seq;
+  }
+
+  /** Forgets everything not on disk and reads the counters back from the committed file. */
+  rebuild(): void {
+    this.cache.clear();
+    this.holds.clear();
+    this.keys.clear();
+    this.nextTransferId = (this.s.maxTransferId.get() as { m: bigint }).m;
+    this.nextAccountRowid = (this.s.maxAccountRowid.get() as { m: bigint }).m;
+  }
+
+  /** A batch committed: its holds and keys are readable from the file now. */
+  release(seq: number): void {
+    for (const [id, entry] of this.holds) if (entry.seq === seq) this.holds.delete(id);
+    for (const [key, entry] of this.keys) if (entry.seq === seq) this.keys.delete(key);
+  }
+
+  account(id: string, mayEvict: boolean): StoredAccount | undefined {
+    const cached = this.cache.get(id);
+    if (cached) return cached;
+    const row = this.s.account.get(id) as Row | undefined;
+    if (!row) return undefined;
+    // Evicting is safe only when no batch is in flight: then the file holds everything the cache does.
+    if (mayEvict && this.cache.size >= this.cacheMax) this.cache.clear();
+    const stored = toStoredAccount(row);
+    this.cache.set(id, stored);
+    return stored;
+  }
+}
+
+/** One batch's side of the store: reads from the view, and turns writes into statement calls. */
+class SqliteWriteTx implements LedgerWriteTx {
+  private readonly ops: WriterOp[] = [];
+  /** Chain heads this batch moved, by account id. */
+  private readonly heads = new Map<string, bigint>();
+  /** Accounts whose written row already carries the head above. */
+  private readonly headsWritten = new Set<string>();
+  private readonly newRowids = new Map<string, bigint>();
+  private readonly loadedHolds = new Map<bigint, PendingState>();
+  private readonly holdWrites: PendingState[] = [];
+  private readonly keyWrites: IdempotencyRecord[] = [];
+
+  constructor(
+    private readonly view: WriteView,
+    private readonly othersInFlight: boolean,
+  ) {}
 
   async loadAccounts(ids: readonly string[]): Promise<Map<string, AccountState>> {
     const found = new Map<string, AccountState>();
     for (const id of ids) {
-      let account = this.cache.get(id);
-      if (!account) {
-        const row = this.s.account.get(id) as Row | undefined;
-        if (!row) continue;
-        account = toStoredAccount(row);
-        this.remember(account);
-      }
       // The ledger works on the cached object itself: it checks before it changes anything, undoes
-      // a refused request itself, and a failed transaction drops the whole cache.
-      found.set(id, account.state);
+      // a refused request itself, and a failed batch makes the store rebuild its view.
+      const account = this.view.account(id, !this.othersInFlight);
+      if (account) found.set(id, account.state);
     }
     return found;
   }
@@ -299,18 +378,10 @@ class SqliteWriteTx implements LedgerWriteTx {
   async loadPending(ids: readonly bigint[]): Promise<Map<bigint, PendingState>> {
     const found = new Map<bigint, PendingState>();
     for (const id of ids) {
-      const open = this.s.hold.get(id) as Row | undefined;
-      if (open) {
-        found.set(id, toPending(open, id, PendingStatus.open));
-        continue;
-      }
-      const closed = this.s.closedHold.get(id) as Row | undefined;
-      if (closed) {
-        const status =
-          closed.closed_by === BigInt(TransferType.post_pending)
-            ? PendingStatus.posted
-            : PendingStatus.voided;
-        found.set(id, toPending(closed, id, status));
+      const hold = this.view.holds.get(id)?.hold ?? this.readHold(id);
+      if (hold) {
+        found.set(id, { ...hold });
+        this.loadedHolds.set(id, hold);
       }
     }
     return found;
@@ -319,7 +390,12 @@ class SqliteWriteTx implements LedgerWriteTx {
   async loadIdempotency(keys: readonly string[]): Promise<Map<string, IdempotencyRecord>> {
     const found = new Map<string, IdempotencyRecord>();
     for (const key of keys) {
-      const row = this.s.idempotency.get(key) as Row | undefined;
+      const pending = this.view.keys.get(key)?.record;
+      if (pending) {
+        found.set(key, pending);
+        continue;
+      }
+      const row = this.view.s.idempotency.get(key) as Row | undefined;
       if (row) {
         found.set(key, {
           key,
@@ -334,45 +410,44 @@ class SqliteWriteTx implements LedgerWriteTx {
 
   async insertAccounts(accounts: readonly AccountState[]): Promise<void> {
     for (const a of accounts) {
-      if (this.heads.has(a.id)) this.headsWritten.add(a.id);
-      const info = this.s.insertAccount.run(
-        a.id,
-        a.unit,
-        BigInt(a.flags),
-        a.debitsPosted,
-        a.creditsPosted,
-        a.debitsPending,
-        a.creditsPending,
-        BigInt(a.createdAt),
-        this.heads.get(a.id) ?? null,
-      );
-      this.remember({
-        state: copyAccount(a),
-        rowid: BigInt(info.lastInsertRowid),
-        lastTransferId: this.heads.get(a.id) ?? null,
-      });
+      const rowid = ++this.view.nextAccountRowid;
+      const head = this.heads.get(a.id) ?? null;
+      if (head !== null) this.headsWritten.add(a.id);
+      this.ops.push([
+        "insertAccount",
+        [
+          rowid,
+          a.id,
+          a.unit,
+          BigInt(a.flags),
+          a.debitsPosted,
+          a.creditsPosted,
+          a.debitsPending,
+          a.creditsPending,
+          BigInt(a.createdAt),
+          head,
+        ],
+      ]);
+      this.newRowids.set(a.id, rowid);
+      this.view.cache.set(a.id, { state: a, rowid, lastTransferId: head });
     }
   }
 
   async insertTransfers(rows: readonly TransferRow[]): Promise<bigint[]> {
-    // This connection is the only writer, so it hands out ids itself: that lets each row link to
-    // the previous transfer of its accounts before any of the chunk is written.
-    let next = (this.s.maxTransferId.get() as { m: bigint | null }).m ?? 0n;
     const ids = new Array<bigint>(rows.length);
-    const params: unknown[] = [];
     // A batch's rows share one timestamp; convert it once.
     let lastCreatedAt = Number.NaN;
     let createdAt = 0n;
     const rewritten = this.headsWritten.size > 0;
-    // Rows go in chunks through one multi-row INSERT: binding is most of an INSERT's cost, and
-    // one statement per chunk pays the per-call overhead once.
     let i = 0;
     while (i < rows.length) {
-      const chunk = rows.length - i >= insertChunkRows ? insertChunkRows : 1;
-      params.length = 0;
+      const chunk = rows.length - i >= chunkRows ? chunkRows : 1;
+      const params: unknown[] = [];
       for (let j = i; j < i + chunk; j++) {
         const r = rows[j]!;
-        const id = ++next;
+        // This process is the only writer, so it hands out ids itself: each row can link to the
+        // previous transfer of its accounts before any of it is written.
+        const id = ++this.view.nextTransferId;
         if (r.createdAt !== lastCreatedAt) {
           lastCreatedAt = r.createdAt;
           createdAt = BigInt(r.createdAt);
@@ -399,100 +474,101 @@ class SqliteWriteTx implements LedgerWriteTx {
           this.headsWritten.delete(r.creditAccountId);
         }
       }
-      (chunk === 1 ? this.s.insertTransfer : this.s.insertTransfers).run(params);
+      this.ops.push([chunk === 1 ? "insertTransfer" : "insertTransferN", params]);
       i += chunk;
     }
     return ids;
   }
 
-  /** Forgets the transaction's chain heads; called when the transaction ends either way. */
-  reset(): void {
-    this.heads.clear();
-    this.headsWritten.clear();
-  }
-
-  /**
-   * Writes the chain heads no balance update carried. The ledger updates every account a transfer
-   * names, so on its path this writes nothing; it keeps the store correct for any other caller.
-   */
-  flushHeads(): void {
-    for (const [id, head] of this.heads) {
-      if (this.headsWritten.has(id)) continue;
-      this.s.updateHead.run(head, this.rowidOf(id));
-      const cached = this.cache.get(id);
-      if (cached) cached.lastTransferId = head;
-    }
-  }
-
-  private headOf(accountId: string): bigint | null {
-    const head = this.heads.get(accountId);
-    if (head !== undefined) return head;
-    // Accounts created in this batch are inserted after their transfers; they start a new chain.
-    const cached = this.cache.get(accountId);
-    if (cached) return cached.lastTransferId;
-    const row = this.s.account.get(accountId) as Row | undefined;
-    return (row?.last_transfer_id as bigint | null | undefined) ?? null;
-  }
-
   async updateBalances(accounts: readonly AccountState[]): Promise<void> {
-    // Chunks through one multi-row upsert on rowid: cheaper per row than one UPDATE each. Every
-    // row exists (the conflict target always hits), so the insert half never applies.
-    const params: unknown[] = [];
     let i = 0;
     while (i < accounts.length) {
-      const chunk = accounts.length - i >= updateChunkRows ? updateChunkRows : 1;
-      params.length = 0;
+      const chunk = accounts.length - i >= chunkRows ? chunkRows : 1;
+      const params: unknown[] = [];
       for (let j = i; j < i + chunk; j++) {
         const a = accounts[j]!;
+        const stored = this.stored(a.id);
         const head = this.headOf(a.id);
         if (this.heads.has(a.id)) this.headsWritten.add(a.id);
-        const rowid = this.rowidOf(a.id);
-        params.push(rowid, a.debitsPosted, a.creditsPosted, a.debitsPending, a.creditsPending, head);
-        const cached = this.cache.get(a.id);
-        if (cached) {
-          cached.state = a;
-          cached.lastTransferId = head;
-        } else {
-          this.remember({ state: a, rowid, lastTransferId: head });
-        }
+        params.push(stored.rowid, a.debitsPosted, a.creditsPosted, a.debitsPending, a.creditsPending, head);
+        stored.state = a;
+        stored.lastTransferId = head;
       }
-      (chunk === 1 ? this.s.updateBalance : this.s.updateBalances).run(params);
+      this.ops.push([chunk === 1 ? "upsertBalance" : "upsertBalanceN", params]);
       i += chunk;
     }
   }
 
   async insertPending(rows: readonly PendingState[]): Promise<void> {
     for (const h of rows) {
-      this.s.insertHold.run(
-        h.id,
-        h.debitAccountId,
-        h.creditAccountId,
-        h.amount,
-        h.expiresAt === null ? null : BigInt(h.expiresAt),
-      );
+      this.ops.push([
+        "insertHold",
+        [
+          h.id,
+          h.debitAccountId,
+          h.creditAccountId,
+          h.amount,
+          h.expiresAt === null ? null : BigInt(h.expiresAt),
+        ],
+      ]);
+      this.holdWrites.push({ ...h });
     }
   }
 
   async closePending(updates: readonly { id: bigint; status: PendingStatusCode }[]): Promise<void> {
-    for (const u of updates) this.s.deleteHold.run(u.id);
+    for (const u of updates) {
+      this.ops.push(["deleteHold", [u.id]]);
+      const hold = this.loadedHolds.get(u.id) ?? this.holdWrites.find((h) => h.id === u.id);
+      invariant(hold !== undefined, `hold ${u.id} is loaded before it is closed`);
+      this.holdWrites.push({ ...hold, status: u.status });
+    }
   }
 
   async insertIdempotency(rows: readonly IdempotencyRecord[]): Promise<void> {
-    for (const r of rows) this.s.insertIdempotency.run(r.key, r.requestHash, r.result, BigInt(r.createdAt));
+    for (const r of rows) {
+      this.ops.push(["insertIdempotency", [r.key, r.requestHash, r.result, BigInt(r.createdAt)]]);
+      this.keyWrites.push(r);
+    }
   }
 
-  private rowidOf(accountId: string): bigint {
-    const cached = this.cache.get(accountId);
-    if (cached) return cached.rowid;
-    const row = this.s.account.get(accountId) as Row | undefined;
-    invariant(row !== undefined, `account ${accountId} exists before its balance is updated`);
-    return row.row_id as bigint;
+  /**
+   * Seals the batch: writes the chain heads no balance update carried (none on the ledger's own
+   * path), publishes its holds and keys to the view until it commits, and returns its statements.
+   */
+  finish(seq: number): WriterOp[] {
+    for (const [id, head] of this.heads) {
+      if (this.headsWritten.has(id)) continue;
+      const stored = this.stored(id);
+      this.ops.push(["updateHead", [head, stored.rowid]]);
+      stored.lastTransferId = head;
+    }
+    for (const hold of this.holdWrites) this.view.holds.set(hold.id, { hold, seq });
+    for (const record of this.keyWrites) this.view.keys.set(record.key, { record, seq });
+    return this.ops;
   }
 
-  private remember(account: StoredAccount): void {
-    const id = account.state.id;
-    if (this.cache.size >= this.cacheMax && !this.cache.has(id)) this.cache.clear();
-    this.cache.set(id, account);
+  private readHold(id: bigint): PendingState | undefined {
+    const open = this.view.s.hold.get(id) as Row | undefined;
+    if (open) return toPending(open, id, PendingStatus.open);
+    const closed = this.view.s.closedHold.get(id) as Row | undefined;
+    if (!closed) return undefined;
+    const status =
+      closed.closed_by === BigInt(TransferType.post_pending) ? PendingStatus.posted : PendingStatus.voided;
+    return toPending(closed, id, status);
+  }
+
+  private stored(accountId: string): StoredAccount {
+    const stored = this.view.account(accountId, false);
+    invariant(stored !== undefined, `account ${accountId} exists before its row is written`);
+    return stored;
+  }
+
+  private headOf(accountId: string): bigint | null {
+    const head = this.heads.get(accountId);
+    if (head !== undefined) return head;
+    // Accounts this batch creates are inserted after their transfers; they start a new chain.
+    if (this.newRowids.has(accountId)) return null;
+    return this.view.account(accountId, false)?.lastTransferId ?? null;
   }
 }
 
