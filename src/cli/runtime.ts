@@ -27,6 +27,7 @@ export function openRuntime(config: Config, logger: Logger, clock: () => number 
     batchWaitMs: config.ledger.batchWaitMs,
     queueRequestsMax: config.ledger.queueRequestsMax,
     historyPageMax: config.ledger.historyPageMax,
+    pipelineBatchesMax: config.ledger.pipelineBatchesMax,
     onInvariantViolation: (error) =>
       logger.fatal({ err: error }, "ledger invariant violated; batch rolled back"),
   });

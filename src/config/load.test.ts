@@ -55,6 +55,7 @@ describe("loadConfig defaults", () => {
         historyPageMax: 1000,
         accountCacheMax: 1_000_000,
         pendingExpiryIntervalMs: 1000,
+        pipelineBatchesMax: 2,
         idempotencyRetentionMs: 172_800_000,
       },
       testMode: false,

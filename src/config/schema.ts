@@ -99,6 +99,12 @@ export const configSchema = Type.Object(
           1000,
           "How often expired pending transfers are voided.",
         ),
+        pipelineBatchesMax: integer(
+          1,
+          16,
+          2,
+          "Most group-commit batches handed to the writer thread and not yet durable; the next batch is prepared while these commit.",
+        ),
         idempotencyRetentionMs: integer(
           86_400_000,
           31_536_000_000,
@@ -143,6 +149,7 @@ export interface Config {
     readonly historyPageMax: number;
     readonly accountCacheMax: number;
     readonly pendingExpiryIntervalMs: number;
+    readonly pipelineBatchesMax: number;
     readonly idempotencyRetentionMs: number;
   };
   readonly testMode: boolean;

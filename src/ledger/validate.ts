@@ -1,7 +1,7 @@
 import { GiftstreamError } from "../errors.js";
 import { findUnit } from "../money/unit.js";
 import { int64Max } from "./apply.js";
-import type { JsonObject, LedgerRequest } from "./types.js";
+import type { JsonObject, LedgerRequest, TransferInput } from "./types.js";
 
 export interface RequestLimits {
   /** The cap on any single amount, so that no running total can overflow 64 bits in practice. */
@@ -49,7 +49,7 @@ export function validateRequest(request: LedgerRequest, limits: RequestLimits): 
   }
   checkJson(request.memo, "memo");
   for (const account of request.accounts ?? []) {
-    checkAccountId(account.id, "account id");
+    if (!isAccountId(account.id)) throw badAccountId("account id");
     if (typeof account.unit !== "string" || !findUnit(account.unit)) {
       throw new GiftstreamError(
         "invalid_request",
@@ -57,45 +57,70 @@ export function validateRequest(request: LedgerRequest, limits: RequestLimits): 
       );
     }
   }
-  transfers.forEach((transfer, index) => {
-    const where = `transfers[${index}]`;
-    if (
-      typeof transfer.kind !== "string" ||
-      transfer.kind.length === 0 ||
-      transfer.kind.length > ledgerLimits.kindLengthMax
-    ) {
-      throw new GiftstreamError("invalid_request", `${where}.kind must be 1–64 characters`);
-    }
-    checkMetadata(transfer.metadata, where);
-    switch (transfer.type) {
-      case undefined:
-      case "posted":
-      case "pending":
-        checkAccountId(transfer.debitAccountId, `${where}.debitAccountId`);
-        checkAccountId(transfer.creditAccountId, `${where}.creditAccountId`);
-        if (transfer.debitAccountId === transfer.creditAccountId) {
-          throw new GiftstreamError("same_account", `${where} debits and credits ${transfer.debitAccountId}`);
-        }
-        checkAmount(transfer.amount, limits.amountMax, `${where}.amount`);
-        if (
-          transfer.type === "pending" &&
-          transfer.expiresAt !== undefined &&
-          !Number.isSafeInteger(transfer.expiresAt)
-        ) {
-          throw new GiftstreamError("invalid_request", `${where}.expiresAt must be a time in milliseconds`);
-        }
-        return;
-      case "post_pending":
-        checkPendingId(transfer.pendingId, where);
-        if (transfer.amount !== undefined) checkAmount(transfer.amount, limits.amountMax, `${where}.amount`);
-        return;
-      case "void_pending":
-        checkPendingId(transfer.pendingId, where);
-        return;
-      default:
-        throw new GiftstreamError("invalid_request", `${where}.type is not a transfer type`);
-    }
-  });
+  for (let index = 0; index < transfers.length; index++) checkTransfer(transfers[index]!, index, limits);
+}
+
+/** Field names in messages are built only on the way to an error: this runs for every transfer. */
+const at = (index: number, field: string): string => `transfers[${index}]${field}`;
+
+function checkTransfer(transfer: TransferInput, index: number, limits: RequestLimits): void {
+  const kind = transfer.kind;
+  if (typeof kind !== "string" || kind.length === 0 || kind.length > ledgerLimits.kindLengthMax) {
+    throw new GiftstreamError("invalid_request", `${at(index, ".kind")} must be 1–64 characters`);
+  }
+  if (transfer.metadata !== undefined) checkMetadata(transfer.metadata, at(index, ""));
+  switch (transfer.type) {
+    case undefined:
+    case "posted":
+    case "pending":
+      if (!isAccountId(transfer.debitAccountId)) throw badAccountId(at(index, ".debitAccountId"));
+      if (!isAccountId(transfer.creditAccountId)) throw badAccountId(at(index, ".creditAccountId"));
+      if (transfer.debitAccountId === transfer.creditAccountId) {
+        throw new GiftstreamError(
+          "same_account",
+          `${at(index, "")} debits and credits ${transfer.debitAccountId}`,
+        );
+      }
+      if (!isAmount(transfer.amount, limits.amountMax))
+        checkAmount(transfer.amount, limits.amountMax, at(index, ".amount"));
+      if (
+        transfer.type === "pending" &&
+        transfer.expiresAt !== undefined &&
+        !Number.isSafeInteger(transfer.expiresAt)
+      ) {
+        throw new GiftstreamError(
+          "invalid_request",
+          `${at(index, ".expiresAt")} must be a time in milliseconds`,
+        );
+      }
+      return;
+    case "post_pending":
+      checkPendingId(transfer.pendingId, at(index, ""));
+      if (transfer.amount !== undefined) checkAmount(transfer.amount, limits.amountMax, at(index, ".amount"));
+      return;
+    case "void_pending":
+      checkPendingId(transfer.pendingId, at(index, ""));
+      return;
+    default:
+      throw new GiftstreamError("invalid_request", `${at(index, ".type")} is not a transfer type`);
+  }
+}
+
+function isAmount(amount: unknown, amountMax: bigint): boolean {
+  return typeof amount === "bigint" && amount > 0n && amount <= amountMax;
+}
+
+function isAccountId(id: unknown): boolean {
+  return (
+    typeof id === "string" &&
+    id.length > 0 &&
+    id.length <= ledgerLimits.accountIdLengthMax &&
+    idPattern.test(id)
+  );
+}
+
+function badAccountId(field: string): GiftstreamError {
+  return new GiftstreamError("invalid_request", `${field} must be 1–128 characters of A-Z a-z 0-9 _ . : - /`);
 }
 
 export function checkAmount(amount: unknown, amountMax: bigint, field: string): void {
@@ -104,20 +129,6 @@ export function checkAmount(amount: unknown, amountMax: bigint, field: string): 
   if (amount <= 0n) throw new GiftstreamError("invalid_amount", `${field} must be positive`);
   if (amount > amountMax)
     throw new GiftstreamError("invalid_amount", `${field} exceeds the maximum of ${amountMax}`);
-}
-
-function checkAccountId(id: unknown, field: string): void {
-  if (
-    typeof id !== "string" ||
-    id.length === 0 ||
-    id.length > ledgerLimits.accountIdLengthMax ||
-    !idPattern.test(id)
-  ) {
-    throw new GiftstreamError(
-      "invalid_request",
-      `${field} must be 1–128 characters of A-Z a-z 0-9 _ . : - /`,
-    );
-  }
 }
 
 function checkPendingId(id: unknown, where: string): void {
