@@ -21,7 +21,7 @@ import {
   type TransferTypeName,
 } from "../../ledger/types.js";
 import { type MigrationReport, migrate } from "./migrate.js";
-import { type WriterOp, WriterThread } from "./writer-thread.js";
+import { type BalanceColumns, type TransferColumns, type WriterOp, WriterThread } from "./writer-thread.js";
 
 export interface SqliteStoreOptions {
   /** A file path, or ":memory:" (tests only: a memory database is not durable). */
@@ -78,6 +78,7 @@ export class SqliteStore implements LedgerStore {
     this.statements = prepareReads(this.db);
     this.writer = new WriterThread({
       path: options.path,
+      chunkRows,
       pragmas: connectionPragmas,
       statements: writeStatements,
     });
@@ -434,69 +435,79 @@ class SqliteWriteTx implements LedgerWriteTx {
   }
 
   async insertTransfers(rows: readonly TransferRow[]): Promise<bigint[]> {
-    const ids = new Array<bigint>(rows.length);
-    // A batch's rows share one timestamp; convert it once.
-    let lastCreatedAt = Number.NaN;
-    let createdAt = 0n;
+    const n = rows.length;
+    const ids = new Array<bigint>(n);
+    const c: TransferColumns = {
+      n,
+      id: new BigInt64Array(n),
+      type: new Uint8Array(n),
+      debit: new Array<string>(n),
+      credit: new Array<string>(n),
+      amount: new BigInt64Array(n),
+      kind: new Array<string>(n),
+      pendingId: new BigInt64Array(n),
+      expiresAt: new Float64Array(n),
+      metadata: new Array<string | null>(n),
+      createdAt: new Float64Array(n),
+      debitPrev: new BigInt64Array(n),
+      creditPrev: new BigInt64Array(n),
+    };
     const rewritten = this.headsWritten.size > 0;
-    let i = 0;
-    while (i < rows.length) {
-      const chunk = rows.length - i >= chunkRows ? chunkRows : 1;
-      const params: unknown[] = [];
-      for (let j = i; j < i + chunk; j++) {
-        const r = rows[j]!;
-        // This process is the only writer, so it hands out ids itself: each row can link to the
-        // previous transfer of its accounts before any of it is written.
-        const id = ++this.view.nextTransferId;
-        if (r.createdAt !== lastCreatedAt) {
-          lastCreatedAt = r.createdAt;
-          createdAt = BigInt(r.createdAt);
-        }
-        ids[j] = id;
-        params.push(
-          id,
-          typeCodes[r.type],
-          r.debitAccountId,
-          r.creditAccountId,
-          r.amount,
-          r.kind,
-          r.pendingId,
-          r.expiresAt === null ? null : BigInt(r.expiresAt),
-          r.metadata === null ? null : JSON.stringify(r.metadata),
-          createdAt,
-          this.headOf(r.debitAccountId),
-          this.headOf(r.creditAccountId),
-        );
-        this.heads.set(r.debitAccountId, id);
-        this.heads.set(r.creditAccountId, id);
-        if (rewritten) {
-          this.headsWritten.delete(r.debitAccountId);
-          this.headsWritten.delete(r.creditAccountId);
-        }
+    for (let j = 0; j < n; j++) {
+      const r = rows[j]!;
+      // This process is the only writer, so it hands out ids itself: each row can link to the
+      // previous transfer of its accounts before any of it is written.
+      const id = ++this.view.nextTransferId;
+      ids[j] = id;
+      c.id[j] = id;
+      c.type[j] = TransferType[r.type];
+      c.debit[j] = r.debitAccountId;
+      c.credit[j] = r.creditAccountId;
+      c.amount[j] = r.amount;
+      c.kind[j] = r.kind;
+      c.pendingId[j] = r.pendingId ?? 0n;
+      c.expiresAt[j] = r.expiresAt ?? Number.NaN;
+      c.metadata[j] = r.metadata === null ? null : JSON.stringify(r.metadata);
+      c.createdAt[j] = r.createdAt;
+      c.debitPrev[j] = this.headOf(r.debitAccountId) ?? 0n;
+      c.creditPrev[j] = this.headOf(r.creditAccountId) ?? 0n;
+      this.heads.set(r.debitAccountId, id);
+      this.heads.set(r.creditAccountId, id);
+      if (rewritten) {
+        this.headsWritten.delete(r.debitAccountId);
+        this.headsWritten.delete(r.creditAccountId);
       }
-      this.ops.push([chunk === 1 ? "insertTransfer" : "insertTransferN", params]);
-      i += chunk;
     }
+    this.ops.push(["transfers", c]);
     return ids;
   }
 
   async updateBalances(accounts: readonly AccountState[]): Promise<void> {
-    let i = 0;
-    while (i < accounts.length) {
-      const chunk = accounts.length - i >= chunkRows ? chunkRows : 1;
-      const params: unknown[] = [];
-      for (let j = i; j < i + chunk; j++) {
-        const a = accounts[j]!;
-        const stored = this.stored(a.id);
-        const head = this.headOf(a.id);
-        if (this.heads.has(a.id)) this.headsWritten.add(a.id);
-        params.push(stored.rowid, a.debitsPosted, a.creditsPosted, a.debitsPending, a.creditsPending, head);
-        stored.state = a;
-        stored.lastTransferId = head;
-      }
-      this.ops.push([chunk === 1 ? "upsertBalance" : "upsertBalanceN", params]);
-      i += chunk;
+    const n = accounts.length;
+    const c: BalanceColumns = {
+      n,
+      rowid: new BigInt64Array(n),
+      debitsPosted: new BigInt64Array(n),
+      creditsPosted: new BigInt64Array(n),
+      debitsPending: new BigInt64Array(n),
+      creditsPending: new BigInt64Array(n),
+      head: new BigInt64Array(n),
+    };
+    for (let j = 0; j < n; j++) {
+      const a = accounts[j]!;
+      const stored = this.stored(a.id);
+      const head = this.headOf(a.id);
+      if (this.heads.has(a.id)) this.headsWritten.add(a.id);
+      c.rowid[j] = stored.rowid;
+      c.debitsPosted[j] = a.debitsPosted;
+      c.creditsPosted[j] = a.creditsPosted;
+      c.debitsPending[j] = a.debitsPending;
+      c.creditsPending[j] = a.creditsPending;
+      c.head[j] = head ?? 0n;
+      stored.state = a;
+      stored.lastTransferId = head;
     }
+    this.ops.push(["balances", c]);
   }
 
   async insertPending(rows: readonly PendingState[]): Promise<void> {
@@ -571,10 +582,6 @@ class SqliteWriteTx implements LedgerWriteTx {
     return this.view.account(accountId, false)?.lastTransferId ?? null;
   }
 }
-
-const typeCodes = Object.fromEntries(
-  Object.entries(TransferType).map(([name, code]) => [name, BigInt(code)]),
-) as Record<TransferTypeName, bigint>;
 
 const typeNames = Object.fromEntries(
   Object.entries(TransferType).map(([name, code]) => [code, name]),

@@ -19,6 +19,46 @@ db.defaultSafeIntegers(true);
 for (const pragma of workerData.pragmas) db.pragma(pragma);
 const statements = new Map();
 for (const [name, sql] of Object.entries(workerData.statements)) statements.set(name, db.prepare(sql));
+const chunkRows = workerData.chunkRows;
+const nullable = (id) => (id === 0n ? null : id);
+// Columnar ops arrive as typed arrays (moved, not copied); rows are bound in chunks of chunkRows.
+function runChunked(n, width, fill, one, many) {
+  let changes = 0;
+  for (let i = 0; i < n; ) {
+    const chunk = n - i >= chunkRows ? chunkRows : 1;
+    const params = new Array(chunk * width);
+    for (let j = 0; j < chunk; j++) fill(params, j * width, i + j);
+    changes += Number(statements.get(chunk === 1 ? one : many).run(params).changes);
+    i += chunk;
+  }
+  return changes;
+}
+function transfers(c) {
+  return runChunked(c.n, 12, (p, k, j) => {
+    p[k] = c.id[j];
+    p[k + 1] = BigInt(c.type[j]);
+    p[k + 2] = c.debit[j];
+    p[k + 3] = c.credit[j];
+    p[k + 4] = c.amount[j];
+    p[k + 5] = c.kind[j];
+    p[k + 6] = nullable(c.pendingId[j]);
+    p[k + 7] = Number.isNaN(c.expiresAt[j]) ? null : BigInt(c.expiresAt[j]);
+    p[k + 8] = c.metadata[j];
+    p[k + 9] = BigInt(c.createdAt[j]);
+    p[k + 10] = nullable(c.debitPrev[j]);
+    p[k + 11] = nullable(c.creditPrev[j]);
+  }, "insertTransfer", "insertTransferN");
+}
+function balances(c) {
+  return runChunked(c.n, 6, (p, k, j) => {
+    p[k] = c.rowid[j];
+    p[k + 1] = c.debitsPosted[j];
+    p[k + 2] = c.creditsPosted[j];
+    p[k + 3] = c.debitsPending[j];
+    p[k + 4] = c.creditsPending[j];
+    p[k + 5] = nullable(c.head[j]);
+  }, "upsertBalance", "upsertBalanceN");
+}
 let poisoned = null;
 parentPort.on("message", (message) => {
   if (message.type === "reset") {
@@ -38,7 +78,11 @@ parentPort.on("message", (message) => {
   let changes = 0;
   try {
     db.exec("BEGIN IMMEDIATE");
-    for (const [name, params] of message.ops) changes += Number(statements.get(name).run(params).changes);
+    for (const op of message.ops) {
+      if (op[0] === "transfers") changes += transfers(op[1]);
+      else if (op[0] === "balances") changes += balances(op[1]);
+      else changes += Number(statements.get(op[0]).run(op[1]).changes);
+    }
     db.exec("COMMIT");
     parentPort.postMessage({ seq: message.seq, ok: true, changes });
   } catch (error) {
@@ -49,7 +93,39 @@ parentPort.on("message", (message) => {
 });
 `;
 
-export type WriterOp = [statement: string, params: unknown[]];
+/** Transfer rows by column. 0n stands for NULL in the id columns, NaN in `expiresAt`. */
+export interface TransferColumns {
+  n: number;
+  id: BigInt64Array;
+  type: Uint8Array;
+  debit: string[];
+  credit: string[];
+  amount: BigInt64Array;
+  kind: string[];
+  pendingId: BigInt64Array;
+  expiresAt: Float64Array;
+  metadata: (string | null)[];
+  createdAt: Float64Array;
+  debitPrev: BigInt64Array;
+  creditPrev: BigInt64Array;
+}
+
+/** Balance rows by column. 0n in `head` stands for NULL. */
+export interface BalanceColumns {
+  n: number;
+  rowid: BigInt64Array;
+  debitsPosted: BigInt64Array;
+  creditsPosted: BigInt64Array;
+  debitsPending: BigInt64Array;
+  creditsPending: BigInt64Array;
+  head: BigInt64Array;
+}
+
+/** A statement by name with its parameters, or a columnar bulk write. */
+export type WriterOp =
+  | [statement: string, params: unknown[]]
+  | ["transfers", TransferColumns]
+  | ["balances", BalanceColumns];
 
 interface Reply {
   seq: number;
@@ -60,6 +136,8 @@ interface Reply {
 
 export interface WriterThreadOptions {
   path: string;
+  /** Rows per multi-row statement (the `…N` statements take exactly this many). */
+  chunkRows: number;
   pragmas: string[];
   /** Every statement the writer may run, by name. */
   statements: Record<string, string>;
@@ -96,7 +174,15 @@ export class WriterThread {
 
   /** Runs `ops` in one durable transaction; resolves with the rows changed once it has committed. */
   run(ops: WriterOp[]): Promise<number> {
-    return this.send({ type: "batch", ops });
+    // Typed arrays move to the writer instead of being copied.
+    const transfer: ArrayBuffer[] = [];
+    for (const op of ops) {
+      if (op[0] !== "transfers" && op[0] !== "balances") continue;
+      for (const column of Object.values(op[1])) {
+        if (ArrayBuffer.isView(column)) transfer.push(column.buffer as ArrayBuffer);
+      }
+    }
+    return this.send({ type: "batch", ops }, transfer);
   }
 
   /** Lets the writer take batches again after a failure. */
@@ -109,12 +195,12 @@ export class WriterThread {
     await this.worker.terminate();
   }
 
-  private send(message: Record<string, unknown>): Promise<number> {
+  private send(message: Record<string, unknown>, transfer: ArrayBuffer[] = []): Promise<number> {
     if (this.failure) return Promise.reject(this.failure);
     const seq = ++this.seq;
     return new Promise<number>((resolve, reject) => {
       this.waiting.set(seq, { resolve, reject });
-      this.worker.postMessage({ ...message, seq });
+      this.worker.postMessage({ ...message, seq }, transfer);
     });
   }
 }
