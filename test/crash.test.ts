@@ -5,6 +5,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
 import { Ledger } from "../src/ledger/ledger.js";
+import { testLedgerDefaults } from "../src/ledger/ledger.testkit.js";
 import { reconcile } from "../src/ledger/reconcile.js";
 import { SqliteStore } from "../src/store/sqlite/sqlite-store.js";
 import { crashAccounts, crashRequest } from "./fixtures/crash-writer.js";
@@ -95,16 +96,7 @@ function runAndKill(dbPath: string, tag: string, acksBeforeKill: number): Promis
 /** Reopens the file as a restarted service would, and checks everything the writer acknowledged. */
 async function verify(dbPath: string, acks: readonly Ack[]): Promise<void> {
   const store = new SqliteStore({ path: dbPath });
-  const ledger = new Ledger({
-    store,
-    clock: Date.now,
-    amountMax: 10n ** 15n,
-    requestTransfersMax: 8192,
-    batchTransfersMax: 4096,
-    batchWaitMs: 0,
-    queueRequestsMax: 100_000,
-    historyPageMax: 1000,
-  });
+  const ledger = new Ledger({ ...testLedgerDefaults, store, clock: Date.now });
   try {
     const db = store.database;
     expect(db.pragma("integrity_check")).toEqual([{ integrity_check: "ok" }]);
