@@ -4,7 +4,7 @@ import { invariant } from "../errors.js";
 /** Where the ledger's data lives. Only SQLite exists in this version. */
 export interface DatabaseLocation {
   kind: "sqlite";
-  /** A file path, or `:memory:`. */
+  /** A file path. */
   path: string;
 }
 
@@ -18,7 +18,8 @@ const schemePattern = /^([a-zA-Z][a-zA-Z0-9+.-]+):/;
 
 /**
  * Reads `databaseUrl`: `sqlite:<path>`, `sqlite://<path>`, `file:<path>`, `file://<path>` or a plain
- * path name a SQLite file (`sqlite::memory:` an in-memory database). A PostgreSQL URL is refused
+ * path name a SQLite file. An in-memory database is refused: the writer thread opens its own
+ * connection, which could not see it. A PostgreSQL URL is refused
  * rather than half-accepted: that store does not exist in this version.
  */
 export function parseDatabaseUrl(url: string): DatabaseUrlResult {
@@ -48,6 +49,12 @@ export function parseDatabaseUrl(url: string): DatabaseUrlResult {
 
 function sqlite(path: string): DatabaseUrlResult {
   if (path.length === 0) return { ok: false, problem: "names no file" };
+  if (path === ":memory:" || path.startsWith("file::memory:")) {
+    return {
+      ok: false,
+      problem: "an in-memory SQLite database is not supported: the writer thread needs a file it can open",
+    };
+  }
   return { ok: true, location: { kind: "sqlite", path } };
 }
 
