@@ -21,6 +21,16 @@ export const errorCatalogue = {
     title: "Batch too large",
     description: "A ledger batch holds more transfers than `ledger.requestTransfersMax` allows.",
   },
+  unauthenticated: {
+    status: 401,
+    title: "Unauthenticated",
+    description: "The `Authorization: Bearer` credential is missing, unknown, revoked or expired.",
+  },
+  forbidden: {
+    status: 403,
+    title: "Forbidden",
+    description: "The credential is valid but may not do this (a missing scope, or another user's resource).",
+  },
   not_found: {
     status: 404,
     title: "Not found",
@@ -46,6 +56,11 @@ export const errorCatalogue = {
     status: 409,
     title: "Account exists with other settings",
     description: "An account with this id already exists with a different unit or different flags.",
+  },
+  last_admin_key: {
+    status: 409,
+    title: "Last admin key",
+    description: "Revoking this key would leave no active admin key; create another admin key first.",
   },
   pending_transfer_closed: {
     status: 409,

@@ -1,9 +1,10 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { configKeys, configLeaves, envVarFor, loadConfig } from "../src/config/index.js";
 import { errorCatalogue } from "../src/errors.js";
+import { openTestApp } from "./support/app.js";
 
 const root = new URL("../", import.meta.url);
 const read = (path: string) => readFileSync(new URL(path, root), "utf8");
@@ -129,12 +130,47 @@ describe("docs/configuration.md", () => {
   });
 });
 
-describe("docs/api.md", () => {
-  it("shows a curl example for each endpoint that exists", () => {
-    const markdown = read("docs/api.md");
-    for (const path of ["/healthz", "/openapi.json", "/docs"]) {
-      expect(markdown).toContain(`curl`);
-      expect(markdown).toMatch(new RegExp(`curl [^\\n]*http://localhost:8080${path.replace(".", "\\.")}\\b`));
+describe("API endpoints in docs/", () => {
+  /** Every `### \`METHOD /path\`` heading in docs/, with the text of its section. */
+  function documentedEndpoints(): Map<string, string> {
+    const found = new Map<string, string>();
+    for (const file of readdirSync(new URL("docs/", root)).filter((f) => f.endsWith(".md"))) {
+      const sections = read(`docs/${file}`).split(/^### /m).slice(1);
+      for (const section of sections) {
+        const match = /^`(GET|POST|PUT|DELETE|PATCH) ([^`]+)`/.exec(section);
+        if (match) found.set(`${match[1]} ${match[2]}`, section);
+      }
+    }
+    return found;
+  }
+
+  it("documents every route of the OpenAPI document, each with a curl example, and no route that does not exist", async () => {
+    const t = await openTestApp();
+    try {
+      const res = await t.app.inject({ method: "GET", url: "/openapi.json" });
+      const spec = res.json() as { paths: Record<string, Record<string, unknown>> };
+      const routes = new Set<string>();
+      for (const [path, methods] of Object.entries(spec.paths)) {
+        for (const method of Object.keys(methods)) {
+          if (method === "head") continue;
+          routes.add(`${method.toUpperCase()} ${path}`);
+        }
+      }
+      const documented = documentedEndpoints();
+      for (const route of routes) {
+        expect(documented.has(route), `${route} is documented`).toBe(true);
+        const path = route.split(" ")[1]!.replace(/\{[^}]+\}/g, "[^ ]+");
+        expect(documented.get(route), `${route} has a curl example`).toMatch(
+          new RegExp(`curl [^\\n]*http://localhost:8080${path.replaceAll(".", "\\.")}`),
+        );
+      }
+      // The OpenAPI document and its browser are served beside the API, not described in it.
+      const servedBeside = new Set(["GET /openapi.json", "GET /docs"]);
+      for (const route of documented.keys()) {
+        expect(routes.has(route) || servedBeside.has(route), `${route} exists`).toBe(true);
+      }
+    } finally {
+      await t.dispose();
     }
   });
 });

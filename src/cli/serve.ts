@@ -1,21 +1,44 @@
 import type { Logger } from "pino";
+import { Access } from "../access/access.js";
 import { buildApp, type GiftstreamApp } from "../api/index.js";
+import { registerAuth } from "../api/auth.js";
+import { apiKeyRoutes } from "../api/routes/api-keys.js";
+import { auditRoutes } from "../api/routes/audit.js";
 import type { Config } from "../config/index.js";
+import { SqliteAccessStore } from "../store/sqlite/access-store.js";
 import { startJobs } from "./jobs.js";
 import { openRuntime, type Runtime } from "./runtime.js";
 
-export interface Server {
+export interface Composed {
   app: GiftstreamApp;
   runtime: Runtime;
-  /** The address it listens on, e.g. http://127.0.0.1:8080. */
-  url: string;
+  access: Access;
   /** Stops accepting, lets requests in flight finish, commits queued batches, then closes the database. */
   close(): Promise<void>;
 }
 
-/** The composition root: wires the store, the ledger, the jobs and the HTTP API, and listens. */
-export async function startServer(config: Config, logger: Logger): Promise<Server> {
+export interface Server extends Composed {
+  /** The address it listens on, e.g. http://127.0.0.1:8080. */
+  url: string;
+}
+
+/**
+ * The composition root: wires the store, the ledger, access, the jobs and the HTTP API. On the
+ * first start with no API key configured, it generates an admin key and prints it once.
+ */
+export async function composeApp(
+  config: Config,
+  logger: Logger,
+  options: { print?: (line: string) => void } = {},
+): Promise<Composed> {
   const runtime = openRuntime(config, logger);
+  const access = new Access(new SqliteAccessStore(runtime.store), Date.now);
+  const generated = await access.seed(config.apiKey);
+  if (generated) {
+    (options.print ?? console.log)(
+      `Generated the first admin API key. It is shown once; store it now:\n\n  ${generated.secret}\n`,
+    );
+  }
   const jobs = startJobs(runtime, logger);
   const app = await buildApp({
     config,
@@ -28,6 +51,9 @@ export async function startServer(config: Config, logger: Logger): Promise<Serve
       },
     },
   });
+  registerAuth(app, access);
+  apiKeyRoutes(app, access);
+  auditRoutes(app, access);
   let closing: Promise<void> | null = null;
   const close = (): Promise<void> => {
     closing ??= (async () => {
@@ -37,11 +63,16 @@ export async function startServer(config: Config, logger: Logger): Promise<Serve
     })();
     return closing;
   };
+  return { app, runtime, access, close };
+}
+
+export async function startServer(config: Config, logger: Logger): Promise<Server> {
+  const composed = await composeApp(config, logger);
   try {
-    const url = await app.listen({ host: config.server.host, port: config.server.port });
-    return { app, runtime, url, close };
+    const url = await composed.app.listen({ host: config.server.host, port: config.server.port });
+    return { ...composed, url };
   } catch (error) {
-    await close();
+    await composed.close();
     throw error;
   }
 }

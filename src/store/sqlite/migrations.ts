@@ -69,4 +69,32 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX idempotency_age ON idempotency (created_at);
     `,
   },
+  {
+    version: 2,
+    name: "access",
+    sql: `
+      -- Operator API keys. Only a SHA-256 of the secret is kept: a key is 192 random bits, so a
+      -- fast hash is enough and lets a request find its key by index.
+      CREATE TABLE api_keys (
+        id         TEXT    PRIMARY KEY,
+        name       TEXT    NOT NULL,
+        scopes     TEXT    NOT NULL,
+        hash       TEXT    NOT NULL UNIQUE,
+        prefix     TEXT    NOT NULL,
+        created_at INTEGER NOT NULL,
+        revoked_at INTEGER
+      ) STRICT;
+
+      -- Every admin action, append-only: who, what, when, before and after.
+      CREATE TABLE audit_log (
+        id         INTEGER PRIMARY KEY,
+        actor      TEXT    NOT NULL,
+        action     TEXT    NOT NULL,
+        target     TEXT    NOT NULL,
+        before     TEXT,
+        after      TEXT,
+        at         INTEGER NOT NULL
+      ) STRICT;
+    `,
+  },
 ];

@@ -180,6 +180,14 @@ export class SqliteStore implements LedgerStore {
     return rows.map((row) => row.transfer_id as bigint);
   }
 
+  /**
+   * Control-plane writes (keys, users, economy versions, audit): run in order on the writer thread,
+   * in one transaction, outside the ledger. Resolves with the rows changed once committed.
+   */
+  execute(statements: readonly { sql: string; params: unknown[] }[]): Promise<number> {
+    return this.writer.run(statements.map(({ sql, params }) => ["exec", sql, params] as WriterOp));
+  }
+
   async purgeIdempotency(before: number, limit: number): Promise<number> {
     // Only committed records are old enough to purge, so this needs none of the write view.
     return this.writer.run([["purgeIdempotency", [BigInt(before), BigInt(limit)]]]);

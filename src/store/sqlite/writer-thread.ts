@@ -59,6 +59,17 @@ function balances(c) {
     p[k + 5] = nullable(c.head[j]);
   }, "upsertBalance", "upsertBalanceN");
 }
+// Ad-hoc statements (control-plane writes) are prepared once and kept, up to a bound.
+const adHoc = new Map();
+function exec(sql, params) {
+  let statement = adHoc.get(sql);
+  if (statement === undefined) {
+    if (adHoc.size >= 256) adHoc.clear();
+    statement = db.prepare(sql);
+    adHoc.set(sql, statement);
+  }
+  return Number(statement.run(params).changes);
+}
 let poisoned = null;
 parentPort.on("message", (message) => {
   if (message.type === "reset") {
@@ -81,6 +92,7 @@ parentPort.on("message", (message) => {
     for (const op of message.ops) {
       if (op[0] === "transfers") changes += transfers(op[1]);
       else if (op[0] === "balances") changes += balances(op[1]);
+      else if (op[0] === "exec") changes += exec(op[1], op[2]);
       else changes += Number(statements.get(op[0]).run(op[1]).changes);
     }
     db.exec("COMMIT");
@@ -125,7 +137,8 @@ export interface BalanceColumns {
 export type WriterOp =
   | [statement: string, params: unknown[]]
   | ["transfers", TransferColumns]
-  | ["balances", BalanceColumns];
+  | ["balances", BalanceColumns]
+  | ["exec", sql: string, params: unknown[]];
 
 interface Reply {
   seq: number;

@@ -1,0 +1,82 @@
+import { randomBytes } from "node:crypto";
+import { GiftstreamError } from "../errors.js";
+import type { AccessStore } from "./access-store.js";
+import { type ApiKey, generateSecret, hashSecret, type Scope, secretPrefix } from "./api-keys.js";
+
+export interface CreatedKey {
+  key: ApiKey;
+  /** Shown once, at creation; only its hash is stored. */
+  secret: string;
+}
+
+/** Operator access: authenticating keys, creating and revoking them, and the audit trail. */
+export class Access {
+  constructor(
+    private readonly store: AccessStore,
+    private readonly clock: () => number,
+  ) {}
+
+  /** The active key with this secret, or undefined. */
+  async authenticate(secret: string): Promise<ApiKey | undefined> {
+    const key = await this.store.findKeyByHash(hashSecret(secret));
+    return key && key.revokedAt === null ? key : undefined;
+  }
+
+  async createKey(input: { name: string; scopes: Scope[] }, actor: string): Promise<CreatedKey> {
+    const created = await this.insert(input.name, [...new Set(input.scopes)].sort() as Scope[], generateSecret());
+    await this.audit(actor, "api_key.create", created.key.id, null, created.key);
+    return created;
+  }
+
+  listKeys(): Promise<ApiKey[]> {
+    return this.store.listKeys();
+  }
+
+  async revokeKey(id: string, actor: string): Promise<ApiKey> {
+    const before = await this.store.getKey(id);
+    const outcome = await this.store.revokeKey(id, this.clock());
+    if (outcome === "not_found" || !before) throw new GiftstreamError("not_found", `no active API key ${id}`);
+    if (outcome === "last_admin") throw new GiftstreamError("last_admin_key");
+    const after = (await this.store.getKey(id))!;
+    await this.audit(actor, "api_key.revoke", id, before, after);
+    return after;
+  }
+
+  /**
+   * At start: `GIFTSTREAM_API_KEY`, when set and not stored yet, becomes an admin key. With no
+   * key at all, one is generated and returned so the caller can print it, once.
+   */
+  async seed(suppliedSecret: string | undefined): Promise<CreatedKey | undefined> {
+    if (suppliedSecret !== undefined) {
+      if (await this.store.findKeyByHash(hashSecret(suppliedSecret))) return undefined;
+      const created = await this.insert("GIFTSTREAM_API_KEY", ["admin"], suppliedSecret);
+      await this.audit("system", "api_key.seed", created.key.id, null, created.key);
+      return undefined;
+    }
+    if ((await this.store.countActiveKeys()) > 0) return undefined;
+    const created = await this.insert("generated at first start", ["admin"], generateSecret());
+    await this.audit("system", "api_key.generate", created.key.id, null, created.key);
+    return created;
+  }
+
+  audit(actor: string, action: string, target: string, before: unknown, after: unknown): Promise<void> {
+    return this.store.appendAudit({ actor, action, target, before, after, at: this.clock() });
+  }
+
+  listAudit(beforeId: bigint | null, limit: number) {
+    return this.store.listAudit(beforeId, limit);
+  }
+
+  private async insert(name: string, keyScopes: Scope[], secret: string): Promise<CreatedKey> {
+    const key: ApiKey = {
+      id: `key_${randomBytes(9).toString("base64url")}`,
+      name,
+      scopes: keyScopes,
+      prefix: secretPrefix(secret),
+      createdAt: this.clock(),
+      revokedAt: null,
+    };
+    await this.store.insertKey(key, hashSecret(secret));
+    return { key, secret };
+  }
+}

@@ -1,0 +1,180 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { adminKey, openTestApp, type TestApp } from "./support/app.js";
+
+let t: TestApp | null = null;
+afterEach(async () => {
+  await t?.dispose();
+  t = null;
+});
+
+async function createKey(app: TestApp, body: unknown) {
+  return app.app.inject({
+    method: "POST",
+    url: "/v1/admin/api-keys",
+    headers: app.admin,
+    payload: body as object,
+  });
+}
+
+describe("operator API keys", () => {
+  it("creates a key, shows its secret once, stores only a hash, and lets it in", async () => {
+    t = await openTestApp();
+    const created = await createKey(t, { name: "backend", scopes: ["server"] });
+    expect(created.statusCode).toBe(201);
+    const body = created.json() as {
+      id: string;
+      key: string;
+      scopes: string[];
+      prefix: string;
+      revokedAt: null;
+    };
+    expect(body.key).toMatch(/^gs_[A-Za-z0-9_-]{32}$/);
+    expect(body).toMatchObject({ scopes: ["server"], prefix: body.key.slice(0, 7), revokedAt: null });
+
+    const list = await t.app.inject({ method: "GET", url: "/v1/admin/api-keys", headers: t.admin });
+    expect(list.statusCode).toBe(200);
+    expect(list.body).not.toContain(body.key);
+    expect((list.json() as { data: { id: string }[] }).data.map((k) => k.id)).toContain(body.id);
+
+    // The secret is not in the database file, in any form SQLite wrote.
+    await t.runtime.store.database.pragma("wal_checkpoint(TRUNCATE)");
+    const file = readFileSync(join(t.dir, "giftstream.db"));
+    expect(file.includes(Buffer.from(body.key))).toBe(false);
+    expect(file.includes(Buffer.from(adminKey))).toBe(false);
+
+    // A server key may not do admin work.
+    const server = { authorization: `Bearer ${body.key}` };
+    const denied = await t.app.inject({ method: "GET", url: "/v1/admin/api-keys", headers: server });
+    expect(denied.statusCode).toBe(403);
+    expect(denied.headers["content-type"]).toContain("application/problem+json");
+    expect(denied.json()).toMatchObject({ code: "forbidden", status: 403 });
+  });
+
+  it.each([
+    ["no header", {}],
+    ["a wrong key", { authorization: "Bearer gs_wrongwrongwrongwrongwrongwrongwron" }],
+    ["a non-bearer scheme", { authorization: `Basic ${adminKey}` }],
+    ["an empty bearer", { authorization: "Bearer " }],
+  ])("refuses %s with 401 unauthenticated", async (_name, headers) => {
+    t = await openTestApp();
+    const res = await t.app.inject({ method: "GET", url: "/v1/admin/api-keys", headers });
+    expect(res.statusCode).toBe(401);
+    expect(res.headers["www-authenticate"]).toBe('Bearer realm="giftstream"');
+    expect(res.json()).toMatchObject({ code: "unauthenticated" });
+  });
+
+  it.each([
+    ["an unknown field", { name: "x", scopes: ["server"], admin: true }],
+    ["no scopes", { name: "x", scopes: [] }],
+    ["an unknown scope", { name: "x", scopes: ["root"] }],
+    ["a repeated scope", { name: "x", scopes: ["server", "server"] }],
+    ["an empty name", { name: "", scopes: ["server"] }],
+    ["a long name", { name: "x".repeat(101), scopes: ["server"] }],
+    ["a number for a name", { name: 5, scopes: ["server"] }],
+  ])("refuses %s with 400 and creates nothing", async (_name, body) => {
+    t = await openTestApp();
+    const before = await t.access.listKeys();
+    const res = await createKey(t, body);
+    expect(res.statusCode).toBe(400);
+    expect(res.json()).toMatchObject({ code: "invalid_request" });
+    expect(await t.access.listKeys()).toEqual(before);
+  });
+
+  it("revokes a key so it no longer gets in, but never the last admin key", async () => {
+    t = await openTestApp();
+    const { id, key } = (await createKey(t, { name: "temp", scopes: ["admin"] })).json() as {
+      id: string;
+      key: string;
+    };
+    const revoke = await t.app.inject({
+      method: "DELETE",
+      url: `/v1/admin/api-keys/${id}`,
+      headers: t.admin,
+    });
+    expect(revoke.statusCode).toBe(200);
+    expect(revoke.json()).toMatchObject({ id, revokedAt: expect.any(String) });
+    const after = await t.app.inject({
+      method: "GET",
+      url: "/v1/admin/api-keys",
+      headers: { authorization: `Bearer ${key}` },
+    });
+    expect(after.statusCode).toBe(401);
+    const again = await t.app.inject({ method: "DELETE", url: `/v1/admin/api-keys/${id}`, headers: t.admin });
+    expect(again.statusCode).toBe(404);
+
+    const seeded = (await t.access.listKeys()).find((k) => k.name === "GIFTSTREAM_API_KEY")!;
+    const last = await t.app.inject({
+      method: "DELETE",
+      url: `/v1/admin/api-keys/${seeded.id}`,
+      headers: t.admin,
+    });
+    expect(last.statusCode).toBe(409);
+    expect(last.json()).toMatchObject({ code: "last_admin_key" });
+    expect((await t.access.authenticate(adminKey))?.id).toBe(seeded.id);
+  });
+
+  it("audits every admin action, newest first, with who, what, before and after", async () => {
+    t = await openTestApp();
+    const { id } = (await createKey(t, { name: "audited", scopes: ["server"] })).json() as { id: string };
+    await t.app.inject({ method: "DELETE", url: `/v1/admin/api-keys/${id}`, headers: t.admin });
+    const res = await t.app.inject({ method: "GET", url: "/v1/admin/audit?limit=2", headers: t.admin });
+    expect(res.statusCode).toBe(200);
+    const page = res.json() as {
+      data: {
+        action: string;
+        target: string;
+        actor: string;
+        before: unknown;
+        after: { revokedAt: unknown };
+      }[];
+      nextCursor: string | null;
+    };
+    expect(page.data.map((e) => e.action)).toEqual(["api_key.revoke", "api_key.create"]);
+    expect(page.data[0]).toMatchObject({ target: id, before: { revokedAt: null } });
+    expect(page.data[0]!.after.revokedAt).not.toBeNull();
+    const seededId = (await t.access.listKeys()).find((k) => k.name === "GIFTSTREAM_API_KEY")!.id;
+    expect(page.data[0]!.actor).toBe(seededId);
+    expect(page.nextCursor).not.toBeNull();
+    const rest = await t.app.inject({
+      method: "GET",
+      url: `/v1/admin/audit?cursor=${page.nextCursor}`,
+      headers: t.admin,
+    });
+    expect((rest.json() as { data: { action: string }[] }).data.map((e) => e.action)).toEqual([
+      "api_key.seed",
+    ]);
+    const bad = await t.app.inject({ method: "GET", url: "/v1/admin/audit?limit=201", headers: t.admin });
+    expect(bad.statusCode).toBe(400);
+  });
+
+  it("generates one admin key at first start when none is configured, and prints it once", async () => {
+    const { mkdtempSync, rmSync } = await import("node:fs");
+    const { tmpdir } = await import("node:os");
+    const { pino } = await import("pino");
+    const { composeApp } = await import("../src/cli/serve.js");
+    const { loadConfig } = await import("../src/config/index.js");
+    const dir = mkdtempSync(join(tmpdir(), "giftstream-seed-"));
+    try {
+      const config = loadConfig({ env: { GIFTSTREAM_DATA_DIR: dir } });
+      const printed: string[] = [];
+      const first = await composeApp(config, pino({ level: "silent" }), { print: (l) => printed.push(l) });
+      await first.close();
+      const second = await composeApp(config, pino({ level: "silent" }), { print: (l) => printed.push(l) });
+      await second.app.ready();
+      expect(printed).toHaveLength(1);
+      const secret = /gs_[A-Za-z0-9_-]{32}/.exec(printed[0]!)![0];
+      const res = await second.app.inject({
+        method: "GET",
+        url: "/v1/admin/api-keys",
+        headers: { authorization: `Bearer ${secret}` },
+      });
+      expect(res.statusCode).toBe(200);
+      expect((res.json() as { data: unknown[] }).data).toHaveLength(1);
+      await second.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
