@@ -23,7 +23,11 @@ export class Access {
   }
 
   async createKey(input: { name: string; scopes: Scope[] }, actor: string): Promise<CreatedKey> {
-    const created = await this.insert(input.name, [...new Set(input.scopes)].sort() as Scope[], generateSecret());
+    const created = await this.insert(
+      input.name,
+      [...new Set(input.scopes)].sort() as Scope[],
+      generateSecret(),
+    );
     await this.audit(actor, "api_key.create", created.key.id, null, created.key);
     return created;
   }

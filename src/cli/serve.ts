@@ -1,7 +1,7 @@
 import type { Logger } from "pino";
 import { Access } from "../access/access.js";
-import { buildApp, type GiftstreamApp } from "../api/index.js";
 import { registerAuth } from "../api/auth.js";
+import { buildApp, type GiftstreamApp } from "../api/index.js";
 import { apiKeyRoutes } from "../api/routes/api-keys.js";
 import { auditRoutes } from "../api/routes/audit.js";
 import type { Config } from "../config/index.js";

@@ -53,7 +53,11 @@ export const configSchema = Type.Object(
       }),
     ),
     apiKey: Type.Optional(
-      Type.String({ minLength: 32, maxLength: 1024, description: "An admin API key, stored as a hash at start if not stored yet." }),
+      Type.String({
+        minLength: 32,
+        maxLength: 1024,
+        description: "An admin API key, stored as a hash at start if not stored yet.",
+      }),
     ),
     log: group(
       {

@@ -43,7 +43,8 @@ export function auditRoutes(app: GiftstreamApp, access: Access): void {
     },
     async (request) => {
       const limit = Number(request.query.limit ?? "50");
-      if (limit > auditPageMax) throw new GiftstreamError("invalid_request", `limit is at most ${auditPageMax}`);
+      if (limit > auditPageMax)
+        throw new GiftstreamError("invalid_request", `limit is at most ${auditPageMax}`);
       const before = request.query.cursor === undefined ? null : BigInt(request.query.cursor);
       const rows = await access.listAudit(before, limit + 1);
       const page = rows.slice(0, limit);
