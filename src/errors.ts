@@ -16,6 +16,11 @@ export const errorCatalogue = {
     description:
       "An amount is not a plain integer string in minor units: a float, an exponent, NaN, negative or zero where not allowed, or above the configured maximum (`money.amountMax`).",
   },
+  invalid_signature: {
+    status: 400,
+    title: "Invalid signature",
+    description: "A provider webhook's signature is missing, does not match the raw body, or is too old.",
+  },
   batch_too_large: {
     status: 400,
     title: "Batch too large",

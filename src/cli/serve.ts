@@ -4,8 +4,13 @@ import { registerAuth } from "../api/auth.js";
 import { buildApp, type GiftstreamApp } from "../api/index.js";
 import { apiKeyRoutes } from "../api/routes/api-keys.js";
 import { auditRoutes } from "../api/routes/audit.js";
+import { testRoutes } from "../api/routes/test-mode.js";
+import { userRoutes } from "../api/routes/users.js";
+import { ServiceClock } from "../clock.js";
 import type { Config } from "../config/index.js";
+import { Users } from "../economy/users/users.js";
 import { SqliteAccessStore } from "../store/sqlite/access-store.js";
+import { SqliteUserStore } from "../store/sqlite/user-store.js";
 import { startJobs } from "./jobs.js";
 import { openRuntime, type Runtime } from "./runtime.js";
 
@@ -13,6 +18,8 @@ export interface Composed {
   app: GiftstreamApp;
   runtime: Runtime;
   access: Access;
+  users: Users;
+  clock: ServiceClock;
   /** Stops accepting, lets requests in flight finish, commits queued batches, then closes the database. */
   close(): Promise<void>;
 }
@@ -31,8 +38,10 @@ export async function composeApp(
   logger: Logger,
   options: { print?: (line: string) => void } = {},
 ): Promise<Composed> {
-  const runtime = openRuntime(config, logger);
-  const access = new Access(new SqliteAccessStore(runtime.store), Date.now);
+  const clock = new ServiceClock();
+  const runtime = openRuntime(config, logger, clock.now);
+  const access = new Access(new SqliteAccessStore(runtime.store), clock.now);
+  const users = new Users(new SqliteUserStore(runtime.store), access, clock.now);
   const generated = await access.seed(config.apiKey);
   if (generated) {
     (options.print ?? console.log)(
@@ -54,6 +63,8 @@ export async function composeApp(
   registerAuth(app, access);
   apiKeyRoutes(app, access);
   auditRoutes(app, access);
+  userRoutes(app, users, clock.now);
+  if (config.testMode) testRoutes(app, clock);
   let closing: Promise<void> | null = null;
   const close = (): Promise<void> => {
     closing ??= (async () => {
@@ -63,7 +74,7 @@ export async function composeApp(
     })();
     return closing;
   };
-  return { app, runtime, access, close };
+  return { app, runtime, access, users, clock, close };
 }
 
 export async function startServer(config: Config, logger: Logger): Promise<Server> {

@@ -55,7 +55,7 @@ export class Ledger {
     let hash: string | null;
     try {
       validateRequest(request, this.options);
-      hash = request.idempotencyKey === undefined ? null : requestHash(request);
+      hash = request.idempotencyKey === undefined ? null : (request.fingerprint ?? requestHash(request));
     } catch (error) {
       return Promise.reject(error);
     }
@@ -222,6 +222,11 @@ export class Ledger {
       await tx.updateBalances([...effects.touched.keys()].map((id) => accounts.get(id)!));
     if (holds.length > 0) await tx.insertPending(holds);
     if (closes.length > 0) await tx.closePending(closes);
+
+    const effectsToWrite = [];
+    for (const { item } of applied)
+      for (const effect of item.request.request.effects ?? []) effectsToWrite.push(effect);
+    if (effectsToWrite.length > 0) await tx.writeEffects(effectsToWrite);
 
     const records: IdempotencyRecord[] = [];
     for (const { item, transfers } of applied) {

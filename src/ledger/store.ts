@@ -1,4 +1,4 @@
-import type { AccountState, PendingState, PendingStatusCode, TransferRecord } from "./types.js";
+import type { AccountState, PendingState, PendingStatusCode, StoreEffect, TransferRecord } from "./types.js";
 
 /**
  * The ledger's storage port. Async so that a networked store (PostgreSQL) fits the same shape
@@ -43,6 +43,8 @@ export interface LedgerWriteTx {
   insertPending(rows: readonly PendingState[]): Promise<void>;
   closePending(updates: readonly { id: bigint; status: PendingStatusCode }[]): Promise<void>;
   insertIdempotency(rows: readonly IdempotencyRecord[]): Promise<void>;
+  /** Writes the records requests carried beside their transfers (see `LedgerRequest.effects`). */
+  writeEffects(effects: readonly StoreEffect[]): Promise<void>;
 }
 
 /** A transfer as the store writes it; the store assigns the id. */

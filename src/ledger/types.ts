@@ -109,6 +109,23 @@ export interface LedgerRequest {
   transfers: TransferInput[];
   /** Opaque caller data stored with the idempotency record and returned on replay. */
   memo?: JsonValue;
+  /**
+   * Records outside the ledger (a purchase row, say) written by the store in the same transaction
+   * as the transfers, so that both land or neither does. Opaque to the ledger.
+   */
+  effects?: StoreEffect[];
+  /**
+   * What the idempotency key is bound to. Defaults to a hash of this request; a caller whose own
+   * request maps to ledger requests that may differ between retries (an HTTP body, say) passes a
+   * fingerprint of its request instead.
+   */
+  fingerprint?: string;
+}
+
+/** A record the store writes beside a ledger request; `type` names the store's writer for it. */
+export interface StoreEffect {
+  type: string;
+  data: JsonObject;
 }
 
 export interface LedgerResult {

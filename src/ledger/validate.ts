@@ -17,6 +17,9 @@ export const ledgerLimits = {
   metadataBytesMax: 4096,
 } as const;
 
+/** Records written beside one request; requests that carry more split them. */
+const effectsMax = 16;
+
 const idPattern = /^[A-Za-z0-9_.:\-/]+$/;
 
 /**
@@ -26,8 +29,27 @@ const idPattern = /^[A-Za-z0-9_.:\-/]+$/;
 export function validateRequest(request: LedgerRequest, limits: RequestLimits): void {
   const transfers = request.transfers;
   if (!Array.isArray(transfers)) throw new GiftstreamError("invalid_request", "transfers must be a list");
-  if (transfers.length === 0 && (request.accounts ?? []).length === 0) {
-    throw new GiftstreamError("invalid_request", "a request needs at least one transfer or account");
+  if (
+    transfers.length === 0 &&
+    (request.accounts ?? []).length === 0 &&
+    (request.effects ?? []).length === 0
+  ) {
+    throw new GiftstreamError("invalid_request", "a request needs at least one transfer, account or effect");
+  }
+  if ((request.effects ?? []).length > effectsMax) {
+    throw new GiftstreamError("batch_too_large", `more than ${effectsMax} effects in one request`);
+  }
+  for (const effect of request.effects ?? []) {
+    if (typeof effect.type !== "string" || effect.type.length === 0) {
+      throw new GiftstreamError("invalid_request", "an effect needs a type");
+    }
+    checkJson(effect.data, `effect ${effect.type}`);
+  }
+  if (
+    request.fingerprint !== undefined &&
+    (typeof request.fingerprint !== "string" || request.fingerprint.length > 128)
+  ) {
+    throw new GiftstreamError("invalid_request", "fingerprint must be a string of at most 128 characters");
   }
   if ((request.accounts ?? []).length > limits.requestTransfersMax) {
     throw new GiftstreamError(

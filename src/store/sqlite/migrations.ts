@@ -97,4 +97,59 @@ export const migrations: readonly Migration[] = [
       ) STRICT;
     `,
   },
+  {
+    version: 3,
+    name: "economy",
+    sql: `
+      CREATE TABLE users (
+        id            TEXT    PRIMARY KEY,
+        country       TEXT    NOT NULL,
+        birth_date    TEXT    NOT NULL,
+        display_name  TEXT    NOT NULL,
+        status        TEXT    NOT NULL,
+        status_reason TEXT,
+        created_at    INTEGER NOT NULL,
+        updated_at    INTEGER NOT NULL
+      ) STRICT;
+
+      -- Effective-dated economy versions; a purchase or gift uses the one in force at its time.
+      CREATE TABLE economy_versions (
+        id           TEXT    PRIMARY KEY,
+        effective_at INTEGER NOT NULL,
+        document     TEXT    NOT NULL,
+        created_at   INTEGER NOT NULL
+      ) STRICT;
+
+      CREATE TABLE purchases (
+        id              TEXT    PRIMARY KEY,
+        user_id         TEXT    NOT NULL,
+        pack_id         TEXT    NOT NULL,
+        coins           INTEGER NOT NULL CHECK (coins > 0),
+        price_minor     INTEGER NOT NULL CHECK (price_minor > 0),
+        currency        TEXT    NOT NULL,
+        provider        TEXT    NOT NULL,
+        status          TEXT    NOT NULL,
+        provider_ref    TEXT,
+        payment_ref     TEXT,
+        economy_version TEXT    NOT NULL,
+        channel         TEXT    NOT NULL,
+        country         TEXT    NOT NULL,
+        created_at      INTEGER NOT NULL,
+        updated_at      INTEGER NOT NULL,
+        document        TEXT    NOT NULL
+      ) STRICT;
+      CREATE INDEX purchases_user ON purchases (user_id, created_at, id);
+      CREATE UNIQUE INDEX purchases_provider_ref ON purchases (provider, provider_ref) WHERE provider_ref IS NOT NULL;
+      CREATE INDEX purchases_payment_ref ON purchases (provider, payment_ref) WHERE payment_ref IS NOT NULL;
+
+      -- Provider webhook events already applied, so a replay applies nothing twice.
+      CREATE TABLE provider_events (
+        provider    TEXT    NOT NULL,
+        event_id    TEXT    NOT NULL,
+        type        TEXT    NOT NULL,
+        received_at INTEGER NOT NULL,
+        PRIMARY KEY (provider, event_id)
+      ) STRICT;
+    `,
+  },
 ];

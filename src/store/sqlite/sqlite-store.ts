@@ -16,10 +16,12 @@ import {
   type PendingState,
   PendingStatus,
   type PendingStatusCode,
+  type StoreEffect,
   TransferType,
   type TransferTypeCode,
   type TransferTypeName,
 } from "../../ledger/types.js";
+import { statementsFor } from "./effects.js";
 import { type MigrationReport, migrate } from "./migrate.js";
 import { type BalanceColumns, type TransferColumns, type WriterOp, WriterThread } from "./writer-thread.js";
 
@@ -540,6 +542,12 @@ class SqliteWriteTx implements LedgerWriteTx {
       const hold = this.loadedHolds.get(u.id) ?? this.holdWrites.find((h) => h.id === u.id);
       invariant(hold !== undefined, `hold ${u.id} is loaded before it is closed`);
       this.holdWrites.push({ ...hold, status: u.status });
+    }
+  }
+
+  async writeEffects(effects: readonly StoreEffect[]): Promise<void> {
+    for (const effect of effects) {
+      for (const { sql, params } of statementsFor(effect)) this.ops.push(["exec", sql, params]);
     }
   }
 

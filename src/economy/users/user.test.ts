@@ -1,0 +1,32 @@
+import { describe, expect, it } from "vitest";
+import { ageOn, isCountryCode, parseBirthDate } from "./user.js";
+
+const at = (iso: string) => Date.parse(iso);
+
+describe("users", () => {
+  it.each([
+    ["US", true],
+    ["GB", true],
+    ["JP", true],
+    ["XX", false],
+    ["us", false],
+    ["USA", false],
+    ["", false],
+  ])("knows %s as a country: %s", (code, known) => {
+    expect(isCountryCode(code)).toBe(known);
+  });
+
+  it.each(["2008-02-30", "2008-2-01", "20080201", "2008-13-01", "1899-12-31", "2030-01-01", " 2008-01-01"])(
+    "refuses the birth date %s",
+    (text) => {
+      expect(() => parseBirthDate(text, at("2026-11-26T00:00:00Z"))).toThrow(/birthDate/);
+    },
+  );
+
+  it("counts age in whole years, turning a year older on the birthday itself", () => {
+    expect(ageOn("2008-11-26", at("2026-11-25T23:59:59Z"))).toBe(17);
+    expect(ageOn("2008-11-26", at("2026-11-26T00:00:00Z"))).toBe(18);
+    expect(ageOn("2008-02-29", at("2026-02-28T12:00:00Z"))).toBe(17);
+    expect(ageOn("2008-02-29", at("2026-03-01T00:00:00Z"))).toBe(18);
+  });
+});

@@ -1,0 +1,49 @@
+import { GiftstreamError } from "../../errors.js";
+
+export const userStatuses = ["active", "restricted", "blocked"] as const;
+export type UserStatus = (typeof userStatuses)[number];
+
+export interface User {
+  id: string;
+  /** ISO 3166-1 alpha-2; picks the price list, payout currency and time zone. */
+  country: string;
+  /** YYYY-MM-DD, as the operator's app collected it; a verified KYC date replaces it later. */
+  birthDate: string;
+  displayName: string;
+  status: UserStatus;
+  statusReason: string | null;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export const userIdPattern = "^[A-Za-z0-9_.:-]{1,64}$";
+export const displayNameLengthMax = 100;
+
+const regionNames = new Intl.DisplayNames(["en"], { type: "region", fallback: "none" });
+
+/** A code Intl knows as a region: the ISO 3166-1 alpha-2 list, as maintained by ICU. */
+export function isCountryCode(code: string): boolean {
+  return /^[A-Z]{2}$/.test(code) && regionNames.of(code) !== undefined;
+}
+
+export function parseBirthDate(text: string, now: number): string {
+  const match = /^(\d{4})-(\d{2})-(\d{2})$/.exec(text);
+  const date = match ? new Date(Date.UTC(Number(match[1]), Number(match[2]) - 1, Number(match[3]))) : null;
+  if (!match || !date || date.toISOString().slice(0, 10) !== text) {
+    throw new GiftstreamError("invalid_request", "birthDate must be a real date as YYYY-MM-DD");
+  }
+  if (date.getTime() > now || Number(match[1]) < 1900) {
+    throw new GiftstreamError("invalid_request", "birthDate must be between 1900 and today");
+  }
+  return text;
+}
+
+/** Whole years lived at `now` (UTC calendar): someone born on 29 February turns a year older on 1 March. */
+export function ageOn(birthDate: string, now: number): number {
+  const [y, m, d] = birthDate.split("-").map(Number) as [number, number, number];
+  const today = new Date(now);
+  let age = today.getUTCFullYear() - y;
+  const month = today.getUTCMonth() + 1;
+  if (month < m || (month === m && today.getUTCDate() < d)) age--;
+  return age;
+}

@@ -1,0 +1,86 @@
+import { invariant } from "../../errors.js";
+import type { JsonObject, StoreEffect } from "../../ledger/types.js";
+
+/** A statement of the SQLite schema with its parameters. */
+export interface Statement {
+  sql: string;
+  params: unknown[];
+}
+
+/**
+ * How each kind of record that rides beside a ledger request is written. The economy names the
+ * effect and its data; this file owns the SQL. Data is JSON, so amounts arrive as strings and are
+ * bound as bigint.
+ */
+const writers: Record<string, (data: JsonObject) => Statement[]> = {
+  "purchase.upsert": (d) => [
+    {
+      sql: `INSERT INTO purchases (id, user_id, pack_id, coins, price_minor, currency, provider, status,
+              provider_ref, payment_ref, economy_version, channel, country, created_at, updated_at, document)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT (id) DO UPDATE SET status = excluded.status, provider_ref = excluded.provider_ref,
+              payment_ref = excluded.payment_ref, updated_at = excluded.updated_at, document = excluded.document`,
+      params: [
+        str(d, "id"),
+        str(d, "userId"),
+        str(d, "packId"),
+        BigInt(str(d, "coins")),
+        BigInt(str(d, "priceMinor")),
+        str(d, "currency"),
+        str(d, "provider"),
+        str(d, "status"),
+        nullableStr(d, "providerRef"),
+        nullableStr(d, "paymentRef"),
+        str(d, "economyVersion"),
+        str(d, "channel"),
+        str(d, "country"),
+        BigInt(num(d, "createdAt")),
+        BigInt(num(d, "updatedAt")),
+        JSON.stringify(d),
+      ],
+    },
+  ],
+  "user.status": (d) => [
+    {
+      sql: "UPDATE users SET status = ?, status_reason = ?, updated_at = ? WHERE id = ?",
+      params: [str(d, "status"), nullableStr(d, "reason"), BigInt(num(d, "at")), str(d, "userId")],
+    },
+  ],
+  "provider_event.record": (d) => [
+    {
+      sql: "INSERT INTO provider_events (provider, event_id, type, received_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+      params: [str(d, "provider"), str(d, "eventId"), str(d, "type"), BigInt(num(d, "at"))],
+    },
+  ],
+};
+
+export function statementsFor(effect: StoreEffect): Statement[] {
+  const writer = writers[effect.type];
+  invariant(writer !== undefined, `no SQLite writer for effect ${effect.type}`);
+  return writer(effect.data);
+}
+
+export function hasEffectWriter(type: string): boolean {
+  return type in writers;
+}
+
+function str(d: JsonObject, key: string): string {
+  const value = d[key];
+  invariant(typeof value === "string", `effect field ${key} is a string`);
+  return value;
+}
+
+function nullableStr(d: JsonObject, key: string): string | null {
+  const value = d[key];
+  invariant(
+    value === null || value === undefined || typeof value === "string",
+    `effect field ${key} is a string`,
+  );
+  return value ?? null;
+}
+
+function num(d: JsonObject, key: string): number {
+  const value = d[key];
+  invariant(typeof value === "number" && Number.isSafeInteger(value), `effect field ${key} is an integer`);
+  return value;
+}

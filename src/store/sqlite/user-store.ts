@@ -1,0 +1,61 @@
+import type { User, UserStatus } from "../../economy/users/user.js";
+import type { UserStore } from "../../economy/users/user-store.js";
+import type { SqliteStore } from "./sqlite-store.js";
+
+type Row = Record<string, unknown>;
+
+export class SqliteUserStore implements UserStore {
+  private readonly byId;
+
+  constructor(private readonly store: SqliteStore) {
+    this.byId = store.database.prepare("SELECT * FROM users WHERE id = ?");
+  }
+
+  async getUser(id: string): Promise<User | undefined> {
+    const row = this.byId.get(id) as Row | undefined;
+    return row ? toUser(row) : undefined;
+  }
+
+  async putUser(user: User): Promise<void> {
+    await this.store.execute([
+      {
+        sql: `INSERT INTO users (id, country, birth_date, display_name, status, status_reason, created_at, updated_at)
+              VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+              ON CONFLICT (id) DO UPDATE SET country = excluded.country, birth_date = excluded.birth_date,
+                display_name = excluded.display_name, updated_at = excluded.updated_at`,
+        params: [
+          user.id,
+          user.country,
+          user.birthDate,
+          user.displayName,
+          user.status,
+          user.statusReason,
+          BigInt(user.createdAt),
+          BigInt(user.updatedAt),
+        ],
+      },
+    ]);
+  }
+
+  async setStatus(id: string, status: UserStatus, reason: string | null, at: number): Promise<void> {
+    await this.store.execute([
+      {
+        sql: "UPDATE users SET status = ?, status_reason = ?, updated_at = ? WHERE id = ?",
+        params: [status, reason, BigInt(at), id],
+      },
+    ]);
+  }
+}
+
+function toUser(row: Row): User {
+  return {
+    id: row.id as string,
+    country: row.country as string,
+    birthDate: row.birth_date as string,
+    displayName: row.display_name as string,
+    status: row.status as UserStatus,
+    statusReason: (row.status_reason as string | null) ?? null,
+    createdAt: Number(row.created_at),
+    updatedAt: Number(row.updated_at),
+  };
+}
