@@ -105,7 +105,9 @@ export const packSchema = object(
   {
     id: slug('Pack id, unique across all regions, e.g. "us-1000".'),
     coins: integerString("Coins the pack credits; at least 1."),
-    priceMinor: integerString("Price in minor units of the region's currency, e.g. 990 for $9.90; at least 1."),
+    priceMinor: integerString(
+      "Price in minor units of the region's currency, e.g. 990 for $9.90; at least 1.",
+    ),
   },
   "A coin pack on sale in one region.",
 );
@@ -145,7 +147,11 @@ export const regionSchema = object(
 export const giftSchema = object(
   {
     id: slug('Gift id, unique, e.g. "hand-hearts".'),
-    name: Type.String({ minLength: 1, maxLength: economyLimits.giftNameLengthMax, description: "Display name." }),
+    name: Type.String({
+      minLength: 1,
+      maxLength: economyLimits.giftNameLengthMax,
+      description: "Display name.",
+    }),
     coins: integerString("Coin price of one gift; at least 1."),
     contexts: Type.Array(Type.Enum(giftContexts), {
       minItems: 1,
@@ -173,7 +179,11 @@ export const economyDocumentSchema = Type.Object(
       maxProperties: economyLimits.regionsMax,
       description: "Regions by ISO 3166-1 alpha-2 country code.",
     }),
-    gifts: Type.Array(giftSchema, { minItems: 1, maxItems: economyLimits.giftsMax, description: "The gift catalog." }),
+    gifts: Type.Array(giftSchema, {
+      minItems: 1,
+      maxItems: economyLimits.giftsMax,
+      description: "The gift catalog.",
+    }),
     coinToDiamondRate: Type.Optional(
       rateString("Diamonds a creator earns per coin gifted.", economyDefaults.coinToDiamondRate),
     ),
@@ -181,10 +191,16 @@ export const economyDocumentSchema = Type.Object(
       object(
         {
           live: Type.Optional(
-            rateString("USD value of a diamond earned from a live gift.", economyDefaults.diamondValueUsd.live),
+            rateString(
+              "USD value of a diamond earned from a live gift.",
+              economyDefaults.diamondValueUsd.live,
+            ),
           ),
           video: Type.Optional(
-            rateString("USD value of a diamond earned from a video gift.", economyDefaults.diamondValueUsd.video),
+            rateString(
+              "USD value of a diamond earned from a video gift.",
+              economyDefaults.diamondValueUsd.video,
+            ),
           ),
         },
         "USD per diamond, by where the gift was sent.",
@@ -200,17 +216,22 @@ export const economyDocumentSchema = Type.Object(
       Type.Record(currencyCode, rateString("Units of this currency per 1 USD."), {
         additionalProperties: false,
         maxProperties: economyLimits.exchangeRatesMax,
-        description: "Units of each payout currency per 1 USD; every payout currency other than USD needs one.",
+        description:
+          "Units of each payout currency per 1 USD; every payout currency other than USD needs one.",
       }),
     ),
     earnings: Type.Optional(
       object(
         {
-          maturationDays: days(economyDefaults.maturationDays, "Days new diamonds stay pending before they can be withdrawn."),
+          maturationDays: days(
+            economyDefaults.maturationDays,
+            "Days new diamonds stay pending before they can be withdrawn.",
+          ),
           bonusCoinsEarn: Type.Optional(
             Type.Boolean({
               default: economyDefaults.bonusCoinsEarn,
-              description: "Gifts paid with bonus coins earn diamonds (the platform books promotion expense).",
+              description:
+                "Gifts paid with bonus coins earn diamonds (the platform books promotion expense).",
             }),
           ),
         },
@@ -232,7 +253,12 @@ export const economyDocumentSchema = Type.Object(
     ),
     refunds: Type.Optional(
       object(
-        { windowDays: days(economyDefaults.refundWindowDays, "Days unused web-bought coins stay refundable where the region allows it.") },
+        {
+          windowDays: days(
+            economyDefaults.refundWindowDays,
+            "Days unused web-bought coins stay refundable where the region allows it.",
+          ),
+        },
         "Coin refunds.",
       ),
     ),
@@ -248,7 +274,9 @@ export const economyDocumentSchema = Type.Object(
             }),
           ),
           purchaseCoinsMax: Type.Optional(
-            integerString("Most coins one purchase may credit; every pack must fit. Omitted: only money.amountMax bounds it."),
+            integerString(
+              "Most coins one purchase may credit; every pack must fit. Omitted: only money.amountMax bounds it.",
+            ),
           ),
         },
         "Limits.",
@@ -263,7 +291,10 @@ export const economyDocumentSchema = Type.Object(
       }),
     ),
   },
-  { additionalProperties: false, description: "An economy: regions, packs, gifts, rates and cash-out rules." },
+  {
+    additionalProperties: false,
+    description: "An economy: regions, packs, gifts, rates and cash-out rules.",
+  },
 );
 
 /** An economy document as written (optional fields may be absent); see `Economy` for the parsed form. */

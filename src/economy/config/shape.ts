@@ -39,7 +39,11 @@ interface Walk {
   readonly problems: DocumentProblem[];
 }
 
-export function shapeProblems(schema: TSchema, value: unknown, options: ShapeOptions = {}): DocumentProblem[] {
+export function shapeProblems(
+  schema: TSchema,
+  value: unknown,
+  options: ShapeOptions = {},
+): DocumentProblem[] {
   const walk: Walk = {
     describeLeaf: options.describeLeaf ?? (() => undefined),
     problemsMax: options.problemsMax ?? shapeProblemsMax,
@@ -106,7 +110,8 @@ function visitObject(walk: Walk, schema: SchemaNode, value: unknown, path: strin
     if (full(walk)) return;
     const child = value[key];
     const childSchema = schemaForKey(schema, properties, key);
-    if (childSchema === undefined) add(walk, childPath(path, key), unknownKey(walk, schema, properties, key, path));
+    if (childSchema === undefined)
+      add(walk, childPath(path, key), unknownKey(walk, schema, properties, key, path));
     else if (child !== undefined) visit(walk, childSchema, child, childPath(path, key));
   }
 }
@@ -135,7 +140,8 @@ function unknownKey(
   const [pattern] = patterns;
   if (patterns.length === 1 && pattern !== undefined) {
     const keySchema = { type: "string", pattern };
-    const reason = walk.describeLeaf(keySchema, key, childPath(path, key)) ?? `must match ${pattern}`;
+    const reason =
+      walk.describeLeaf(keySchema, key, childPath(path, key)) ?? describeLeafGeneric(keySchema, key);
     return `is not a valid key: ${reason}`;
   }
   return `unknown field${suggestion(key, Object.keys(properties))}`;
@@ -184,7 +190,12 @@ function checkUnique(walk: Walk, items: readonly unknown[], path: string): void 
     if (typeof item !== "string") continue;
     const first = seen.get(item);
     if (first === undefined) seen.set(item, index);
-    else add(walk, childPath(path, index), `repeats ${describeValue(item)}, already at ${childPath(path, first)}`);
+    else
+      add(
+        walk,
+        childPath(path, index),
+        `repeats ${describeValue(item)}, already at ${childPath(path, first)}`,
+      );
   }
 }
 
@@ -204,7 +215,7 @@ export function describeLeafGeneric(schema: SchemaNode, value: unknown): string 
       return describeString(schema, value, got);
     case "integer":
     case "number":
-      return describeNumber(schema, value, got);
+      return describeNumber(schema, got);
     case "boolean":
       return `must be true or false, got ${got}`;
     default:
@@ -225,7 +236,7 @@ function describeString(schema: SchemaNode, value: unknown, got: string): string
   return `${got} is not valid`;
 }
 
-function describeNumber(schema: SchemaNode, value: unknown, got: string): string {
+function describeNumber(schema: SchemaNode, got: string): string {
   const kind = schema.type === "integer" ? "an integer" : "a number";
   const { minimum, maximum } = schema;
   if (typeof minimum === "number" && typeof maximum === "number") {
