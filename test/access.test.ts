@@ -144,6 +144,7 @@ describe("operator API keys", () => {
     });
     expect((rest.json() as { data: { action: string }[] }).data.map((e) => e.action)).toEqual([
       "api_key.seed",
+      "economy.seed",
     ]);
     const bad = await t.app.inject({ method: "GET", url: "/v1/admin/audit?limit=201", headers: t.admin });
     expect(bad.statusCode).toBe(400);

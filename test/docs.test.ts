@@ -175,3 +175,26 @@ describe("API endpoints in docs/", () => {
     }
   });
 });
+
+describe("docs/economy.md", () => {
+  /** Every leaf of the economy document schema, as `a.b[].c` with `<key>` for record keys. */
+  function leaves(schema: Record<string, unknown>, path: string, out: string[]): string[] {
+    const properties = schema.properties as Record<string, Record<string, unknown>> | undefined;
+    const patterns = schema.patternProperties as Record<string, Record<string, unknown>> | undefined;
+    const items = schema.items as Record<string, unknown> | undefined;
+    if (properties)
+      for (const [k, v] of Object.entries(properties)) leaves(v, path ? `${path}.${k}` : k, out);
+    if (patterns) for (const v of Object.values(patterns)) leaves(v, `${path}.<key>`, out);
+    if (schema.type === "array" && items?.type === "object") leaves(items, `${path}[]`, out);
+    else if (!properties && !patterns) out.push(path);
+    return out;
+  }
+
+  it("documents every key of the economy document, and no key that does not exist", async () => {
+    const { economyDocumentSchema } = await import("../src/economy/config/document.js");
+    const keys = leaves(economyDocumentSchema as unknown as Record<string, unknown>, "", []);
+    const rows = table(read("docs/economy.md"), ["key", "type", "default", "meaning"]);
+    const documented = rows.map((row) => row[0]!.replaceAll("`", ""));
+    expect([...documented].sort()).toEqual([...keys].sort());
+  });
+});

@@ -4,12 +4,15 @@ import { registerAuth } from "../api/auth.js";
 import { buildApp, type GiftstreamApp } from "../api/index.js";
 import { apiKeyRoutes } from "../api/routes/api-keys.js";
 import { auditRoutes } from "../api/routes/audit.js";
+import { economyRoutes } from "../api/routes/economy.js";
 import { testRoutes } from "../api/routes/test-mode.js";
 import { userRoutes } from "../api/routes/users.js";
 import { ServiceClock } from "../clock.js";
 import type { Config } from "../config/index.js";
+import { EconomyCatalog } from "../economy/catalog.js";
 import { Users } from "../economy/users/users.js";
 import { SqliteAccessStore } from "../store/sqlite/access-store.js";
+import { SqliteEconomyStore } from "../store/sqlite/economy-store.js";
 import { SqliteUserStore } from "../store/sqlite/user-store.js";
 import { startJobs } from "./jobs.js";
 import { openRuntime, type Runtime } from "./runtime.js";
@@ -19,6 +22,7 @@ export interface Composed {
   runtime: Runtime;
   access: Access;
   users: Users;
+  catalog: EconomyCatalog;
   clock: ServiceClock;
   /** Stops accepting, lets requests in flight finish, commits queued batches, then closes the database. */
   close(): Promise<void>;
@@ -42,6 +46,13 @@ export async function composeApp(
   const runtime = openRuntime(config, logger, clock.now);
   const access = new Access(new SqliteAccessStore(runtime.store), clock.now);
   const users = new Users(new SqliteUserStore(runtime.store), access, clock.now);
+  const catalog = await EconomyCatalog.open({
+    store: new SqliteEconomyStore(runtime.store),
+    access,
+    clock: clock.now,
+    amountMax: config.money.amountMax,
+    configured: config.economy,
+  });
   const generated = await access.seed(config.apiKey);
   if (generated) {
     (options.print ?? console.log)(
@@ -64,6 +75,7 @@ export async function composeApp(
   apiKeyRoutes(app, access);
   auditRoutes(app, access);
   userRoutes(app, users, clock.now);
+  economyRoutes(app, catalog, clock.now);
   if (config.testMode) testRoutes(app, clock);
   let closing: Promise<void> | null = null;
   const close = (): Promise<void> => {
@@ -74,7 +86,7 @@ export async function composeApp(
     })();
     return closing;
   };
-  return { app, runtime, access, users, clock, close };
+  return { app, runtime, access, users, catalog, clock, close };
 }
 
 export async function startServer(config: Config, logger: Logger): Promise<Server> {

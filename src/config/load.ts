@@ -1,5 +1,9 @@
 import Value from "typebox/value";
-import { invariant } from "../errors.js";
+import type { EconomyDocument } from "../economy/config/document.js";
+import { applyOverride } from "../economy/config/merge.js";
+import { defaultEconomyDocument } from "../economy/config/preset.js";
+import { validateEconomyDocument } from "../economy/config/validate.js";
+import { invariant, isGiftstreamError } from "../errors.js";
 import { ConfigError } from "./config-error.js";
 import { type Config, type ConfigInput, configLeaves, configSchema, envVarFor } from "./schema.js";
 import { envLayer, readConfigFile, setAt } from "./sources.js";
@@ -9,7 +13,7 @@ export interface LoadConfigOptions {
   /** Defaults to `process.env`. `GIFTSTREAM_CONFIG` names the optional file. */
   env?: Readonly<Record<string, string | undefined>>;
   /** Applied last, over the file and the environment (tests, embedding). */
-  overrides?: ConfigInput;
+  overrides?: ConfigInput & { economy?: unknown };
 }
 
 interface Layer {
@@ -35,6 +39,15 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
   layers.push({ value: envLayer(env), sourceOf: (key) => `env ${envVarFor(key) ?? "?"}` });
   if (options.overrides !== undefined) layers.push({ value: options.overrides, sourceOf: () => "overrides" });
 
+  // `economy` is a whole document, validated by the economy's own rules rather than leaf by leaf.
+  const economyOverrides: { value: unknown; source: string }[] = [];
+  for (const layer of layers) {
+    if (typeof layer.value === "object" && layer.value !== null && "economy" in layer.value) {
+      const { economy, ...rest } = layer.value as Record<string, unknown>;
+      economyOverrides.push({ value: economy, source: layer.sourceOf("economy") });
+      layer.value = rest;
+    }
+  }
   for (const layer of layers) problems.push(...validateLayer(layer.value, layer.sourceOf));
   if (problems.length > 0) throw new ConfigError(problems);
 
@@ -46,7 +59,28 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
   }
   // Each layer passed on its own; the merged whole must too.
   invariant(Value.Check(configSchema, merged), "the merged configuration matches its schema");
-  return deepFreeze(toConfig(merged));
+  const config = toConfig(merged);
+  const economy = loadEconomy(economyOverrides, config.money.amountMax);
+  return deepFreeze({ ...config, economy });
+}
+
+/** The default preset with each layer's `economy` override applied in turn, then validated whole. */
+function loadEconomy(overrides: { value: unknown; source: string }[], amountMax: bigint): Config["economy"] {
+  let document: EconomyDocument = defaultEconomyDocument;
+  try {
+    for (const { value } of overrides) document = applyOverride(document, value);
+    document = validateEconomyDocument(document, { amountMax });
+  } catch (error) {
+    if (!isGiftstreamError(error)) throw error;
+    const listed = (error.extra?.problems as { path: string; message: string }[] | undefined) ?? [
+      { path: "", message: error.message },
+    ];
+    const from = overrides.map((o) => o.source).join(", ");
+    throw new ConfigError(
+      listed.map((p) => `economy${p.path ? `.${p.path}` : ""}: ${p.message} (from ${from})`),
+    );
+  }
+  return { document, overridden: overrides.length > 0 };
 }
 
 function merge(layers: readonly Layer[]): { merged: Record<string, unknown>; sourceOf: SourceLabel } {
@@ -64,7 +98,7 @@ function merge(layers: readonly Layer[]): { merged: Record<string, unknown>; sou
   return { merged, sourceOf: (key) => sources.get(key) ?? "default" };
 }
 
-function toConfig(merged: Record<string, unknown>): Config {
+function toConfig(merged: Record<string, unknown>): Omit<Config, "economy"> {
   const money = merged.money as { amountMax: string };
   return { ...merged, money: { ...money, amountMax: BigInt(money.amountMax) } } as unknown as Config;
 }

@@ -1,4 +1,5 @@
 import Type, { type Static, type TObject, type TProperties, type TSchema } from "typebox";
+import type { EconomyDocument } from "../economy/config/document.js";
 
 /** 2^63 - 1: the largest value a ledger balance column can hold. */
 export const amountMaxLimit = 9_223_372_036_854_775_807n;
@@ -157,6 +158,11 @@ export interface Config {
     readonly idempotencyRetentionMs: number;
   };
   readonly testMode: boolean;
+  /**
+   * The economy: the default preset with the `economy` overrides of the file and `overrides`
+   * applied. It seeds the first economy version; see docs/economy.md.
+   */
+  readonly economy: { readonly document: EconomyDocument; readonly overridden: boolean };
 }
 
 /** Environment variables and the key each one sets. They win over the file. */

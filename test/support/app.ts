@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pino } from "pino";
 import { type Composed, composeApp } from "../../src/cli/serve.js";
-import { type ConfigInput, loadConfig } from "../../src/config/index.js";
+import { type LoadConfigOptions, loadConfig } from "../../src/config/index.js";
 
 export const adminKey = "gs_test_admin_key_0123456789abcdefghij";
 
@@ -15,7 +15,7 @@ export interface TestApp extends Composed {
 }
 
 /** The whole service as `npm start` composes it, on a SQLite file in a fresh directory. */
-export async function openTestApp(overrides: ConfigInput = {}): Promise<TestApp> {
+export async function openTestApp(overrides: LoadConfigOptions["overrides"] = {}): Promise<TestApp> {
   const dir = mkdtempSync(join(tmpdir(), "giftstream-app-"));
   const config = loadConfig({
     env: { GIFTSTREAM_DATA_DIR: dir, GIFTSTREAM_API_KEY: adminKey, LOG_LEVEL: "silent" },

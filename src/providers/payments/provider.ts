@@ -50,7 +50,14 @@ export type PaymentEvent =
       amountRefundedMinor: bigint;
       currency: string;
     }
-  | { type: "dispute.created"; eventId: string; paymentRef: string; disputeId: string; amountMinor: bigint; currency: string }
+  | {
+      type: "dispute.created";
+      eventId: string;
+      paymentRef: string;
+      disputeId: string;
+      amountMinor: bigint;
+      currency: string;
+    }
   | {
       type: "dispute.closed";
       eventId: string;

@@ -1,0 +1,114 @@
+import { randomBytes } from "node:crypto";
+import type { Access } from "../access/access.js";
+import { GiftstreamError } from "../errors.js";
+import type { EconomyDocument } from "./config/document.js";
+import type { EconomyRegion } from "./config/parse.js";
+import {
+  type EconomyVersion,
+  firstVersion,
+  planVersion,
+  scheduledAfter,
+  versionInForce,
+} from "./config/versions.js";
+
+/** Storage for economy versions. Versions are never edited: a change is a new version. */
+export interface EconomyStore {
+  listVersions(): Promise<{ id: string; effectiveAt: number; document: unknown; createdAt: number }[]>;
+  insertVersion(version: {
+    id: string;
+    effectiveAt: number;
+    document: EconomyDocument;
+    createdAt: number;
+  }): Promise<void>;
+}
+
+function newVersionId(): string {
+  return `ev_${randomBytes(6).toString("base64url")}`;
+}
+
+/**
+ * The economy versions in force and scheduled. A purchase or a gift asks for the version in force
+ * at its own time; an operator schedules new versions from an effective time, never in the past.
+ */
+export class EconomyCatalog {
+  private constructor(
+    private readonly store: EconomyStore,
+    private readonly access: Access,
+    private readonly clock: () => number,
+    private readonly amountMax: bigint,
+    private versions: EconomyVersion[],
+  ) {}
+
+  /**
+   * Loads the stored versions. An empty database gets `configured` as its first version; a
+   * configuration that overrides the economy and differs from the version in force now becomes a
+   * new version effective now, so an edited config file takes effect at the next start.
+   */
+  static async open(options: {
+    store: EconomyStore;
+    access: Access;
+    clock: () => number;
+    amountMax: bigint;
+    configured: { document: EconomyDocument; overridden: boolean };
+  }): Promise<EconomyCatalog> {
+    const { store, access, clock, amountMax, configured } = options;
+    const stored = await store.listVersions();
+    const parsed = stored.map((v) =>
+      firstVersion(v.document, { id: v.id, createdAt: v.createdAt }, { amountMax }),
+    );
+    const versions = parsed.map((v, i) => ({ ...v, effectiveAt: stored[i]!.effectiveAt }));
+    const catalog = new EconomyCatalog(store, access, clock, amountMax, versions);
+    if (versions.length === 0) {
+      const first = firstVersion(
+        configured.document,
+        { id: newVersionId(), createdAt: clock() },
+        { amountMax },
+      );
+      await catalog.save(first, "system", "economy.seed");
+    } else if (configured.overridden) {
+      const current = catalog.at(clock());
+      if (JSON.stringify(current.document) !== JSON.stringify(configured.document)) {
+        await catalog.schedule(clock(), configured.document, "system");
+      }
+    }
+    return catalog;
+  }
+
+  /** The version in force at `at`. */
+  at(at: number): EconomyVersion {
+    return versionInForce(this.versions, at);
+  }
+
+  scheduled(after: number): EconomyVersion[] {
+    return scheduledAfter(this.versions, after);
+  }
+
+  /** Schedules `override`, applied onto the version in force at `effectiveAt`. */
+  async schedule(effectiveAt: number, override: unknown, actor: string): Promise<EconomyVersion> {
+    const now = this.clock();
+    const version = planVersion(
+      this.versions,
+      { effectiveAt, override, now, id: newVersionId(), createdAt: now },
+      { amountMax: this.amountMax },
+    );
+    await this.save(version, actor, "economy.schedule");
+    return version;
+  }
+
+  /** The region of `country` in the version in force now, or a clear refusal. */
+  region(country: string, at: number): { version: EconomyVersion; region: EconomyRegion } {
+    const version = this.at(at);
+    const region = version.economy.regions[country];
+    if (!region) throw new GiftstreamError("not_found", `no price list for country ${country}`);
+    return { version, region };
+  }
+
+  private async save(version: EconomyVersion, actor: string, action: string): Promise<void> {
+    await this.store.insertVersion(version);
+    this.versions = [...this.versions, version];
+    await this.access.audit(actor, action, version.id, null, {
+      id: version.id,
+      effectiveAt: new Date(version.effectiveAt).toISOString(),
+    });
+  }
+}
