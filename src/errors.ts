@@ -62,6 +62,11 @@ export const errorCatalogue = {
     title: "Account exists with other settings",
     description: "An account with this id already exists with a different unit or different flags.",
   },
+  idempotency_key_in_use: {
+    status: 409,
+    title: "Idempotency key in use",
+    description: "A request with this idempotency key is still in flight; retry once it has been answered.",
+  },
   last_admin_key: {
     status: 409,
     title: "Last admin key",
@@ -120,10 +125,42 @@ export const errorCatalogue = {
     title: "Post exceeds pending amount",
     description: "A post asks for more than the pending transfer holds.",
   },
+  user_restricted: {
+    status: 422,
+    title: "User restricted",
+    description: "The user is restricted or blocked (by an admin, or while a chargeback leaves coin debt).",
+  },
+  underage: {
+    status: 422,
+    title: "Underage",
+    description: "The user is under the economy's minimum age (18 by default) to buy coins or earn.",
+  },
+  pack_not_available_here: {
+    status: 422,
+    title: "Pack not available here",
+    description: "The coin pack is not in the price list in force for the user's country.",
+  },
+  provider_not_available: {
+    status: 422,
+    title: "Provider not available",
+    description: "The payment provider is not configured (`stripe`), or needs test mode (`test`).",
+  },
+  coins_non_refundable: {
+    status: 422,
+    title: "Coins non-refundable",
+    description:
+      "Coins are refundable only when bought on the web in a region that allows it (EEA, UK), within the refund window, and only while unused.",
+  },
   idempotency_key_reused: {
     status: 422,
     title: "Idempotency key reused",
     description: "The idempotency key was already used with a different request.",
+  },
+  provider_error: {
+    status: 502,
+    title: "Payment provider error",
+    description:
+      "The payment provider refused or failed the call; nothing was changed here. Retry with the same idempotency key.",
   },
   overloaded: {
     status: 503,

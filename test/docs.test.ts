@@ -145,8 +145,13 @@ describe("API endpoints in docs/", () => {
   }
 
   it("documents every route of the OpenAPI document, each with a curl example, and no route that does not exist", async () => {
-    // Test mode on, so that its routes are in the document too.
-    const t = await openTestApp({ testMode: true });
+    // Test mode and Stripe on, so that their routes are in the document too.
+    const t = await openTestApp({
+      testMode: true,
+      payments: {
+        stripe: { secretKey: "sk_test_docs", webhookSecret: "whsec_docs", apiUrl: "http://127.0.0.1:9" },
+      },
+    });
     try {
       const res = await t.app.inject({ method: "GET", url: "/openapi.json" });
       const spec = res.json() as { paths: Record<string, Record<string, unknown>> };

@@ -1,18 +1,28 @@
 import type { Logger } from "pino";
 import { Access } from "../access/access.js";
 import { registerAuth } from "../api/auth.js";
+import { InFlightKeys } from "../api/idempotency.js";
 import { buildApp, type GiftstreamApp } from "../api/index.js";
 import { apiKeyRoutes } from "../api/routes/api-keys.js";
 import { auditRoutes } from "../api/routes/audit.js";
+import { bonusRoutes } from "../api/routes/bonus.js";
 import { economyRoutes } from "../api/routes/economy.js";
+import { purchaseRoutes } from "../api/routes/purchases.js";
 import { testRoutes } from "../api/routes/test-mode.js";
 import { userRoutes } from "../api/routes/users.js";
+import { stripeWebhookRoute } from "../api/routes/webhooks.js";
 import { ServiceClock } from "../clock.js";
 import type { Config } from "../config/index.js";
+import { Bonuses } from "../economy/bonus.js";
 import { EconomyCatalog } from "../economy/catalog.js";
+import { Purchases } from "../economy/purchases/purchases.js";
 import { Users } from "../economy/users/users.js";
+import type { PaymentProvider, PaymentProviderName } from "../providers/payments/provider.js";
+import { StripeProvider } from "../providers/payments/stripe.js";
+import { TestPaymentProvider } from "../providers/payments/test-provider.js";
 import { SqliteAccessStore } from "../store/sqlite/access-store.js";
 import { SqliteEconomyStore } from "../store/sqlite/economy-store.js";
+import { SqlitePurchaseStore } from "../store/sqlite/purchase-store.js";
 import { SqliteUserStore } from "../store/sqlite/user-store.js";
 import { startJobs } from "./jobs.js";
 import { openRuntime, type Runtime } from "./runtime.js";
@@ -23,6 +33,7 @@ export interface Composed {
   access: Access;
   users: Users;
   catalog: EconomyCatalog;
+  purchases: Purchases;
   clock: ServiceClock;
   /** Stops accepting, lets requests in flight finish, commits queued batches, then closes the database. */
   close(): Promise<void>;
@@ -53,6 +64,20 @@ export async function composeApp(
     amountMax: config.money.amountMax,
     configured: config.economy,
   });
+  const providers: Partial<Record<PaymentProviderName, PaymentProvider>> = {};
+  if (config.testMode) providers.test = new TestPaymentProvider();
+  const stripe = stripeFrom(config);
+  if (stripe) providers.stripe = stripe;
+  const purchases = new Purchases({
+    ledger: runtime.ledger,
+    store: new SqlitePurchaseStore(runtime.store),
+    catalog,
+    users,
+    clock: clock.now,
+    logger,
+    providers,
+    checkoutUrls: { successUrl: config.payments.successUrl, cancelUrl: config.payments.cancelUrl },
+  });
   const generated = await access.seed(config.apiKey);
   if (generated) {
     (options.print ?? console.log)(
@@ -76,7 +101,11 @@ export async function composeApp(
   auditRoutes(app, access);
   userRoutes(app, users, clock.now);
   economyRoutes(app, catalog, clock.now);
-  if (config.testMode) testRoutes(app, clock);
+  const inFlight = new InFlightKeys();
+  purchaseRoutes(app, purchases, inFlight, config.testMode);
+  bonusRoutes(app, new Bonuses(runtime.ledger, users, access), inFlight, config.money.amountMax);
+  if (stripe) stripeWebhookRoute(app, stripe, purchases);
+  if (config.testMode) testRoutes(app, clock, purchases);
   let closing: Promise<void> | null = null;
   const close = (): Promise<void> => {
     closing ??= (async () => {
@@ -86,7 +115,20 @@ export async function composeApp(
     })();
     return closing;
   };
-  return { app, runtime, access, users, catalog, clock, close };
+  return { app, runtime, access, users, catalog, purchases, clock, close };
+}
+
+/** The Stripe provider when both of its secrets are configured. */
+function stripeFrom(config: Config): StripeProvider | undefined {
+  const { secretKey, webhookSecret, apiUrl } = config.payments.stripe ?? {};
+  if (secretKey === undefined || webhookSecret === undefined) return undefined;
+  let apiBase: { host: string; port: number; protocol: "http" | "https" } | undefined;
+  if (apiUrl !== undefined) {
+    const url = new URL(apiUrl);
+    const protocol = url.protocol === "http:" ? "http" : "https";
+    apiBase = { host: url.hostname, port: Number(url.port || (protocol === "http" ? 80 : 443)), protocol };
+  }
+  return new StripeProvider({ secretKey, webhookSecret, ...(apiBase ? { apiBase } : {}) });
 }
 
 export async function startServer(config: Config, logger: Logger): Promise<Server> {

@@ -59,6 +59,10 @@ describe("loadConfig defaults", () => {
         pipelineBatchesMax: 2,
         idempotencyRetentionMs: 172_800_000,
       },
+      payments: {
+        successUrl: "http://localhost:8080/checkout/success",
+        cancelUrl: "http://localhost:8080/checkout/cancel",
+      },
       testMode: false,
       economy: { document: defaultEconomyDocument, overridden: false },
     });
@@ -78,7 +82,13 @@ describe("loadConfig defaults", () => {
   it("has a default or an optional value for every key configKeys lists", () => {
     const config = loadConfig({
       env: {},
-      overrides: { databaseUrl: "sqlite:x.db", apiKey: "k".repeat(32) },
+      overrides: {
+        databaseUrl: "sqlite:x.db",
+        apiKey: "k".repeat(32),
+        payments: {
+          stripe: { secretKey: "sk_test_x", webhookSecret: "whsec_xx", apiUrl: "http://127.0.0.1:1" },
+        },
+      },
     });
     const loadedKeys: string[] = [];
     const visit = (node: object, prefix: string) => {

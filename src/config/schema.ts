@@ -119,6 +119,55 @@ export const configSchema = Type.Object(
       },
       "Ledger limits.",
     ),
+    payments: group(
+      {
+        successUrl: Type.Optional(
+          Type.String({
+            minLength: 1,
+            maxLength: 2048,
+            default: "http://localhost:8080/checkout/success",
+            description: "Where the provider's checkout sends a buyer after paying.",
+          }),
+        ),
+        cancelUrl: Type.Optional(
+          Type.String({
+            minLength: 1,
+            maxLength: 2048,
+            default: "http://localhost:8080/checkout/cancel",
+            description: "Where the provider's checkout sends a buyer who cancels.",
+          }),
+        ),
+        stripe: group(
+          {
+            secretKey: Type.Optional(
+              Type.String({
+                minLength: 8,
+                maxLength: 255,
+                description:
+                  "Stripe secret key (`sk_…`); with webhookSecret it enables the `stripe` provider.",
+              }),
+            ),
+            webhookSecret: Type.Optional(
+              Type.String({
+                minLength: 8,
+                maxLength: 255,
+                description: "Signing secret of the Stripe webhook endpoint (`whsec_…`).",
+              }),
+            ),
+            apiUrl: Type.Optional(
+              Type.String({
+                pattern: "^https?://[^/]+$",
+                maxLength: 2048,
+                description:
+                  "Stripe's API base; unset means Stripe itself. Tests point it at the local stand-in.",
+              }),
+            ),
+          },
+          "The Stripe payment provider.",
+        ),
+      },
+      "Payment providers.",
+    ),
     testMode: Type.Optional(
       Type.Boolean({
         default: false,
@@ -157,6 +206,15 @@ export interface Config {
     readonly pipelineBatchesMax: number;
     readonly idempotencyRetentionMs: number;
   };
+  readonly payments: {
+    readonly successUrl: string;
+    readonly cancelUrl: string;
+    readonly stripe?: {
+      readonly secretKey?: string;
+      readonly webhookSecret?: string;
+      readonly apiUrl?: string;
+    };
+  };
   readonly testMode: boolean;
   /**
    * The economy: the default preset with the `economy` overrides of the file and `overrides`
@@ -171,11 +229,17 @@ export const envVars = {
   GIFTSTREAM_DATA_DIR: "dataDir",
   DATABASE_URL: "databaseUrl",
   GIFTSTREAM_API_KEY: "apiKey",
+  STRIPE_SECRET_KEY: "payments.stripe.secretKey",
+  STRIPE_WEBHOOK_SECRET: "payments.stripe.webhookSecret",
   LOG_LEVEL: "log.level",
 } as const;
 
 /** Keys whose values must never appear in messages or logs. */
-export const secretKeys: ReadonlySet<string> = new Set(["apiKey"]);
+export const secretKeys: ReadonlySet<string> = new Set([
+  "apiKey",
+  "payments.stripe.secretKey",
+  "payments.stripe.webhookSecret",
+]);
 
 export interface ConfigLeaf {
   key: string;

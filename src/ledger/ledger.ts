@@ -9,6 +9,7 @@ import {
   type AccountInput,
   type Balance,
   type HistoryPage,
+  type JsonValue,
   type LedgerRequest,
   type LedgerResult,
   type PendingState,
@@ -91,6 +92,24 @@ export class Ledger {
     const page = stored.slice(0, limit).map((t) => transferRecord(t, account.unit));
     const last = page.at(-1);
     return { transfers: page, nextCursor: stored.length > limit && last ? encodeCursor(last.id) : null };
+  }
+
+  /**
+   * The first answer of an idempotent request already committed under `key`: its memo. Undefined
+   * when nothing was committed under the key; `idempotency_key_reused` when it was, for another
+   * fingerprint. Lets a caller answer a replay before redoing work whose inputs have since changed.
+   */
+  async replayOf(key: string, fingerprint: string): Promise<JsonValue | undefined> {
+    const record = await this.options.store.getIdempotency(key);
+    if (!record) return undefined;
+    if (record.requestHash !== fingerprint) throw new GiftstreamError("idempotency_key_reused");
+    return deserializeResult(record.result).memo ?? null;
+  }
+
+  /** The transfers a committed idempotent request made, or none. */
+  async transfersOf(key: string): Promise<TransferRecord[]> {
+    const record = await this.options.store.getIdempotency(key);
+    return record ? deserializeResult(record.result).transfers : [];
   }
 
   /** Voids holds whose expiry has passed, each on its own so that a concurrent post loses nothing. */

@@ -18,6 +18,8 @@ export interface LedgerStore {
   getTransfers(ids: readonly bigint[]): Promise<StoredTransfer[]>;
   /** Newest first, strictly older than `beforeId` when given. */
   listAccountTransfers(accountId: string, beforeId: bigint | null, limit: number): Promise<StoredTransfer[]>;
+  /** The committed idempotency record of `key`, if any. */
+  getIdempotency(key: string): Promise<IdempotencyRecord | undefined>;
   /** Open holds whose expiry is at or before `now`, oldest expiry first. */
   listExpiredPending(now: number, limit: number): Promise<bigint[]>;
   /** Idempotency records created before `before` are deleted, at most `limit` at a time. */

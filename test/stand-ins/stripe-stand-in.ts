@@ -184,6 +184,8 @@ export interface StripeStandIn {
   disputes: Map<string, DisputeObject>;
   /** The latest API requests, oldest first (at most `receivedRequestsMax`). */
   requests: ReceivedRequest[];
+  /** Events caused by `POST /v1/refunds` (refund.created, charge.refunded), oldest first. */
+  refundEvents: StripeEvent[];
   close(): Promise<void>;
   /**
    * The buyer pays the open session. By card (default): the charge succeeds at once; with
@@ -588,6 +590,8 @@ export async function startStripeStandIn(opts: StandInOptions = {}): Promise<Str
   const apiVersion = opts.apiVersion ?? Stripe.API_VERSION;
   const sessions = new Map<string, CheckoutSessionObject>();
   const paymentIntents = new Map<string, PaymentIntentObject>();
+  /** Events caused by refunds made through the API, for tests to deliver. */
+  const refundEvents: StripeEvent[] = [];
   const charges = new Map<string, ChargeObject>();
   const balanceTransactions = new Map<string, BalanceTransactionObject>();
   const disputes = new Map<string, DisputeObject>();
@@ -715,8 +719,38 @@ export async function startStripeStandIn(opts: StandInOptions = {}): Promise<Str
     return Buffer.concat(chunks).toString("utf8");
   }
 
+  /** `POST /v1/refunds`: refunds part or all of a PaymentIntent's charge (Stripe's Refunds API). */
+  function createRefund(params: FormObject): RefundObject {
+    const paymentIntent = params.payment_intent;
+    if (typeof paymentIntent !== "string") {
+      throw new ApiError(400, {
+        type: "invalid_request_error",
+        code: "parameter_missing",
+        param: "payment_intent",
+        message: "Missing required param: payment_intent.",
+      });
+    }
+    if (!paymentIntents.has(paymentIntent)) {
+      throw new ApiError(404, {
+        type: "invalid_request_error",
+        code: "resource_missing",
+        param: "payment_intent",
+        message: `No such payment_intent: '${paymentIntent}'`,
+      });
+    }
+    const charge = chargeOf(paymentIntent);
+    const amountText = params.amount;
+    const amount =
+      typeof amountText === "string" && /^[1-9][0-9]{0,15}$/.test(amountText)
+        ? BigInt(amountText)
+        : BigInt(charge.amount - charge.amount_refunded);
+    const events = standIn.refund(paymentIntent, amount);
+    refundEvents.push(...events);
+    return events[0]!.data.object as RefundObject;
+  }
+
   async function handlePost(req: IncomingMessage, res: ServerResponse, path: string) {
-    if (path !== "/v1/checkout/sessions") throw unrecognised("POST", path);
+    if (path !== "/v1/checkout/sessions" && path !== "/v1/refunds") throw unrecognised("POST", path);
     const body = await readBody(req);
     const contentType = req.headers["content-type"] ?? "";
     if (body !== "" && !contentType.startsWith("application/x-www-form-urlencoded")) {
@@ -746,8 +780,8 @@ export async function startStripeStandIn(opts: StandInOptions = {}): Promise<Str
       return;
     }
     // Validation failures are not saved under the key: the endpoint never started, so a retry may succeed.
-    const session = createSession(params);
-    const responseBody = JSON.stringify(session, null, 2);
+    const created = path === "/v1/refunds" ? createRefund(params) : createSession(params);
+    const responseBody = JSON.stringify(created, null, 2);
     const requestId = newId("req");
     if (storeKey !== null)
       idempotent.set(storeKey, { fingerprint, status: 200, body: responseBody, requestId });
@@ -898,6 +932,7 @@ export async function startStripeStandIn(opts: StandInOptions = {}): Promise<Str
   }
 
   const standIn: StripeStandIn = {
+    refundEvents,
     url: baseUrl,
     host,
     port,

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { pino } from "pino";
+import { type Logger, pino } from "pino";
 import { type Composed, composeApp } from "../../src/cli/serve.js";
 import { type LoadConfigOptions, loadConfig } from "../../src/config/index.js";
 
@@ -15,13 +15,16 @@ export interface TestApp extends Composed {
 }
 
 /** The whole service as `npm start` composes it, on a SQLite file in a fresh directory. */
-export async function openTestApp(overrides: LoadConfigOptions["overrides"] = {}): Promise<TestApp> {
+export async function openTestApp(
+  overrides: LoadConfigOptions["overrides"] = {},
+  logger: Logger = pino({ level: "silent" }),
+): Promise<TestApp> {
   const dir = mkdtempSync(join(tmpdir(), "giftstream-app-"));
   const config = loadConfig({
     env: { GIFTSTREAM_DATA_DIR: dir, GIFTSTREAM_API_KEY: adminKey, LOG_LEVEL: "silent" },
     overrides,
   });
-  const composed = await composeApp(config, pino({ level: "silent" }), { print: () => {} });
+  const composed = await composeApp(config, logger, { print: () => {} });
   await composed.app.ready();
   return {
     ...composed,

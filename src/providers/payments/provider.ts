@@ -74,9 +74,20 @@ export type PaymentEvent =
     }
   | { type: "ignored"; eventId: string; providerType: string };
 
+export interface RefundRequest {
+  /** The payment to refund (a Stripe PaymentIntent). */
+  paymentRef: string;
+  amountMinor: bigint;
+  currency: string;
+  /** A retry with the same key refunds once. */
+  idempotencyKey: string;
+}
+
 export interface PaymentProvider {
   readonly name: PaymentProviderName;
   createCheckout(request: CheckoutRequest): Promise<CheckoutResult>;
+  /** Returns the provider's id for the refund. */
+  refund(request: RefundRequest): Promise<{ refundRef: string }>;
 }
 
 /** A provider that reports by signed webhook. */

@@ -12,6 +12,7 @@ import type {
   CheckoutResult,
   PaymentEvent,
   PaymentProviderName,
+  RefundRequest,
   WebhookPaymentProvider,
 } from "./provider.js";
 
@@ -128,6 +129,18 @@ export class StripeProvider implements WebhookPaymentProvider {
       telemetry: false,
       appInfo: { name: "Giftstream" },
     });
+  }
+
+  /** Refunds part or all of a payment through Stripe's Refunds API. */
+  async refund(request: RefundRequest): Promise<{ refundRef: string }> {
+    const refund = await this.#stripe.refunds.create(
+      { payment_intent: request.paymentRef, amount: toStripeAmount(request.amountMinor) },
+      { idempotencyKey: request.idempotencyKey },
+    );
+    if (refund.currency.toUpperCase() !== request.currency) {
+      throw new StripeDataError(`refund ${refund.id} is in ${refund.currency}, not ${request.currency}`);
+    }
+    return { refundRef: refund.id };
   }
 
   async createCheckout(request: CheckoutRequest): Promise<CheckoutResult> {

@@ -177,6 +177,17 @@ export class SqliteStore implements LedgerStore {
     return page;
   }
 
+  async getIdempotency(key: string): Promise<IdempotencyRecord | undefined> {
+    const row = this.statements.idempotency.get(key) as Row | undefined;
+    if (!row) return undefined;
+    return {
+      key,
+      requestHash: row.request_hash as string,
+      result: row.result as string,
+      createdAt: Number(row.created_at),
+    };
+  }
+
   async listExpiredPending(now: number, limit: number): Promise<bigint[]> {
     const rows = this.statements.expiredHolds.all(BigInt(now), BigInt(limit)) as Row[];
     return rows.map((row) => row.transfer_id as bigint);
@@ -242,6 +253,7 @@ function prepareReads(db: Database.Database) {
   return {
     account: db.prepare("SELECT * FROM accounts WHERE id = ?"),
     transfer: db.prepare("SELECT * FROM transfers WHERE id = ?"),
+    idempotency: db.prepare("SELECT * FROM idempotency WHERE key = ?"),
     expiredHolds: db.prepare(
       "SELECT transfer_id FROM holds WHERE expires_at IS NOT NULL AND expires_at <= ? ORDER BY expires_at, transfer_id LIMIT ?",
     ),

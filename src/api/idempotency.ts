@@ -1,0 +1,59 @@
+import { createHash } from "node:crypto";
+import type { FastifyRequest } from "fastify";
+import { configure } from "safe-stable-stringify";
+import { GiftstreamError } from "../errors.js";
+
+const canonical = configure({ deterministic: true, bigint: true });
+const keyPattern = /^[\x21-\x7e]{1,255}$/;
+
+export interface Idempotency {
+  /** The caller's key, scoped to the caller and the route. */
+  key: string;
+  /** What the key is bound to: the route's parameters and body. */
+  fingerprint: string;
+}
+
+/**
+ * Reads the `Idempotency-Key` header of a value-moving request. A key is scoped to its caller and
+ * route, so two callers (or two routes) never share one; the same key with a different body or
+ * different path parameters is `idempotency_key_reused`.
+ */
+export function idempotencyOf(request: FastifyRequest): Idempotency {
+  const header = request.headers["idempotency-key"];
+  if (typeof header !== "string" || !keyPattern.test(header)) {
+    throw new GiftstreamError(
+      "invalid_request",
+      "This request moves value: send an Idempotency-Key header (1–255 visible ASCII characters).",
+    );
+  }
+  const caller = request.principal?.key.id ?? "anonymous";
+  const route = `${request.method} ${request.routeOptions.url ?? request.url}`;
+  const fingerprint = createHash("sha256")
+    .update(canonical({ params: request.params, body: request.body }) ?? "")
+    .digest("base64url");
+  return { key: `http:${caller}:${route}:${header}`, fingerprint };
+}
+
+/**
+ * Refuses a second request with a key still in flight in this process (409). Across processes the
+ * ledger's unique idempotency record settles the race: one applies, the other replays.
+ */
+export class InFlightKeys {
+  private readonly keys = new Set<string>();
+  private readonly max: number;
+
+  constructor(max = 100_000) {
+    this.max = max;
+  }
+
+  async run<T>(key: string, work: () => Promise<T>): Promise<T> {
+    if (this.keys.has(key)) throw new GiftstreamError("idempotency_key_in_use");
+    if (this.keys.size >= this.max) throw new GiftstreamError("overloaded", "too many requests in flight");
+    this.keys.add(key);
+    try {
+      return await work();
+    } finally {
+      this.keys.delete(key);
+    }
+  }
+}

@@ -1,0 +1,61 @@
+import type { AccountInput } from "../ledger/types.js";
+
+/**
+ * The chart of accounts: every ledger account the economy uses, by name. docs/ledger.md draws it
+ * and lists the postings of each flow. Units never mix in one account; user ids are limited to
+ * characters that are safe in an account id.
+ */
+const nonNegative = { debitsMustNotExceedCredits: true } as const;
+
+export const userAccounts = {
+  /** Bonus coins from promotions; spent first by default. */
+  bonusCoins: (userId: string): AccountInput => ({
+    id: `user:${userId}:coins:bonus`,
+    unit: "COIN",
+    flags: nonNegative,
+  }),
+  /** One lot per purchase, so paid coins spend oldest purchase first and stay traceable to it. */
+  paidCoins: (userId: string, purchaseId: string): AccountInput => ({
+    id: `user:${userId}:coins:paid:${purchaseId}`,
+    unit: "COIN",
+    flags: nonNegative,
+  }),
+  /** The id prefix of a user's paid-coin lots. */
+  paidCoinsPrefix: (userId: string): string => `user:${userId}:coins:paid:`,
+  /**
+   * Coins owed after a chargeback took back coins already spent. A debit balance: it can only be
+   * repaid down to zero, never past it.
+   */
+  coinDebt: (userId: string): AccountInput => ({
+    id: `user:${userId}:coins:debt`,
+    unit: "COIN",
+    flags: { creditsMustNotExceedDebits: true },
+  }),
+};
+
+export const platformAccounts = {
+  /** Coins sold leave this account: its negative balance is the coins outstanding from sales. */
+  coinsIssued: { id: "platform:coins:issued", unit: "COIN" } as AccountInput,
+  /** Bonus coins granted leave this account: the promotion expense, in coins. */
+  coinsPromotion: { id: "platform:coins:promotion", unit: "COIN" } as AccountInput,
+  /** What a payment provider owes the platform for purchases it collected, per currency. */
+  providerReceivable: (currency: string, provider: string): AccountInput => ({
+    id: `platform:${currency}:receivable:${provider}`,
+    unit: currency,
+  }),
+  /** Revenue from coin sales, per currency. */
+  coinSales: (currency: string): AccountInput => ({
+    id: `platform:${currency}:revenue:coin_sales`,
+    unit: currency,
+  }),
+  /** Fees providers keep, per currency. */
+  providerFees: (currency: string, provider: string): AccountInput => ({
+    id: `platform:${currency}:expense:fees:${provider}`,
+    unit: currency,
+  }),
+  /** Money lost to chargebacks, per currency. */
+  chargebackLosses: (currency: string): AccountInput => ({
+    id: `platform:${currency}:expense:chargebacks`,
+    unit: currency,
+  }),
+};

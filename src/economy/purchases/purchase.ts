@@ -1,0 +1,90 @@
+import type { PaymentProviderName } from "../../providers/payments/provider.js";
+
+export const purchaseStatuses = [
+  "pending",
+  "completed",
+  "declined",
+  "failed",
+  "refunded",
+  "disputed",
+] as const;
+export type PurchaseStatus = (typeof purchaseStatuses)[number];
+
+/** Web purchases may be refundable (EEA/UK 14-day rule); in-app store purchases follow the store. */
+export type PurchaseChannel = "web" | "app";
+
+export interface Purchase {
+  id: string;
+  userId: string;
+  packId: string;
+  coins: bigint;
+  /** What the buyer paid, in minor units of `currency`: the price in force when it was sold. */
+  priceMinor: bigint;
+  currency: string;
+  provider: PaymentProviderName;
+  status: PurchaseStatus;
+  /** The provider's checkout id (a Stripe Checkout Session). */
+  providerRef: string | null;
+  /** The provider's payment id (a Stripe PaymentIntent), which refunds and disputes name. */
+  paymentRef: string | null;
+  checkoutUrl: string | null;
+  economyVersion: string;
+  channel: PurchaseChannel;
+  country: string;
+  /** Coins and money refunded so far. */
+  refundedCoins: bigint;
+  refundedMinor: bigint;
+  /** The open or last dispute, if any. */
+  disputeId: string | null;
+  createdAt: number;
+  updatedAt: number;
+}
+
+/** The JSON a purchase is stored and sent as: amounts as integer strings. */
+export function purchaseDocument(p: Purchase) {
+  return {
+    id: p.id,
+    userId: p.userId,
+    packId: p.packId,
+    coins: p.coins.toString(),
+    priceMinor: p.priceMinor.toString(),
+    currency: p.currency,
+    provider: p.provider,
+    status: p.status,
+    providerRef: p.providerRef,
+    paymentRef: p.paymentRef,
+    checkoutUrl: p.checkoutUrl,
+    economyVersion: p.economyVersion,
+    channel: p.channel,
+    country: p.country,
+    refundedCoins: p.refundedCoins.toString(),
+    refundedMinor: p.refundedMinor.toString(),
+    disputeId: p.disputeId,
+    createdAt: p.createdAt,
+    updatedAt: p.updatedAt,
+  };
+}
+
+export type PurchaseDocument = ReturnType<typeof purchaseDocument>;
+
+export function purchaseFromDocument(d: PurchaseDocument): Purchase {
+  return {
+    ...d,
+    coins: BigInt(d.coins),
+    priceMinor: BigInt(d.priceMinor),
+    refundedCoins: BigInt(d.refundedCoins),
+    refundedMinor: BigInt(d.refundedMinor),
+  };
+}
+
+export interface PurchaseStore {
+  getPurchase(id: string): Promise<Purchase | undefined>;
+  findByPaymentRef(provider: string, paymentRef: string): Promise<Purchase | undefined>;
+  listByUser(
+    userId: string,
+    before: { createdAt: number; id: string } | null,
+    limit: number,
+  ): Promise<Purchase[]>;
+  /** Whether a provider's webhook event was already applied. */
+  hasEvent(provider: string, eventId: string): Promise<boolean>;
+}

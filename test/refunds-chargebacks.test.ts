@@ -1,0 +1,258 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { reconcile } from "../src/ledger/reconcile.js";
+import { type StripeStandIn, startStripeStandIn } from "./stand-ins/stripe-stand-in.js";
+import { openTestApp, type TestApp } from "./support/app.js";
+
+let t: TestApp | null = null;
+let stand: StripeStandIn | null = null;
+afterEach(async () => {
+  await t?.dispose();
+  await stand?.close();
+  t = null;
+  stand = null;
+});
+
+const day = 86_400_000;
+let keys = 0;
+const key = () => `key-${keys++}`;
+
+async function setup(country = "GB", overrides: object = {}) {
+  t = await openTestApp({ testMode: true, ...overrides });
+  await t.app.inject({
+    method: "POST",
+    url: "/v1/test/clock",
+    headers: t.admin,
+    payload: { now: "2031-03-01T12:00:00Z" },
+  });
+  await t.app.inject({
+    method: "PUT",
+    url: "/v1/users/buyer",
+    headers: t.admin,
+    payload: { country, birthDate: "1990-01-01", displayName: "Buyer" },
+  });
+  return t;
+}
+
+async function buy(app: TestApp, packId: string, extra: object = {}) {
+  const res = await app.app.inject({
+    method: "POST",
+    url: "/v1/purchases",
+    headers: { ...app.admin, "idempotency-key": key() },
+    payload: { userId: "buyer", packId, provider: "test", ...extra },
+  });
+  expect(res.statusCode).toBe(201);
+  return res.json() as { id: string; priceMinor: string; coins: string };
+}
+
+async function at(app: TestApp, ms: number) {
+  await app.app.inject({
+    method: "POST",
+    url: "/v1/test/clock",
+    headers: app.admin,
+    payload: { now: new Date(ms).toISOString() },
+  });
+}
+
+/** Gifts arrive with the gifts issue; until then a test spends coins with a plain ledger transfer. */
+async function spend(app: TestApp, purchaseId: string, coins: bigint) {
+  await app.runtime.ledger.createAccounts([{ id: "platform:coins:spent", unit: "COIN" }]);
+  await app.runtime.ledger.submit({
+    transfers: [
+      {
+        debitAccountId: `user:buyer:coins:paid:${purchaseId}`,
+        creditAccountId: "platform:coins:spent",
+        amount: coins,
+        kind: "spend",
+      },
+    ],
+  });
+}
+
+const refund = (app: TestApp, id: string, k = key()) =>
+  app.app.inject({
+    method: "POST",
+    url: `/v1/purchases/${id}/refund`,
+    headers: { ...app.admin, "idempotency-key": k },
+  });
+
+async function balance(app: TestApp, id: string) {
+  return (await app.runtime.ledger.balances([id])).get(id)?.posted ?? 0n;
+}
+
+async function user(app: TestApp) {
+  return (await app.app.inject({ method: "GET", url: "/v1/users/buyer", headers: app.admin })).json() as {
+    status: string;
+    statusReason: string | null;
+  };
+}
+
+describe("refunds of unused web-bought coins (EEA and UK, 14 days)", () => {
+  it("refunds on day 14, pro rata and half-even, once", async () => {
+    const app = await setup("GB");
+    const p = await buy(app, "gb-1000");
+    expect(p.priceMinor).toBe("789");
+    await spend(app, p.id, 333n);
+    await at(app, app.clock.now() + 14 * day);
+    const k = key();
+    const res = await refund(app, p.id, k);
+    expect(res.statusCode).toBe(200);
+    // 789 × 667 / 1000 = 526.263 → 526
+    expect(res.json()).toMatchObject({ status: "refunded", refundedCoins: "667", refundedMinor: "526" });
+    expect(await balance(app, `user:buyer:coins:paid:${p.id}`)).toBe(0n);
+    expect(await balance(app, "platform:GBP:revenue:coin_sales")).toBe(789n - 526n);
+    const replay = await refund(app, p.id, k);
+    expect(replay.headers["idempotent-replayed"]).toBe("true");
+    expect(await balance(app, "platform:GBP:revenue:coin_sales")).toBe(789n - 526n);
+    expect((await reconcile(app.runtime.store)).problems).toEqual([]);
+  });
+
+  it("rounds half-even on an exact half", async () => {
+    const app = await setup("GB");
+    const p = await buy(app, "gb-30"); // 30 coins for 25 pence
+    await spend(app, p.id, 12n); // 18 unused: 25 × 18 / 30 = 15 exactly
+    expect((await refund(app, p.id)).json()).toMatchObject({ refundedMinor: "15" });
+    const q = await buy(app, "gb-100"); // 100 coins for 79 pence
+    await spend(app, q.id, 50n); // 50 unused: 39.5 → 40 (even)
+    expect((await refund(app, q.id)).json()).toMatchObject({ refundedMinor: "40" });
+  });
+
+  it.each([
+    ["on day 15", "GB", 15 * day + 1, {}],
+    ["for a US purchase", "US", day, {}],
+    ["for an in-app purchase", "GB", day, { channel: "app" }],
+  ])("refuses %s with coins_non_refundable and changes nothing", async (_name, country, later, extra) => {
+    const app = await setup(country);
+    const p = await buy(app, country === "US" ? "us-1000" : "gb-1000", extra);
+    await at(app, app.clock.now() + later);
+    const before = await balance(app, `user:buyer:coins:paid:${p.id}`);
+    const res = await refund(app, p.id);
+    expect(res.statusCode).toBe(422);
+    expect(res.json()).toMatchObject({ code: "coins_non_refundable" });
+    expect(await balance(app, `user:buyer:coins:paid:${p.id}`)).toBe(before);
+  });
+
+  it("refuses a refund when every coin is used, and one without a key", async () => {
+    const app = await setup("GB");
+    const p = await buy(app, "gb-100");
+    await spend(app, p.id, 100n);
+    expect((await refund(app, p.id)).json()).toMatchObject({ code: "coins_non_refundable" });
+    const noKey = await app.app.inject({
+      method: "POST",
+      url: `/v1/purchases/${p.id}/refund`,
+      headers: app.admin,
+    });
+    expect(noKey.statusCode).toBe(400);
+  });
+
+  it("refunds a Stripe purchase through Stripe's Refunds API (local stand-in)", async () => {
+    stand = await startStripeStandIn();
+    const app = await setup("DE", {
+      payments: {
+        stripe: { secretKey: stand.secretKey, webhookSecret: stand.webhookSecret, apiUrl: stand.url },
+      },
+    });
+    const created = await app.app.inject({
+      method: "POST",
+      url: "/v1/purchases",
+      headers: { ...app.admin, "idempotency-key": key() },
+      payload: { userId: "buyer", packId: "de-1000", provider: "stripe" },
+    });
+    const id = created.json().id as string;
+    const session = [...stand.sessions.values()].find((s) => s.client_reference_id === id)!;
+    for (const event of stand.pay(session.id)) {
+      const { body, header } = stand.signedDelivery(event);
+      await app.app.inject({
+        method: "POST",
+        url: "/v1/webhooks/stripe",
+        headers: { "content-type": "application/json", "stripe-signature": header },
+        payload: body,
+      });
+    }
+    const res = await refund(app, id);
+    expect(res.json()).toMatchObject({ status: "refunded", refundedMinor: "918" });
+    expect(stand.requests.some((r) => r.path === "/v1/refunds")).toBe(true);
+    // The charge.refunded webhook that follows is recognised as ours and changes nothing more.
+    for (const event of stand.refundEvents) {
+      const { body, header } = stand.signedDelivery(event);
+      await app.app.inject({
+        method: "POST",
+        url: "/v1/webhooks/stripe",
+        headers: { "content-type": "application/json", "stripe-signature": header },
+        payload: body,
+      });
+    }
+    expect(await balance(app, "platform:EUR:revenue:coin_sales")).toBe(0n);
+    expect((await reconcile(app.runtime.store)).problems).toEqual([]);
+  });
+});
+
+describe("chargebacks", () => {
+  const simulate = (app: TestApp, id: string, action: string) =>
+    app.app.inject({ method: "POST", url: `/v1/test/purchases/${id}/${action}`, headers: app.admin });
+
+  it("all coins unspent: removes them and books the loss; a won dispute puts everything back", async () => {
+    const app = await setup("US");
+    const p = await buy(app, "us-1000");
+    expect((await simulate(app, p.id, "dispute")).json()).toMatchObject({ status: "disputed" });
+    expect(await balance(app, `user:buyer:coins:paid:${p.id}`)).toBe(0n);
+    expect(await balance(app, "user:buyer:coins:debt")).toBe(0n);
+    expect(await balance(app, "platform:USD:expense:chargebacks")).toBe(-990n);
+    expect((await user(app)).status).toBe("active");
+    expect((await reconcile(app.runtime.store)).problems).toEqual([]);
+
+    await simulate(app, p.id, "dispute"); // a replay changes nothing
+    expect(await balance(app, "platform:USD:expense:chargebacks")).toBe(-990n);
+
+    expect((await simulate(app, p.id, "dispute-won")).json()).toMatchObject({ status: "completed" });
+    expect(await balance(app, `user:buyer:coins:paid:${p.id}`)).toBe(1000n);
+    expect(await balance(app, "platform:USD:expense:chargebacks")).toBe(0n);
+    expect((await reconcile(app.runtime.store)).problems).toEqual([]);
+  });
+
+  it("coins spent: they become debt, the user is restricted, and the next purchase repays it first", async () => {
+    const app = await setup("US");
+    const p = await buy(app, "us-1000");
+    await spend(app, p.id, 700n);
+    await simulate(app, p.id, "dispute");
+    expect(await balance(app, `user:buyer:coins:paid:${p.id}`)).toBe(0n);
+    // A debit balance: posted = credits − debits.
+    expect(await balance(app, "user:buyer:coins:debt")).toBe(-700n);
+    expect(await user(app)).toMatchObject({
+      status: "restricted",
+      statusReason: "coin debt after a chargeback",
+    });
+
+    const next = await buy(app, "us-500");
+    expect(await balance(app, `user:buyer:coins:paid:${next.id}`)).toBe(0n);
+    expect(await balance(app, "user:buyer:coins:debt")).toBe(-200n);
+    expect((await user(app)).status).toBe("restricted");
+    const last = await buy(app, "us-500");
+    expect(await balance(app, `user:buyer:coins:paid:${last.id}`)).toBe(300n);
+    expect(await balance(app, "user:buyer:coins:debt")).toBe(0n);
+    expect(await user(app)).toMatchObject({ status: "active", statusReason: null });
+    expect((await reconcile(app.runtime.store)).problems).toEqual([]);
+  });
+
+  it("a won dispute cancels the debt still owed and lifts the restriction", async () => {
+    const app = await setup("US");
+    const p = await buy(app, "us-1000");
+    await spend(app, p.id, 400n);
+    await simulate(app, p.id, "dispute");
+    expect(await balance(app, "user:buyer:coins:debt")).toBe(-400n);
+    await simulate(app, p.id, "dispute-won");
+    expect(await balance(app, "user:buyer:coins:debt")).toBe(0n);
+    expect(await balance(app, `user:buyer:coins:paid:${p.id}`)).toBe(600n);
+    expect((await user(app)).status).toBe("active");
+    expect((await reconcile(app.runtime.store)).problems).toEqual([]);
+  });
+
+  it("refuses to simulate events outside test mode", async () => {
+    t = await openTestApp();
+    const res = await t.app.inject({
+      method: "POST",
+      url: "/v1/test/purchases/pur_x/dispute",
+      headers: t.admin,
+    });
+    expect(res.statusCode).toBe(404);
+  });
+});
