@@ -104,7 +104,9 @@ export function applyRequest(
     const error =
       transfer.type === "post_pending" || transfer.type === "void_pending"
         ? closeHold(state, effects, transfer, index, applied, journal)
-        : move(state, effects, transfer, index, applied, journal);
+        : transfer.type === "cascade"
+          ? cascade(state, effects, transfer, index, applied, journal)
+          : move(state, effects, transfer, index, applied, journal);
     if (error) {
       journal?.rollback();
       return error;
@@ -146,6 +148,91 @@ function ensureAccount(
 }
 
 type MoveInput = Extract<TransferInput, { debitAccountId: string }>;
+type CascadeInput = Extract<TransferInput, { type: "cascade" }>;
+
+/** Several debits, in order, each up to what is available, covering `amount`; all checks first. */
+function cascade(
+  state: BatchState,
+  effects: BatchEffects,
+  transfer: CascadeInput,
+  transferIndex: number,
+  applied: AppliedRequest,
+  journal: Journal | null,
+): GiftstreamError | null {
+  const credit = state.accounts.get(transfer.creditAccountId);
+  if (!credit) {
+    return new GiftstreamError("account_not_found", `no account ${transfer.creditAccountId}`, {
+      transferIndex,
+      accountId: transfer.creditAccountId,
+    });
+  }
+  const parts: [AccountState, bigint][] = [];
+  let remaining = transfer.amount;
+  for (const id of transfer.debitAccountIds) {
+    if (remaining === 0n) break;
+    const debit = state.accounts.get(id);
+    if (!debit)
+      return new GiftstreamError("account_not_found", `no account ${id}`, { transferIndex, accountId: id });
+    if (debit.unit !== credit.unit) {
+      return new GiftstreamError(
+        "unit_mismatch",
+        `${id} holds ${debit.unit}, ${credit.id} holds ${credit.unit}`,
+        {
+          transferIndex,
+        },
+      );
+    }
+    const available =
+      debit.flags & AccountFlag.debitsMustNotExceedCredits
+        ? debit.creditsPosted - debit.debitsPosted - debit.debitsPending
+        : remaining;
+    // biome-ignore lint/complexity/useMathMinMax: Math.min takes no bigint.
+    const take = available < remaining ? available : remaining;
+    if (take <= 0n) continue;
+    if (debit.debitsPosted + debit.debitsPending + take > int64Max) {
+      return new GiftstreamError("balance_overflow", "running total would pass 2^63-1", { transferIndex });
+    }
+    parts.push([debit, take]);
+    remaining -= take;
+  }
+  if (remaining > 0n) {
+    return new GiftstreamError("debits_exceed_credits", "the accounts have too little available together", {
+      transferIndex,
+      accountId: transfer.debitAccountIds.at(-1),
+      shortBy: remaining.toString(),
+    });
+  }
+  const creditsAfter = credit.creditsPosted + credit.creditsPending + transfer.amount;
+  if (credit.flags & AccountFlag.creditsMustNotExceedDebits && creditsAfter > credit.debitsPosted) {
+    return new GiftstreamError("credits_exceed_debits", `account ${credit.id} cannot take more credits`, {
+      transferIndex,
+      accountId: credit.id,
+    });
+  }
+  if (creditsAfter > int64Max) {
+    return new GiftstreamError("balance_overflow", "running total would pass 2^63-1", { transferIndex });
+  }
+  touch(effects, journal, credit);
+  for (const [debit, take] of parts) {
+    touch(effects, journal, debit);
+    debit.debitsPosted += take;
+    credit.creditsPosted += take;
+    applied.transfers.push({
+      id: 0n,
+      type: "posted",
+      debitAccountId: debit.id,
+      creditAccountId: credit.id,
+      amount: take,
+      unit: credit.unit,
+      kind: transfer.kind,
+      pendingId: null,
+      expiresAt: null,
+      metadata: transfer.metadata ?? null,
+      createdAt: state.now,
+    });
+  }
+  return null;
+}
 type CloseInput = Extract<TransferInput, { pendingId: bigint }>;
 
 /** A posted or pending transfer: every check first, then the change. */

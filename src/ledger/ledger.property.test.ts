@@ -32,6 +32,7 @@ type Op =
       pending: boolean;
       expiresInMs: number | null;
     }
+  | { op: "cascade"; debits: number[]; credit: number; amount: bigint }
   | { op: "close"; hold: number; post: boolean; amount: bigint | null };
 
 type Step =
@@ -52,6 +53,17 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
       })
       .filter((o) => o.debit !== o.credit)
       .map((o) => ({ op: "move" as const, ...o })),
+  },
+  {
+    weight: 1,
+    arbitrary: fc
+      .record({
+        debits: fc.uniqueArray(fc.nat(ids.length - 1), { minLength: 1, maxLength: 4 }),
+        credit: fc.nat(ids.length - 1),
+        amount: fc.bigInt(1n, 150n),
+      })
+      .filter((o) => !o.debits.includes(o.credit))
+      .map((o) => ({ op: "cascade" as const, ...o })),
   },
   {
     weight: 1,
@@ -84,6 +96,15 @@ const stepArb: fc.Arbitrary<Step> = fc.oneof(
 );
 
 function toTransfer(op: Op, now: number, holds: bigint[]): TransferInput {
+  if (op.op === "cascade") {
+    return {
+      type: "cascade",
+      debitAccountIds: op.debits.map((d) => ids[d]!),
+      creditAccountId: ids[op.credit]!,
+      amount: op.amount,
+      kind: "cascade",
+    };
+  }
   if (op.op === "close") {
     // Name a hold created earlier, or an id that was never a hold.
     const pendingId = holds.length === 0 ? 999_999n : holds[op.hold % holds.length]!;

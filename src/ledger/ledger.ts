@@ -183,7 +183,10 @@ export class Ledger {
       for (const account of request.accounts ?? []) accountIds.add(account.id);
       for (const t of request.transfers) {
         if (t.type === "post_pending" || t.type === "void_pending") pendingIds.add(t.pendingId);
-        else {
+        else if (t.type === "cascade") {
+          for (const id of t.debitAccountIds) accountIds.add(id);
+          accountIds.add(t.creditAccountId);
+        } else {
           accountIds.add(t.debitAccountId);
           accountIds.add(t.creditAccountId);
         }

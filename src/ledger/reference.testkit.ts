@@ -78,9 +78,13 @@ export class ReferenceLedger {
       if (error) return { ok: false, code: error };
     }
     for (const t of request.transfers) {
-      const error = step(accounts, holds, t, now, this.amountMax, nextId, written);
+      const before = written.length;
+      const error =
+        t.type === "cascade"
+          ? cascadeStep(accounts, t, this.amountMax, nextId, written)
+          : step(accounts, holds, t, now, this.amountMax, nextId, written);
       if (error) return { ok: false, code: error };
-      nextId++;
+      nextId += BigInt(written.length - before);
     }
     this.accounts.clear();
     for (const [id, a] of accounts) this.accounts.set(id, a);
@@ -122,10 +126,53 @@ function ensure(accounts: Map<string, RefAccount>, input: AccountInput): string 
   return null;
 }
 
+/** Takes from each account in turn what it has (all, when it has no limit), until covered. */
+function cascadeStep(
+  accounts: Map<string, RefAccount>,
+  t: Extract<TransferInput, { type: "cascade" }>,
+  amountMax: bigint,
+  firstId: bigint,
+  written: { id: bigint; debit: string; credit: string }[],
+): string | null {
+  if (t.amount <= 0n || t.amount > amountMax) return "invalid_amount";
+  const credit = accounts.get(t.creditAccountId);
+  if (!credit) return "account_not_found";
+  let left = t.amount;
+  const takes: [string, bigint][] = [];
+  for (const id of t.debitAccountIds) {
+    if (left === 0n) break;
+    const debit = accounts.get(id);
+    if (!debit) return "account_not_found";
+    if (debit.unit !== credit.unit) return "unit_mismatch";
+    const has = debit.flags.debitsMustNotExceedCredits
+      ? debit.creditsPosted - debit.debitsPosted - debit.debitsPending
+      : left;
+    const take = has < left ? has : left;
+    if (take > 0n) {
+      takes.push([id, take]);
+      left -= take;
+    }
+  }
+  if (left > 0n) return "debits_exceed_credits";
+  if (
+    credit.flags.creditsMustNotExceedDebits &&
+    credit.creditsPosted + credit.creditsPending + t.amount > credit.debitsPosted
+  ) {
+    return "credits_exceed_debits";
+  }
+  let id = firstId;
+  for (const [debitId, take] of takes) {
+    accounts.get(debitId)!.debitsPosted += take;
+    credit.creditsPosted += take;
+    written.push({ id: id++, debit: debitId, credit: t.creditAccountId });
+  }
+  return null;
+}
+
 function step(
   accounts: Map<string, RefAccount>,
   holds: Map<bigint, RefHold>,
-  t: TransferInput,
+  t: Exclude<TransferInput, { type: "cascade" }>,
   now: number,
   amountMax: bigint,
   id: bigint,

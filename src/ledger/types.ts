@@ -71,6 +71,20 @@ export type TransferInput =
       expiresAt?: number;
     }
   | {
+      /**
+       * One movement from several accounts: each is debited in order, up to what it has
+       * available, until `amount` is covered; one posted transfer is recorded per account used.
+       * An unflagged debit account gives all that is still needed. Spending coins bonus first,
+       * then paid lots oldest first, is one cascade, decided inside the batch against live balances.
+       */
+      type: "cascade";
+      debitAccountIds: string[];
+      creditAccountId: string;
+      amount: bigint;
+      kind: string;
+      metadata?: JsonObject;
+    }
+  | {
       type: "post_pending";
       pendingId: bigint;
       /** Defaults to the whole pending amount; a smaller amount posts part and releases the rest. */

@@ -17,6 +17,9 @@ export const ledgerLimits = {
   metadataBytesMax: 4096,
 } as const;
 
+/** Accounts one cascade may draw from. */
+export const cascadeAccountsMax = 64;
+
 /** Records written beside one request; requests that carry more split them. */
 const effectsMax = 16;
 
@@ -116,6 +119,32 @@ function checkTransfer(transfer: TransferInput, index: number, limits: RequestLi
         );
       }
       return;
+    case "cascade": {
+      const ids = transfer.debitAccountIds;
+      if (!Array.isArray(ids) || ids.length === 0 || ids.length > cascadeAccountsMax) {
+        throw new GiftstreamError(
+          "invalid_request",
+          `${at(index, ".debitAccountIds")} must list 1–${cascadeAccountsMax} accounts`,
+        );
+      }
+      if (new Set(ids).size !== ids.length) {
+        throw new GiftstreamError(
+          "invalid_request",
+          `${at(index, ".debitAccountIds")} lists an account twice`,
+        );
+      }
+      for (const id of ids) if (!isAccountId(id)) throw badAccountId(at(index, ".debitAccountIds"));
+      if (!isAccountId(transfer.creditAccountId)) throw badAccountId(at(index, ".creditAccountId"));
+      if (ids.includes(transfer.creditAccountId)) {
+        throw new GiftstreamError(
+          "same_account",
+          `${at(index, "")} debits and credits ${transfer.creditAccountId}`,
+        );
+      }
+      if (!isAmount(transfer.amount, limits.amountMax))
+        checkAmount(transfer.amount, limits.amountMax, at(index, ".amount"));
+      return;
+    }
     case "post_pending":
       checkPendingId(transfer.pendingId, at(index, ""));
       if (transfer.amount !== undefined) checkAmount(transfer.amount, limits.amountMax, at(index, ".amount"));
