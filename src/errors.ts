@@ -145,6 +145,31 @@ export const errorCatalogue = {
     title: "Provider not available",
     description: "The payment provider is not configured (`stripe`), or needs test mode (`test`).",
   },
+  insufficient_coins: {
+    status: 422,
+    title: "Insufficient coins",
+    description: "The sender has fewer coins (bonus and paid together) than the gifts cost.",
+  },
+  unknown_gift: {
+    status: 422,
+    title: "Unknown gift",
+    description: "No gift with this id is in the catalog in force.",
+  },
+  gift_not_available_here: {
+    status: 422,
+    title: "Gift not available here",
+    description: "The gift cannot be sent in this context (live or video) or from the sender's country.",
+  },
+  self_gift_forbidden: {
+    status: 422,
+    title: "Self-gift forbidden",
+    description: "A user cannot send a gift to themselves.",
+  },
+  quantity_too_large: {
+    status: 422,
+    title: "Quantity too large",
+    description: "More gifts at once than `limits.giftQuantityMax` of the economy allows.",
+  },
   coins_non_refundable: {
     status: 422,
     title: "Coins non-refundable",

@@ -13,7 +13,15 @@ import { adminKey } from "./support/app.js";
  * The curl examples of the API docs, run for real against a server on a free port, in the order a
  * reader meets them: each must run, and answer with JSON (or the HTML of /docs).
  */
-const docsInOrder = ["api.md", "auth.md", "users.md", "economy.md", "test-mode.md", "purchases.md"];
+const docsInOrder = [
+  "api.md",
+  "auth.md",
+  "users.md",
+  "economy.md",
+  "test-mode.md",
+  "purchases.md",
+  "gifts.md",
+];
 
 function curlBlocks(file: string): string[] {
   const markdown = readFileSync(new URL(`../docs/${file}`, import.meta.url), "utf8");

@@ -31,7 +31,9 @@ export function idempotencyOf(request: FastifyRequest): Idempotency {
   const fingerprint = createHash("sha256")
     .update(canonical({ params: request.params, body: request.body }) ?? "")
     .digest("base64url");
-  return { key: `http:${caller}:${route}:${header}`, fingerprint };
+  // Hashed, so a key of any legal length leaves room for what the server derives from it.
+  const scoped = createHash("sha256").update(`${caller}\u0000${route}\u0000${header}`).digest("base64url");
+  return { key: `http:${scoped}`, fingerprint };
 }
 
 /**

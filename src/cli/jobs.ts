@@ -7,7 +7,11 @@ const idempotencyPurgeIntervalMs = 3_600_000;
  * The embedded process's periodic work: voiding expired holds and purging old idempotency
  * records. Each job runs at most once at a time; `stop` waits for a run in progress.
  */
-export function startJobs(runtime: Runtime, logger: Logger): { stop(): Promise<void> } {
+export function startJobs(
+  runtime: Runtime,
+  logger: Logger,
+  extra: readonly [name: string, job: () => Promise<number>][] = [],
+): { stop(): Promise<void> } {
   const running = new Set<Promise<unknown>>();
   const every = (name: string, intervalMs: number, job: () => Promise<number>) => {
     let busy = false;
@@ -35,6 +39,8 @@ export function startJobs(runtime: Runtime, logger: Logger): { stop(): Promise<v
     every("purge-idempotency", idempotencyPurgeIntervalMs, () =>
       runtime.ledger.purgeIdempotency(runtime.config.ledger.idempotencyRetentionMs),
     ),
+    // The economy's periodic work (maturing diamonds) runs as often as holds expire.
+    ...extra.map(([name, job]) => every(name, runtime.config.ledger.pendingExpiryIntervalMs, job)),
   ];
   return {
     async stop() {

@@ -7,6 +7,7 @@ import { apiKeyRoutes } from "../api/routes/api-keys.js";
 import { auditRoutes } from "../api/routes/audit.js";
 import { bonusRoutes } from "../api/routes/bonus.js";
 import { economyRoutes } from "../api/routes/economy.js";
+import { giftRoutes } from "../api/routes/gifts.js";
 import { purchaseRoutes } from "../api/routes/purchases.js";
 import { testRoutes } from "../api/routes/test-mode.js";
 import { userRoutes } from "../api/routes/users.js";
@@ -15,6 +16,7 @@ import { ServiceClock } from "../clock.js";
 import type { Config } from "../config/index.js";
 import { Bonuses } from "../economy/bonus.js";
 import { EconomyCatalog } from "../economy/catalog.js";
+import { Gifts } from "../economy/gifts/gifts.js";
 import { Purchases } from "../economy/purchases/purchases.js";
 import { Users } from "../economy/users/users.js";
 import type { PaymentProvider, PaymentProviderName } from "../providers/payments/provider.js";
@@ -22,6 +24,7 @@ import { StripeProvider } from "../providers/payments/stripe.js";
 import { TestPaymentProvider } from "../providers/payments/test-provider.js";
 import { SqliteAccessStore } from "../store/sqlite/access-store.js";
 import { SqliteEconomyStore } from "../store/sqlite/economy-store.js";
+import { SqliteGiftStore } from "../store/sqlite/gift-store.js";
 import { SqlitePurchaseStore } from "../store/sqlite/purchase-store.js";
 import { SqliteUserStore } from "../store/sqlite/user-store.js";
 import { startJobs } from "./jobs.js";
@@ -34,6 +37,7 @@ export interface Composed {
   users: Users;
   catalog: EconomyCatalog;
   purchases: Purchases;
+  gifts: Gifts;
   clock: ServiceClock;
   /** Stops accepting, lets requests in flight finish, commits queued batches, then closes the database. */
   close(): Promise<void>;
@@ -68,7 +72,9 @@ export async function composeApp(
   if (config.testMode) providers.test = new TestPaymentProvider();
   const stripe = stripeFrom(config);
   if (stripe) providers.stripe = stripe;
+  const giftStore = new SqliteGiftStore(runtime.store);
   const purchases = new Purchases({
+    gifts: giftStore,
     ledger: runtime.ledger,
     store: new SqlitePurchaseStore(runtime.store),
     catalog,
@@ -78,13 +84,21 @@ export async function composeApp(
     providers,
     checkoutUrls: { successUrl: config.payments.successUrl, cancelUrl: config.payments.cancelUrl },
   });
+  const gifts = new Gifts({
+    ledger: runtime.ledger,
+    store: giftStore,
+    purchases: new SqlitePurchaseStore(runtime.store),
+    catalog,
+    users,
+    clock: clock.now,
+  });
   const generated = await access.seed(config.apiKey);
   if (generated) {
     (options.print ?? console.log)(
       `Generated the first admin API key. It is shown once; store it now:\n\n  ${generated.secret}\n`,
     );
   }
-  const jobs = startJobs(runtime, logger);
+  const jobs = startJobs(runtime, logger, [["mature-diamonds", () => gifts.mature()]]);
   const app = await buildApp({
     config,
     logger,
@@ -104,6 +118,7 @@ export async function composeApp(
   const inFlight = new InFlightKeys();
   purchaseRoutes(app, purchases, inFlight, config.testMode);
   bonusRoutes(app, new Bonuses(runtime.ledger, users, access), inFlight, config.money.amountMax);
+  giftRoutes(app, gifts, inFlight);
   if (stripe) stripeWebhookRoute(app, stripe, purchases);
   if (config.testMode) testRoutes(app, clock, purchases);
   let closing: Promise<void> | null = null;
@@ -115,7 +130,7 @@ export async function composeApp(
     })();
     return closing;
   };
-  return { app, runtime, access, users, catalog, purchases, clock, close };
+  return { app, runtime, access, users, catalog, purchases, gifts, clock, close };
 }
 
 /** The Stripe provider when both of its secrets are configured. */

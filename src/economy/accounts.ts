@@ -33,7 +33,28 @@ export const userAccounts = {
   }),
 };
 
+export const creatorAccounts = {
+  /** Diamonds earned and still in their maturation period (the chargeback window). */
+  pendingDiamonds: (userId: string): AccountInput => ({
+    id: `user:${userId}:diamonds:pending`,
+    unit: "DIAMOND",
+    flags: nonNegative,
+  }),
+  /** Diamonds past maturation, which the creator may cash out. */
+  withdrawableDiamonds: (userId: string): AccountInput => ({
+    id: `user:${userId}:diamonds:withdrawable`,
+    unit: "DIAMOND",
+    flags: nonNegative,
+  }),
+};
+
 export const platformAccounts = {
+  /** Coins spent on gifts leave circulation here. */
+  coinsSpent: { id: "platform:coins:spent", unit: "COIN" } as AccountInput,
+  /** Diamonds earned leave this account: its negative balance is the diamonds outstanding. */
+  diamondsIssued: { id: "platform:diamonds:issued", unit: "DIAMOND" } as AccountInput,
+  /** Diamonds a creator keeps although the coins behind them were charged back. */
+  diamondChargebackLosses: { id: "platform:diamonds:chargeback_losses", unit: "DIAMOND" } as AccountInput,
   /** Coins sold leave this account: its negative balance is the coins outstanding from sales. */
   coinsIssued: { id: "platform:coins:issued", unit: "COIN" } as AccountInput,
   /** Bonus coins granted leave this account: the promotion expense, in coins. */

@@ -147,6 +147,7 @@ function cascadeStep(
     const has = debit.flags.debitsMustNotExceedCredits
       ? debit.creditsPosted - debit.debitsPosted - debit.debitsPending
       : left;
+    // biome-ignore lint/complexity/useMathMinMax: Math.min takes no bigint.
     const take = has < left ? has : left;
     if (take > 0n) {
       takes.push([id, take]);

@@ -23,6 +23,7 @@ export function testRoutes(app: GiftstreamApp, clock: ServiceClock, purchases: P
   app.get(
     "/v1/test/clock",
     {
+      config: { scope: "admin" },
       schema: {
         summary: "Read the service clock (test mode)",
         tags: ["test mode"],
@@ -35,6 +36,7 @@ export function testRoutes(app: GiftstreamApp, clock: ServiceClock, purchases: P
   app.post(
     "/v1/test/clock",
     {
+      config: { scope: "admin" },
       schema: {
         summary: "Set the service clock (test mode)",
         description: "Freezes every time-based rule at `now`. Time only moves forward.",
@@ -59,6 +61,7 @@ export function testRoutes(app: GiftstreamApp, clock: ServiceClock, purchases: P
     app.post(
       `/v1/test/purchases/:purchaseId/${action}`,
       {
+        config: { scope: "admin" },
         schema: {
           summary: `Simulate a provider ${action} (test mode)`,
           tags: ["test mode"],

@@ -36,6 +36,8 @@ export interface Purchase {
   refundedMinor: bigint;
   /** The open or last dispute, if any. */
   disputeId: string | null;
+  /** The ledger key of the chargeback in force, from which a won dispute is undone. */
+  chargebackKey: string | null;
   createdAt: number;
   updatedAt: number;
 }
@@ -60,6 +62,7 @@ export function purchaseDocument(p: Purchase) {
     refundedCoins: p.refundedCoins.toString(),
     refundedMinor: p.refundedMinor.toString(),
     disputeId: p.disputeId,
+    chargebackKey: p.chargebackKey,
     createdAt: p.createdAt,
     updatedAt: p.updatedAt,
   };
@@ -74,6 +77,7 @@ export function purchaseFromDocument(d: PurchaseDocument): Purchase {
     priceMinor: BigInt(d.priceMinor),
     refundedCoins: BigInt(d.refundedCoins),
     refundedMinor: BigInt(d.refundedMinor),
+    chargebackKey: d.chargebackKey ?? null,
   };
 }
 

@@ -4,14 +4,16 @@ import { GiftstreamError, invariant } from "../../errors.js";
 import type { Ledger } from "../../ledger/ledger.js";
 import type { AccountInput, JsonObject, LedgerRequest, TransferInput } from "../../ledger/types.js";
 import { roundRational } from "../../money/index.js";
-import type {
-  PaymentEvent,
-  PaymentProvider,
-  PaymentProviderName,
-  WebhookPaymentProvider,
+import {
+  type PaymentEvent,
+  type PaymentProvider,
+  type PaymentProviderName,
+  PaymentRefusedError,
+  type WebhookPaymentProvider,
 } from "../../providers/payments/provider.js";
-import { platformAccounts, userAccounts } from "../accounts.js";
+import { creatorAccounts, platformAccounts, userAccounts } from "../accounts.js";
 import type { EconomyCatalog } from "../catalog.js";
+import type { GiftStore } from "../gifts/gifts.js";
 import { ageOn, type User } from "../users/user.js";
 import type { Users } from "../users/users.js";
 import {
@@ -48,9 +50,15 @@ export interface PurchasesOptions {
   /** Configured providers by name; `test` only in test mode. */
   providers: Partial<Record<PaymentProviderName, PaymentProvider>>;
   checkoutUrls: { successUrl: string; cancelUrl: string };
+  /** Where gifts record their diamonds, so a chargeback can follow spent coins to them. */
+  gifts?: GiftStore;
 }
 
 const dayMs = 86_400_000;
+/** A lot's history is read at most this many pages of 1,000 when a chargeback traces its coins. */
+const chargebackHistoryPagesMax = 100;
+
+type StoreEffectLike = { type: string; data: JsonObject };
 /** A user restricted for coin debt carries this reason, so repaying lifts only that restriction. */
 export const debtRestrictionReason = "coin debt after a chargeback";
 
@@ -78,6 +86,14 @@ export class Purchases {
     input: CreatePurchase,
     idem: Idempotent,
   ): Promise<{ purchase: PurchaseDocument; replayed: boolean }> {
+    // A retry is answered before anything else is checked: the buyer may have been restricted, or
+    // the price changed, since the first answer.
+    const replay = await this.o.ledger.replayOf(idem.key, idem.fingerprint);
+    if (replay) return { purchase: replay as unknown as PurchaseDocument, replayed: true };
+    const id = `pur_${createHash("sha256").update(idem.key).digest("base64url").slice(0, 22)}`;
+    // Past the idempotency retention the key's record is gone, but the purchase is not.
+    const existing = await this.o.store.getPurchase(id);
+    if (existing) return { purchase: purchaseDocument(existing), replayed: true };
     const now = this.o.clock();
     const user = await this.o.users.get(input.userId);
     this.assertMayBuy(user, now);
@@ -99,8 +115,7 @@ export class Purchases {
     if (input.testOutcome !== undefined && input.provider !== "test") {
       throw new GiftstreamError("invalid_request", "testOutcome applies only to the test provider");
     }
-    // The id follows from the scoped key, so a retry after a crash finds the same purchase.
-    const id = `pur_${createHash("sha256").update(idem.key).digest("base64url").slice(0, 22)}`;
+    // The id follows from the scoped key (above), so a retry after a crash finds the same purchase.
     const purchase: Purchase = {
       id,
       userId: user.id,
@@ -119,6 +134,7 @@ export class Purchases {
       refundedCoins: 0n,
       refundedMinor: 0n,
       disputeId: null,
+      chargebackKey: null,
       createdAt: now,
       updatedAt: now,
     };
@@ -172,7 +188,8 @@ export class Purchases {
             { eventId: event.eventId, purchaseId: event.purchaseId },
             "payment for an unknown purchase",
           );
-          return;
+          // Not acknowledged: the provider delivers it again, and an operator can look meanwhile.
+          throw new GiftstreamError("not_found", `no ${provider} purchase ${event.purchaseId}`);
         }
         if (event.amountMinor !== purchase.priceMinor || event.currency !== purchase.currency) {
           // Never credit coins for money that does not match what was sold.
@@ -223,9 +240,18 @@ export class Purchases {
             event.type === "payment.refunded" &&
             event.amountRefundedMinor > purchase.refundedMinor
           ) {
-            // A refund we did not ask for (made in the provider's dashboard, say) reverses the
-            // purchase as a chargeback does; refunds made through Giftstream are already booked.
-            await this.chargeback(purchase.id, `refund:${event.eventId}`);
+            // A refund we did not ask for (made in the provider's dashboard, say); refunds made
+            // through Giftstream are already booked. A full one reverses the purchase as a
+            // chargeback does; a partial one returns only its money, and is flagged for an operator.
+            if (event.amountRefundedMinor >= purchase.priceMinor) {
+              await this.chargeback(purchase.id, `refund:${event.eventId}`);
+            } else {
+              await this.externalPartialRefund(
+                purchase,
+                event.amountRefundedMinor - purchase.refundedMinor,
+                now,
+              );
+            }
           }
         }
         await this.o.ledger.submit({ transfers: [], effects: [seen] });
@@ -279,63 +305,137 @@ export class Purchases {
     purchaseId: string,
     idem: Idempotent,
   ): Promise<{ purchase: PurchaseDocument; replayed: boolean }> {
-    const now = this.o.clock();
+    const compensationKey = `${idem.key}:compensate`;
+    if (await this.o.ledger.replayOf(compensationKey, "compensate")) {
+      throw new GiftstreamError(
+        "provider_error",
+        "the payment provider refused this refund earlier and it was undone; send a new Idempotency-Key to try again",
+      );
+    }
     const purchase = await this.get(purchaseId);
-    const lot = userAccounts.paidCoins(purchase.userId, purchase.id);
-    const unused = (await this.o.ledger.balances([lot.id])).get(lot.id)?.available ?? 0n;
     const provider = this.o.providers[purchase.provider];
-    const replay = await this.o.ledger.replayOf(idem.key, idem.fingerprint);
-    if (replay) return { purchase: replay as unknown as PurchaseDocument, replayed: true };
-    const refundMinor = this.refundQuote(purchase, unused, now);
     if (!provider || purchase.paymentRef === null) {
       throw new GiftstreamError("provider_not_available", `provider ${purchase.provider} cannot refund here`);
     }
-    const refunded: Purchase = {
-      ...purchase,
-      status: "refunded",
-      refundedCoins: purchase.refundedCoins + unused,
-      refundedMinor: purchase.refundedMinor + refundMinor,
-      updatedAt: now,
+    // A replay still asks the provider (with the same key, so it refunds once): the first attempt
+    // may have ended between booking the refund and the provider's answer.
+    let booked: {
+      purchase: PurchaseDocument;
+      replayed: boolean;
+      refundMinor: bigint;
+      moves?: ReturnType<typeof reversal>;
     };
-    const moves = reversal(purchase, {
-      coinsBack: unused,
-      moneyBack: refundMinor,
-      to: "sales",
-      kind: "refund",
-    });
-    const result = await this.submit({
-      ...moves,
-      idempotencyKey: idem.key,
-      fingerprint: idem.fingerprint,
-      effects: [purchaseEffect(refunded)],
-      memo: purchaseDocument(refunded) as unknown as JsonObject,
-    });
+    const replay = (await this.o.ledger.replayOf(idem.key, idem.fingerprint)) as
+      | (PurchaseDocument & { refundMinor?: string })
+      | undefined;
+    if (replay) {
+      booked = { purchase: replay, replayed: true, refundMinor: BigInt(replay.refundMinor ?? "0") };
+    } else {
+      const now = this.o.clock();
+      const lot = userAccounts.paidCoins(purchase.userId, purchase.id);
+      const unused = (await this.o.ledger.balances([lot.id])).get(lot.id)?.available ?? 0n;
+      const refundMinor = this.refundQuote(purchase, unused, now);
+      const refunded: Purchase = {
+        ...purchase,
+        status: "refunded",
+        refundedCoins: purchase.refundedCoins + unused,
+        refundedMinor: purchase.refundedMinor + refundMinor,
+        updatedAt: now,
+      };
+      const moves = reversal(purchase, {
+        coinsBack: unused,
+        moneyBack: refundMinor,
+        to: "sales",
+        kind: "refund",
+      });
+      const result = await this.submit({
+        ...moves,
+        idempotencyKey: idem.key,
+        fingerprint: idem.fingerprint,
+        effects: [purchaseEffect(refunded)],
+        memo: { ...purchaseDocument(refunded), refundMinor: refundMinor.toString() } as unknown as JsonObject,
+      });
+      booked = { ...result, refundMinor, moves };
+    }
     try {
       await provider.refund({
         paymentRef: purchase.paymentRef,
-        amountMinor: refundMinor,
+        amountMinor: booked.refundMinor,
         currency: purchase.currency,
         idempotencyKey: idem.key,
       });
     } catch (error) {
+      if (!(error instanceof PaymentRefusedError)) {
+        // The provider may or may not have refunded: keep the refund booked; a retry with the same
+        // key asks again, and the provider's own key makes it refund once.
+        this.o.logger.error(
+          { err: error, purchaseId },
+          "provider refund unanswered; retry with the same key",
+        );
+        throw new GiftstreamError(
+          "provider_error",
+          "the payment provider did not answer; retry with the same Idempotency-Key",
+        );
+      }
       this.o.logger.error(
         { err: error, purchaseId },
-        "provider refund failed; reversing the refund postings",
+        "provider refused the refund; reversing the refund postings",
       );
+      // On a replay `purchase` was read after the refund was booked: undo it from that state.
+      // Coins are refunded once per purchase, so its refunded coins are this refund's.
+      const coinsBack = booked.moves ? 0n : BigInt(booked.purchase.refundedCoins);
+      const before = booked.moves
+        ? purchase
+        : {
+            ...purchase,
+            status: "completed" as const,
+            refundedCoins: purchase.refundedCoins - coinsBack,
+            refundedMinor: purchase.refundedMinor - booked.refundMinor,
+          };
+      const moves =
+        booked.moves ??
+        reversal(before, { coinsBack, moneyBack: booked.refundMinor, to: "sales", kind: "refund" });
       await this.o.ledger.submit({
-        idempotencyKey: `${idem.key}:compensate`,
+        idempotencyKey: compensationKey,
+        fingerprint: "compensate",
         accounts: moves.accounts,
         transfers: moves.transfers.map((t) => ({
-          ...(t as Move),
-          debitAccountId: (t as Move).creditAccountId,
-          creditAccountId: (t as Move).debitAccountId,
-          kind: "refund_failed",
+          ...t,
+          debitAccountId: t.creditAccountId,
+          creditAccountId: t.debitAccountId,
+          kind: "refund_refused",
         })),
-        effects: [purchaseEffect({ ...purchase, updatedAt: this.o.clock() })],
+        effects: [purchaseEffect({ ...before, updatedAt: this.o.clock() })],
       });
-      throw new GiftstreamError("provider_error", "the payment provider did not refund; nothing was changed");
+      throw new GiftstreamError(
+        "provider_error",
+        "the payment provider refused the refund; nothing was changed",
+      );
     }
-    return result;
+    return { purchase: booked.purchase, replayed: booked.replayed };
+  }
+
+  /**
+   * A partial refund made at the provider, not through Giftstream: its money is booked back, and
+   * the coins stay as they are. Which coins it meant to take back is an operator's call, so it is
+   * logged for one.
+   */
+  private async externalPartialRefund(purchase: Purchase, moneyBack: bigint, now: number): Promise<void> {
+    const moves = reversal(purchase, { coinsBack: 0n, moneyBack, to: "sales", kind: "external_refund" });
+    await this.o.ledger.submit({
+      ...moves,
+      // One per state of the purchase: two reports racing from one state book the first only, and
+      // the next report (amounts are cumulative) books whatever is still missing.
+      idempotencyKey: `purchase:${purchase.id}:external-refund:${purchase.updatedAt}`,
+      fingerprint: "external-refund",
+      effects: [
+        purchaseEffect({ ...purchase, refundedMinor: purchase.refundedMinor + moneyBack, updatedAt: now }),
+      ],
+    });
+    this.o.logger.warn(
+      { alert: "external_partial_refund", purchaseId: purchase.id, moneyBack: moneyBack.toString() },
+      "a partial refund was made at the provider; its money is booked, coins were not adjusted",
+    );
   }
 
   /**
@@ -347,7 +447,8 @@ export class Purchases {
   async chargeback(purchaseId: string, disputeId: string): Promise<void> {
     const now = this.o.clock();
     const purchase = await this.get(purchaseId);
-    if (purchase.status === "disputed" || purchase.status !== "completed") return;
+    // Refunded purchases may still be disputed for what was not refunded.
+    if (purchase.status !== "completed" && purchase.status !== "refunded") return;
     const lot = userAccounts.paidCoins(purchase.userId, purchase.id);
     const unused = (await this.o.ledger.balances([lot.id])).get(lot.id)?.available ?? 0n;
     const spent = purchase.coins - purchase.refundedCoins - unused;
@@ -363,7 +464,19 @@ export class Purchases {
         metadata: { purchaseId: purchase.id, disputeId },
       });
     }
-    const effects = [purchaseEffect({ ...purchase, status: "disputed", disputeId, updatedAt: now })];
+    const effects = [
+      purchaseEffect({
+        ...purchase,
+        status: "disputed",
+        disputeId,
+        chargebackKey: chargebackKey(purchase),
+        updatedAt: now,
+      }),
+    ];
+    const diamonds = await this.diamondsOf(lot.id, now);
+    moves.transfers.push(...diamonds.transfers);
+    effects.push(...diamonds.effects);
+    moves.accounts.push(platformAccounts.diamondsIssued, platformAccounts.diamondChargebackLosses);
     const user = await this.o.users.get(purchase.userId);
     if (spent > 0n && user.status === "active") {
       effects.push({
@@ -374,8 +487,10 @@ export class Purchases {
     await this.o.ledger.submit({
       ...moves,
       accounts: [...moves.accounts, debt],
-      idempotencyKey: `purchase:${purchase.id}:dispute:${disputeId}`,
-      fingerprint: "dispute",
+      // One key per state of the purchase: two reversals racing from the same state (a dispute and a
+      // dashboard refund, say) apply once; the second replays the first.
+      idempotencyKey: chargebackKey(purchase),
+      fingerprint: "chargeback",
       effects,
     });
   }
@@ -385,12 +500,13 @@ export class Purchases {
     const now = this.o.clock();
     const purchase = await this.get(purchaseId);
     if (purchase.status !== "disputed" || purchase.disputeId !== disputeId) return;
-    const stored = await this.o.ledger.replayOf(`purchase:${purchase.id}:dispute:${disputeId}`, "dispute");
-    invariant(stored !== undefined, "a disputed purchase has its chargeback record");
-    const chargeback = await this.o.ledger.transfersOf(`purchase:${purchase.id}:dispute:${disputeId}`);
+    invariant(purchase.chargebackKey !== null, "a disputed purchase names its chargeback");
+    const chargeback = await this.o.ledger.transfersOf(purchase.chargebackKey);
+    invariant(chargeback.length > 0, "a disputed purchase has its chargeback record");
     const debt = userAccounts.coinDebt(purchase.userId);
     const owed = await this.debtOf(purchase.userId);
     const transfers: TransferInput[] = [];
+    const giftEffects: StoreEffectLike[] = [];
     for (const t of chargeback) {
       if (t.kind === "chargeback_debt") {
         // Debt a later purchase already repaid comes back as coins in this lot instead.
@@ -421,10 +537,18 @@ export class Purchases {
           kind: "dispute_won",
           metadata: { disputeId },
         });
+        const giftId = t.metadata?.giftId;
+        if (t.kind === "chargeback_diamonds" && typeof giftId === "string") {
+          // The diamonds are the creator's again: the lot matures them after all.
+          giftEffects.push({ type: "gift.reverse", data: { id: giftId, diamonds: (-t.amount).toString() } });
+        }
       }
     }
     const user = await this.o.users.get(purchase.userId);
-    const effects = [purchaseEffect({ ...purchase, status: "completed", updatedAt: now })];
+    const effects = [
+      purchaseEffect({ ...purchase, status: "completed", chargebackKey: null, updatedAt: now }),
+      ...giftEffects,
+    ];
     if (user.status === "restricted" && user.statusReason === debtRestrictionReason) {
       effects.push({
         type: "user.status",
@@ -516,6 +640,76 @@ export class Purchases {
     return { purchase: result.memo as unknown as PurchaseDocument, replayed: result.replayed };
   }
 
+  /**
+   * The diamonds that coins of this lot bought: still pending, they are taken back from the
+   * creator (as far as their pending balance goes); matured or paid out, the creator keeps them and
+   * they are booked to the diamond chargeback-loss account.
+   */
+  private async diamondsOf(
+    lotAccountId: string,
+    now: number,
+  ): Promise<{ transfers: Move[]; effects: StoreEffectLike[] }> {
+    const transfers: Move[] = [];
+    const effects: StoreEffectLike[] = [];
+    if (!this.o.gifts) return { transfers, effects };
+    const spentByGift = new Map<string, bigint>();
+    let cursor: string | undefined;
+    for (let page = 0; page < chargebackHistoryPagesMax; page++) {
+      const history = await this.o.ledger.history(lotAccountId, {
+        limit: 1000,
+        ...(cursor ? { cursor } : {}),
+      });
+      for (const t of history.transfers) {
+        const giftId = t.metadata?.giftId;
+        if (t.kind === "gift" && t.debitAccountId === lotAccountId && typeof giftId === "string") {
+          spentByGift.set(giftId, (spentByGift.get(giftId) ?? 0n) + t.amount);
+        }
+      }
+      if (history.nextCursor === null) break;
+      cursor = history.nextCursor;
+    }
+    const pendingLeft = new Map<string, bigint>();
+    for (const [giftId, coins] of spentByGift) {
+      const lot = await this.o.gifts.getLot(giftId);
+      if (!lot || lot.coins === 0n) continue;
+      // The share of the gift's diamonds these coins bought, rounded down: never take back more.
+      const diamonds = (lot.diamonds * coins) / lot.coins;
+      if (diamonds === 0n) continue;
+      const pending = creatorAccounts.pendingDiamonds(lot.recipientId);
+      if (!pendingLeft.has(pending.id)) {
+        pendingLeft.set(
+          pending.id,
+          (await this.o.ledger.balances([pending.id])).get(pending.id)?.available ?? 0n,
+        );
+      }
+      const stillPending = lot.status === "pending" && lot.maturesAt > now;
+      const available = pendingLeft.get(pending.id)!;
+      // biome-ignore lint/complexity/useMathMinMax: Math.min takes no bigint.
+      const reversed = stillPending ? (available < diamonds ? available : diamonds) : 0n;
+      if (reversed > 0n) {
+        pendingLeft.set(pending.id, available - reversed);
+        transfers.push({
+          debitAccountId: pending.id,
+          creditAccountId: platformAccounts.diamondsIssued.id,
+          amount: reversed,
+          kind: "chargeback_diamonds",
+          metadata: { giftId },
+        });
+        effects.push({ type: "gift.reverse", data: { id: giftId, diamonds: reversed.toString() } });
+      }
+      if (diamonds > reversed) {
+        transfers.push({
+          debitAccountId: platformAccounts.diamondChargebackLosses.id,
+          creditAccountId: platformAccounts.diamondsIssued.id,
+          amount: diamonds - reversed,
+          kind: "chargeback_diamonds_kept",
+          metadata: { giftId },
+        });
+      }
+    }
+    return { transfers, effects };
+  }
+
   /** Unused web-bought coins, within the window, where the region allows it; pro rata, half-even. */
   refundQuote(purchase: Purchase, unusedCoins: bigint, now: number): bigint {
     const version = this.o.catalog.at(purchase.createdAt);
@@ -535,6 +729,11 @@ export class Purchases {
 }
 
 type Move = Extract<TransferInput, { debitAccountId: string }>;
+
+/** The ledger key of a chargeback taken from this state of the purchase. */
+function chargebackKey(purchase: Purchase): string {
+  return `purchase:${purchase.id}:chargeback:${purchase.updatedAt}`;
+}
 
 /** Coins back from the purchase's lot to the issuer, and money from sales (or to losses) back to the provider. */
 function reversal(

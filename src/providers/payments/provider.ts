@@ -98,3 +98,15 @@ export interface WebhookPaymentProvider extends PaymentProvider {
    */
   parseWebhook(rawBody: Buffer, signatureHeader: string | undefined): Promise<PaymentEvent[]>;
 }
+
+/**
+ * The provider answered and said no (an invalid request, a refused card): nothing happened there.
+ * Any other failure (a timeout, a dropped connection, a 5xx) may or may not have happened, and is
+ * retried with the same idempotency key rather than undone.
+ */
+export class PaymentRefusedError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "PaymentRefusedError";
+  }
+}

@@ -7,13 +7,14 @@
  */
 import Stripe from "stripe";
 import { GiftstreamError, invariant } from "../../errors.js";
-import type {
-  CheckoutRequest,
-  CheckoutResult,
-  PaymentEvent,
-  PaymentProviderName,
-  RefundRequest,
-  WebhookPaymentProvider,
+import {
+  type CheckoutRequest,
+  type CheckoutResult,
+  type PaymentEvent,
+  type PaymentProviderName,
+  PaymentRefusedError,
+  type RefundRequest,
+  type WebhookPaymentProvider,
 } from "./provider.js";
 
 export interface StripeProviderOptions {
@@ -133,10 +134,22 @@ export class StripeProvider implements WebhookPaymentProvider {
 
   /** Refunds part or all of a payment through Stripe's Refunds API. */
   async refund(request: RefundRequest): Promise<{ refundRef: string }> {
-    const refund = await this.#stripe.refunds.create(
-      { payment_intent: request.paymentRef, amount: toStripeAmount(request.amountMinor) },
-      { idempotencyKey: request.idempotencyKey },
-    );
+    let refund: Stripe.Refund;
+    try {
+      refund = await this.#stripe.refunds.create(
+        { payment_intent: request.paymentRef, amount: toStripeAmount(request.amountMinor) },
+        { idempotencyKey: request.idempotencyKey },
+      );
+    } catch (error) {
+      // Stripe answered with a 4xx about the request itself: the refund did not happen.
+      if (
+        error instanceof Stripe.errors.StripeInvalidRequestError ||
+        error instanceof Stripe.errors.StripeCardError
+      ) {
+        throw new PaymentRefusedError(error.message);
+      }
+      throw error;
+    }
     if (refund.currency.toUpperCase() !== request.currency) {
       throw new StripeDataError(`refund ${refund.id} is in ${refund.currency}, not ${request.currency}`);
     }

@@ -40,6 +40,41 @@ const writers: Record<string, (data: JsonObject) => Statement[]> = {
       ],
     },
   ],
+  "gift.record": (d) => [
+    {
+      sql: `INSERT INTO gifts (id, sender_id, recipient_id, catalog_id, quantity, coins, diamonds, source, context_id,
+              value_usd, commission_rate, economy_version, status, created_at, matures_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)`,
+      params: [
+        str(d, "id"),
+        str(d, "senderId"),
+        str(d, "recipientId"),
+        str(d, "giftId"),
+        BigInt(num(d, "quantity")),
+        BigInt(str(d, "coins")),
+        BigInt(str(d, "diamonds")),
+        str(d, "source"),
+        str(d, "contextId"),
+        str(d, "valueUsd"),
+        str(d, "commissionRate"),
+        str(d, "economyVersion"),
+        BigInt(num(d, "createdAt")),
+        BigInt(num(d, "maturesAt")),
+      ],
+    },
+  ],
+  "gift.mature": (d) => [
+    {
+      sql: "UPDATE gifts SET status = 'matured' WHERE id = ? AND status = 'pending'",
+      params: [str(d, "id")],
+    },
+  ],
+  "gift.reverse": (d) => [
+    {
+      sql: "UPDATE gifts SET reversed_diamonds = reversed_diamonds + ? WHERE id = ?",
+      params: [BigInt(str(d, "diamonds")), str(d, "id")],
+    },
+  ],
   "user.status": (d) => [
     {
       sql: "UPDATE users SET status = ?, status_reason = ?, updated_at = ? WHERE id = ?",

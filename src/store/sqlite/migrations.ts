@@ -152,4 +152,33 @@ export const migrations: readonly Migration[] = [
       ) STRICT;
     `,
   },
+  {
+    version: 4,
+    name: "gifts",
+    sql: `
+      -- One row per gift sent: the feed, the leaderboards and the creator's diamond lot. The lot's
+      -- value per diamond and commission rate are locked here when it is earned.
+      CREATE TABLE gifts (
+        id                TEXT    PRIMARY KEY,
+        sender_id         TEXT    NOT NULL,
+        recipient_id      TEXT    NOT NULL,
+        catalog_id        TEXT    NOT NULL,
+        quantity          INTEGER NOT NULL CHECK (quantity > 0),
+        coins             INTEGER NOT NULL CHECK (coins > 0),
+        diamonds          INTEGER NOT NULL CHECK (diamonds >= 0),
+        source            TEXT    NOT NULL,
+        context_id        TEXT    NOT NULL,
+        value_usd         TEXT    NOT NULL,
+        commission_rate   TEXT    NOT NULL,
+        economy_version   TEXT    NOT NULL,
+        status            TEXT    NOT NULL,
+        reversed_diamonds INTEGER NOT NULL DEFAULT 0,
+        created_at        INTEGER NOT NULL,
+        matures_at        INTEGER NOT NULL
+      ) STRICT;
+      CREATE INDEX gifts_maturing ON gifts (matures_at) WHERE status = 'pending';
+      CREATE INDEX gifts_recipient ON gifts (recipient_id, created_at);
+      CREATE INDEX gifts_context ON gifts (context_id, created_at);
+    `,
+  },
 ];

@@ -198,12 +198,14 @@ export class SqliteStore implements LedgerStore {
    * in one transaction, outside the ledger. Resolves with the rows changed once committed.
    */
   execute(statements: readonly { sql: string; params: unknown[] }[]): Promise<number> {
-    return this.writer.run(statements.map(({ sql, params }) => ["exec", sql, params] as WriterOp));
+    return this.writer.control(statements.map(({ sql, params }) => ["exec", sql, params] as WriterOp));
   }
 
   async purgeIdempotency(before: number, limit: number): Promise<number> {
     // Only committed records are old enough to purge, so this needs none of the write view.
-    return this.writer.run([["purgeIdempotency", [BigInt(before), BigInt(limit)]]]);
+    return this.writer.control([
+      ["exec", writeStatements.purgeIdempotency!, [BigInt(before), BigInt(limit)]],
+    ]);
   }
 
   async *reconcileRows(): AsyncIterable<ReconcileRow> {
@@ -303,7 +305,9 @@ const writeStatements: Record<string, string> = {
   deleteHold: "DELETE FROM holds WHERE transfer_id = ?",
   insertIdempotency: "INSERT INTO idempotency (key, request_hash, result, created_at) VALUES (?, ?, ?, ?)",
   purgeIdempotency:
-    "DELETE FROM idempotency WHERE key IN (SELECT key FROM idempotency WHERE created_at < ? ORDER BY created_at LIMIT ?)",
+    // Keys of a purchase's own lifecycle (completion, chargebacks, fees) are kept for good: a dispute
+    // may close months later and is undone from its record. There are a handful per purchase.
+    "DELETE FROM idempotency WHERE key IN (SELECT key FROM idempotency WHERE created_at < ? AND key NOT LIKE 'purchase:%' ORDER BY created_at LIMIT ?)",
 };
 
 /**

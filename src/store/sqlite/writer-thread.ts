@@ -82,6 +82,21 @@ parentPort.on("message", (message) => {
     parentPort.postMessage({ seq: message.seq, ok: true, changes: 0 });
     return;
   }
+  if (message.type === "control") {
+    // Control-plane writes (keys, users, versions, audit) depend on no batch before them: they
+    // run even after a failed batch, and their own failure poisons nothing.
+    try {
+      db.exec("BEGIN IMMEDIATE");
+      let controlChanges = 0;
+      for (const op of message.ops) controlChanges += exec(op[1], op[2]);
+      db.exec("COMMIT");
+      parentPort.postMessage({ seq: message.seq, ok: true, changes: controlChanges });
+    } catch (error) {
+      if (db.inTransaction) db.exec("ROLLBACK");
+      parentPort.postMessage({ seq: message.seq, ok: false, message: String((error && error.message) || error) });
+    }
+    return;
+  }
   if (poisoned !== null) {
     parentPort.postMessage({ seq: message.seq, ok: false, message: "refused: an earlier batch failed: " + poisoned });
     return;
@@ -196,6 +211,11 @@ export class WriterThread {
       }
     }
     return this.send({ type: "batch", ops }, transfer);
+  }
+
+  /** Runs control-plane statements in their own transaction, outside the batch pipeline's poisoning. */
+  control(ops: WriterOp[]): Promise<number> {
+    return this.send({ type: "control", ops });
   }
 
   /** Lets the writer take batches again after a failure. */

@@ -1,0 +1,224 @@
+import { createHash } from "node:crypto";
+import { GiftstreamError, isGiftstreamError } from "../../errors.js";
+import type { Ledger } from "../../ledger/ledger.js";
+import type { JsonObject } from "../../ledger/types.js";
+import { multiplyRate } from "../../money/index.js";
+import { creatorAccounts, platformAccounts, userAccounts } from "../accounts.js";
+import type { EconomyCatalog } from "../catalog.js";
+import type { PurchaseStore } from "../purchases/purchase.js";
+import type { Idempotent } from "../purchases/purchases.js";
+import { ageOn } from "../users/user.js";
+import type { Users } from "../users/users.js";
+
+export type GiftContextType = "live" | "video";
+
+export interface SendGift {
+  senderId: string;
+  recipientId: string;
+  giftId: string;
+  quantity: number;
+  context: { type: GiftContextType; id: string };
+}
+
+/** What a gift sent answers, and what a replay of it answers again. */
+export interface GiftReceipt {
+  id: string;
+  senderId: string;
+  recipientId: string;
+  giftId: string;
+  quantity: number;
+  coinsSpent: string;
+  diamondsEarned: string;
+  context: { type: GiftContextType; id: string };
+  economyVersion: string;
+  createdAt: number;
+  maturesAt: number;
+}
+
+/** Where a gift's diamonds stand, for maturation and chargebacks. */
+export interface GiftLot {
+  id: string;
+  recipientId: string;
+  diamonds: bigint;
+  coins: bigint;
+  status: "pending" | "matured";
+  reversedDiamonds: bigint;
+  maturesAt: number;
+}
+
+export interface GiftStore {
+  getLot(id: string): Promise<GiftLot | undefined>;
+  /** Pending lots whose maturation time has come, oldest first. */
+  listMaturing(now: number, limit: number): Promise<GiftLot[]>;
+  /** A sender's completed purchases, oldest first: the order paid coins are spent in. */
+  paidLotOrder(userId: string): Promise<string[]>;
+}
+
+const dayMs = 86_400_000;
+
+/**
+ * Sending gifts: the sender's coins leave (bonus first, then paid coins oldest purchase first, in
+ * one cascade decided inside the ledger batch), the recipient earns diamonds at the rate in force,
+ * as a lot whose value per diamond and commission rate are locked now, pending until it matures.
+ */
+export class Gifts {
+  constructor(
+    private readonly o: {
+      ledger: Ledger;
+      store: GiftStore;
+      purchases: PurchaseStore;
+      catalog: EconomyCatalog;
+      users: Users;
+      clock: () => number;
+    },
+  ) {}
+
+  async send(input: SendGift, idem: Idempotent): Promise<{ receipt: GiftReceipt; replayed: boolean }> {
+    const now = this.o.clock();
+    if (input.senderId === input.recipientId) {
+      throw new GiftstreamError("self_gift_forbidden", "a user cannot send a gift to themselves");
+    }
+    const version = this.o.catalog.at(now);
+    const economy = version.economy;
+    const gift = economy.gifts.find((g) => g.id === input.giftId);
+    if (!gift) throw new GiftstreamError("unknown_gift", `no gift ${input.giftId} in the catalog`);
+    if (input.quantity > economy.limits.giftQuantityMax) {
+      throw new GiftstreamError("quantity_too_large", `at most ${economy.limits.giftQuantityMax} at once`);
+    }
+    const [sender, recipient] = await Promise.all([
+      this.o.users.get(input.senderId),
+      this.o.users.get(input.recipientId),
+    ]);
+    if (sender.status !== "active")
+      throw new GiftstreamError("user_restricted", `sender ${sender.id} is ${sender.status}`);
+    if (recipient.status === "blocked")
+      throw new GiftstreamError("user_restricted", `recipient ${recipient.id} is blocked`);
+    if (ageOn(recipient.birthDate, now) < economy.minimumAge) {
+      throw new GiftstreamError("underage", `creators must be ${economy.minimumAge} or over to earn`);
+    }
+    if (
+      !gift.contexts.includes(input.context.type) ||
+      (gift.countries && !gift.countries.includes(sender.country))
+    ) {
+      throw new GiftstreamError(
+        "gift_not_available_here",
+        `${gift.id} cannot be sent on a ${input.context.type} here`,
+      );
+    }
+
+    const coins = gift.coins * BigInt(input.quantity);
+    // The rate is exact; a fractional diamond is never paid, so it rounds down.
+    const diamonds = multiplyRate(coins, economy.coinToDiamondRate, "down").result;
+    const id = `gft_${createHash("sha256").update(idem.key).digest("base64url").slice(0, 22)}`;
+    const lots = (await this.o.store.paidLotOrder(sender.id)).map(
+      (p) => userAccounts.paidCoins(sender.id, p).id,
+    );
+    const bonus = userAccounts.bonusCoins(sender.id);
+    const order = economy.spending.order === "bonus_first" ? [bonus.id, ...lots] : [...lots, bonus.id];
+    const pending = creatorAccounts.pendingDiamonds(recipient.id);
+    const receipt: GiftReceipt = {
+      id,
+      senderId: sender.id,
+      recipientId: recipient.id,
+      giftId: gift.id,
+      quantity: input.quantity,
+      coinsSpent: coins.toString(),
+      diamondsEarned: diamonds.toString(),
+      context: input.context,
+      economyVersion: version.id,
+      createdAt: now,
+      maturesAt: now + economy.earnings.maturationDays * dayMs,
+    };
+    const source = input.context.type;
+    try {
+      const result = await this.o.ledger.submit({
+        idempotencyKey: idem.key,
+        fingerprint: idem.fingerprint,
+        accounts: [
+          bonus,
+          platformAccounts.coinsSpent,
+          platformAccounts.diamondsIssued,
+          pending,
+          creatorAccounts.withdrawableDiamonds(recipient.id),
+        ],
+        transfers: [
+          {
+            type: "cascade",
+            debitAccountIds: order,
+            creditAccountId: platformAccounts.coinsSpent.id,
+            amount: coins,
+            kind: "gift",
+            metadata: { giftId: id },
+          },
+          ...(diamonds > 0n
+            ? [
+                {
+                  debitAccountId: platformAccounts.diamondsIssued.id,
+                  creditAccountId: pending.id,
+                  amount: diamonds,
+                  kind: "gift",
+                  metadata: { giftId: id, source },
+                },
+              ]
+            : []),
+        ],
+        effects: [
+          {
+            type: "gift.record",
+            data: {
+              id,
+              senderId: sender.id,
+              recipientId: recipient.id,
+              giftId: gift.id,
+              quantity: input.quantity,
+              coins: coins.toString(),
+              diamonds: diamonds.toString(),
+              source,
+              contextId: input.context.id,
+              valueUsd: economy.diamondValueUsd[source].text,
+              commissionRate: economy.commissionRate.text,
+              economyVersion: version.id,
+              createdAt: now,
+              maturesAt: receipt.maturesAt,
+            },
+          },
+        ],
+        memo: receipt as unknown as JsonObject,
+      });
+      return { receipt: result.memo as unknown as GiftReceipt, replayed: result.replayed };
+    } catch (error) {
+      if (isGiftstreamError(error) && error.code === "debits_exceed_credits") {
+        throw new GiftstreamError("insufficient_coins", `${sender.id} has fewer than ${coins} coins`);
+      }
+      throw error;
+    }
+  }
+
+  /** Moves matured lots from pending to withdrawable; returns how many. */
+  async mature(limit = 1000): Promise<number> {
+    const lots = await this.o.store.listMaturing(this.o.clock(), limit);
+    let matured = 0;
+    for (const lot of lots) {
+      const remaining = lot.diamonds - lot.reversedDiamonds;
+      await this.o.ledger.submit({
+        idempotencyKey: `gift:${lot.id}:mature`,
+        fingerprint: "mature",
+        transfers:
+          remaining > 0n
+            ? [
+                {
+                  debitAccountId: creatorAccounts.pendingDiamonds(lot.recipientId).id,
+                  creditAccountId: creatorAccounts.withdrawableDiamonds(lot.recipientId).id,
+                  amount: remaining,
+                  kind: "maturation",
+                  metadata: { giftId: lot.id },
+                },
+              ]
+            : [],
+        effects: [{ type: "gift.mature", data: { id: lot.id } }],
+      });
+      matured++;
+    }
+    return matured;
+  }
+}

@@ -1,0 +1,47 @@
+import type { GiftLot, GiftStore } from "../../economy/gifts/gifts.js";
+import type { SqliteStore } from "./sqlite-store.js";
+
+type Row = Record<string, unknown>;
+
+/** Gifts are written as ledger effects (effects.ts), in the transaction that moves their coins. */
+export class SqliteGiftStore implements GiftStore {
+  private readonly s;
+
+  constructor(store: SqliteStore) {
+    const db = store.database;
+    this.s = {
+      lot: db.prepare("SELECT * FROM gifts WHERE id = ?"),
+      maturing: db.prepare(
+        "SELECT * FROM gifts WHERE status = 'pending' AND matures_at <= ? ORDER BY matures_at, id LIMIT ?",
+      ),
+      lotOrder: db.prepare(
+        "SELECT id FROM purchases WHERE user_id = ? AND status IN ('completed', 'disputed') ORDER BY created_at, id",
+      ),
+    };
+  }
+
+  async getLot(id: string): Promise<GiftLot | undefined> {
+    const row = this.s.lot.get(id) as Row | undefined;
+    return row ? toLot(row) : undefined;
+  }
+
+  async listMaturing(now: number, limit: number): Promise<GiftLot[]> {
+    return (this.s.maturing.all(BigInt(now), BigInt(limit)) as Row[]).map(toLot);
+  }
+
+  async paidLotOrder(userId: string): Promise<string[]> {
+    return (this.s.lotOrder.all(userId) as Row[]).map((row) => row.id as string);
+  }
+}
+
+function toLot(row: Row): GiftLot {
+  return {
+    id: row.id as string,
+    recipientId: row.recipient_id as string,
+    diamonds: row.diamonds as bigint,
+    coins: row.coins as bigint,
+    status: row.status as GiftLot["status"],
+    reversedDiamonds: row.reversed_diamonds as bigint,
+    maturesAt: Number(row.matures_at),
+  };
+}

@@ -1,0 +1,205 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { reconcile } from "../src/ledger/reconcile.js";
+import { openTestApp, type TestApp } from "./support/app.js";
+
+let t: TestApp | null = null;
+afterEach(async () => {
+  await t?.dispose();
+  t = null;
+});
+
+let n = 0;
+const key = () => `g-${n++}`;
+
+async function setup(economy: object = {}) {
+  t = await openTestApp({ testMode: true, economy });
+  for (const [id, birthDate] of [
+    ["viewer", "1990-01-01"],
+    ["creator", "1995-06-01"],
+    ["kid", "2015-01-01"],
+  ] as const) {
+    await t.app.inject({
+      method: "PUT",
+      url: `/v1/users/${id}`,
+      headers: t.admin,
+      payload: { country: "US", birthDate, displayName: id },
+    });
+  }
+  return t;
+}
+
+async function buy(app: TestApp, packId: string) {
+  const res = await app.app.inject({
+    method: "POST",
+    url: "/v1/purchases",
+    headers: { ...app.admin, "idempotency-key": key() },
+    payload: { userId: "viewer", packId, provider: "test" },
+  });
+  expect(res.statusCode).toBe(201);
+  return res.json() as { id: string };
+}
+
+function send(app: TestApp, body: Record<string, unknown>, k = key()) {
+  return app.app.inject({
+    method: "POST",
+    url: "/v1/gifts/send",
+    headers: { ...app.admin, "idempotency-key": k },
+    payload: {
+      senderId: "viewer",
+      recipientId: "creator",
+      giftId: "hand-hearts",
+      quantity: 1,
+      context: { type: "live", id: "stream-1" },
+      ...body,
+    },
+  });
+}
+
+const bal = async (app: TestApp, id: string) =>
+  (await app.runtime.ledger.balances([id])).get(id)?.posted ?? 0n;
+
+describe("gifts", () => {
+  it("holds the worked example of DESIGN.md §1", async () => {
+    const app = await setup({ earnings: { maturationDays: 0 } });
+    const pack = await buy(app, "us-1000");
+    const live = await send(app, { giftId: "hand-hearts", context: { type: "live", id: "stream-1" } });
+    expect(live.statusCode).toBe(201);
+    expect(live.json()).toMatchObject({ coinsSpent: "100", diamondsEarned: "200" });
+    const video = await send(app, { giftId: "hand-hearts", context: { type: "video", id: "video-9" } });
+    expect(video.json()).toMatchObject({ coinsSpent: "100", diamondsEarned: "200" });
+    expect(await bal(app, `user:viewer:coins:paid:${pack.id}`)).toBe(800n);
+    expect(await bal(app, "user:creator:diamonds:pending")).toBe(400n);
+    expect(await app.gifts.mature()).toBe(2);
+    expect(await bal(app, "user:creator:diamonds:withdrawable")).toBe(400n);
+    expect(await bal(app, "user:creator:diamonds:pending")).toBe(0n);
+    // The lots keep the values locked at receipt: 200 × $0.005 + 200 × $0.01 = $3.00 gross.
+    const lots = app.runtime.store.database
+      .prepare("SELECT diamonds, value_usd, commission_rate FROM gifts ORDER BY created_at, id")
+      .all() as { diamonds: bigint; value_usd: string; commission_rate: string }[];
+    expect(lots.map((l) => [l.diamonds, l.value_usd, l.commission_rate]).sort()).toEqual(
+      [
+        [200n, "0.005", "0.5"],
+        [200n, "0.01", "0.5"],
+      ].sort(),
+    );
+    expect((await reconcile(app.runtime.store)).problems).toEqual([]);
+  });
+
+  it("spends bonus coins first, then paid coins oldest purchase first", async () => {
+    const app = await setup();
+    await app.app.inject({
+      method: "POST",
+      url: "/v1/admin/users/viewer/bonus",
+      headers: { ...app.admin, "idempotency-key": key() },
+      payload: { coins: "30" },
+    });
+    const older = await buy(app, "us-100");
+    await app.clock.set(app.clock.now() + 1000);
+    const newer = await buy(app, "us-100");
+    const res = await send(app, { giftId: "rose", quantity: 60 });
+    expect(res.statusCode).toBe(201);
+    expect(await bal(app, "user:viewer:coins:bonus")).toBe(0n);
+    expect(await bal(app, `user:viewer:coins:paid:${older.id}`)).toBe(70n);
+    expect(await bal(app, `user:viewer:coins:paid:${newer.id}`)).toBe(100n);
+  });
+
+  it("replays a gift sent twice with one key, and refuses the key for another gift", async () => {
+    const app = await setup();
+    await buy(app, "us-1000");
+    const k = key();
+    const first = await send(app, {}, k);
+    const again = await send(app, {}, k);
+    expect(again.headers["idempotent-replayed"]).toBe("true");
+    expect(again.json()).toEqual(first.json());
+    expect(await bal(app, "user:creator:diamonds:pending")).toBe(200n);
+    expect((await send(app, { quantity: 2 }, k)).json()).toMatchObject({ code: "idempotency_key_reused" });
+  });
+
+  it("lets exactly the affordable ones of 50 concurrent gifts through", async () => {
+    const app = await setup();
+    await buy(app, "us-1000");
+    const results = await Promise.all(Array.from({ length: 50 }, () => send(app, {})));
+    const ok = results.filter((r) => r.statusCode === 201);
+    const refused = results.filter((r) => r.statusCode === 422);
+    expect(ok).toHaveLength(10);
+    expect(refused).toHaveLength(40);
+    for (const r of refused) expect(r.json()).toMatchObject({ code: "insufficient_coins" });
+    expect(await bal(app, "user:creator:diamonds:pending")).toBe(2000n);
+    expect((await reconcile(app.runtime.store)).problems).toEqual([]);
+  });
+
+  it.each([
+    ["quantity 0", { quantity: 0 }, 400, "invalid_request"],
+    ["quantity -1", { quantity: -1 }, 400, "invalid_request"],
+    ["quantity 1.5", { quantity: 1.5 }, 400, "invalid_request"],
+    ['quantity "1e3"', { quantity: "1e3" }, 400, "invalid_request"],
+    ["quantity 2^64", { quantity: 2 ** 64 }, 400, "invalid_request"],
+    ["quantity null", { quantity: null }, 400, "invalid_request"],
+    ["an unknown field", { diamonds: "5000" }, 400, "invalid_request"],
+    [
+      "a live-only gift on a video",
+      { giftId: "universe", context: { type: "video", id: "v" } },
+      422,
+      "gift_not_available_here",
+    ],
+    ["a self-gift", { recipientId: "viewer" }, 422, "self_gift_forbidden"],
+    ["an unknown gift", { giftId: "unicorn" }, 422, "unknown_gift"],
+    ["too many at once", { giftId: "rose", quantity: 101 }, 422, "quantity_too_large"],
+    ["an underage creator", { recipientId: "kid" }, 422, "underage"],
+    ["an unknown recipient", { recipientId: "ghost" }, 404, "not_found"],
+    ["more coins than the viewer has", { giftId: "universe" }, 422, "insufficient_coins"],
+  ])("refuses %s, and nothing moves", async (_name, body, status, code) => {
+    const app = await setup();
+    const pack = await buy(app, "us-1000");
+    const res = await send(app, body);
+    expect(res.statusCode).toBe(status);
+    expect(res.json()).toMatchObject({ code });
+    expect(await bal(app, `user:viewer:coins:paid:${pack.id}`)).toBe(1000n);
+    expect(await bal(app, "user:creator:diamonds:pending")).toBe(0n);
+  });
+
+  it("refuses a restricted sender", async () => {
+    const app = await setup();
+    await buy(app, "us-1000");
+    await app.app.inject({ method: "POST", url: "/v1/admin/users/viewer/restrict", headers: app.admin });
+    expect((await send(app, {})).json()).toMatchObject({ code: "user_restricted" });
+  });
+});
+
+describe("chargebacks of coins that became diamonds", () => {
+  const simulate = (app: TestApp, id: string, action: string) =>
+    app.app.inject({ method: "POST", url: `/v1/test/purchases/${id}/${action}`, headers: app.admin });
+
+  it("coins spent, diamonds pending: the diamonds are taken back; a won dispute gives them back", async () => {
+    const app = await setup();
+    const pack = await buy(app, "us-1000");
+    await send(app, {}); // 100 coins → 200 pending diamonds
+    await simulate(app, pack.id, "dispute");
+    expect(await bal(app, "user:creator:diamonds:pending")).toBe(0n);
+    expect(await bal(app, "user:viewer:coins:debt")).toBe(-100n);
+    expect(await bal(app, `user:viewer:coins:paid:${pack.id}`)).toBe(0n);
+    expect((await reconcile(app.runtime.store)).problems).toEqual([]);
+
+    await simulate(app, pack.id, "dispute-won");
+    expect(await bal(app, "user:creator:diamonds:pending")).toBe(200n);
+    expect(await bal(app, "user:viewer:coins:debt")).toBe(0n);
+    expect(await app.gifts.mature()).toBe(0);
+    await app.clock.set(app.clock.now() + 7 * 86_400_000);
+    expect(await app.gifts.mature()).toBe(1);
+    expect(await bal(app, "user:creator:diamonds:withdrawable")).toBe(200n);
+    expect((await reconcile(app.runtime.store)).problems).toEqual([]);
+  });
+
+  it("coins spent, diamonds matured: the creator keeps them, booked as a chargeback loss", async () => {
+    const app = await setup();
+    const pack = await buy(app, "us-1000");
+    await send(app, {});
+    await app.clock.set(app.clock.now() + 7 * 86_400_000);
+    expect(await app.gifts.mature()).toBe(1);
+    await simulate(app, pack.id, "dispute");
+    expect(await bal(app, "user:creator:diamonds:withdrawable")).toBe(200n);
+    expect(await bal(app, "platform:diamonds:chargeback_losses")).toBe(-200n);
+    expect(await bal(app, "user:viewer:coins:debt")).toBe(-100n);
+    expect((await reconcile(app.runtime.store)).problems).toEqual([]);
+  });
+});

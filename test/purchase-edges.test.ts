@@ -1,0 +1,200 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { PaymentRefusedError } from "../src/providers/payments/provider.js";
+import { openTestApp, type TestApp } from "./support/app.js";
+
+let t: TestApp | null = null;
+afterEach(async () => {
+  await t?.dispose();
+  t = null;
+});
+const day = 86_400_000;
+let keys = 0;
+const key = () => `rk-${keys++}`;
+
+async function setup(country = "GB") {
+  t = await openTestApp({ testMode: true });
+  await t.app.inject({
+    method: "POST",
+    url: "/v1/test/clock",
+    headers: t.admin,
+    payload: { now: "2031-03-01T12:00:00Z" },
+  });
+  await t.app.inject({
+    method: "PUT",
+    url: "/v1/users/buyer",
+    headers: t.admin,
+    payload: { country, birthDate: "1990-01-01", displayName: "Buyer" },
+  });
+  return t;
+}
+async function buy(app: TestApp, packId: string, k = key()) {
+  const res = await app.app.inject({
+    method: "POST",
+    url: "/v1/purchases",
+    headers: { ...app.admin, "idempotency-key": k },
+    payload: { userId: "buyer", packId, provider: "test" },
+  });
+  expect(res.statusCode).toBe(201);
+  return res.json() as { id: string; priceMinor: string; coins: string; status: string };
+}
+async function spend(app: TestApp, purchaseId: string, coins: bigint) {
+  await app.runtime.ledger.createAccounts([{ id: "platform:coins:spent", unit: "COIN" }]);
+  await app.runtime.ledger.submit({
+    transfers: [
+      {
+        debitAccountId: `user:buyer:coins:paid:${purchaseId}`,
+        creditAccountId: "platform:coins:spent",
+        amount: coins,
+        kind: "spend",
+      },
+    ],
+  });
+}
+const refund = (app: TestApp, id: string, k = key()) =>
+  app.app.inject({
+    method: "POST",
+    url: `/v1/purchases/${id}/refund`,
+    headers: { ...app.admin, "idempotency-key": k },
+  });
+const simulate = (app: TestApp, id: string, action: string) =>
+  app.app.inject({ method: "POST", url: `/v1/test/purchases/${id}/${action}`, headers: app.admin });
+const bal = async (app: TestApp, id: string) =>
+  (await app.runtime.ledger.balances([id])).get(id)?.posted ?? 0n;
+
+/**
+ * Regressions found by review: refunds, chargebacks and replays at their edges.
+ */
+describe("purchase edges", () => {
+  it("charges back what a partial refund left: spent coins become debt", async () => {
+    const app = await setup("GB");
+    const p = await buy(app, "gb-1000"); // 789 pence
+    await spend(app, p.id, 999n);
+    expect((await refund(app, p.id)).json()).toMatchObject({ status: "refunded", refundedMinor: "1" });
+    await simulate(app, p.id, "dispute"); // cardholder charges back the remaining 788
+    const after = await app.purchases.get(p.id);
+    // Expected: disputed, 999 coins of debt, 788 booked as chargeback loss, user restricted.
+    expect({
+      status: after.status,
+      debt: await bal(app, "user:buyer:coins:debt"),
+      loss: await bal(app, "platform:GBP:expense:chargebacks"),
+      user: (await app.users.get("buyer")).status,
+    }).toEqual({ status: "disputed", debt: -999n, loss: -788n, user: "restricted" });
+  });
+
+  it("applies a dispute won after the idempotency retention", async () => {
+    const app = await setup("US");
+    const p = await buy(app, "us-1000");
+    await spend(app, p.id, 400n);
+    await simulate(app, p.id, "dispute");
+    // Disputes close weeks later; idempotency records are purged after 48 h by default.
+    await app.clock.set(app.clock.now() + 30 * day);
+    await app.runtime.ledger.purgeIdempotency(app.runtime.config.ledger.idempotencyRetentionMs);
+    const res = await simulate(app, p.id, "dispute-won");
+    expect(res.statusCode).toBe(200);
+    expect(await bal(app, "user:buyer:coins:debt")).toBe(0n);
+  });
+
+  it("after the provider refuses a refund, a retry with the same key does not claim it refunded", async () => {
+    const app = await setup("GB");
+    const p = await buy(app, "gb-1000");
+    // biome-ignore lint/suspicious/noExplicitAny: the test replaces the provider's answer.
+    (app.purchases as any).o.providers.test.refund = async () => {
+      throw new PaymentRefusedError("charge already refunded");
+    };
+    const k = key();
+    const first = await refund(app, p.id, k);
+    expect(first.json()).toMatchObject({ code: "provider_error" });
+    expect((await app.purchases.get(p.id)).status).toBe("completed");
+    expect(await bal(app, `user:buyer:coins:paid:${p.id}`)).toBe(1000n);
+    const retry = await refund(app, p.id, k);
+    expect(retry.json()).toMatchObject({ code: "provider_error" });
+  });
+
+  it("keeps a refund booked when the provider does not answer, and refunds once on the retry", async () => {
+    const app = await setup("GB");
+    const p = await buy(app, "gb-1000");
+    let calls = 0;
+    // biome-ignore lint/suspicious/noExplicitAny: the test replaces the provider's answer.
+    (app.purchases as any).o.providers.test.refund = async () => {
+      calls++;
+      if (calls === 1) throw new Error("socket hang up");
+      return { refundRef: "re_1" };
+    };
+    const k = key();
+    expect((await refund(app, p.id, k)).json()).toMatchObject({ code: "provider_error" });
+    expect((await app.purchases.get(p.id)).status).toBe("refunded");
+    const retry = await refund(app, p.id, k);
+    expect(retry.statusCode).toBe(200);
+    expect(retry.json()).toMatchObject({ status: "refunded", refundedMinor: "789" });
+    expect(calls).toBe(2);
+    expect(await bal(app, "platform:GBP:revenue:coin_sales")).toBe(0n);
+  });
+
+  it("books a 1-cent dashboard refund as 1 cent back, not as a chargeback", async () => {
+    const app = await setup("US");
+    const p = await buy(app, "us-1000");
+    const purchase = await app.purchases.get(p.id);
+    await app.purchases.applyEvents({ name: "test" } as never, [
+      {
+        type: "payment.refunded",
+        eventId: "evt_r1",
+        paymentRef: purchase.paymentRef!,
+        amountRefundedMinor: 1n,
+        currency: "USD",
+      } as never,
+    ]);
+    expect(await bal(app, "platform:USD:expense:chargebacks")).toBe(0n);
+    expect(await bal(app, "platform:USD:revenue:coin_sales")).toBe(989n);
+    expect(await bal(app, `user:buyer:coins:paid:${p.id}`)).toBe(1000n);
+  });
+
+  it("applies two concurrent full refund events on a fully spent purchase once", async () => {
+    const app = await setup("US");
+    const p = await buy(app, "us-1000");
+    await spend(app, p.id, 1000n);
+    const purchase = await app.purchases.get(p.id);
+    const ev = (id: string, amt: bigint) =>
+      ({
+        type: "payment.refunded",
+        eventId: id,
+        paymentRef: purchase.paymentRef!,
+        amountRefundedMinor: amt,
+        currency: "USD",
+      }) as never;
+    await Promise.all([
+      app.purchases.applyEvents({ name: "test" } as never, [ev("evt_a", 990n)]),
+      app.purchases.applyEvents({ name: "test" } as never, [ev("evt_b", 990n)]),
+    ]);
+    expect(await bal(app, "user:buyer:coins:debt")).toBe(-1000n);
+    expect(await bal(app, "platform:USD:expense:chargebacks")).toBe(-990n);
+  });
+
+  it("answers a purchase key replayed after the retention without crediting the pack again", async () => {
+    const app = await setup("US");
+    const k = key();
+    const p = await buy(app, "us-1000", k);
+    await app.clock.set(app.clock.now() + 3 * day);
+    await app.runtime.ledger.purgeIdempotency(app.runtime.config.ledger.idempotencyRetentionMs);
+    await buy(app, "us-1000", k);
+    expect(await bal(app, `user:buyer:coins:paid:${p.id}`)).toBe(1000n);
+  });
+});
+
+describe("refund compensation", () => {
+  it("compensates a refused refund whatever the length of the Idempotency-Key", async () => {
+    const app = await setup("GB");
+    const p = await buy(app, "gb-1000");
+    // biome-ignore lint/suspicious/noExplicitAny: the test replaces the provider's answer.
+    (app.purchases as any).o.providers.test.refund = async () => {
+      throw new PaymentRefusedError("refused");
+    };
+    const header = "h".repeat(255); // the longest legal key
+    const res = await refund(app, p.id, header);
+    const after = await app.purchases.get(p.id);
+    expect({
+      code: res.json().code,
+      status: after.status,
+      lot: await bal(app, `user:buyer:coins:paid:${p.id}`),
+    }).toEqual({ code: "provider_error", status: "completed", lot: 1000n });
+  });
+});
