@@ -69,7 +69,22 @@ describe("gifts", () => {
     expect(video.json()).toMatchObject({ coinsSpent: "100", diamondsEarned: "200" });
     expect(await bal(app, `user:viewer:coins:paid:${pack.id}`)).toBe(800n);
     expect(await bal(app, "user:creator:diamonds:pending")).toBe(400n);
+    const wallet = (id: string) =>
+      app.app.inject({ method: "GET", url: `/v1/users/${id}/wallet`, headers: app.admin });
+    expect((await wallet("viewer")).json().coins).toEqual({
+      balance: "800",
+      paid: "800",
+      bonus: "0",
+      debt: "0",
+    });
+    // Due with maturationDays 0: the read path shows them withdrawable before the job moves them.
+    const expected = {
+      diamonds: { pending: "0", withdrawable: "400", onHold: "0" },
+      cash: { currency: "USD", gross: "300", commission: "150", net: "150" },
+    };
+    expect((await wallet("creator")).json()).toMatchObject(expected);
     expect(await app.gifts.mature()).toBe(2);
+    expect((await wallet("creator")).json()).toMatchObject(expected);
     expect(await bal(app, "user:creator:diamonds:withdrawable")).toBe(400n);
     expect(await bal(app, "user:creator:diamonds:pending")).toBe(0n);
     // The lots keep the values locked at receipt: 200 × $0.005 + 200 × $0.01 = $3.00 gross.

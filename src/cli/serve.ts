@@ -11,6 +11,7 @@ import { giftRoutes } from "../api/routes/gifts.js";
 import { purchaseRoutes } from "../api/routes/purchases.js";
 import { testRoutes } from "../api/routes/test-mode.js";
 import { userRoutes } from "../api/routes/users.js";
+import { walletRoutes } from "../api/routes/wallet.js";
 import { stripeWebhookRoute } from "../api/routes/webhooks.js";
 import { ServiceClock } from "../clock.js";
 import type { Config } from "../config/index.js";
@@ -19,6 +20,7 @@ import { EconomyCatalog } from "../economy/catalog.js";
 import { Gifts } from "../economy/gifts/gifts.js";
 import { Purchases } from "../economy/purchases/purchases.js";
 import { Users } from "../economy/users/users.js";
+import { Wallets } from "../economy/wallet/wallets.js";
 import type { PaymentProvider, PaymentProviderName } from "../providers/payments/provider.js";
 import { StripeProvider } from "../providers/payments/stripe.js";
 import { TestPaymentProvider } from "../providers/payments/test-provider.js";
@@ -119,6 +121,10 @@ export async function composeApp(
   purchaseRoutes(app, purchases, inFlight, config.testMode);
   bonusRoutes(app, new Bonuses(runtime.ledger, users, access), inFlight, config.money.amountMax);
   giftRoutes(app, gifts, inFlight);
+  walletRoutes(
+    app,
+    new Wallets({ ledger: runtime.ledger, gifts: giftStore, catalog, users, clock: clock.now }),
+  );
   if (stripe) stripeWebhookRoute(app, stripe, purchases);
   if (config.testMode) testRoutes(app, clock, purchases);
   let closing: Promise<void> | null = null;

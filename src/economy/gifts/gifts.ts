@@ -52,6 +52,14 @@ export interface GiftStore {
   listMaturing(now: number, limit: number): Promise<GiftLot[]>;
   /** A sender's completed purchases, oldest first: the order paid coins are spent in. */
   paidLotOrder(userId: string): Promise<string[]>;
+  /**
+   * A creator's diamonds that are withdrawable at `now` (matured, or due and not yet moved by the
+   * job), grouped by their locked value and commission rate; `due` is the part not yet moved.
+   */
+  withdrawableGroups(
+    userId: string,
+    now: number,
+  ): Promise<{ groups: { diamonds: bigint; valueUsd: string; commissionRate: string }[]; due: bigint }>;
 }
 
 const dayMs = 86_400_000;

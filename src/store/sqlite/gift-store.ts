@@ -14,6 +14,12 @@ export class SqliteGiftStore implements GiftStore {
       maturing: db.prepare(
         "SELECT * FROM gifts WHERE status = 'pending' AND matures_at <= ? ORDER BY matures_at, id LIMIT ?",
       ),
+      withdrawable: db.prepare(
+        `SELECT value_usd, commission_rate, SUM(diamonds - reversed_diamonds) AS d,
+                SUM(CASE WHEN status = 'pending' THEN diamonds - reversed_diamonds ELSE 0 END) AS due
+         FROM gifts WHERE recipient_id = ? AND (status = 'matured' OR matures_at <= ?)
+         GROUP BY value_usd, commission_rate ORDER BY value_usd, commission_rate`,
+      ),
       lotOrder: db.prepare(
         "SELECT id FROM purchases WHERE user_id = ? AND status IN ('completed', 'disputed') ORDER BY created_at, id",
       ),
@@ -27,6 +33,20 @@ export class SqliteGiftStore implements GiftStore {
 
   async listMaturing(now: number, limit: number): Promise<GiftLot[]> {
     return (this.s.maturing.all(BigInt(now), BigInt(limit)) as Row[]).map(toLot);
+  }
+
+  async withdrawableGroups(userId: string, now: number) {
+    const rows = this.s.withdrawable.all(userId, BigInt(now)) as Row[];
+    let due = 0n;
+    const groups = rows.map((row) => {
+      due += row.due as bigint;
+      return {
+        diamonds: row.d as bigint,
+        valueUsd: row.value_usd as string,
+        commissionRate: row.commission_rate as string,
+      };
+    });
+    return { groups, due };
   }
 
   async paidLotOrder(userId: string): Promise<string[]> {
