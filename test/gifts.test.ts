@@ -218,3 +218,49 @@ describe("chargebacks of coins that became diamonds", () => {
     expect((await reconcile(app.runtime.store)).problems).toEqual([]);
   });
 });
+
+describe("gift batches", () => {
+  const batch = (app: TestApp, gifts: object[], k: string) =>
+    app.app.inject({
+      method: "POST",
+      url: "/v1/gifts/send-batch",
+      headers: { ...app.admin, "idempotency-key": k },
+      payload: { gifts },
+    });
+  const gift = (id: string, giftId: string, quantity = 1) => ({
+    id,
+    senderId: "viewer",
+    recipientId: "creator",
+    giftId,
+    quantity,
+    context: { type: "live", id: "s" },
+  });
+
+  it("answers each gift on its own, and replays the whole batch", async () => {
+    const app = await setup();
+    await buy(app, "us-100");
+    const body = [gift("a", "rose", 30), gift("b", "rose", 50), gift("c", "rose", 40), gift("d", "unicorn")];
+    const first = await batch(app, body, "batch-1");
+    expect(first.statusCode).toBe(200);
+    const results = first.json().results as { id: string; ok: boolean; code?: string }[];
+    expect(results.map((r) => [r.id, r.ok, r.code ?? null])).toEqual([
+      ["a", true, null],
+      ["b", true, null],
+      ["c", false, "insufficient_coins"],
+      ["d", false, "unknown_gift"],
+    ]);
+    expect(await bal(app, "user:creator:diamonds:pending")).toBe(160n);
+    const again = await batch(app, body, "batch-1");
+    expect(again.json().results.map((r: { ok: boolean }) => r.ok)).toEqual([true, true, false, false]);
+    expect(again.json().results[0].gift.id).toBe(results[0] && first.json().results[0].gift.id);
+    expect(await bal(app, "user:creator:diamonds:pending")).toBe(160n);
+  });
+
+  it("refuses repeated client ids, an empty batch and more than 1,000 gifts", async () => {
+    const app = await setup();
+    expect((await batch(app, [gift("a", "rose"), gift("a", "rose")], "b2")).statusCode).toBe(400);
+    expect((await batch(app, [], "b3")).statusCode).toBe(400);
+    const many = Array.from({ length: 1001 }, (_, i) => gift(`g${i}`, "rose"));
+    expect((await batch(app, many, "b4")).statusCode).toBe(400);
+  });
+});

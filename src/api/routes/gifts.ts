@@ -1,5 +1,5 @@
 import Type from "typebox";
-import type { GiftReceipt, Gifts } from "../../economy/gifts/gifts.js";
+import { type GiftReceipt, type Gifts, giftsPerBatchMax } from "../../economy/gifts/gifts.js";
 import type { GiftstreamApp } from "../app.js";
 import { type InFlightKeys, idempotencyOf } from "../idempotency.js";
 import { errorResponses } from "../problem.js";
@@ -38,8 +38,65 @@ function receiptView(r: GiftReceipt) {
   };
 }
 
-/** `POST /v1/gifts/send`: a viewer's coins become a creator's diamonds. */
+const GiftBody = {
+  senderId: UserIdParams.properties.userId,
+  recipientId: UserIdParams.properties.userId,
+  giftId: Type.String({ minLength: 1, maxLength: 64 }),
+  quantity: Type.Integer({ minimum: 1, maximum: 1_000_000 }),
+  context: Context,
+};
+
+/** `POST /v1/gifts/send` and `send-batch`: a viewer's coins become a creator's diamonds. */
 export function giftRoutes(app: GiftstreamApp, gifts: Gifts, inFlight: InFlightKeys): void {
+  app.post(
+    "/v1/gifts/send-batch",
+    {
+      schema: {
+        summary: "Send up to 1,000 independent gifts",
+        description:
+          "Needs one `Idempotency-Key` for the batch; each gift has its own client `id` and its own result. A replay answers every gift as first answered.",
+        tags: ["gifts"],
+        body: Type.Object(
+          {
+            gifts: Type.Array(
+              Type.Object(
+                { id: Type.String({ pattern: "^[A-Za-z0-9_.:-]{1,64}$" }), ...GiftBody },
+                { additionalProperties: false },
+              ),
+              { minItems: 1, maxItems: giftsPerBatchMax },
+            ),
+          },
+          { additionalProperties: false },
+        ),
+        response: {
+          200: Type.Object({
+            results: Type.Array(
+              Type.Object({
+                id: Type.String(),
+                ok: Type.Boolean(),
+                gift: Type.Optional(Receipt),
+                code: Type.Optional(Type.String()),
+                detail: Type.Optional(Type.String()),
+              }),
+            ),
+          }),
+          ...errorResponses(
+            "invalid_request",
+            "batch_too_large",
+            "idempotency_key_in_use",
+            "unauthenticated",
+            "forbidden",
+          ),
+        },
+      },
+    },
+    async (request) => {
+      const idem = idempotencyOf(request);
+      const { results } = await inFlight.run(idem.key, () => gifts.sendBatch(request.body.gifts, idem));
+      return { results: results.map((r) => (r.ok ? { id: r.id, ok: true, gift: receiptView(r.gift) } : r)) };
+    },
+  );
+
   app.post(
     "/v1/gifts/send",
     {
@@ -48,16 +105,7 @@ export function giftRoutes(app: GiftstreamApp, gifts: Gifts, inFlight: InFlightK
         description:
           "Needs an `Idempotency-Key` header. Spends bonus coins first, then paid coins oldest purchase first; the recipient earns diamonds at the rate in force, pending until they mature.",
         tags: ["gifts"],
-        body: Type.Object(
-          {
-            senderId: UserIdParams.properties.userId,
-            recipientId: UserIdParams.properties.userId,
-            giftId: Type.String({ minLength: 1, maxLength: 64 }),
-            quantity: Type.Integer({ minimum: 1, maximum: 1_000_000 }),
-            context: Context,
-          },
-          { additionalProperties: false },
-        ),
+        body: Type.Object(GiftBody, { additionalProperties: false }),
         response: {
           201: Receipt,
           ...errorResponses(

@@ -63,6 +63,12 @@ export interface GiftStore {
 }
 
 const dayMs = 86_400_000;
+/** Most gifts in one `send-batch` request. */
+export const giftsPerBatchMax = 1000;
+
+export type BatchResult =
+  | { id: string; ok: true; gift: GiftReceipt }
+  | { id: string; ok: false; code: string; detail: string };
 
 /**
  * Sending gifts: the sender's coins leave (bonus first, then paid coins oldest purchase first, in
@@ -200,6 +206,41 @@ export class Gifts {
       }
       throw error;
     }
+  }
+
+  /**
+   * Up to `giftsPerBatchMax` independent gifts under one idempotency key: each is applied (or
+   * refused) on its own, keyed by the batch key and its client `id`, so a replayed batch replays
+   * every gift, and all of them ride the same group-commit batches.
+   */
+  async sendBatch(
+    items: readonly (SendGift & { id: string })[],
+    idem: Idempotent,
+  ): Promise<{ results: BatchResult[] }> {
+    if (items.length > giftsPerBatchMax) {
+      throw new GiftstreamError("batch_too_large", `at most ${giftsPerBatchMax} gifts in one batch`);
+    }
+    if (new Set(items.map((i) => i.id)).size !== items.length) {
+      throw new GiftstreamError("invalid_request", "each gift in a batch needs its own id");
+    }
+    const settled = await Promise.allSettled(
+      items.map((item) => {
+        const { id: _clientId, ...gift } = item;
+        return this.send(gift, {
+          key: `${idem.key}:${item.id}`,
+          fingerprint: createHash("sha256").update(`${idem.fingerprint}:${item.id}`).digest("base64url"),
+        });
+      }),
+    );
+    return {
+      results: settled.map((outcome, i): BatchResult => {
+        const id = items[i]!.id;
+        if (outcome.status === "fulfilled") return { id, ok: true, gift: outcome.value.receipt };
+        const error = outcome.reason;
+        if (!isGiftstreamError(error)) throw error;
+        return { id, ok: false, code: error.code, detail: error.message };
+      }),
+    };
   }
 
   /** Moves matured lots from pending to withdrawable; returns how many. */
