@@ -1,8 +1,10 @@
+import { benchGiftsHttp } from "./gifts-http.js";
 import { benchLedger } from "./ledger.js";
 
 /** `npm run bench` runs every benchmark; `npm run bench -- NAME` runs one. */
 const benches: Record<string, () => Promise<void>> = {
   ledger: () => benchLedger(),
+  "gifts-http": () => benchGiftsHttp(),
 };
 
 const wanted = process.argv.slice(2);

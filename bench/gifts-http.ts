@@ -1,0 +1,157 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import autocannon from "autocannon";
+import { formatRate, printTable } from "./stats.js";
+
+/**
+ * `POST /v1/gifts/send` over HTTP: the real server (`giftstream serve`, durable commits, API key
+ * auth, idempotency keys) in its own process, 10,000 senders and one creator, driven by autocannon
+ * with 64 connections from this process. The baseline is a bare Fastify route in the same setup
+ * that parses the same body and answers 201, measured in the same run. Everything shares the
+ * machine's two cores.
+ */
+const key = "gs_bench_admin_key_0123456789abcdefghijkl";
+const sendersTotal = Number(process.env.BENCH_SENDERS ?? 10_000);
+const connections = 64;
+const durationS = Number(process.env.BENCH_SECONDS ?? 10);
+
+interface Started {
+  url: string;
+  child: ChildProcess;
+}
+
+function start(args: string[], env: Record<string, string>): Promise<Started> {
+  const profile = process.env.BENCH_PROFILE_DIR ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`] : [];
+  const child = spawn(process.execPath, ["--max-semi-space-size=64", ...profile, ...args], {
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  return new Promise((resolve, reject) => {
+    let out = "";
+    child.stdout!.on("data", (chunk: Buffer) => {
+      out += chunk.toString();
+      const match = /"url":"(http:\/\/127\.0\.0\.1:\d+)"/.exec(out) ?? /LISTENING (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
+      if (match) resolve({ url: match[1]!, child });
+    });
+    child.on("exit", (code) => reject(new Error(`exited with ${code}: ${out.slice(-2000)}`)));
+  });
+}
+
+async function stop(s: Started): Promise<void> {
+  const exited = new Promise((resolve) => s.child.on("exit", resolve));
+  s.child.kill("SIGTERM");
+  await exited;
+}
+
+async function inParallel<T>(items: T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: limit }, async () => {
+      while (next < items.length) await work(items[next++]!);
+    }),
+  );
+}
+
+function gift(sender: number, quantity = 1) {
+  return {
+    senderId: `viewer${sender}`,
+    recipientId: "creator",
+    giftId: "rose",
+    quantity,
+    context: { type: "live", id: "stream-1" },
+  };
+}
+
+async function run(url: string, path: string, body: (i: number) => object, perRequest: number) {
+  let i = 0;
+  const result = await autocannon({
+    url: `${url}${path}`,
+    connections,
+    duration: durationS,
+    method: "POST",
+    headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+    requests: [
+      {
+        setupRequest: (req) => {
+          const n = i++;
+          return {
+            ...req,
+            headers: { ...req.headers, "idempotency-key": `bench-${process.pid}-${n}` },
+            body: JSON.stringify(body(n)),
+          };
+        },
+      },
+    ],
+  });
+  const ok = result["2xx"];
+  return {
+    rate: (ok * perRequest) / result.duration,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    errors: result.non2xx + result.errors,
+  };
+}
+
+export async function benchGiftsHttp(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), "giftstream-bench-http-"));
+  const dist = join(import.meta.dirname, "..", "src", "cli", "main.js");
+  const bare = join(import.meta.dirname, "bare-route.js");
+  try {
+    const server = await start([dist, "serve"], {
+      PORT: "0",
+      GIFTSTREAM_DATA_DIR: dir,
+      GIFTSTREAM_API_KEY: key,
+      LOG_LEVEL: "info",
+      GIFTSTREAM_CONFIG: "",
+    });
+    // Users and their coins: bonus grants, enough for the whole run.
+    const auth = { authorization: `Bearer ${key}`, "content-type": "application/json" };
+    const put = (id: string) =>
+      fetch(`${server.url}/v1/users/${id}`, {
+        method: "PUT",
+        headers: auth,
+        body: JSON.stringify({ country: "US", birthDate: "1990-01-01", displayName: id }),
+      });
+    await put("creator");
+    const senders = Array.from({ length: sendersTotal }, (_, i) => i);
+    await inParallel(senders, 32, async (i) => {
+      await put(`viewer${i}`);
+      await fetch(`${server.url}/v1/admin/users/viewer${i}/bonus`, {
+        method: "POST",
+        headers: { ...auth, "idempotency-key": `fund-${i}` },
+        body: JSON.stringify({ coins: "1000000" }),
+      });
+    });
+
+    const single = await run(server.url, "/v1/gifts/send", (n) => gift(n % sendersTotal), 1);
+    const batchSize = 100;
+    const batch = await run(
+      server.url,
+      "/v1/gifts/send-batch",
+      (n) => ({
+        gifts: Array.from({ length: batchSize }, (_, j) => ({ id: String(j), ...gift((n * batchSize + j) % sendersTotal) })),
+      }),
+      batchSize,
+    );
+    await stop(server);
+
+    const baseline = await start([bare], {});
+    const bareRun = await run(baseline.url, "/v1/gifts/send", (n) => gift(n % sendersTotal), 1);
+    await stop(baseline);
+
+    printTable(
+      `gifts-http: autocannon, ${connections} connections, ${durationS} s each, ${sendersTotal.toLocaleString("en-US")} senders → 1 creator, synchronous=FULL, API key + idempotency`,
+      [
+        ["POST /v1/gifts/send", `${formatRate(single.rate)}, p50 ${single.p50} ms, p99 ${single.p99} ms, non-2xx ${single.errors}`],
+        [`POST /v1/gifts/send-batch (${batchSize}/request)`, `${formatRate(batch.rate)} gifts, p50 ${batch.p50} ms, p99 ${batch.p99} ms, non-2xx ${batch.errors}`],
+        ["bare Fastify route (baseline)", `${formatRate(bareRun.rate)}, p50 ${bareRun.p50} ms, p99 ${bareRun.p99} ms`],
+        ["single gifts / bare route", `${((single.rate / bareRun.rate) * 100).toFixed(1)} %`],
+        ["targets", "single ≥ 15,000/s, p99 ≤ 20 ms, ≥ 55 % of bare; batches ≥ 100,000 gifts/s"],
+      ],
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
