@@ -23,7 +23,9 @@ interface Started {
 }
 
 function start(args: string[], env: Record<string, string>): Promise<Started> {
-  const profile = process.env.BENCH_PROFILE_DIR ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`] : [];
+  const profile = process.env.BENCH_PROFILE_DIR
+    ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`]
+    : [];
   const child = spawn(process.execPath, ["--max-semi-space-size=64", ...profile, ...args], {
     env: { ...process.env, ...env },
     stdio: ["ignore", "pipe", "inherit"],
@@ -32,7 +34,8 @@ function start(args: string[], env: Record<string, string>): Promise<Started> {
     let out = "";
     child.stdout!.on("data", (chunk: Buffer) => {
       out += chunk.toString();
-      const match = /"url":"(http:\/\/127\.0\.0\.1:\d+)"/.exec(out) ?? /LISTENING (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
+      const match =
+        /"url":"(http:\/\/127\.0\.0\.1:\d+)"/.exec(out) ?? /LISTENING (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
       if (match) resolve({ url: match[1]!, child });
     });
     child.on("exit", (code) => reject(new Error(`exited with ${code}: ${out.slice(-2000)}`)));
@@ -131,7 +134,10 @@ export async function benchGiftsHttp(): Promise<void> {
       server.url,
       "/v1/gifts/send-batch",
       (n) => ({
-        gifts: Array.from({ length: batchSize }, (_, j) => ({ id: String(j), ...gift((n * batchSize + j) % sendersTotal) })),
+        gifts: Array.from({ length: batchSize }, (_, j) => ({
+          id: String(j),
+          ...gift((n * batchSize + j) % sendersTotal),
+        })),
       }),
       batchSize,
     );
@@ -144,9 +150,18 @@ export async function benchGiftsHttp(): Promise<void> {
     printTable(
       `gifts-http: autocannon, ${connections} connections, ${durationS} s each, ${sendersTotal.toLocaleString("en-US")} senders → 1 creator, synchronous=FULL, API key + idempotency`,
       [
-        ["POST /v1/gifts/send", `${formatRate(single.rate)}, p50 ${single.p50} ms, p99 ${single.p99} ms, non-2xx ${single.errors}`],
-        [`POST /v1/gifts/send-batch (${batchSize}/request)`, `${formatRate(batch.rate)} gifts, p50 ${batch.p50} ms, p99 ${batch.p99} ms, non-2xx ${batch.errors}`],
-        ["bare Fastify route (baseline)", `${formatRate(bareRun.rate)}, p50 ${bareRun.p50} ms, p99 ${bareRun.p99} ms`],
+        [
+          "POST /v1/gifts/send",
+          `${formatRate(single.rate)}, p50 ${single.p50} ms, p99 ${single.p99} ms, non-2xx ${single.errors}`,
+        ],
+        [
+          `POST /v1/gifts/send-batch (${batchSize}/request)`,
+          `${formatRate(batch.rate)} gifts, p50 ${batch.p50} ms, p99 ${batch.p99} ms, non-2xx ${batch.errors}`,
+        ],
+        [
+          "bare Fastify route (baseline)",
+          `${formatRate(bareRun.rate)}, p50 ${bareRun.p50} ms, p99 ${bareRun.p99} ms`,
+        ],
         ["single gifts / bare route", `${((single.rate / bareRun.rate) * 100).toFixed(1)} %`],
         ["targets", "single ≥ 15,000/s, p99 ≤ 20 ms, ≥ 55 % of bare; batches ≥ 100,000 gifts/s"],
       ],
