@@ -1,69 +1,36 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { PaymentRefusedError } from "../src/providers/payments/provider.js";
-import { openTestApp, type TestApp } from "./support/app.js";
+import type { TestApp } from "./support/app.js";
+import {
+  buyPack,
+  dayMs,
+  newKey,
+  openBuyerApp,
+  posted,
+  refundPurchase,
+  simulateProvider,
+  spendCoins,
+} from "./support/buyer.js";
 
 let t: TestApp | null = null;
 afterEach(async () => {
   await t?.dispose();
   t = null;
 });
-const day = 86_400_000;
-let keys = 0;
-const key = () => `rk-${keys++}`;
 
-async function setup(country = "GB") {
-  t = await openTestApp({ testMode: true });
-  await t.app.inject({
-    method: "POST",
-    url: "/v1/test/clock",
-    headers: t.admin,
-    payload: { now: "2031-03-01T12:00:00Z" },
-  });
-  await t.app.inject({
-    method: "PUT",
-    url: "/v1/users/buyer",
-    headers: t.admin,
-    payload: { country, birthDate: "1990-01-01", displayName: "Buyer" },
-  });
+const day = dayMs;
+const key = newKey;
+const setup = async (country = "GB", overrides: object = {}) => {
+  t = await openBuyerApp(country, overrides);
   return t;
-}
-async function buy(app: TestApp, packId: string, k = key()) {
-  const res = await app.app.inject({
-    method: "POST",
-    url: "/v1/purchases",
-    headers: { ...app.admin, "idempotency-key": k },
-    payload: { userId: "buyer", packId, provider: "test" },
-  });
-  expect(res.statusCode).toBe(201);
-  return res.json() as { id: string; priceMinor: string; coins: string; status: string };
-}
-async function spend(app: TestApp, purchaseId: string, coins: bigint) {
-  await app.runtime.ledger.createAccounts([{ id: "platform:coins:spent", unit: "COIN" }]);
-  await app.runtime.ledger.submit({
-    transfers: [
-      {
-        debitAccountId: `user:buyer:coins:paid:${purchaseId}`,
-        creditAccountId: "platform:coins:spent",
-        amount: coins,
-        kind: "spend",
-      },
-    ],
-  });
-}
-const refund = (app: TestApp, id: string, k = key()) =>
-  app.app.inject({
-    method: "POST",
-    url: `/v1/purchases/${id}/refund`,
-    headers: { ...app.admin, "idempotency-key": k },
-  });
-const simulate = (app: TestApp, id: string, action: string) =>
-  app.app.inject({ method: "POST", url: `/v1/test/purchases/${id}/${action}`, headers: app.admin });
-const bal = async (app: TestApp, id: string) =>
-  (await app.runtime.ledger.balances([id])).get(id)?.posted ?? 0n;
+};
+const buy = (app: TestApp, packId: string, extraOrKey: object | string = {}) =>
+  typeof extraOrKey === "string" ? buyPack(app, packId, {}, extraOrKey) : buyPack(app, packId, extraOrKey);
+const spend = spendCoins;
+const refund = refundPurchase;
+const simulate = simulateProvider;
+const bal = posted;
 
-/**
- * Regressions found by review: refunds, chargebacks and replays at their edges.
- */
 describe("purchase edges", () => {
   it("charges back what a partial refund left: spent coins become debt", async () => {
     const app = await setup("GB");

@@ -2,6 +2,17 @@ import { afterEach, describe, expect, it } from "vitest";
 import { reconcile } from "../src/ledger/reconcile.js";
 import { type StripeStandIn, startStripeStandIn } from "./stand-ins/stripe-stand-in.js";
 import { openTestApp, type TestApp } from "./support/app.js";
+import {
+  buyPack,
+  dayMs,
+  moveClock,
+  newKey,
+  openBuyerApp,
+  posted,
+  refundPurchase,
+  simulateProvider,
+  spendCoins,
+} from "./support/buyer.js";
 
 let t: TestApp | null = null;
 let stand: StripeStandIn | null = null;
@@ -12,72 +23,19 @@ afterEach(async () => {
   stand = null;
 });
 
-const day = 86_400_000;
-let keys = 0;
-const key = () => `key-${keys++}`;
-
-async function setup(country = "GB", overrides: object = {}) {
-  t = await openTestApp({ testMode: true, ...overrides });
-  await t.app.inject({
-    method: "POST",
-    url: "/v1/test/clock",
-    headers: t.admin,
-    payload: { now: "2031-03-01T12:00:00Z" },
-  });
-  await t.app.inject({
-    method: "PUT",
-    url: "/v1/users/buyer",
-    headers: t.admin,
-    payload: { country, birthDate: "1990-01-01", displayName: "Buyer" },
-  });
+const day = dayMs;
+const key = newKey;
+const setup = async (country = "GB", overrides: object = {}) => {
+  t = await openBuyerApp(country, overrides);
   return t;
-}
-
-async function buy(app: TestApp, packId: string, extra: object = {}) {
-  const res = await app.app.inject({
-    method: "POST",
-    url: "/v1/purchases",
-    headers: { ...app.admin, "idempotency-key": key() },
-    payload: { userId: "buyer", packId, provider: "test", ...extra },
-  });
-  expect(res.statusCode).toBe(201);
-  return res.json() as { id: string; priceMinor: string; coins: string };
-}
-
-async function at(app: TestApp, ms: number) {
-  await app.app.inject({
-    method: "POST",
-    url: "/v1/test/clock",
-    headers: app.admin,
-    payload: { now: new Date(ms).toISOString() },
-  });
-}
-
-/** Gifts arrive with the gifts issue; until then a test spends coins with a plain ledger transfer. */
-async function spend(app: TestApp, purchaseId: string, coins: bigint) {
-  await app.runtime.ledger.createAccounts([{ id: "platform:coins:spent", unit: "COIN" }]);
-  await app.runtime.ledger.submit({
-    transfers: [
-      {
-        debitAccountId: `user:buyer:coins:paid:${purchaseId}`,
-        creditAccountId: "platform:coins:spent",
-        amount: coins,
-        kind: "spend",
-      },
-    ],
-  });
-}
-
-const refund = (app: TestApp, id: string, k = key()) =>
-  app.app.inject({
-    method: "POST",
-    url: `/v1/purchases/${id}/refund`,
-    headers: { ...app.admin, "idempotency-key": k },
-  });
-
-async function balance(app: TestApp, id: string) {
-  return (await app.runtime.ledger.balances([id])).get(id)?.posted ?? 0n;
-}
+};
+const buy = (app: TestApp, packId: string, extraOrKey: object | string = {}) =>
+  typeof extraOrKey === "string" ? buyPack(app, packId, {}, extraOrKey) : buyPack(app, packId, extraOrKey);
+const spend = spendCoins;
+const refund = refundPurchase;
+const simulate = simulateProvider;
+const balance = posted;
+const at = moveClock;
 
 async function user(app: TestApp) {
   return (await app.app.inject({ method: "GET", url: "/v1/users/buyer", headers: app.admin })).json() as {
@@ -187,9 +145,6 @@ describe("refunds of unused web-bought coins (EEA and UK, 14 days)", () => {
 });
 
 describe("chargebacks", () => {
-  const simulate = (app: TestApp, id: string, action: string) =>
-    app.app.inject({ method: "POST", url: `/v1/test/purchases/${id}/${action}`, headers: app.admin });
-
   it("all coins unspent: removes them and books the loss; a won dispute puts everything back", async () => {
     const app = await setup("US");
     const p = await buy(app, "us-1000");
