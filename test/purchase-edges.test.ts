@@ -18,68 +18,63 @@ afterEach(async () => {
   t = null;
 });
 
-const day = dayMs;
-const key = newKey;
 const setup = async (country = "GB", overrides: object = {}) => {
   t = await openBuyerApp(country, overrides);
   return t;
 };
-const buy = (app: TestApp, packId: string, extraOrKey: object | string = {}) =>
-  typeof extraOrKey === "string" ? buyPack(app, packId, {}, extraOrKey) : buyPack(app, packId, extraOrKey);
-const spend = spendCoins;
-const refund = refundPurchase;
-const simulate = simulateProvider;
-const bal = posted;
 
 describe("purchase edges", () => {
   it("charges back what a partial refund left: spent coins become debt", async () => {
     const app = await setup("GB");
-    const p = await buy(app, "gb-1000"); // 789 pence
-    await spend(app, p.id, 999n);
-    expect((await refund(app, p.id)).json()).toMatchObject({ status: "refunded", refundedMinor: "1" });
-    await simulate(app, p.id, "dispute"); // cardholder charges back the remaining 788
+    const p = await buyPack(app, "gb-1000"); // 789 pence
+    await spendCoins(app, p.id, 999n);
+    expect((await refundPurchase(app, p.id)).json()).toMatchObject({
+      status: "refunded",
+      refundedMinor: "1",
+    });
+    await simulateProvider(app, p.id, "dispute"); // cardholder charges back the remaining 788
     const after = await app.purchases.get(p.id);
     // Expected: disputed, 999 coins of debt, 788 booked as chargeback loss, user restricted.
     expect({
       status: after.status,
-      debt: await bal(app, "user:buyer:coins:debt"),
-      loss: await bal(app, "platform:GBP:expense:chargebacks"),
+      debt: await posted(app, "user:buyer:coins:debt"),
+      loss: await posted(app, "platform:GBP:expense:chargebacks"),
       user: (await app.users.get("buyer")).status,
     }).toEqual({ status: "disputed", debt: -999n, loss: -788n, user: "restricted" });
   });
 
   it("applies a dispute won after the idempotency retention", async () => {
     const app = await setup("US");
-    const p = await buy(app, "us-1000");
-    await spend(app, p.id, 400n);
-    await simulate(app, p.id, "dispute");
+    const p = await buyPack(app, "us-1000");
+    await spendCoins(app, p.id, 400n);
+    await simulateProvider(app, p.id, "dispute");
     // Disputes close weeks later; idempotency records are purged after 48 h by default.
-    await app.clock.set(app.clock.now() + 30 * day);
+    await app.clock.set(app.clock.now() + 30 * dayMs);
     await app.runtime.ledger.purgeIdempotency(app.runtime.config.ledger.idempotencyRetentionMs);
-    const res = await simulate(app, p.id, "dispute-won");
+    const res = await simulateProvider(app, p.id, "dispute-won");
     expect(res.statusCode).toBe(200);
-    expect(await bal(app, "user:buyer:coins:debt")).toBe(0n);
+    expect(await posted(app, "user:buyer:coins:debt")).toBe(0n);
   });
 
   it("after the provider refuses a refund, a retry with the same key does not claim it refunded", async () => {
     const app = await setup("GB");
-    const p = await buy(app, "gb-1000");
+    const p = await buyPack(app, "gb-1000");
     // biome-ignore lint/suspicious/noExplicitAny: the test replaces the provider's answer.
     (app.purchases as any).o.providers.test.refund = async () => {
       throw new PaymentRefusedError("charge already refunded");
     };
-    const k = key();
-    const first = await refund(app, p.id, k);
+    const k = newKey();
+    const first = await refundPurchase(app, p.id, k);
     expect(first.json()).toMatchObject({ code: "provider_error" });
     expect((await app.purchases.get(p.id)).status).toBe("completed");
-    expect(await bal(app, `user:buyer:coins:paid:${p.id}`)).toBe(1000n);
-    const retry = await refund(app, p.id, k);
+    expect(await posted(app, `user:buyer:coins:paid:${p.id}`)).toBe(1000n);
+    const retry = await refundPurchase(app, p.id, k);
     expect(retry.json()).toMatchObject({ code: "provider_error" });
   });
 
   it("keeps a refund booked when the provider does not answer, and refunds once on the retry", async () => {
     const app = await setup("GB");
-    const p = await buy(app, "gb-1000");
+    const p = await buyPack(app, "gb-1000");
     let calls = 0;
     // biome-ignore lint/suspicious/noExplicitAny: the test replaces the provider's answer.
     (app.purchases as any).o.providers.test.refund = async () => {
@@ -87,19 +82,19 @@ describe("purchase edges", () => {
       if (calls === 1) throw new Error("socket hang up");
       return { refundRef: "re_1" };
     };
-    const k = key();
-    expect((await refund(app, p.id, k)).json()).toMatchObject({ code: "provider_error" });
+    const k = newKey();
+    expect((await refundPurchase(app, p.id, k)).json()).toMatchObject({ code: "provider_error" });
     expect((await app.purchases.get(p.id)).status).toBe("refunded");
-    const retry = await refund(app, p.id, k);
+    const retry = await refundPurchase(app, p.id, k);
     expect(retry.statusCode).toBe(200);
     expect(retry.json()).toMatchObject({ status: "refunded", refundedMinor: "789" });
     expect(calls).toBe(2);
-    expect(await bal(app, "platform:GBP:revenue:coin_sales")).toBe(0n);
+    expect(await posted(app, "platform:GBP:revenue:coin_sales")).toBe(0n);
   });
 
   it("books a 1-cent dashboard refund as 1 cent back, not as a chargeback", async () => {
     const app = await setup("US");
-    const p = await buy(app, "us-1000");
+    const p = await buyPack(app, "us-1000");
     const purchase = await app.purchases.get(p.id);
     await app.purchases.applyEvents({ name: "test" } as never, [
       {
@@ -110,15 +105,15 @@ describe("purchase edges", () => {
         currency: "USD",
       } as never,
     ]);
-    expect(await bal(app, "platform:USD:expense:chargebacks")).toBe(0n);
-    expect(await bal(app, "platform:USD:revenue:coin_sales")).toBe(989n);
-    expect(await bal(app, `user:buyer:coins:paid:${p.id}`)).toBe(1000n);
+    expect(await posted(app, "platform:USD:expense:chargebacks")).toBe(0n);
+    expect(await posted(app, "platform:USD:revenue:coin_sales")).toBe(989n);
+    expect(await posted(app, `user:buyer:coins:paid:${p.id}`)).toBe(1000n);
   });
 
   it("applies two concurrent full refund events on a fully spent purchase once", async () => {
     const app = await setup("US");
-    const p = await buy(app, "us-1000");
-    await spend(app, p.id, 1000n);
+    const p = await buyPack(app, "us-1000");
+    await spendCoins(app, p.id, 1000n);
     const purchase = await app.purchases.get(p.id);
     const ev = (id: string, amt: bigint) =>
       ({
@@ -132,36 +127,36 @@ describe("purchase edges", () => {
       app.purchases.applyEvents({ name: "test" } as never, [ev("evt_a", 990n)]),
       app.purchases.applyEvents({ name: "test" } as never, [ev("evt_b", 990n)]),
     ]);
-    expect(await bal(app, "user:buyer:coins:debt")).toBe(-1000n);
-    expect(await bal(app, "platform:USD:expense:chargebacks")).toBe(-990n);
+    expect(await posted(app, "user:buyer:coins:debt")).toBe(-1000n);
+    expect(await posted(app, "platform:USD:expense:chargebacks")).toBe(-990n);
   });
 
   it("answers a purchase key replayed after the retention without crediting the pack again", async () => {
     const app = await setup("US");
-    const k = key();
-    const p = await buy(app, "us-1000", k);
-    await app.clock.set(app.clock.now() + 3 * day);
+    const k = newKey();
+    const p = await buyPack(app, "us-1000", {}, k);
+    await app.clock.set(app.clock.now() + 3 * dayMs);
     await app.runtime.ledger.purgeIdempotency(app.runtime.config.ledger.idempotencyRetentionMs);
-    await buy(app, "us-1000", k);
-    expect(await bal(app, `user:buyer:coins:paid:${p.id}`)).toBe(1000n);
+    await buyPack(app, "us-1000", {}, k);
+    expect(await posted(app, `user:buyer:coins:paid:${p.id}`)).toBe(1000n);
   });
 });
 
 describe("refund compensation", () => {
   it("compensates a refused refund whatever the length of the Idempotency-Key", async () => {
     const app = await setup("GB");
-    const p = await buy(app, "gb-1000");
+    const p = await buyPack(app, "gb-1000");
     // biome-ignore lint/suspicious/noExplicitAny: the test replaces the provider's answer.
     (app.purchases as any).o.providers.test.refund = async () => {
       throw new PaymentRefusedError("refused");
     };
     const header = "h".repeat(255); // the longest legal key
-    const res = await refund(app, p.id, header);
+    const res = await refundPurchase(app, p.id, header);
     const after = await app.purchases.get(p.id);
     expect({
       code: res.json().code,
       status: after.status,
-      lot: await bal(app, `user:buyer:coins:paid:${p.id}`),
+      lot: await posted(app, `user:buyer:coins:paid:${p.id}`),
     }).toEqual({ code: "provider_error", status: "completed", lot: 1000n });
   });
 });

@@ -23,19 +23,10 @@ afterEach(async () => {
   stand = null;
 });
 
-const day = dayMs;
-const key = newKey;
 const setup = async (country = "GB", overrides: object = {}) => {
   t = await openBuyerApp(country, overrides);
   return t;
 };
-const buy = (app: TestApp, packId: string, extraOrKey: object | string = {}) =>
-  typeof extraOrKey === "string" ? buyPack(app, packId, {}, extraOrKey) : buyPack(app, packId, extraOrKey);
-const spend = spendCoins;
-const refund = refundPurchase;
-const simulate = simulateProvider;
-const balance = posted;
-const at = moveClock;
 
 async function user(app: TestApp) {
   return (await app.app.inject({ method: "GET", url: "/v1/users/buyer", headers: app.admin })).json() as {
@@ -45,55 +36,55 @@ async function user(app: TestApp) {
 }
 
 describe("refunds of unused web-bought coins (EEA and UK, 14 days)", () => {
-  it("refunds on day 14, pro rata and half-even, once", async () => {
+  it("refunds on dayMs 14, pro rata and half-even, once", async () => {
     const app = await setup("GB");
-    const p = await buy(app, "gb-1000");
+    const p = await buyPack(app, "gb-1000");
     expect(p.priceMinor).toBe("789");
-    await spend(app, p.id, 333n);
-    await at(app, app.clock.now() + 14 * day);
-    const k = key();
-    const res = await refund(app, p.id, k);
+    await spendCoins(app, p.id, 333n);
+    await moveClock(app, app.clock.now() + 14 * dayMs);
+    const k = newKey();
+    const res = await refundPurchase(app, p.id, k);
     expect(res.statusCode).toBe(200);
     // 789 × 667 / 1000 = 526.263 → 526
     expect(res.json()).toMatchObject({ status: "refunded", refundedCoins: "667", refundedMinor: "526" });
-    expect(await balance(app, `user:buyer:coins:paid:${p.id}`)).toBe(0n);
-    expect(await balance(app, "platform:GBP:revenue:coin_sales")).toBe(789n - 526n);
-    const replay = await refund(app, p.id, k);
+    expect(await posted(app, `user:buyer:coins:paid:${p.id}`)).toBe(0n);
+    expect(await posted(app, "platform:GBP:revenue:coin_sales")).toBe(789n - 526n);
+    const replay = await refundPurchase(app, p.id, k);
     expect(replay.headers["idempotent-replayed"]).toBe("true");
-    expect(await balance(app, "platform:GBP:revenue:coin_sales")).toBe(789n - 526n);
+    expect(await posted(app, "platform:GBP:revenue:coin_sales")).toBe(789n - 526n);
     expect((await reconcile(app.runtime.store)).problems).toEqual([]);
   });
 
   it("rounds half-even on an exact half", async () => {
     const app = await setup("GB");
-    const p = await buy(app, "gb-30"); // 30 coins for 25 pence
-    await spend(app, p.id, 12n); // 18 unused: 25 × 18 / 30 = 15 exactly
-    expect((await refund(app, p.id)).json()).toMatchObject({ refundedMinor: "15" });
-    const q = await buy(app, "gb-100"); // 100 coins for 79 pence
-    await spend(app, q.id, 50n); // 50 unused: 39.5 → 40 (even)
-    expect((await refund(app, q.id)).json()).toMatchObject({ refundedMinor: "40" });
+    const p = await buyPack(app, "gb-30"); // 30 coins for 25 pence
+    await spendCoins(app, p.id, 12n); // 18 unused: 25 × 18 / 30 = 15 exactly
+    expect((await refundPurchase(app, p.id)).json()).toMatchObject({ refundedMinor: "15" });
+    const q = await buyPack(app, "gb-100"); // 100 coins for 79 pence
+    await spendCoins(app, q.id, 50n); // 50 unused: 39.5 → 40 (even)
+    expect((await refundPurchase(app, q.id)).json()).toMatchObject({ refundedMinor: "40" });
   });
 
   it.each([
-    ["on day 15", "GB", 15 * day + 1, {}],
-    ["for a US purchase", "US", day, {}],
-    ["for an in-app purchase", "GB", day, { channel: "app" }],
+    ["on dayMs 15", "GB", 15 * dayMs + 1, {}],
+    ["for a US purchase", "US", dayMs, {}],
+    ["for an in-app purchase", "GB", dayMs, { channel: "app" }],
   ])("refuses %s with coins_non_refundable and changes nothing", async (_name, country, later, extra) => {
     const app = await setup(country);
-    const p = await buy(app, country === "US" ? "us-1000" : "gb-1000", extra);
-    await at(app, app.clock.now() + later);
-    const before = await balance(app, `user:buyer:coins:paid:${p.id}`);
-    const res = await refund(app, p.id);
+    const p = await buyPack(app, country === "US" ? "us-1000" : "gb-1000", extra);
+    await moveClock(app, app.clock.now() + later);
+    const before = await posted(app, `user:buyer:coins:paid:${p.id}`);
+    const res = await refundPurchase(app, p.id);
     expect(res.statusCode).toBe(422);
     expect(res.json()).toMatchObject({ code: "coins_non_refundable" });
-    expect(await balance(app, `user:buyer:coins:paid:${p.id}`)).toBe(before);
+    expect(await posted(app, `user:buyer:coins:paid:${p.id}`)).toBe(before);
   });
 
   it("refuses a refund when every coin is used, and one without a key", async () => {
     const app = await setup("GB");
-    const p = await buy(app, "gb-100");
-    await spend(app, p.id, 100n);
-    expect((await refund(app, p.id)).json()).toMatchObject({ code: "coins_non_refundable" });
+    const p = await buyPack(app, "gb-100");
+    await spendCoins(app, p.id, 100n);
+    expect((await refundPurchase(app, p.id)).json()).toMatchObject({ code: "coins_non_refundable" });
     const noKey = await app.app.inject({
       method: "POST",
       url: `/v1/purchases/${p.id}/refund`,
@@ -112,7 +103,7 @@ describe("refunds of unused web-bought coins (EEA and UK, 14 days)", () => {
     const created = await app.app.inject({
       method: "POST",
       url: "/v1/purchases",
-      headers: { ...app.admin, "idempotency-key": key() },
+      headers: { ...app.admin, "idempotency-key": newKey() },
       payload: { userId: "buyer", packId: "de-1000", provider: "stripe" },
     });
     const id = created.json().id as string;
@@ -126,7 +117,7 @@ describe("refunds of unused web-bought coins (EEA and UK, 14 days)", () => {
         payload: body,
       });
     }
-    const res = await refund(app, id);
+    const res = await refundPurchase(app, id);
     expect(res.json()).toMatchObject({ status: "refunded", refundedMinor: "918" });
     expect(stand.requests.some((r) => r.path === "/v1/refunds")).toBe(true);
     // The charge.refunded webhook that follows is recognised as ours and changes nothing more.
@@ -139,7 +130,7 @@ describe("refunds of unused web-bought coins (EEA and UK, 14 days)", () => {
         payload: body,
       });
     }
-    expect(await balance(app, "platform:EUR:revenue:coin_sales")).toBe(0n);
+    expect(await posted(app, "platform:EUR:revenue:coin_sales")).toBe(0n);
     expect((await reconcile(app.runtime.store)).problems).toEqual([]);
   });
 });
@@ -147,56 +138,56 @@ describe("refunds of unused web-bought coins (EEA and UK, 14 days)", () => {
 describe("chargebacks", () => {
   it("all coins unspent: removes them and books the loss; a won dispute puts everything back", async () => {
     const app = await setup("US");
-    const p = await buy(app, "us-1000");
-    expect((await simulate(app, p.id, "dispute")).json()).toMatchObject({ status: "disputed" });
-    expect(await balance(app, `user:buyer:coins:paid:${p.id}`)).toBe(0n);
-    expect(await balance(app, "user:buyer:coins:debt")).toBe(0n);
-    expect(await balance(app, "platform:USD:expense:chargebacks")).toBe(-990n);
+    const p = await buyPack(app, "us-1000");
+    expect((await simulateProvider(app, p.id, "dispute")).json()).toMatchObject({ status: "disputed" });
+    expect(await posted(app, `user:buyer:coins:paid:${p.id}`)).toBe(0n);
+    expect(await posted(app, "user:buyer:coins:debt")).toBe(0n);
+    expect(await posted(app, "platform:USD:expense:chargebacks")).toBe(-990n);
     expect((await user(app)).status).toBe("active");
     expect((await reconcile(app.runtime.store)).problems).toEqual([]);
 
-    await simulate(app, p.id, "dispute"); // a replay changes nothing
-    expect(await balance(app, "platform:USD:expense:chargebacks")).toBe(-990n);
+    await simulateProvider(app, p.id, "dispute"); // a replay changes nothing
+    expect(await posted(app, "platform:USD:expense:chargebacks")).toBe(-990n);
 
-    expect((await simulate(app, p.id, "dispute-won")).json()).toMatchObject({ status: "completed" });
-    expect(await balance(app, `user:buyer:coins:paid:${p.id}`)).toBe(1000n);
-    expect(await balance(app, "platform:USD:expense:chargebacks")).toBe(0n);
+    expect((await simulateProvider(app, p.id, "dispute-won")).json()).toMatchObject({ status: "completed" });
+    expect(await posted(app, `user:buyer:coins:paid:${p.id}`)).toBe(1000n);
+    expect(await posted(app, "platform:USD:expense:chargebacks")).toBe(0n);
     expect((await reconcile(app.runtime.store)).problems).toEqual([]);
   });
 
   it("coins spent: they become debt, the user is restricted, and the next purchase repays it first", async () => {
     const app = await setup("US");
-    const p = await buy(app, "us-1000");
-    await spend(app, p.id, 700n);
-    await simulate(app, p.id, "dispute");
-    expect(await balance(app, `user:buyer:coins:paid:${p.id}`)).toBe(0n);
+    const p = await buyPack(app, "us-1000");
+    await spendCoins(app, p.id, 700n);
+    await simulateProvider(app, p.id, "dispute");
+    expect(await posted(app, `user:buyer:coins:paid:${p.id}`)).toBe(0n);
     // A debit balance: posted = credits − debits.
-    expect(await balance(app, "user:buyer:coins:debt")).toBe(-700n);
+    expect(await posted(app, "user:buyer:coins:debt")).toBe(-700n);
     expect(await user(app)).toMatchObject({
       status: "restricted",
       statusReason: "coin debt after a chargeback",
     });
 
-    const next = await buy(app, "us-500");
-    expect(await balance(app, `user:buyer:coins:paid:${next.id}`)).toBe(0n);
-    expect(await balance(app, "user:buyer:coins:debt")).toBe(-200n);
+    const next = await buyPack(app, "us-500");
+    expect(await posted(app, `user:buyer:coins:paid:${next.id}`)).toBe(0n);
+    expect(await posted(app, "user:buyer:coins:debt")).toBe(-200n);
     expect((await user(app)).status).toBe("restricted");
-    const last = await buy(app, "us-500");
-    expect(await balance(app, `user:buyer:coins:paid:${last.id}`)).toBe(300n);
-    expect(await balance(app, "user:buyer:coins:debt")).toBe(0n);
+    const last = await buyPack(app, "us-500");
+    expect(await posted(app, `user:buyer:coins:paid:${last.id}`)).toBe(300n);
+    expect(await posted(app, "user:buyer:coins:debt")).toBe(0n);
     expect(await user(app)).toMatchObject({ status: "active", statusReason: null });
     expect((await reconcile(app.runtime.store)).problems).toEqual([]);
   });
 
   it("a won dispute cancels the debt still owed and lifts the restriction", async () => {
     const app = await setup("US");
-    const p = await buy(app, "us-1000");
-    await spend(app, p.id, 400n);
-    await simulate(app, p.id, "dispute");
-    expect(await balance(app, "user:buyer:coins:debt")).toBe(-400n);
-    await simulate(app, p.id, "dispute-won");
-    expect(await balance(app, "user:buyer:coins:debt")).toBe(0n);
-    expect(await balance(app, `user:buyer:coins:paid:${p.id}`)).toBe(600n);
+    const p = await buyPack(app, "us-1000");
+    await spendCoins(app, p.id, 400n);
+    await simulateProvider(app, p.id, "dispute");
+    expect(await posted(app, "user:buyer:coins:debt")).toBe(-400n);
+    await simulateProvider(app, p.id, "dispute-won");
+    expect(await posted(app, "user:buyer:coins:debt")).toBe(0n);
+    expect(await posted(app, `user:buyer:coins:paid:${p.id}`)).toBe(600n);
     expect((await user(app)).status).toBe("active");
     expect((await reconcile(app.runtime.store)).problems).toEqual([]);
   });
