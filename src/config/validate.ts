@@ -1,5 +1,6 @@
 import type { TObject } from "typebox";
 import Value from "typebox/value";
+import { didYouMean, editDistance } from "../did-you-mean.js";
 import { parseDatabaseUrl } from "./database-url.js";
 import { amountMaxLimit, type ConfigLeaf, configKeys, configSchema, isObjectSchema } from "./schema.js";
 
@@ -101,27 +102,10 @@ function article(type: string): string {
 
 function suggestion(unknownKey: string): string {
   const name = unknownKey.slice(unknownKey.lastIndexOf(".") + 1);
-  let best: { key: string; distance: number } | undefined;
-  for (const candidate of [...configKeys(), ...groupKeys]) {
-    const candidateName = candidate.slice(candidate.lastIndexOf(".") + 1);
-    const distance = candidateName === name ? 0 : editDistance(unknownKey, candidate);
-    if (distance <= 2 && (best === undefined || distance < best.distance))
-      best = { key: candidate, distance };
-  }
-  return best === undefined ? "" : ` (did you mean ${best.key}?)`;
-}
-
-function editDistance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, index) => index);
-  for (let i = 1; i <= a.length; i++) {
-    const current = [i];
-    for (let j = 1; j <= b.length; j++) {
-      const substitution = previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1);
-      current.push(Math.min(previous[j]! + 1, current[j - 1]! + 1, substitution));
-    }
-    previous = current;
-  }
-  return previous[b.length]!;
+  // A key whose last segment matches is the best guess (a right name in the wrong group).
+  return didYouMean(unknownKey, [...configKeys(), ...groupKeys], (typed, candidate) =>
+    candidate.slice(candidate.lastIndexOf(".") + 1) === name ? 0 : editDistance(typed, candidate),
+  );
 }
 
 function parents(key: string): string[] {

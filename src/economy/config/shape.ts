@@ -9,6 +9,7 @@
  */
 import type { TSchema } from "typebox";
 import Value from "typebox/value";
+import { didYouMean, editDistance } from "../../did-you-mean.js";
 
 export interface DocumentProblem {
   /** Dotted path of the offending value, e.g. `gifts[3].contexts`; "" for the whole document. */
@@ -258,25 +259,5 @@ function regexp(pattern: string): RegExp {
 }
 
 function suggestion(key: string, names: readonly string[]): string {
-  let best: { name: string; distance: number } | undefined;
-  for (const name of names) {
-    const distance = editDistance(key.toLowerCase(), name.toLowerCase());
-    if (distance <= 2 && (best === undefined || distance < best.distance)) best = { name, distance };
-  }
-  return best === undefined ? "" : ` (did you mean ${best.name}?)`;
-}
-
-function editDistance(a: string, b: string): number {
-  // Keys are bounded by the document's own limits only loosely; long ones cannot be a near miss.
-  if (Math.abs(a.length - b.length) > 2 || a.length > 64) return Number.POSITIVE_INFINITY;
-  let previous = Array.from({ length: b.length + 1 }, (_, index) => index);
-  for (let i = 1; i <= a.length; i++) {
-    const current = [i];
-    for (let j = 1; j <= b.length; j++) {
-      const substitution = previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1);
-      current.push(Math.min(previous[j]! + 1, current[j - 1]! + 1, substitution));
-    }
-    previous = current;
-  }
-  return previous[b.length]!;
+  return didYouMean(key, names, (typed, name) => editDistance(typed.toLowerCase(), name.toLowerCase()));
 }
