@@ -70,9 +70,9 @@ describe("giftstream CLI", () => {
     const dir = dataDir();
     const migrate = run(["migrate"], { GIFTSTREAM_DATA_DIR: dir });
     expect(migrate.status).toBe(0);
-    expect(migrate.stdout).toContain("migrated to version 4");
+    expect(migrate.stdout).toContain("migrated to version 5");
     expect(run(["migrate"], { GIFTSTREAM_DATA_DIR: dir }).stdout).toContain(
-      "schema is up to date at version 4",
+      "schema is up to date at version 5",
     );
 
     const store = new SqliteStore({ path: join(dir, "giftstream.db") });

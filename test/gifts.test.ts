@@ -264,3 +264,87 @@ describe("gift batches", () => {
     expect((await batch(app, many, "b4")).statusCode).toBe(400);
   });
 });
+
+describe("history", () => {
+  it("lists what happened to each user, newest first, with amounts, counterparty, context and version", async () => {
+    const app = await setup({ earnings: { maturationDays: 0 } });
+    const pack = await buy(app, "us-1000");
+    await send(app, { context: { type: "live", id: "stream-1" } });
+    await send(app, { context: { type: "video", id: "video-9" } });
+    await app.gifts.mature();
+    const history = async (id: string, query = "") =>
+      (
+        await app.app.inject({
+          method: "GET",
+          url: `/v1/users/${id}/transactions${query}`,
+          headers: app.admin,
+        })
+      ).json() as {
+        data: {
+          kind: string;
+          amounts: Record<string, string>;
+          counterparty: string | null;
+          context: unknown;
+          economyVersion: string | null;
+          ref: string | null;
+        }[];
+        nextCursor: string | null;
+      };
+    const viewer = await history("viewer");
+    expect(viewer.data.map((e) => e.kind)).toEqual(["gift_sent", "gift_sent", "purchase"]);
+    expect(viewer.data[0]).toMatchObject({
+      amounts: { coins: "100" },
+      counterparty: "creator",
+      context: { type: "video", id: "video-9" },
+    });
+    expect(viewer.data[2]).toMatchObject({ amounts: { coins: "1000", moneyMinor: "990" }, ref: pack.id });
+    expect(viewer.data[2]!.economyVersion).toMatch(/^ev_/);
+    const creator = await history("creator");
+    expect(creator.data.map((e) => e.kind)).toEqual([
+      "maturation",
+      "maturation",
+      "gift_received",
+      "gift_received",
+    ]);
+    expect(creator.data[2]).toMatchObject({ amounts: { diamonds: "200" }, counterparty: "viewer" });
+
+    const first = await history("creator", "?limit=3");
+    expect(first.data).toHaveLength(3);
+    const rest = await history("creator", `?limit=3&cursor=${first.nextCursor}`);
+    expect(rest.data.map((e) => e.kind)).toEqual(["gift_received"]);
+    expect(rest.nextCursor).toBeNull();
+    const missing = await app.app.inject({
+      method: "GET",
+      url: "/v1/users/ghost/transactions",
+      headers: app.admin,
+    });
+    expect(missing.statusCode).toBe(404);
+  });
+
+  it("records chargebacks for the buyer and for the creator whose diamonds are taken back", async () => {
+    const app = await setup();
+    const pack = await buy(app, "us-1000");
+    await send(app, {});
+    await app.app.inject({
+      method: "POST",
+      url: `/v1/test/purchases/${pack.id}/dispute`,
+      headers: app.admin,
+    });
+    const kinds = async (id: string) =>
+      (
+        (
+          await app.app.inject({ method: "GET", url: `/v1/users/${id}/transactions`, headers: app.admin })
+        ).json() as {
+          data: { kind: string; amounts: Record<string, string> }[];
+        }
+      ).data;
+    expect((await kinds("viewer"))[0]).toMatchObject({
+      kind: "chargeback",
+      amounts: { coinsRemoved: "900", debtCoins: "100", moneyMinor: "990" },
+    });
+    expect((await kinds("creator"))[0]).toMatchObject({
+      kind: "chargeback",
+      amounts: { diamondsReversed: "200" },
+    });
+  });
+});

@@ -10,6 +10,7 @@ import { economyRoutes } from "../api/routes/economy.js";
 import { giftRoutes } from "../api/routes/gifts.js";
 import { purchaseRoutes } from "../api/routes/purchases.js";
 import { testRoutes } from "../api/routes/test-mode.js";
+import { transactionRoutes } from "../api/routes/transactions.js";
 import { userRoutes } from "../api/routes/users.js";
 import { walletRoutes } from "../api/routes/wallet.js";
 import { stripeWebhookRoute } from "../api/routes/webhooks.js";
@@ -25,6 +26,7 @@ import type { PaymentProvider, PaymentProviderName } from "../providers/payments
 import { StripeProvider } from "../providers/payments/stripe.js";
 import { TestPaymentProvider } from "../providers/payments/test-provider.js";
 import { SqliteAccessStore } from "../store/sqlite/access-store.js";
+import { SqliteActivityStore } from "../store/sqlite/activity-store.js";
 import { SqliteEconomyStore } from "../store/sqlite/economy-store.js";
 import { SqliteGiftStore } from "../store/sqlite/gift-store.js";
 import { SqlitePurchaseStore } from "../store/sqlite/purchase-store.js";
@@ -119,8 +121,9 @@ export async function composeApp(
   economyRoutes(app, catalog, clock.now);
   const inFlight = new InFlightKeys();
   purchaseRoutes(app, purchases, inFlight, config.testMode);
-  bonusRoutes(app, new Bonuses(runtime.ledger, users, access), inFlight, config.money.amountMax);
+  bonusRoutes(app, new Bonuses(runtime.ledger, users, access, clock.now), inFlight, config.money.amountMax);
   giftRoutes(app, gifts, inFlight);
+  transactionRoutes(app, new SqliteActivityStore(runtime.store), users);
   walletRoutes(
     app,
     new Wallets({ ledger: runtime.ledger, gifts: giftStore, catalog, users, clock: clock.now }),

@@ -3,6 +3,7 @@ import { invariant } from "../errors.js";
 import type { Ledger } from "../ledger/ledger.js";
 import type { JsonObject } from "../ledger/types.js";
 import { platformAccounts, userAccounts } from "./accounts.js";
+import { activityEffect } from "./history/activity.js";
 import type { Idempotent } from "./purchases/purchases.js";
 import type { Users } from "./users/users.js";
 
@@ -20,6 +21,7 @@ export class Bonuses {
     private readonly ledger: Ledger,
     private readonly users: Users,
     private readonly access: Access,
+    private readonly clock: () => number,
   ) {}
 
   async grant(
@@ -43,6 +45,18 @@ export class Bonuses {
           kind: "bonus",
           metadata: reason === null ? { actor } : { actor, reason },
         },
+      ],
+      effects: [
+        activityEffect({
+          userId,
+          kind: "bonus",
+          at: this.clock(),
+          amounts: { coins: coins.toString() },
+          counterparty: null,
+          context: null,
+          economyVersion: null,
+          ref: null,
+        }),
       ],
     });
     const transfer = result.transfers[0];

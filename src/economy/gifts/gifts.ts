@@ -5,6 +5,7 @@ import type { JsonObject } from "../../ledger/types.js";
 import { multiplyRate } from "../../money/index.js";
 import { creatorAccounts, platformAccounts, userAccounts } from "../accounts.js";
 import type { EconomyCatalog } from "../catalog.js";
+import { activityEffect } from "../history/activity.js";
 import type { PurchaseStore } from "../purchases/purchase.js";
 import type { Idempotent } from "../purchases/purchases.js";
 import { ageOn } from "../users/user.js";
@@ -177,6 +178,26 @@ export class Gifts {
             : []),
         ],
         effects: [
+          activityEffect({
+            userId: sender.id,
+            kind: "gift_sent",
+            at: now,
+            amounts: { coins: coins.toString() },
+            counterparty: recipient.id,
+            context: input.context,
+            economyVersion: version.id,
+            ref: id,
+          }),
+          activityEffect({
+            userId: recipient.id,
+            kind: "gift_received",
+            at: now,
+            amounts: { diamonds: diamonds.toString() },
+            counterparty: sender.id,
+            context: input.context,
+            economyVersion: version.id,
+            ref: id,
+          }),
           {
             type: "gift.record",
             data: {
@@ -264,7 +285,19 @@ export class Gifts {
                 },
               ]
             : [],
-        effects: [{ type: "gift.mature", data: { id: lot.id } }],
+        effects: [
+          { type: "gift.mature", data: { id: lot.id } },
+          activityEffect({
+            userId: lot.recipientId,
+            kind: "maturation",
+            at: this.o.clock(),
+            amounts: { diamonds: remaining.toString() },
+            counterparty: null,
+            context: null,
+            economyVersion: null,
+            ref: lot.id,
+          }),
+        ],
       });
       matured++;
     }

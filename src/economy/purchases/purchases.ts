@@ -14,6 +14,7 @@ import {
 import { creatorAccounts, platformAccounts, userAccounts } from "../accounts.js";
 import type { EconomyCatalog } from "../catalog.js";
 import type { GiftStore } from "../gifts/gifts.js";
+import { activityEffect } from "../history/activity.js";
 import { ageOn, type User } from "../users/user.js";
 import type { Users } from "../users/users.js";
 import {
@@ -352,7 +353,19 @@ export class Purchases {
         ...moves,
         idempotencyKey: idem.key,
         fingerprint: idem.fingerprint,
-        effects: [purchaseEffect(refunded)],
+        effects: [
+          purchaseEffect(refunded),
+          activityEffect({
+            userId: purchase.userId,
+            kind: "refund",
+            at: now,
+            amounts: { coins: unused.toString(), moneyMinor: refundMinor.toString() },
+            counterparty: null,
+            context: null,
+            economyVersion: purchase.economyVersion,
+            ref: purchase.id,
+          }),
+        ],
         memo: { ...purchaseDocument(refunded), refundMinor: refundMinor.toString() } as unknown as JsonObject,
       });
       booked = { ...result, refundMinor, moves };
@@ -473,6 +486,22 @@ export class Purchases {
         updatedAt: now,
       }),
     ];
+    effects.push(
+      activityEffect({
+        userId: purchase.userId,
+        kind: "chargeback",
+        at: now,
+        amounts: {
+          coinsRemoved: unused.toString(),
+          debtCoins: spent.toString(),
+          moneyMinor: moneyBack.toString(),
+        },
+        counterparty: null,
+        context: null,
+        economyVersion: purchase.economyVersion,
+        ref: purchase.id,
+      }),
+    );
     const diamonds = await this.diamondsOf(lot.id, now);
     moves.transfers.push(...diamonds.transfers);
     effects.push(...diamonds.effects);
@@ -548,6 +577,16 @@ export class Purchases {
     const effects = [
       purchaseEffect({ ...purchase, status: "completed", chargebackKey: null, updatedAt: now }),
       ...giftEffects,
+      activityEffect({
+        userId: purchase.userId,
+        kind: "chargeback",
+        at: now,
+        amounts: { reversed: "1" },
+        counterparty: null,
+        context: null,
+        economyVersion: purchase.economyVersion,
+        ref: purchase.id,
+      }),
     ];
     if (user.status === "restricted" && user.statusReason === debtRestrictionReason) {
       effects.push({
@@ -600,7 +639,23 @@ export class Purchases {
       });
     }
     const completed: Purchase = { ...purchase, status: "completed", updatedAt: now };
-    const effects = [purchaseEffect(completed)];
+    const effects = [
+      purchaseEffect(completed),
+      activityEffect({
+        userId: user.id,
+        kind: "purchase",
+        at: now,
+        amounts: {
+          coins: purchase.coins.toString(),
+          moneyMinor: purchase.priceMinor.toString(),
+          debtRepaidCoins: repaid.toString(),
+        },
+        counterparty: null,
+        context: null,
+        economyVersion: purchase.economyVersion,
+        ref: purchase.id,
+      }),
+    ];
     if (
       repaid === owed &&
       owed > 0n &&
@@ -696,6 +751,18 @@ export class Purchases {
           metadata: { giftId },
         });
         effects.push({ type: "gift.reverse", data: { id: giftId, diamonds: reversed.toString() } });
+        effects.push(
+          activityEffect({
+            userId: lot.recipientId,
+            kind: "chargeback",
+            at: now,
+            amounts: { diamondsReversed: reversed.toString() },
+            counterparty: null,
+            context: null,
+            economyVersion: null,
+            ref: giftId,
+          }),
+        );
       }
       if (diamonds > reversed) {
         transfers.push({

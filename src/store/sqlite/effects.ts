@@ -75,6 +75,12 @@ const writers: Record<string, (data: JsonObject) => Statement[]> = {
       params: [BigInt(str(d, "diamonds")), str(d, "id")],
     },
   ],
+  "activity.record": (d) => [
+    {
+      sql: "INSERT INTO activity (user_id, kind, at, data) VALUES (?, ?, ?, ?)",
+      params: [str(d, "userId"), str(d, "kind"), BigInt(num(d, "at")), JSON.stringify(d)],
+    },
+  ],
   "user.status": (d) => [
     {
       sql: "UPDATE users SET status = ?, status_reason = ?, updated_at = ? WHERE id = ?",

@@ -181,4 +181,20 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX gifts_context ON gifts (context_id, created_at);
     `,
   },
+  {
+    version: 5,
+    name: "activity",
+    sql: `
+      -- Each user's history, one row per thing that happened to their coins or diamonds, written in
+      -- the same transaction as the transfers it describes.
+      CREATE TABLE activity (
+        id              INTEGER PRIMARY KEY,
+        user_id         TEXT    NOT NULL,
+        kind            TEXT    NOT NULL,
+        at              INTEGER NOT NULL,
+        data            TEXT    NOT NULL
+      ) STRICT;
+      CREATE INDEX activity_user ON activity (user_id, id);
+    `,
+  },
 ];
