@@ -21,7 +21,7 @@ export class SqliteGiftStore implements GiftStore {
          GROUP BY value_usd, commission_rate ORDER BY value_usd, commission_rate`,
       ),
       lotOrder: db.prepare(
-        "SELECT id FROM purchases WHERE user_id = ? AND status IN ('completed', 'disputed') ORDER BY created_at, id",
+        "SELECT id FROM purchases WHERE user_id = ? AND status IN ('completed', 'disputed') ORDER BY created_at, rowid",
       ),
     };
   }
