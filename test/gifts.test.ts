@@ -348,3 +348,56 @@ describe("history", () => {
     });
   });
 });
+
+describe("economy report", () => {
+  it("reports sales per currency and, per source, what was earned, what is owed and the margin", async () => {
+    const app = await setup({ earnings: { maturationDays: 0 } });
+    const from = new Date(app.clock.now() - 1000).toISOString();
+    await buy(app, "us-1000");
+    await send(app, { context: { type: "live", id: "stream-1" } });
+    await send(app, { context: { type: "video", id: "video-9" } });
+    const to = new Date(app.clock.now() + 1000).toISOString();
+    const res = await app.app.inject({
+      method: "GET",
+      url: `/v1/admin/reports/economy?from=${from}&to=${to}`,
+      headers: app.admin,
+    });
+    expect(res.statusCode).toBe(200);
+    const report = res.json();
+    expect(report.currencies).toEqual([
+      {
+        currency: "USD",
+        coinsSold: "1000",
+        revenueMinor: "990",
+        refundedMinor: "0",
+        coinsOutstanding: "800",
+      },
+    ]);
+    const [live, video] = report.sources;
+    // 100 coins at 0.99 ¢ each bought 200 live diamonds worth $1.00, of which the creator nets 50 ¢.
+    expect(live).toEqual({
+      source: "live",
+      coinsSpent: "100",
+      diamondsEarned: "200",
+      earnedUsd: { currency: "USD", gross: "100", commission: "50", net: "50" },
+      diamondsPending: "0",
+      diamondsWithdrawable: "200",
+      liabilityUsd: { currency: "USD", gross: "100", commission: "50", net: "50" },
+      coinRevenueUsdMinor: "99",
+      marginUsdMinor: "49",
+    });
+    // On a video the same coins pay the creator 100 % of their price before fees: the margin is -1 ¢.
+    expect(video).toMatchObject({
+      source: "video",
+      earnedUsd: { gross: "200", net: "100" },
+      marginUsdMinor: "-1",
+    });
+
+    const bad = await app.app.inject({
+      method: "GET",
+      url: `/v1/admin/reports/economy?from=${to}&to=${from}`,
+      headers: app.admin,
+    });
+    expect(bad.statusCode).toBe(400);
+  });
+});

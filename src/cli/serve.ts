@@ -9,6 +9,7 @@ import { bonusRoutes } from "../api/routes/bonus.js";
 import { economyRoutes } from "../api/routes/economy.js";
 import { giftRoutes } from "../api/routes/gifts.js";
 import { purchaseRoutes } from "../api/routes/purchases.js";
+import { reportRoutes } from "../api/routes/report.js";
 import { testRoutes } from "../api/routes/test-mode.js";
 import { transactionRoutes } from "../api/routes/transactions.js";
 import { userRoutes } from "../api/routes/users.js";
@@ -30,6 +31,7 @@ import { SqliteActivityStore } from "../store/sqlite/activity-store.js";
 import { SqliteEconomyStore } from "../store/sqlite/economy-store.js";
 import { SqliteGiftStore } from "../store/sqlite/gift-store.js";
 import { SqlitePurchaseStore } from "../store/sqlite/purchase-store.js";
+import { SqliteReportStore } from "../store/sqlite/report-store.js";
 import { SqliteUserStore } from "../store/sqlite/user-store.js";
 import { startJobs } from "./jobs.js";
 import { openRuntime, type Runtime } from "./runtime.js";
@@ -124,6 +126,7 @@ export async function composeApp(
   bonusRoutes(app, new Bonuses(runtime.ledger, users, access, clock.now), inFlight, config.money.amountMax);
   giftRoutes(app, gifts, inFlight);
   transactionRoutes(app, new SqliteActivityStore(runtime.store), users);
+  reportRoutes(app, new SqliteReportStore(runtime.store), catalog, clock.now);
   walletRoutes(
     app,
     new Wallets({ ledger: runtime.ledger, gifts: giftStore, catalog, users, clock: clock.now }),
