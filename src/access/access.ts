@@ -10,7 +10,13 @@ export interface CreatedKey {
 }
 
 /** Operator access: authenticating keys, creating and revoking them, and the audit trail. */
+/** How long an authenticated key is trusted from memory; a revocation elsewhere takes effect within it. */
+const keyCacheTtlMs = 1000;
+const keysCachedMax = 10_000;
+
 export class Access {
+  private readonly keys = new Map<string, { key: ApiKey; at: number }>();
+
   constructor(
     private readonly store: AccessStore,
     private readonly clock: () => number,
@@ -18,8 +24,18 @@ export class Access {
 
   /** The active key with this secret, or undefined. */
   async authenticate(secret: string): Promise<ApiKey | undefined> {
-    const key = await this.store.findKeyByHash(hashSecret(secret));
-    return key && key.revokedAt === null ? key : undefined;
+    const hash = hashSecret(secret);
+    const now = Date.now();
+    const cached = this.keys.get(hash);
+    if (cached && now - cached.at < keyCacheTtlMs) return cached.key;
+    const key = await this.store.findKeyByHash(hash);
+    if (!key || key.revokedAt !== null) {
+      this.keys.delete(hash);
+      return undefined;
+    }
+    if (this.keys.size >= keysCachedMax) this.keys.clear();
+    this.keys.set(hash, { key, at: now });
+    return key;
   }
 
   async createKey(input: { name: string; scopes: Scope[] }, actor: string): Promise<CreatedKey> {
@@ -39,6 +55,8 @@ export class Access {
   async revokeKey(id: string, actor: string): Promise<ApiKey> {
     const before = await this.store.getKey(id);
     const outcome = await this.store.revokeKey(id, this.clock());
+    // Revoked here: no request of this process may pass on a cached copy.
+    for (const [hash, entry] of this.keys) if (entry.key.id === id) this.keys.delete(hash);
     if (outcome === "not_found" || !before) throw new GiftstreamError("not_found", `no active API key ${id}`);
     if (outcome === "last_admin") throw new GiftstreamError("last_admin_key");
     const after = (await this.store.getKey(id))!;

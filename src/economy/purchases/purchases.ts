@@ -204,7 +204,7 @@ export class Purchases {
             },
             "payment amount or currency does not match the purchase; nothing credited",
           );
-          await this.o.ledger.submit({ transfers: [], effects: [seen] });
+          await this.commit({ transfers: [], effects: [seen] });
           return;
         }
         if (purchase.status !== "pending") return;
@@ -212,7 +212,7 @@ export class Purchases {
         const request = await this.completion({ ...purchase, paymentRef: event.paymentRef }, user, now);
         // Keyed by the purchase, not the event: Stripe may report one payment by two events, and
         // whichever comes second replays the first instead of crediting again.
-        await this.o.ledger.submit({
+        await this.commit({
           ...request,
           idempotencyKey: `purchase:${purchase.id}:complete`,
           fingerprint: "complete",
@@ -223,7 +223,7 @@ export class Purchases {
       case "payment.failed": {
         const purchase = await this.o.store.getPurchase(event.purchaseId);
         if (purchase?.status !== "pending") return;
-        await this.o.ledger.submit({
+        await this.commit({
           transfers: [],
           effects: [purchaseEffect({ ...purchase, status: "failed", updatedAt: now }), seen],
         });
@@ -255,7 +255,7 @@ export class Purchases {
             }
           }
         }
-        await this.o.ledger.submit({ transfers: [], effects: [seen] });
+        await this.commit({ transfers: [], effects: [seen] });
         return;
       }
       case "fee.reported": {
@@ -272,7 +272,7 @@ export class Purchases {
           const fees = platformAccounts.providerFees(event.currency, provider);
           const receivable = platformAccounts.providerReceivable(event.currency, provider);
           // One fee per payment: a second report of it replays the first.
-          await this.o.ledger.submit({
+          await this.commit({
             idempotencyKey: `purchase:${purchase.id}:fee`,
             fingerprint: "fee",
             accounts: [fees, receivable],
@@ -287,11 +287,11 @@ export class Purchases {
             ],
           });
         }
-        await this.o.ledger.submit({ transfers: [], effects: [seen] });
+        await this.commit({ transfers: [], effects: [seen] });
         return;
       }
       default:
-        await this.o.ledger.submit({ transfers: [], effects: [seen] });
+        await this.commit({ transfers: [], effects: [seen] });
         return;
     }
   }
@@ -408,7 +408,7 @@ export class Purchases {
       const moves =
         booked.moves ??
         reversal(before, { coinsBack, moneyBack: booked.refundMinor, to: "sales", kind: "refund" });
-      await this.o.ledger.submit({
+      await this.commit({
         idempotencyKey: compensationKey,
         fingerprint: "compensate",
         accounts: moves.accounts,
@@ -435,7 +435,7 @@ export class Purchases {
    */
   private async externalPartialRefund(purchase: Purchase, moneyBack: bigint, now: number): Promise<void> {
     const moves = reversal(purchase, { coinsBack: 0n, moneyBack, to: "sales", kind: "external_refund" });
-    await this.o.ledger.submit({
+    await this.commit({
       ...moves,
       // One per state of the purchase: two reports racing from one state book the first only, and
       // the next report (amounts are cumulative) books whatever is still missing.
@@ -513,7 +513,7 @@ export class Purchases {
         data: { userId: user.id, status: "restricted", reason: debtRestrictionReason, at: now },
       });
     }
-    await this.o.ledger.submit({
+    await this.commit({
       ...moves,
       accounts: [...moves.accounts, debt],
       // One key per state of the purchase: two reversals racing from the same state (a dispute and a
@@ -596,7 +596,7 @@ export class Purchases {
         data: { userId: user.id, status: "active", reason: null, at: now },
       });
     }
-    await this.o.ledger.submit({
+    await this.commit({
       transfers,
       idempotencyKey: `purchase:${purchase.id}:dispute:${disputeId}:won`,
       fingerprint: "won",
@@ -679,6 +679,15 @@ export class Purchases {
     return balance ? balance.debitsPosted - balance.creditsPosted : 0n;
   }
 
+  /** Submits to the ledger; users whose status the request changed are read afresh next time. */
+  private async commit(request: LedgerRequest) {
+    try {
+      return await this.o.ledger.submit(request);
+    } finally {
+      for (const id of statusChangedUsers(request)) this.o.users.forget(id);
+    }
+  }
+
   private assertMayBuy(user: User, now: number): void {
     // A user restricted for coin debt may still buy: buying is how the debt gets repaid.
     const inDebtOnly = user.status === "restricted" && user.statusReason === debtRestrictionReason;
@@ -692,7 +701,7 @@ export class Purchases {
   }
 
   private async submit(request: LedgerRequest): Promise<{ purchase: PurchaseDocument; replayed: boolean }> {
-    const result = await this.o.ledger.submit(request);
+    const result = await this.commit(request);
     invariant(result.memo !== null, "a purchase request carries its response");
     return { purchase: result.memo as unknown as PurchaseDocument, replayed: result.replayed };
   }
@@ -836,6 +845,10 @@ function reversal(
     });
   }
   return { accounts: [platformAccounts.coinsIssued, lot, receivable, from], transfers };
+}
+
+function statusChangedUsers(request: LedgerRequest): string[] {
+  return (request.effects ?? []).filter((e) => e.type === "user.status").map((e) => String(e.data.userId));
 }
 
 function purchaseEffect(purchase: Purchase) {

@@ -10,7 +10,17 @@ export interface UserInput {
 }
 
 /** Users as the operator's app registers them, and the admin's restrict/block/unblock. */
+/** Most users kept in memory; the cache is dropped whole when it would pass this. */
+const usersCachedMax = 100_000;
+
+/**
+ * Users as the operator's app registers them, and the admin's restrict/block/unblock. Reads are
+ * served from memory: every write path here updates it, and flows that change a status inside a
+ * ledger transaction call `forget`.
+ */
 export class Users {
+  private readonly cache = new Map<string, User>();
+
   constructor(
     private readonly store: UserStore,
     private readonly access: Access,
@@ -18,13 +28,27 @@ export class Users {
   ) {}
 
   async get(id: string): Promise<User> {
-    const user = await this.store.getUser(id);
+    const user = await this.find(id);
     if (!user) throw new GiftstreamError("not_found", `no user ${id}`);
     return user;
   }
 
-  find(id: string): Promise<User | undefined> {
-    return this.store.getUser(id);
+  async find(id: string): Promise<User | undefined> {
+    const cached = this.cache.get(id);
+    if (cached) return cached;
+    const user = await this.store.getUser(id);
+    if (user) this.remember(user);
+    return user;
+  }
+
+  /** Drops a cached user whose row changed outside this service (a status set by a chargeback). */
+  forget(id: string): void {
+    this.cache.delete(id);
+  }
+
+  private remember(user: User): void {
+    if (this.cache.size >= usersCachedMax) this.cache.clear();
+    this.cache.set(user.id, user);
   }
 
   /** Creates or updates; returns whether it created. */
@@ -37,7 +61,7 @@ export class Users {
       );
     }
     const birthDate = parseBirthDate(input.birthDate, now);
-    const existing = await this.store.getUser(id);
+    const existing = await this.find(id);
     const user: User = {
       id,
       country: input.country,
@@ -48,14 +72,18 @@ export class Users {
       createdAt: existing?.createdAt ?? now,
       updatedAt: now,
     };
+    this.forget(id);
     await this.store.putUser(user);
+    this.forget(id);
     return { user, created: existing === undefined };
   }
 
   async setStatus(id: string, status: UserStatus, reason: string | null, actor: string): Promise<User> {
     const before = await this.get(id);
     const now = this.clock();
+    this.forget(id);
     await this.store.setStatus(id, status, reason, now);
+    this.forget(id);
     const after: User = { ...before, status, statusReason: reason, updatedAt: now };
     await this.access.audit(
       actor,
