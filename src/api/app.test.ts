@@ -104,3 +104,31 @@ describe("over a real socket", () => {
     expect(second).toContain('"code":"shutting_down"');
   });
 });
+
+describe("request logging", () => {
+  it.each([
+    [true, 2],
+    [false, 0],
+  ])("with log.requests %s logs %i lines for a request", async (requests, lines) => {
+    const { Writable } = await import("node:stream");
+    const { pino } = await import("pino");
+    const written: string[] = [];
+    const sink = new Writable({
+      write(chunk, _encoding, done) {
+        written.push(String(chunk));
+        done();
+      },
+    });
+    const config = loadConfig({ env: {}, overrides: { log: { requests } } });
+    const app = await buildApp({
+      config,
+      logger: pino({ level: "info" }, sink),
+      checks: { health: async () => ({ ok: true }) },
+    });
+    await app.inject({ method: "GET", url: "/healthz" });
+    await app.close();
+    expect(
+      written.filter((l) => l.includes("request completed") || l.includes("incoming request")),
+    ).toHaveLength(lines);
+  });
+});

@@ -85,6 +85,7 @@ export async function buildApp(options: BuildAppOptions): Promise<GiftstreamApp>
     // Answered below as a problem+json `shutting_down`, rather than Fastify's plain JSON 503.
     return503OnClosing: false,
     genReqId: requestId,
+    disableRequestLogging: !config.log.requests,
     requestIdHeader: false,
     onProtoPoisoning: "error",
     onConstructorPoisoning: "error",

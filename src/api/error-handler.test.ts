@@ -275,7 +275,11 @@ describe("request ids and logging", () => {
     const config = loadConfig({ env: {} });
     const checks = { health: async () => ({ ok: true }) };
     for (const logger of [false, { level: "warn" }, undefined]) {
-      const app = await buildApp({ config: { ...config, log: { level: "silent" } }, logger, checks });
+      const app = await buildApp({
+        config: { ...config, log: { level: "silent", requests: true } },
+        logger,
+        checks,
+      });
       apps.push(app);
       expect((await app.inject({ method: "GET", url: "/healthz" })).statusCode).toBe(200);
     }

@@ -46,7 +46,7 @@ describe("loadConfig defaults", () => {
         shutdownTimeoutMs: 10_000,
       },
       dataDir: "./data",
-      log: { level: "info" },
+      log: { level: "info", requests: true },
       money: { amountMax: 1_000_000_000_000_000n },
       ledger: {
         batchTransfersMax: 4096,

@@ -63,6 +63,12 @@ export const configSchema = Type.Object(
     log: group(
       {
         level: Type.Optional(Type.Enum(logLevels, { default: "info", description: "pino log level." })),
+        requests: Type.Optional(
+          Type.Boolean({
+            default: true,
+            description: "Log every request and response at info level (errors are logged either way).",
+          }),
+        ),
       },
       "Logging.",
     ),
@@ -193,7 +199,7 @@ export interface Config {
   readonly dataDir: string;
   readonly databaseUrl?: string;
   readonly apiKey?: string;
-  readonly log: { readonly level: LogLevel };
+  readonly log: { readonly level: LogLevel; readonly requests: boolean };
   readonly money: { readonly amountMax: bigint };
   readonly ledger: {
     readonly batchTransfersMax: number;
