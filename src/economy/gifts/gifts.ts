@@ -53,6 +53,8 @@ export interface GiftStore {
   listMaturing(now: number, limit: number): Promise<GiftLot[]>;
   /** A sender's completed purchases, oldest first: the order paid coins are spent in. */
   paidLotOrder(userId: string): Promise<string[]>;
+  /** Drops what is remembered of a user's lots, after one of their purchases changed. */
+  forgetLots(userId: string): void;
   /**
    * A creator's diamonds that are withdrawable at `now` (matured, or due and not yet moved by the
    * job), grouped by their locked value and commission rate; `due` is the part not yet moved.

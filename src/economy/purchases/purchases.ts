@@ -679,12 +679,19 @@ export class Purchases {
     return balance ? balance.debitsPosted - balance.creditsPosted : 0n;
   }
 
-  /** Submits to the ledger; users whose status the request changed are read afresh next time. */
+  /**
+   * Submits to the ledger; users whose status the request changed, and the lot order of the buyer
+   * whose purchase it touched, are read afresh next time.
+   */
   private async commit(request: LedgerRequest) {
     try {
       return await this.o.ledger.submit(request);
     } finally {
       for (const id of statusChangedUsers(request)) this.o.users.forget(id);
+      // A purchase that completes, is disputed or is won back changes which lots its buyer spends.
+      for (const e of request.effects ?? []) {
+        if (e.type === "purchase.upsert") this.o.gifts?.forgetLots(String(e.data.userId));
+      }
     }
   }
 

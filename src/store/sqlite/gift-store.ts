@@ -4,8 +4,13 @@ import type { SqliteStore } from "./sqlite-store.js";
 type Row = Record<string, unknown>;
 
 /** Gifts are written as ledger effects (effects.ts), in the transaction that moves their coins. */
+/** Most users whose lot order is kept in memory. */
+const lotOrdersCachedMax = 100_000;
+
 export class SqliteGiftStore implements GiftStore {
   private readonly s;
+  /** Each sender's lot order, read once per change of their purchases (see `forgetLots`). */
+  private readonly lotOrders = new Map<string, string[]>();
 
   constructor(store: SqliteStore) {
     const db = store.database;
@@ -50,7 +55,16 @@ export class SqliteGiftStore implements GiftStore {
   }
 
   async paidLotOrder(userId: string): Promise<string[]> {
-    return (this.s.lotOrder.all(userId) as Row[]).map((row) => row.id as string);
+    const cached = this.lotOrders.get(userId);
+    if (cached) return cached;
+    const order = (this.s.lotOrder.all(userId) as Row[]).map((row) => row.id as string);
+    if (this.lotOrders.size >= lotOrdersCachedMax) this.lotOrders.clear();
+    this.lotOrders.set(userId, order);
+    return order;
+  }
+
+  forgetLots(userId: string): void {
+    this.lotOrders.delete(userId);
   }
 }
 
