@@ -106,10 +106,10 @@ export class Ledger {
     return deserializeResult(record.result).memo ?? null;
   }
 
-  /** The transfers a committed idempotent request made, or none. */
-  async transfersOf(key: string): Promise<TransferRecord[]> {
+  /** The transfers a committed idempotent request made; undefined when nothing was committed under `key`. */
+  async transfersOf(key: string): Promise<TransferRecord[] | undefined> {
     const record = await this.options.store.getIdempotency(key);
-    return record ? deserializeResult(record.result).transfers : [];
+    return record ? deserializeResult(record.result).transfers : undefined;
   }
 
   /** Voids holds whose expiry has passed, each on its own so that a concurrent post loses nothing. */

@@ -531,9 +531,8 @@ export class Purchases {
     if (purchase.status !== "disputed" || purchase.disputeId !== disputeId) return;
     invariant(purchase.chargebackKey !== null, "a disputed purchase names its chargeback");
     // A chargeback of a purchase already refunded in full moved nothing, but its record exists.
-    const recorded = await this.o.ledger.replayOf(purchase.chargebackKey, "chargeback");
-    invariant(recorded !== undefined, "a disputed purchase has its chargeback record");
     const chargeback = await this.o.ledger.transfersOf(purchase.chargebackKey);
+    invariant(chargeback !== undefined, "a disputed purchase has its chargeback record");
     const debt = userAccounts.coinDebt(purchase.userId);
     const owed = await this.debtOf(purchase.userId);
     const transfers: TransferInput[] = [];
