@@ -2,8 +2,9 @@ import { Writable } from "node:stream";
 import { pino } from "pino";
 import { afterEach, describe, expect, it } from "vitest";
 import { reconcile } from "../src/ledger/reconcile.js";
-import { type StripeStandIn, startStripeStandIn } from "./stand-ins/stripe-stand-in.js";
+import { type StripeEvent, type StripeStandIn, startStripeStandIn } from "./stand-ins/stripe-stand-in.js";
 import { openTestApp, type TestApp } from "./support/app.js";
+import { deliverStripeEvent } from "./support/stripe.js";
 
 let t: TestApp | null = null;
 let stand: StripeStandIn | null = null;
@@ -313,14 +314,8 @@ describe("purchases through Stripe (local stand-in of Stripe's API)", () => {
     return { purchase, sessionId };
   }
 
-  async function deliver(event: Parameters<StripeStandIn["signedDelivery"]>[0], opts = {}) {
-    const { body, header } = stand!.signedDelivery(event, opts);
-    return t!.app.inject({
-      method: "POST",
-      url: "/v1/webhooks/stripe",
-      headers: { "content-type": "application/json", "stripe-signature": header },
-      payload: body,
-    });
+  function deliver(event: StripeEvent, opts: Parameters<StripeStandIn["signedDelivery"]>[1] = {}) {
+    return deliverStripeEvent(t!, stand!, event, opts);
   }
 
   it("credits coins once on a verified paid checkout, however often the event is delivered", async () => {
@@ -397,13 +392,7 @@ describe("Stripe refunds, disputes and fees by webhook (local stand-in)", () => 
     const session = [...stand.sessions.values()].find((s) => s.client_reference_id === created.id)!;
     const send = async (events: ReturnType<StripeStandIn["pay"]>, early: string[] = []) => {
       for (const event of events) {
-        const { body, header } = stand!.signedDelivery(event);
-        const res = await t!.app.inject({
-          method: "POST",
-          url: "/v1/webhooks/stripe",
-          headers: { "content-type": "application/json", "stripe-signature": header },
-          payload: body,
-        });
+        const res = await deliverStripeEvent(t!, stand!, event);
         // An event that arrives before what it refers to is refused so that Stripe delivers it again.
         expect(res.statusCode).toBe(early.includes(event.type) ? 404 : 200);
       }

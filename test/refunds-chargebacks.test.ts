@@ -13,6 +13,7 @@ import {
   simulateProvider,
   spendCoins,
 } from "./support/buyer.js";
+import { deliverStripeEvent } from "./support/stripe.js";
 
 let t: TestApp | null = null;
 let stand: StripeStandIn | null = null;
@@ -109,26 +110,14 @@ describe("refunds of unused web-bought coins (EEA and UK, 14 days)", () => {
     const id = created.json().id as string;
     const session = [...stand.sessions.values()].find((s) => s.client_reference_id === id)!;
     for (const event of stand.pay(session.id)) {
-      const { body, header } = stand.signedDelivery(event);
-      await app.app.inject({
-        method: "POST",
-        url: "/v1/webhooks/stripe",
-        headers: { "content-type": "application/json", "stripe-signature": header },
-        payload: body,
-      });
+      await deliverStripeEvent(app, stand, event);
     }
     const res = await refundPurchase(app, id);
     expect(res.json()).toMatchObject({ status: "refunded", refundedMinor: "918" });
     expect(stand.requests.some((r) => r.path === "/v1/refunds")).toBe(true);
     // The charge.refunded webhook that follows is recognised as ours and changes nothing more.
     for (const event of stand.refundEvents) {
-      const { body, header } = stand.signedDelivery(event);
-      await app.app.inject({
-        method: "POST",
-        url: "/v1/webhooks/stripe",
-        headers: { "content-type": "application/json", "stripe-signature": header },
-        payload: body,
-      });
+      await deliverStripeEvent(app, stand, event);
     }
     expect(await posted(app, "platform:EUR:revenue:coin_sales")).toBe(0n);
     expect((await reconcile(app.runtime.store)).problems).toEqual([]);
