@@ -10,6 +10,11 @@ declare module "fastify" {
   interface FastifyContextConfig {
     /** The scope a route needs; `server` by default under /v1. */
     scope?: Scope;
+    /**
+     * Whether a user token may call the route: absent refuses user tokens (403); "any" lets any
+     * user's token in; "self" lets in only the token of the user named by the `userId` path param.
+     */
+    userToken?: "any" | "self";
   }
   interface FastifyRequest {
     principal: Principal | null;
