@@ -91,7 +91,13 @@ export function applyRequest(
   const applied: AppliedRequest = { transfers: [], closes: [] };
   if (accounts) {
     for (const input of accounts) {
-      const error = ensureAccount(state, effects, input, journal!);
+      const created = input.opening !== undefined && !state.accounts.has(input.id);
+      let error = ensureAccount(state, effects, input, journal!);
+      if (!error && created) {
+        const { debitAccountId, amount, kind } = input.opening!;
+        const opening = { debitAccountId, creditAccountId: input.id, amount, kind };
+        error = move(state, effects, opening, -1, applied, journal);
+      }
       if (error) {
         journal!.rollback();
         return error;

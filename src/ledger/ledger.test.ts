@@ -870,6 +870,62 @@ describe("account flags", () => {
   });
 });
 
+describe("account opening", () => {
+  const allowance = (day: string) => ({
+    id: `allowance:${day}`,
+    unit: "COIN",
+    flags: { debitsMustNotExceedCredits: true },
+    opening: { debitAccountId: "mint", amount: 10n, kind: "daily_allowance" },
+  });
+
+  it("funds an account once, when a request creates it, and uses of it stay within the funding", async () => {
+    const t = await world();
+    const use = (amount: bigint) =>
+      t.ledger.submit({ accounts: [allowance("d1")], transfers: [hold("allowance:d1", "bob", amount)] });
+    const first = await use(4n);
+    expect(first.transfers.map((r) => [r.kind, r.amount])).toEqual([
+      ["daily_allowance", 10n],
+      ["hold", 4n],
+    ]);
+    // The second request names the same account: it exists, so it is not funded again.
+    const second = await use(6n);
+    expect(second.transfers.map((r) => r.kind)).toEqual(["hold"]);
+    await expectCode(use(1n), "debits_exceed_credits");
+    expect(await t.ledger.balance("allowance:d1")).toMatchObject({ creditsPosted: 10n, debitsPending: 10n });
+    expect(await t.ledger.balance("mint")).toMatchObject({ debitsPosted: 110n });
+  });
+
+  it("funds once when concurrent requests in one batch create the same account", async () => {
+    const t = await world({ batchWaitMs: 5 });
+    const results = await Promise.allSettled(
+      Array.from({ length: 5 }, () =>
+        t.ledger.submit({ accounts: [allowance("d2")], transfers: [hold("allowance:d2", "bob", 3n)] }),
+      ),
+    );
+    expect(results.filter((r) => r.status === "fulfilled")).toHaveLength(3);
+    expect(await t.ledger.balance("allowance:d2")).toMatchObject({ creditsPosted: 10n, debitsPending: 9n });
+    expect((await reconcile(t.store)).ok).toBe(true);
+  });
+
+  it("a refused request leaves the account unopened", async () => {
+    const t = await world();
+    await expectCode(
+      t.ledger.submit({ accounts: [allowance("d3")], transfers: [hold("allowance:d3", "bob", 11n)] }),
+      "debits_exceed_credits",
+    );
+    await expectCode(t.ledger.balance("allowance:d3"), "account_not_found");
+    expect(await t.ledger.balance("mint")).toMatchObject({ debitsPosted: 100n });
+  });
+
+  it("refuses an opening from the account itself, or of no amount", async () => {
+    const t = await world();
+    const self = { ...allowance("d4"), opening: { debitAccountId: "allowance:d4", amount: 1n, kind: "x" } };
+    await expectCode(t.ledger.submit({ accounts: [self], transfers: [] }), "same_account");
+    const zero = { ...allowance("d4"), opening: { debitAccountId: "mint", amount: 0n, kind: "x" } };
+    await expectCode(t.ledger.submit({ accounts: [zero], transfers: [] }), "invalid_amount");
+  });
+});
+
 describe("overflow", () => {
   it("refuses a transfer that would push a running total past 2^63 - 1", async () => {
     const amountMax = 2n ** 62n;

@@ -180,7 +180,10 @@ export class Ledger {
     const pendingIds = new Set<bigint>();
     const accountIds = new Set<string>();
     for (const { request } of toApply.map((i) => i.request)) {
-      for (const account of request.accounts ?? []) accountIds.add(account.id);
+      for (const account of request.accounts ?? []) {
+        accountIds.add(account.id);
+        if (account.opening) accountIds.add(account.opening.debitAccountId);
+      }
       for (const t of request.transfers) {
         if (t.type === "post_pending" || t.type === "void_pending") pendingIds.add(t.pendingId);
         else if (t.type === "cascade") {

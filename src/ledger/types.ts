@@ -27,6 +27,12 @@ export interface AccountInput {
   id: string;
   unit: string;
   flags?: AccountFlags;
+  /**
+   * A posted transfer that funds the account when this request creates it, and never again:
+   * account creation happens exactly once, so the funding does too. A daily allowance is an
+   * account per day opened with the day's limit, that the day's uses then debit.
+   */
+  opening?: { debitAccountId: string; amount: bigint; kind: string };
 }
 
 /** An account as stored: its identity and its four running totals. */

@@ -81,6 +81,17 @@ export function validateRequest(request: LedgerRequest, limits: RequestLimits): 
         `unknown unit ${String(account.unit)} for account ${account.id}`,
       );
     }
+    if (account.opening !== undefined) {
+      const { debitAccountId, amount, kind } = account.opening;
+      if (!isAccountId(debitAccountId)) throw badAccountId("opening debit account id");
+      if (debitAccountId === account.id) {
+        throw new GiftstreamError("same_account", `account ${account.id} cannot open from itself`);
+      }
+      if (typeof kind !== "string" || kind.length === 0 || kind.length > ledgerLimits.kindLengthMax) {
+        throw new GiftstreamError("invalid_request", "opening kind must be 1–64 characters");
+      }
+      checkAmount(amount, limits.amountMax, `opening of ${account.id}`);
+    }
   }
   for (let index = 0; index < transfers.length; index++) checkTransfer(transfers[index]!, index, limits);
 }
