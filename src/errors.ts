@@ -29,12 +29,14 @@ export const errorCatalogue = {
   unauthenticated: {
     status: 401,
     title: "Unauthenticated",
-    description: "The `Authorization: Bearer` credential is missing, unknown, revoked or expired.",
+    description:
+      "The `Authorization: Bearer` credential is missing, unknown or revoked, or a user token is expired, malformed or wrongly signed.",
   },
   forbidden: {
     status: 403,
     title: "Forbidden",
-    description: "The credential is valid but may not do this (a missing scope, or another user's resource).",
+    description:
+      "The credential is valid but may not do this (a missing scope, a route closed to user tokens, or another user's resource).",
   },
   not_found: {
     status: 404,
@@ -50,12 +52,20 @@ export const errorCatalogue = {
   payload_too_large: {
     status: 413,
     title: "Payload too large",
-    description: "The request body is larger than `server.bodyLimitBytes`.",
+    description:
+      "The request body is larger than `server.bodyLimitBytes` (an identity document: `kyc.documentBytesMax`).",
   },
   unsupported_media_type: {
     status: 415,
     title: "Unsupported media type",
-    description: "The request body is not `application/json`.",
+    description:
+      "The request body is not `application/json` (an identity document upload: not JPEG, PNG, PDF or octet-stream).",
+  },
+  unsupported_document_type: {
+    status: 415,
+    title: "Unsupported document type",
+    description:
+      "An identity document's content is not JPEG, PNG or PDF, judged by its bytes, not by its name or Content-Type.",
   },
   account_exists_mismatch: {
     status: 409,
@@ -72,10 +82,31 @@ export const errorCatalogue = {
     title: "Last admin key",
     description: "Revoking this key would leave no active admin key; create another admin key first.",
   },
+  token_keys_from_env: {
+    status: 409,
+    title: "Token keys come from the environment",
+    description:
+      "The user-token signing secret is set by `GIFTSTREAM_TOKEN_SECRET`: rotate it there (with `GIFTSTREAM_TOKEN_SECRET_PREVIOUS`), not through the API.",
+  },
   pending_transfer_closed: {
     status: 409,
     title: "Pending transfer already closed",
     description: "The pending transfer was already posted, voided or expired.",
+  },
+  kyc_already_verified: {
+    status: 409,
+    title: "Identity already verified",
+    description: "The user's identity is verified; its data and document can no longer be replaced.",
+  },
+  kyc_not_pending: {
+    status: 409,
+    title: "Identity verification not pending",
+    description: "Only a pending identity verification can be approved or rejected.",
+  },
+  kyc_document_missing: {
+    status: 409,
+    title: "Identity document missing",
+    description: "The identity verification cannot be approved before its document is uploaded.",
   },
   account_not_found: {
     status: 422,
@@ -176,10 +207,74 @@ export const errorCatalogue = {
     description:
       "Coins are refundable only when bought on the web in a region that allows it (EEA, UK), within the refund window, and only while unused.",
   },
+  kyc_required: {
+    status: 422,
+    title: "Identity verification required",
+    description: "The user's identity must be verified (KYC) before a cash-out.",
+  },
+  name_mismatch: {
+    status: 422,
+    title: "Name mismatch",
+    description: "The payout method's holder name does not match the verified legal name.",
+  },
+  method_not_allowed: {
+    status: 422,
+    title: "Payout method not allowed",
+    description:
+      "The payout method type is not allowed in the user's region (`payoutMethods` of the region).",
+  },
+  too_many_payout_methods: {
+    status: 422,
+    title: "Too many payout methods",
+    description: "The user already has `payoutMethods.perUserMax` payout methods linked; delete one first.",
+  },
+  insufficient_diamonds: {
+    status: 422,
+    title: "Insufficient diamonds",
+    description: "The creator has fewer withdrawable diamonds (not on hold) than the cash-out asks for.",
+  },
+  below_minimum: {
+    status: 422,
+    title: "Below minimum",
+    description:
+      "The cash-out's net is under the region's minimum (`cashoutMinimumNetMinor`, in the payout currency).",
+  },
+  over_daily_limit: {
+    status: 422,
+    title: "Over daily limit",
+    description:
+      "The cash-out would take the creator past the region's daily maximum (`cashoutDailyMaxNetMinor`), counted per calendar day in the region's time zone.",
+  },
+  quote_expired: {
+    status: 422,
+    title: "Quote expired",
+    description: "The cash-out quote is past its expiry (`cashouts.quoteTtlMs`); ask for a new one.",
+  },
+  cashout_not_cancellable: {
+    status: 409,
+    title: "Cash-out not cancellable",
+    description: "The cash-out has started processing (or has ended), so it can no longer be cancelled.",
+  },
+  cashout_state_conflict: {
+    status: 409,
+    title: "Cash-out state conflict",
+    description: "The cash-out is not in a state that allows this action (e.g. approving one already paid).",
+  },
   idempotency_key_reused: {
     status: 422,
     title: "Idempotency key reused",
     description: "The idempotency key was already used with a different request.",
+  },
+  rate_limited: {
+    status: 429,
+    title: "Rate limited",
+    description:
+      "Too many requests from this API key, user or address, or too many gifts from this sender, in the current window (`rateLimit.*`); retry after `Retry-After` seconds.",
+  },
+  too_many_webhook_endpoints: {
+    status: 422,
+    title: "Too many webhook endpoints",
+    description: "As many webhook endpoints exist as `webhooks.endpointsMax` allows; delete one first.",
   },
   provider_error: {
     status: 502,
@@ -192,6 +287,12 @@ export const errorCatalogue = {
     title: "Overloaded",
     description:
       "The ledger's write queue is full (`ledger.queueRequestsMax`); retry with the same idempotency key.",
+  },
+  too_many_subscribers: {
+    status: 503,
+    title: "Too many subscribers",
+    description:
+      "This server already serves as many live event streams as `live.subscribersMax` (or `live.subscribersPerStreamMax` for one stream) allow; retry later or against another instance.",
   },
   shutting_down: {
     status: 503,

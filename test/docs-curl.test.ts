@@ -21,6 +21,11 @@ const docsInOrder = [
   "test-mode.md",
   "purchases.md",
   "gifts.md",
+  "live.md",
+  "webhooks.md",
+  "kyc.md",
+  "payout-methods.md",
+  "cashout.md",
 ];
 
 function curlBlocks(file: string): string[] {
@@ -68,7 +73,13 @@ describe("curl examples in docs/", () => {
         }
         const body = out.includes("\r\n\r\n") ? out.slice(out.indexOf("\r\n\r\n") + 4) : out;
         if (block.includes("/docs |")) expect(body).toContain("<");
-        else expect(() => JSON.parse(body), `${file}: ${block}\n${body}`).not.toThrow();
+        else if (/\/v1\/live\/[^ ]+\/events/.test(block)) {
+          // An event stream: comments, then events whose data lines are JSON.
+          expect(body.startsWith(": subscribed\n\n"), `${file}: ${block}\n${body}`).toBe(true);
+          for (const line of body.split("\n").filter((l) => l.startsWith("data: "))) {
+            expect(() => JSON.parse(line.slice(6)), line).not.toThrow();
+          }
+        } else expect(() => JSON.parse(body), `${file}: ${block}\n${body}`).not.toThrow();
       }
     });
   }

@@ -4,6 +4,7 @@ import Fastify, {
   type FastifyBaseLogger,
   type FastifyInstance,
   type FastifyServerOptions,
+  LogController,
   type RawReplyDefaultExpression,
   type RawRequestDefaultExpression,
   type RawServerDefault,
@@ -85,7 +86,9 @@ export async function buildApp(options: BuildAppOptions): Promise<GiftstreamApp>
     // Answered below as a problem+json `shutting_down`, rather than Fastify's plain JSON 503.
     return503OnClosing: false,
     genReqId: requestId,
-    disableRequestLogging: !config.log.requests,
+    // A live stream's id (a gift's `context.id`) is a path parameter of up to 128 characters.
+    routerOptions: { maxParamLength: 128 },
+    logController: new LogController({ disableRequestLogging: !config.log.requests }),
     requestIdHeader: false,
     onProtoPoisoning: "error",
     onConstructorPoisoning: "error",

@@ -1,10 +1,14 @@
+import type { FastifyReply, FastifyRequest } from "fastify";
 import type { Access } from "../access/access.js";
 import { type ApiKey, grants, type Scope } from "../access/api-keys.js";
-import { GiftstreamError } from "../errors.js";
+import type { UserTokens } from "../access/user-tokens.js";
+import { GiftstreamError, isGiftstreamError } from "../errors.js";
 import type { GiftstreamApp } from "./app.js";
 
-/** Who is calling. User tokens join this union when they exist. */
-export type Principal = { kind: "api_key"; key: ApiKey };
+/** Who is calling: an operator key, or a user token that acts only as its user. */
+export type Principal =
+  | { kind: "api_key"; key: ApiKey }
+  | { kind: "user"; userId: string; tokenId: string; expiresAt: number };
 
 declare module "fastify" {
   interface FastifyContextConfig {
@@ -21,28 +25,62 @@ declare module "fastify" {
   }
 }
 
-const bearerPattern = /^Bearer ([\x21-\x7e]{1,256})$/;
+/** A JWT's compact form is longer than any API key; 4 KiB bounds what is handed to a verifier. */
+const bearerPattern = /^Bearer ([\x21-\x7e]{1,4096})$/;
+/** Three base64url parts with a JSON header (`{"` is `eyJ`): a user token, not an API key. */
+const jwtPattern = /^eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*$/;
 
-/** The actor recorded in the audit log for a request. */
+/** The actor recorded in the audit log for a request, and the caller an idempotency key belongs to. */
 export function actorOf(principal: Principal | null): string {
-  return principal ? principal.key.id : "anonymous";
+  if (principal === null) return "anonymous";
+  return principal.kind === "api_key" ? principal.key.id : `user:${principal.userId}`;
 }
 
 /**
- * Every /v1 route except /v1/webhooks/* needs an operator key (`Authorization: Bearer …`): 401
- * without a valid one, 403 when its scopes do not cover the route's `config.scope`. Provider
+ * For checks the route config cannot make (a user named in the body, or the owner of a resource):
+ * a user token may act only as its own user; an operator key may act as anyone.
+ */
+export function assertActsAs(request: FastifyRequest, userId: string): void {
+  const principal = request.principal;
+  if (principal?.kind === "user" && principal.userId !== userId) {
+    throw new GiftstreamError("forbidden", `This user token acts only as ${principal.userId}.`);
+  }
+}
+
+/**
+ * Every /v1 route except /v1/webhooks/* needs an operator key or a user token (`Authorization:
+ * Bearer …`): 401 without a valid one; 403 when a key's scopes do not cover the route's
+ * `config.scope`, or when the route does not let this user token in (`config.userToken`). Provider
  * webhooks carry their own signatures instead.
  */
-export function registerAuth(app: GiftstreamApp, access: Access): void {
+export function registerAuth(app: GiftstreamApp, access: Access, tokens: UserTokens): void {
   app.decorateRequest("principal", null);
+  app.addHook("onRoute", (route) => {
+    // An admin route open to user tokens would be a hole; refuse to start with one.
+    if (route.config?.scope === "admin" && route.config.userToken !== undefined) {
+      throw new Error(`${route.method} ${route.url}: admin routes cannot let user tokens in`);
+    }
+    if (route.config?.userToken === "self" && !route.url.includes("/:userId")) {
+      throw new Error(`${route.method} ${route.url}: "self" needs a userId path parameter`);
+    }
+  });
   app.addHook("onRequest", async (request, reply) => {
     const route = request.routeOptions.url;
     if (route === undefined || !route.startsWith("/v1/") || route.startsWith("/v1/webhooks/")) return;
-    const match = bearerPattern.exec(request.headers.authorization ?? "");
-    const key = match ? await access.authenticate(match[1]!) : undefined;
+    const credential = bearerPattern.exec(request.headers.authorization ?? "")?.[1];
+    if (credential !== undefined && jwtPattern.test(credential)) {
+      const principal = await userPrincipal(tokens, credential, reply);
+      admitUser(request, principal);
+      request.principal = principal;
+      return;
+    }
+    const key = credential === undefined ? undefined : await access.authenticate(credential);
     if (!key) {
       reply.header("www-authenticate", 'Bearer realm="giftstream"');
-      throw new GiftstreamError("unauthenticated", "Send a valid API key as `Authorization: Bearer <key>`.");
+      throw new GiftstreamError(
+        "unauthenticated",
+        "Send a valid API key or user token as `Authorization: Bearer <credential>`.",
+      );
     }
     const needed = request.routeOptions.config.scope ?? "server";
     if (!grants(key, needed)) {
@@ -50,4 +88,31 @@ export function registerAuth(app: GiftstreamApp, access: Access): void {
     }
     request.principal = { kind: "api_key", key };
   });
+}
+
+async function userPrincipal(
+  tokens: UserTokens,
+  token: string,
+  reply: FastifyReply,
+): Promise<Principal & { kind: "user" }> {
+  try {
+    const claims = await tokens.verify(token);
+    return { kind: "user", userId: claims.userId, tokenId: claims.tokenId, expiresAt: claims.expiresAt };
+  } catch (error) {
+    // RFC 6750: `invalid_token` tells the client to get a new token rather than retry this one.
+    if (isGiftstreamError(error))
+      reply.header("www-authenticate", 'Bearer realm="giftstream", error="invalid_token"');
+    throw error;
+  }
+}
+
+function admitUser(request: FastifyRequest, principal: Principal & { kind: "user" }): void {
+  const allowed = request.routeOptions.config.userToken;
+  if (allowed === undefined) throw new GiftstreamError("forbidden", "User tokens may not call this route.");
+  if (allowed === "self") {
+    const userId = (request.params as { userId?: unknown } | undefined)?.userId;
+    if (userId !== principal.userId) {
+      throw new GiftstreamError("forbidden", `This user token acts only as ${principal.userId}.`);
+    }
+  }
 }

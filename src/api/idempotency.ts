@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import type { FastifyRequest } from "fastify";
 import { configure } from "safe-stable-stringify";
 import { GiftstreamError } from "../errors.js";
+import { actorOf } from "./auth.js";
 
 const canonical = configure({ deterministic: true, bigint: true });
 const keyPattern = /^[\x21-\x7e]{1,255}$/;
@@ -26,7 +27,8 @@ export function idempotencyOf(request: FastifyRequest): Idempotency {
       "This request moves value: send an Idempotency-Key header (1–255 visible ASCII characters).",
     );
   }
-  const caller = request.principal?.key.id ?? "anonymous";
+  // `key_…` for an API key, `user:<id>` for a user token: a user's keys never meet an operator's.
+  const caller = actorOf(request.principal);
   const route = `${request.method} ${request.routeOptions.url ?? request.url}`;
   const fingerprint = createHash("sha256")
     .update(canonical({ params: request.params, body: request.body }) ?? "")

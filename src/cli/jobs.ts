@@ -10,7 +10,7 @@ const idempotencyPurgeIntervalMs = 3_600_000;
 export function startJobs(
   runtime: Runtime,
   logger: Logger,
-  extra: readonly [name: string, job: () => Promise<number>][] = [],
+  extra: readonly [name: string, job: () => Promise<number>, intervalMs?: number][] = [],
 ): { stop(): Promise<void> } {
   const running = new Set<Promise<unknown>>();
   const every = (name: string, intervalMs: number, job: () => Promise<number>) => {
@@ -39,8 +39,10 @@ export function startJobs(
     every("purge-idempotency", idempotencyPurgeIntervalMs, () =>
       runtime.ledger.purgeIdempotency(runtime.config.ledger.idempotencyRetentionMs),
     ),
-    // The economy's periodic work (maturing diamonds) runs as often as holds expire.
-    ...extra.map(([name, job]) => every(name, runtime.config.ledger.pendingExpiryIntervalMs, job)),
+    // The economy's periodic work (maturing diamonds) runs as often as holds expire, unless it says.
+    ...extra.map(([name, job, intervalMs]) =>
+      every(name, intervalMs ?? runtime.config.ledger.pendingExpiryIntervalMs, job),
+    ),
   ];
   return {
     async stop() {

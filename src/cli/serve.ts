@@ -1,25 +1,37 @@
 import type { Logger } from "pino";
 import { Access } from "../access/access.js";
+import { tokenKeySource } from "../access/token-key-source.js";
+import { UserTokens } from "../access/user-tokens.js";
 import { registerAuth } from "../api/auth.js";
 import { InFlightKeys } from "../api/idempotency.js";
 import { buildApp, type GiftstreamApp } from "../api/index.js";
+import { registerRateLimits } from "../api/rate-limit/register.js";
+import { SenderLimits } from "../api/rate-limit/senders.js";
+import { rateLimitStore } from "../api/rate-limit/store.js";
 import { apiKeyRoutes } from "../api/routes/api-keys.js";
 import { auditRoutes } from "../api/routes/audit.js";
 import { bonusRoutes } from "../api/routes/bonus.js";
+import { cashoutRoutes } from "../api/routes/cashouts.js";
 import { economyRoutes } from "../api/routes/economy.js";
 import { giftRoutes } from "../api/routes/gifts.js";
+import { liveRoutes } from "../api/routes/live.js";
 import { purchaseRoutes } from "../api/routes/purchases.js";
 import { reportRoutes } from "../api/routes/report.js";
 import { testRoutes } from "../api/routes/test-mode.js";
 import { transactionRoutes } from "../api/routes/transactions.js";
+import { userTokenRoutes } from "../api/routes/user-tokens.js";
 import { userRoutes } from "../api/routes/users.js";
 import { walletRoutes } from "../api/routes/wallet.js";
+import { webhookEndpointRoutes } from "../api/routes/webhook-endpoints.js";
 import { stripeWebhookRoute } from "../api/routes/webhooks.js";
 import { ServiceClock } from "../clock.js";
 import type { Config } from "../config/index.js";
 import { Bonuses } from "../economy/bonus.js";
+import type { Cashouts } from "../economy/cashouts/cashouts.js";
 import { EconomyCatalog } from "../economy/catalog.js";
 import { Gifts } from "../economy/gifts/gifts.js";
+import type { Kyc } from "../economy/kyc/kyc.js";
+import type { PayoutMethods } from "../economy/payout-methods/payout-methods.js";
 import { Purchases } from "../economy/purchases/purchases.js";
 import { Users } from "../economy/users/users.js";
 import { Wallets } from "../economy/wallet/wallets.js";
@@ -33,17 +45,28 @@ import { SqliteGiftStore } from "../store/sqlite/gift-store.js";
 import { SqlitePurchaseStore } from "../store/sqlite/purchase-store.js";
 import { SqliteReportStore } from "../store/sqlite/report-store.js";
 import { SqliteUserStore } from "../store/sqlite/user-store.js";
+import { openCashouts } from "./cashouts.js";
+import { openIdentity, openSealer } from "./identity.js";
 import { startJobs } from "./jobs.js";
+import { openLive } from "./live.js";
 import { openRuntime, type Runtime } from "./runtime.js";
+import { openWebhooks, type Webhooks } from "./webhooks.js";
 
 export interface Composed {
   app: GiftstreamApp;
   runtime: Runtime;
   access: Access;
+  tokens: UserTokens;
   users: Users;
   catalog: EconomyCatalog;
   purchases: Purchases;
   gifts: Gifts;
+  /** Identity verification (KYC): the cash-out asks it `identityOf`. */
+  kyc: Kyc;
+  /** Linked payout methods: the cash-out asks them `get` and `cashoutBlocker`. */
+  payoutMethods: PayoutMethods;
+  cashouts: Cashouts;
+  webhooks: Webhooks;
   clock: ServiceClock;
   /** Stops accepting, lets requests in flight finish, commits queued batches, then closes the database. */
   close(): Promise<void>;
@@ -64,9 +87,16 @@ export async function composeApp(
   options: { print?: (line: string) => void } = {},
 ): Promise<Composed> {
   const clock = new ServiceClock();
+  const sealer = openSealer(config);
   const runtime = openRuntime(config, logger, clock.now);
   const access = new Access(new SqliteAccessStore(runtime.store), clock.now);
-  const users = new Users(new SqliteUserStore(runtime.store), access, clock.now);
+  const tokens = new UserTokens({
+    source: tokenKeySource(config, clock.now),
+    clock: clock.now,
+    ttlMs: config.auth.userTokenTtlMs,
+  });
+  const webhooks = await openWebhooks({ runtime, access, clock: clock.now, logger });
+  const users = new Users(new SqliteUserStore(runtime.store), access, clock.now, webhooks.endpoints);
   const catalog = await EconomyCatalog.open({
     store: new SqliteEconomyStore(runtime.store),
     access,
@@ -89,7 +119,9 @@ export async function composeApp(
     logger,
     providers,
     checkoutUrls: { successUrl: config.payments.successUrl, cancelUrl: config.payments.cancelUrl },
+    events: webhooks.endpoints,
   });
+  const live = openLive({ runtime, users, clock: clock.now, logger });
   const gifts = new Gifts({
     ledger: runtime.ledger,
     store: giftStore,
@@ -97,6 +129,19 @@ export async function composeApp(
     catalog,
     users,
     clock: clock.now,
+    events: webhooks.endpoints,
+    onSent: live.onSent,
+  });
+  const identity = openIdentity({ runtime, sealer, users, catalog, access, clock: clock.now });
+  const payouts = openCashouts({
+    runtime,
+    gifts,
+    catalog,
+    users,
+    methods: identity.payoutMethods,
+    access,
+    clock: clock.now,
+    logger,
   });
   const generated = await access.seed(config.apiKey);
   if (generated) {
@@ -104,7 +149,11 @@ export async function composeApp(
       `Generated the first admin API key. It is shown once; store it now:\n\n  ${generated.secret}\n`,
     );
   }
-  const jobs = startJobs(runtime, logger, [["mature-diamonds", () => gifts.mature()]]);
+  const jobs = startJobs(runtime, logger, [
+    ["mature-diamonds", () => gifts.mature()],
+    ...webhooks.jobs,
+    ...payouts.jobs,
+  ]);
   const app = await buildApp({
     config,
     logger,
@@ -116,33 +165,57 @@ export async function composeApp(
       },
     },
   });
-  registerAuth(app, access);
+  registerAuth(app, access, tokens);
+  const limits = rateLimitStore(config.rateLimit);
+  await registerRateLimits(app, config.rateLimit, limits);
   apiKeyRoutes(app, access);
   auditRoutes(app, access);
+  userTokenRoutes(app, tokens, users, access);
   userRoutes(app, users, clock.now);
   economyRoutes(app, catalog, clock.now);
   const inFlight = new InFlightKeys();
+  identity.routes(app);
+  cashoutRoutes(app, payouts.cashouts, inFlight);
   purchaseRoutes(app, purchases, inFlight, config.testMode);
   bonusRoutes(app, new Bonuses(runtime.ledger, users, access, clock.now), inFlight, config.money.amountMax);
-  giftRoutes(app, gifts, inFlight);
+  giftRoutes(app, gifts, inFlight, new SenderLimits(limits, config.rateLimit));
   transactionRoutes(app, new SqliteActivityStore(runtime.store), users);
   reportRoutes(app, new SqliteReportStore(runtime.store), catalog, clock.now);
   walletRoutes(
     app,
     new Wallets({ ledger: runtime.ledger, gifts: giftStore, catalog, users, clock: clock.now }),
   );
+  webhookEndpointRoutes(app, webhooks.endpoints);
+  liveRoutes(app, live.feed, live.leaderboards, config.live);
   if (stripe) stripeWebhookRoute(app, stripe, purchases);
   if (config.testMode) testRoutes(app, clock, purchases);
   let closing: Promise<void> | null = null;
   const close = (): Promise<void> => {
     closing ??= (async () => {
       await app.close();
+      // Deliveries in flight are aborted and stay due: the next start sends them.
+      await webhooks.delivery.stop();
       await jobs.stop();
       await runtime.close();
     })();
     return closing;
   };
-  return { app, runtime, access, users, catalog, purchases, gifts, clock, close };
+  return {
+    app,
+    runtime,
+    access,
+    tokens,
+    users,
+    catalog,
+    purchases,
+    gifts,
+    kyc: identity.kyc,
+    payoutMethods: identity.payoutMethods,
+    cashouts: payouts.cashouts,
+    webhooks,
+    clock,
+    close,
+  };
 }
 
 /** The Stripe provider when both of its secrets are configured. */

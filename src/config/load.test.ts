@@ -59,9 +59,53 @@ describe("loadConfig defaults", () => {
         pipelineBatchesMax: 2,
         idempotencyRetentionMs: 172_800_000,
       },
+      cashouts: {
+        quoteTtlMs: 900_000,
+        autoApproveNetMaxMinor: "0",
+        autoApproveAccountAgeDaysMin: 30,
+        reviewDaysMax: 15,
+        paypalArrivalDaysMax: 3,
+        bankArrivalDaysMax: 5,
+        processIntervalMs: 5000,
+        returnsWatchDays: 30,
+        lotsMax: 100_000,
+      },
       payments: {
         successUrl: "http://localhost:8080/checkout/success",
         cancelUrl: "http://localhost:8080/checkout/cancel",
+      },
+      auth: { userTokenTtlMs: 900_000 },
+      rateLimit: {
+        windowMs: 1000,
+        apiKeyRequestsMax: 100_000,
+        userRequestsMax: 200,
+        anonymousRequestsMax: 100,
+        senderGiftsMax: 100,
+        keysTrackedMax: 100_000,
+      },
+      webhooks: {
+        endpointsMax: 16,
+        timeoutMs: 10_000,
+        concurrencyMax: 8,
+        pollIntervalMs: 1000,
+        backoffBaseMs: 10_000,
+        backoffMaxMs: 3_600_000,
+        retryMaxAgeMs: 259_200_000,
+        attemptsMax: 200,
+        retentionMs: 2_592_000_000,
+      },
+      kyc: { documentBytesMax: 10_485_760 },
+      payoutMethods: { perUserMax: 5 },
+      live: {
+        keepAliveMs: 15_000,
+        pollIntervalMs: 1000,
+        streakWindowMs: 10_000,
+        streakPeriodMs: 900_000,
+        replayEventsMax: 1000,
+        subscribersMax: 10_000,
+        subscribersPerStreamMax: 10_000,
+        subscriberBufferBytesMax: 1_048_576,
+        leaderboardSizeMax: 100,
       },
       testMode: false,
       economy: { document: defaultEconomyDocument, overridden: false },
@@ -85,6 +129,8 @@ describe("loadConfig defaults", () => {
       overrides: {
         databaseUrl: "sqlite:x.db",
         apiKey: "k".repeat(32),
+        auth: { tokenSecret: "t".repeat(32), tokenSecretPrevious: "p".repeat(32) },
+        encryption: { key: "e".repeat(64) },
         payments: {
           stripe: { secretKey: "sk_test_x", webhookSecret: "whsec_xx", apiUrl: "http://127.0.0.1:1" },
         },
@@ -299,6 +345,14 @@ describe("loadConfig refuses invalid configuration with a clear problem", () => 
     const problems = problemsWith({}, { GIFTSTREAM_API_KEY: "secret-but-short" });
     expect(problems).toEqual(["apiKey: must be at least 32 characters long (from env GIFTSTREAM_API_KEY)"]);
     expect(problems.join("\n")).not.toContain("secret-but-short");
+  });
+
+  it("a previous token secret without a current one, without echoing it", () => {
+    const problems = problemsWith({}, { GIFTSTREAM_TOKEN_SECRET_PREVIOUS: "p".repeat(32) });
+    expect(problems).toEqual([
+      "auth.tokenSecretPrevious: needs auth.tokenSecret, the secret that replaced it (from env GIFTSTREAM_TOKEN_SECRET_PREVIOUS)",
+    ]);
+    expect(problems.join("\n")).not.toContain("p".repeat(32));
   });
 
   it("testMode in production", () => {

@@ -57,6 +57,12 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
       `testMode: must not be true when NODE_ENV=production (from ${sourceOf("testMode")})`,
     ]);
   }
+  const auth = merged.auth as { tokenSecret?: string; tokenSecretPrevious?: string } | undefined;
+  if (auth?.tokenSecretPrevious !== undefined && auth.tokenSecret === undefined) {
+    throw new ConfigError([
+      `auth.tokenSecretPrevious: needs auth.tokenSecret, the secret that replaced it (from ${sourceOf("auth.tokenSecretPrevious")})`,
+    ]);
+  }
   // Each layer passed on its own; the merged whole must too.
   invariant(Value.Check(configSchema, merged), "the merged configuration matches its schema");
   const config = toConfig(merged);

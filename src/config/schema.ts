@@ -125,6 +125,37 @@ export const configSchema = Type.Object(
       },
       "Ledger limits.",
     ),
+    cashouts: group(
+      {
+        quoteTtlMs: integer(10_000, 86_400_000, 900_000, "How long a cash-out quote can be redeemed."),
+        autoApproveNetMaxMinor: Type.Optional(
+          Type.String({
+            pattern: "^(0|[1-9][0-9]{0,17})$",
+            default: "0",
+            description:
+              "Cash-outs netting at most this (minor units of their payout currency) approve themselves; 0 sends all to review.",
+          }),
+        ),
+        autoApproveAccountAgeDaysMin: integer(
+          0,
+          3650,
+          30,
+          "…and only for creators whose account is at least this many days old.",
+        ),
+        reviewDaysMax: integer(0, 60, 15, "Longest review before processing, for the arrival estimate."),
+        paypalArrivalDaysMax: integer(0, 60, 3, "Longest a PayPal payout takes once processing starts."),
+        bankArrivalDaysMax: integer(0, 60, 5, "Longest a bank payout takes once processing starts."),
+        processIntervalMs: integer(
+          100,
+          3_600_000,
+          5000,
+          "How often approved cash-outs move through their rail.",
+        ),
+        returnsWatchDays: integer(0, 365, 30, "How long paid cash-outs are polled for a return."),
+        lotsMax: integer(100, 10_000_000, 100_000, "Most diamond lots one cash-out may draw from."),
+      },
+      "Cash-outs.",
+    ),
     payments: group(
       {
         successUrl: Type.Optional(
@@ -174,6 +205,154 @@ export const configSchema = Type.Object(
       },
       "Payment providers.",
     ),
+    auth: group(
+      {
+        userTokenTtlMs: integer(
+          1000,
+          86_400_000,
+          900_000,
+          "Lifetime of a user token, and the longest a mint request may ask for.",
+        ),
+        tokenSecret: Type.Optional(
+          Type.String({
+            minLength: 32,
+            maxLength: 1024,
+            description: "The HS256 secret that signs user tokens; unset means keys generated in dataDir.",
+          }),
+        ),
+        tokenSecretPrevious: Type.Optional(
+          Type.String({
+            minLength: 32,
+            maxLength: 1024,
+            description: "The secret before tokenSecret, still accepted for verification while rotating.",
+          }),
+        ),
+      },
+      "User tokens.",
+    ),
+    rateLimit: group(
+      {
+        windowMs: integer(100, 3_600_000, 1000, "Length of a rate-limit window."),
+        apiKeyRequestsMax: integer(1, 10_000_000, 100_000, "Requests per window for one API key."),
+        userRequestsMax: integer(1, 1_000_000, 200, "Requests per window for one user token."),
+        anonymousRequestsMax: integer(
+          1,
+          1_000_000,
+          100,
+          "Requests per window from one IP address without credentials.",
+        ),
+        senderGiftsMax: integer(1, 1_000_000, 100, "Gifts per window from one sender, on top of the above."),
+        keysTrackedMax: integer(1000, 10_000_000, 100_000, "Most callers and senders counted at once."),
+      },
+      "Rate limits.",
+    ),
+    encryption: group(
+      {
+        key: Type.Optional(
+          Type.String({
+            pattern: "^\\s*(?:[0-9a-fA-F]{64}|[A-Za-z0-9+/_-]{43}=?)\\s*$",
+            description:
+              "The AES-256 key that encrypts personal data at rest: 32 bytes as 64 hex digits or base64. Unset means a key generated into dataDir.",
+          }),
+        ),
+      },
+      "Encryption at rest.",
+    ),
+    kyc: group(
+      {
+        documentBytesMax: integer(
+          1024,
+          52_428_800,
+          10_485_760,
+          "Largest identity document upload (JPEG, PNG or PDF).",
+        ),
+      },
+      "Identity verification.",
+    ),
+    payoutMethods: group(
+      {
+        perUserMax: integer(1, 100, 5, "Most payout methods one user may have linked at once."),
+      },
+      "Payout methods.",
+    ),
+    webhooks: group(
+      {
+        endpointsMax: integer(1, 1000, 16, "Most webhook endpoints at once."),
+        timeoutMs: integer(100, 60_000, 10_000, "How long a receiver has to answer one delivery."),
+        concurrencyMax: integer(1, 256, 8, "Most deliveries in flight at once."),
+        pollIntervalMs: integer(10, 60_000, 1000, "How often the delivery job looks for due deliveries."),
+        backoffBaseMs: integer(1, 3_600_000, 10_000, "Wait before the first retry; it doubles per failure."),
+        backoffMaxMs: integer(1, 86_400_000, 3_600_000, "Longest wait between two retries."),
+        retryMaxAgeMs: integer(
+          0,
+          2_592_000_000,
+          259_200_000,
+          "How long after its first attempt a failing delivery is still retried.",
+        ),
+        attemptsMax: integer(1, 1000, 200, "Most attempts of one delivery before it is given up."),
+        retentionMs: integer(
+          86_400_000,
+          31_536_000_000,
+          2_592_000_000,
+          "How long finished deliveries, their attempts and their events are kept.",
+        ),
+      },
+      "Outbound webhooks.",
+    ),
+    live: group(
+      {
+        keepAliveMs: integer(
+          10,
+          600_000,
+          15_000,
+          "How often a live event stream sends a keep-alive comment.",
+        ),
+        pollIntervalMs: integer(
+          10,
+          60_000,
+          1000,
+          "How often the live feed looks for new gifts without being told: the longest a lost notice delays them.",
+        ),
+        streakWindowMs: integer(
+          0,
+          3_600_000,
+          10_000,
+          "Longest gap between two sends of one gift by one viewer that keeps their streak going.",
+        ),
+        streakPeriodMs: integer(
+          60_000,
+          86_400_000,
+          900_000,
+          "Streaks never span two periods of this length, counted from the Unix epoch.",
+        ),
+        replayEventsMax: integer(
+          1,
+          100_000,
+          1000,
+          "Most recent events of a stream kept for resuming subscribers; a resume from further back is truncated.",
+        ),
+        subscribersMax: integer(1, 1_000_000, 10_000, "Most live event streams this process serves at once."),
+        subscribersPerStreamMax: integer(
+          1,
+          1_000_000,
+          10_000,
+          "Most event streams of one live stream this process serves at once.",
+        ),
+        subscriberBufferBytesMax: integer(
+          1024,
+          268_435_456,
+          1_048_576,
+          "Most bytes waiting to be sent to one subscriber; a slower one is disconnected, and resumes.",
+        ),
+        leaderboardSizeMax: integer(
+          1,
+          1000,
+          100,
+          "Longest leaderboard returned (the `limit` query parameter).",
+        ),
+      },
+      "Live rooms: the gift feed and leaderboards.",
+    ),
     testMode: Type.Optional(
       Type.Boolean({
         default: false,
@@ -212,6 +391,17 @@ export interface Config {
     readonly pipelineBatchesMax: number;
     readonly idempotencyRetentionMs: number;
   };
+  readonly cashouts: {
+    readonly quoteTtlMs: number;
+    readonly autoApproveNetMaxMinor: string;
+    readonly autoApproveAccountAgeDaysMin: number;
+    readonly reviewDaysMax: number;
+    readonly paypalArrivalDaysMax: number;
+    readonly bankArrivalDaysMax: number;
+    readonly processIntervalMs: number;
+    readonly returnsWatchDays: number;
+    readonly lotsMax: number;
+  };
   readonly payments: {
     readonly successUrl: string;
     readonly cancelUrl: string;
@@ -220,6 +410,44 @@ export interface Config {
       readonly webhookSecret?: string;
       readonly apiUrl?: string;
     };
+  };
+  readonly auth: {
+    readonly userTokenTtlMs: number;
+    readonly tokenSecret?: string;
+    readonly tokenSecretPrevious?: string;
+  };
+  readonly rateLimit: {
+    readonly windowMs: number;
+    readonly apiKeyRequestsMax: number;
+    readonly userRequestsMax: number;
+    readonly anonymousRequestsMax: number;
+    readonly senderGiftsMax: number;
+    readonly keysTrackedMax: number;
+  };
+  readonly encryption?: { readonly key?: string };
+  readonly kyc: { readonly documentBytesMax: number };
+  readonly payoutMethods: { readonly perUserMax: number };
+  readonly webhooks: {
+    readonly endpointsMax: number;
+    readonly timeoutMs: number;
+    readonly concurrencyMax: number;
+    readonly pollIntervalMs: number;
+    readonly backoffBaseMs: number;
+    readonly backoffMaxMs: number;
+    readonly retryMaxAgeMs: number;
+    readonly attemptsMax: number;
+    readonly retentionMs: number;
+  };
+  readonly live: {
+    readonly keepAliveMs: number;
+    readonly pollIntervalMs: number;
+    readonly streakWindowMs: number;
+    readonly streakPeriodMs: number;
+    readonly replayEventsMax: number;
+    readonly subscribersMax: number;
+    readonly subscribersPerStreamMax: number;
+    readonly subscriberBufferBytesMax: number;
+    readonly leaderboardSizeMax: number;
   };
   readonly testMode: boolean;
   /**
@@ -238,6 +466,9 @@ export const envVars = {
   STRIPE_SECRET_KEY: "payments.stripe.secretKey",
   STRIPE_WEBHOOK_SECRET: "payments.stripe.webhookSecret",
   LOG_LEVEL: "log.level",
+  GIFTSTREAM_TOKEN_SECRET: "auth.tokenSecret",
+  GIFTSTREAM_TOKEN_SECRET_PREVIOUS: "auth.tokenSecretPrevious",
+  GIFTSTREAM_SECRET_KEY: "encryption.key",
 } as const;
 
 /** Keys whose values must never appear in messages or logs. */
@@ -245,6 +476,9 @@ export const secretKeys: ReadonlySet<string> = new Set([
   "apiKey",
   "payments.stripe.secretKey",
   "payments.stripe.webhookSecret",
+  "auth.tokenSecret",
+  "auth.tokenSecretPrevious",
+  "encryption.key",
 ]);
 
 export interface ConfigLeaf {

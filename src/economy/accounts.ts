@@ -80,3 +80,53 @@ export const platformAccounts = {
     unit: currency,
   }),
 };
+
+/** Where cash-outs move diamonds and money (docs/ledger.md, "Cash-out"). */
+export const cashoutAccounts = {
+  /** Diamonds on hold for open cash-outs are pending debits of withdrawable into here; paid ones post. */
+  diamondsCashedOut: { id: "platform:diamonds:cashouts", unit: "DIAMOND" } as AccountInput,
+  /** The gross value of diamonds cashed out: what creators' earnings cost, per payout currency. */
+  redemptions: (currency: string): AccountInput => ({
+    id: `platform:${currency}:cashout:redemptions`,
+    unit: currency,
+  }),
+  /** The platform's commission on cash-outs, rounding remainder included. */
+  commission: (currency: string): AccountInput => ({
+    id: `platform:${currency}:revenue:commission`,
+    unit: currency,
+  }),
+  /** The net on its way out: credited when a payout is made, debited as it leaves through the rail. */
+  clearing: (currency: string): AccountInput => ({
+    id: `platform:${currency}:payout_clearing`,
+    unit: currency,
+  }),
+  /** Money that left through a rail. */
+  paidOut: (currency: string, rail: string): AccountInput => ({
+    id: `platform:${currency}:payouts:${rail}`,
+    unit: currency,
+  }),
+  /**
+   * A creator's cash-out allowance for one calendar day, in the payout currency. The day's first
+   * cash-out opens it with the region's daily maximum, and each cash-out holds its net against it,
+   * so the ledger enforces the maximum in the same transaction as the diamond hold. These are
+   * counters kept in the currency's unit, not money: they net to zero apart from it.
+   */
+  allowance: (userId: string, currency: string, day: string, dailyMaxMinor: bigint): AccountInput => ({
+    id: `limit:user:${userId}:cashout:${currency}:${day}`,
+    unit: currency,
+    flags: nonNegative,
+    opening: {
+      debitAccountId: `limit:platform:cashout:${currency}`,
+      amount: dailyMaxMinor,
+      kind: "cashout_allowance",
+    },
+  }),
+  allowanceSource: (currency: string): AccountInput => ({
+    id: `limit:platform:cashout:${currency}`,
+    unit: currency,
+  }),
+  allowanceUsed: (currency: string): AccountInput => ({
+    id: `limit:platform:cashout:${currency}:used`,
+    unit: currency,
+  }),
+};

@@ -926,6 +926,22 @@ describe("account opening", () => {
   });
 });
 
+describe("effectsOf", () => {
+  it("sees the request's transfers with the ids the batch gave them", async () => {
+    const t = await world();
+    let seen: bigint[] = [];
+    const result = await t.ledger.submit({
+      transfers: [hold("alice", "bob", 5n), pay("alice", "carol", 1n)],
+      effectsOf: (transfers) => {
+        seen = transfers.map((r) => r.id);
+        return [];
+      },
+    });
+    expect(seen).toEqual(result.transfers.map((r) => r.id));
+    expect(seen.every((id) => id > 0n)).toBe(true);
+  });
+});
+
 describe("overflow", () => {
   it("refuses a transfer that would push a running total past 2^63 - 1", async () => {
     const amountMax = 2n ** 62n;

@@ -249,8 +249,11 @@ export class Ledger {
     if (closes.length > 0) await tx.closePending(closes);
 
     const effectsToWrite = [];
-    for (const { item } of applied)
-      for (const effect of item.request.request.effects ?? []) effectsToWrite.push(effect);
+    for (const { item, transfers } of applied) {
+      const request = item.request.request;
+      for (const effect of request.effects ?? []) effectsToWrite.push(effect);
+      if (request.effectsOf) for (const effect of request.effectsOf(transfers)) effectsToWrite.push(effect);
+    }
     if (effectsToWrite.length > 0) await tx.writeEffects(effectsToWrite);
 
     const records: IdempotencyRecord[] = [];

@@ -135,6 +135,12 @@ export interface LedgerRequest {
    */
   effects?: StoreEffect[];
   /**
+   * More effects, made once the request's transfers have their ids: a record that names a hold
+   * it will later post or void needs the hold's id, which the batch assigns. Runs inside the
+   * batch; it must be quick and must not throw.
+   */
+  effectsOf?: (transfers: readonly TransferRecord[]) => StoreEffect[];
+  /**
    * What the idempotency key is bound to. Defaults to a hash of this request; a caller whose own
    * request maps to ledger requests that may differ between retries (an HTTP body, say) passes a
    * fingerprint of its request instead.

@@ -83,6 +83,7 @@ export function economyRoutes(app: GiftstreamApp, catalog: EconomyCatalog, clock
   app.get(
     "/v1/coin-packs",
     {
+      config: { userToken: "any" },
       schema: {
         summary: "The coin packs of a country's price list in force now",
         tags: ["purchases"],
@@ -122,6 +123,7 @@ export function economyRoutes(app: GiftstreamApp, catalog: EconomyCatalog, clock
   app.get(
     "/v1/gifts",
     {
+      config: { userToken: "any" },
       schema: {
         summary: "The gift catalog in force now",
         tags: ["gifts"],

@@ -1,8 +1,10 @@
 import Type from "typebox";
 import { type GiftReceipt, type Gifts, giftsPerBatchMax } from "../../economy/gifts/gifts.js";
 import type { GiftstreamApp } from "../app.js";
+import { assertActsAs } from "../auth.js";
 import { type InFlightKeys, idempotencyOf } from "../idempotency.js";
 import { errorResponses } from "../problem.js";
+import type { SenderLimits } from "../rate-limit/senders.js";
 import { UserIdParams } from "./users.js";
 
 const Context = Type.Object(
@@ -47,10 +49,17 @@ const GiftBody = {
 };
 
 /** `POST /v1/gifts/send` and `send-batch`: a viewer's coins become a creator's diamonds. */
-export function giftRoutes(app: GiftstreamApp, gifts: Gifts, inFlight: InFlightKeys): void {
+export function giftRoutes(
+  app: GiftstreamApp,
+  gifts: Gifts,
+  inFlight: InFlightKeys,
+  senders: SenderLimits,
+): void {
   app.post(
     "/v1/gifts/send-batch",
     {
+      // A user token sends only as itself: one gift of another sender refuses the whole batch.
+      config: { userToken: "any" },
       schema: {
         summary: "Send up to 1,000 independent gifts",
         description:
@@ -86,12 +95,16 @@ export function giftRoutes(app: GiftstreamApp, gifts: Gifts, inFlight: InFlightK
             "idempotency_key_in_use",
             "unauthenticated",
             "forbidden",
+            "rate_limited",
           ),
         },
       },
     },
-    async (request) => {
+    async (request, reply) => {
+      const senderIds = request.body.gifts.map((g) => g.senderId);
+      for (const senderId of senderIds) assertActsAs(request, senderId);
       const idem = idempotencyOf(request);
+      await senders.take(reply, senderIds);
       const { results } = await inFlight.run(idem.key, () => gifts.sendBatch(request.body.gifts, idem));
       return { results: results.map((r) => (r.ok ? { id: r.id, ok: true, gift: receiptView(r.gift) } : r)) };
     },
@@ -100,6 +113,7 @@ export function giftRoutes(app: GiftstreamApp, gifts: Gifts, inFlight: InFlightK
   app.post(
     "/v1/gifts/send",
     {
+      config: { userToken: "any" },
       schema: {
         summary: "Send a gift",
         description:
@@ -122,12 +136,15 @@ export function giftRoutes(app: GiftstreamApp, gifts: Gifts, inFlight: InFlightK
             "idempotency_key_reused",
             "unauthenticated",
             "forbidden",
+            "rate_limited",
           ),
         },
       },
     },
     async (request, reply) => {
+      assertActsAs(request, request.body.senderId);
       const idem = idempotencyOf(request);
+      await senders.take(reply, [request.body.senderId]);
       const { receipt, replayed } = await inFlight.run(idem.key, () => gifts.send(request.body, idem));
       if (replayed) reply.header("idempotent-replayed", "true");
       return reply.code(201).send(receiptView(receipt));

@@ -3,6 +3,7 @@ import { type PurchaseDocument, purchaseDocument } from "../../economy/purchases
 import type { Purchases } from "../../economy/purchases/purchases.js";
 import { GiftstreamError } from "../../errors.js";
 import type { GiftstreamApp } from "../app.js";
+import { assertActsAs } from "../auth.js";
 import { type InFlightKeys, idempotencyOf } from "../idempotency.js";
 import { errorResponses } from "../problem.js";
 import { UserIdParams } from "./users.js";
@@ -67,6 +68,8 @@ export function purchaseRoutes(
   app.post(
     "/v1/purchases",
     {
+      // A user token buys only for itself (checked against the body's userId).
+      config: { userToken: "any" },
       schema: {
         summary: "Buy a coin pack",
         description:
@@ -103,6 +106,7 @@ export function purchaseRoutes(
       },
     },
     async (request, reply) => {
+      assertActsAs(request, request.body.userId);
       if (request.body.testOutcome !== undefined && !testMode) {
         throw new GiftstreamError("invalid_request", "testOutcome needs test mode");
       }
@@ -150,6 +154,8 @@ export function purchaseRoutes(
   app.get(
     "/v1/purchases/:purchaseId",
     {
+      // Any user token gets in; only the buyer's reads the purchase.
+      config: { userToken: "any" },
       schema: {
         summary: "Read a purchase",
         tags: ["purchases"],
@@ -158,13 +164,16 @@ export function purchaseRoutes(
       },
     },
     async (request) => {
-      return purchaseView(purchaseDocument(await purchases.get(request.params.purchaseId)));
+      const purchase = await purchases.get(request.params.purchaseId);
+      assertActsAs(request, purchase.userId);
+      return purchaseView(purchaseDocument(purchase));
     },
   );
 
   app.get(
     "/v1/users/:userId/purchases",
     {
+      config: { userToken: "self" },
       schema: {
         summary: "A user's purchases, newest first",
         tags: ["purchases"],

@@ -31,6 +31,7 @@ export function transactionRoutes(app: GiftstreamApp, activity: ActivityStore, u
   app.get(
     "/v1/users/:userId/transactions",
     {
+      config: { userToken: "self" },
       schema: {
         summary: "A user's history, newest first",
         tags: ["wallet"],

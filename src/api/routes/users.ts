@@ -15,6 +15,9 @@ const UserView = Type.Object(
     id: Type.String(),
     country: Type.String(),
     birthDate: Type.String({ format: "date" }),
+    birthDateVerified: Type.Boolean({
+      description: "True once identity verification replaced birthDate; a PUT no longer changes it.",
+    }),
     displayName: Type.String(),
     status: Type.Union([Type.Literal("active"), Type.Literal("restricted"), Type.Literal("blocked")]),
     statusReason: Type.Union([Type.String(), Type.Null()]),
@@ -65,6 +68,7 @@ export function userRoutes(app: GiftstreamApp, users: Users, clock: () => number
   app.get(
     "/v1/users/:userId",
     {
+      config: { userToken: "self" },
       schema: {
         summary: "Read a user",
         tags: ["users"],

@@ -11,6 +11,7 @@ export function walletRoutes(app: GiftstreamApp, wallets: Wallets): void {
   app.get(
     "/v1/users/:userId/wallet",
     {
+      config: { userToken: "self" },
       schema: {
         summary: "A user's coins, diamonds and their cash value",
         tags: ["wallet"],

@@ -5,6 +5,8 @@ import type { JsonObject } from "../../ledger/types.js";
 import { multiplyRate } from "../../money/index.js";
 import { creatorAccounts, platformAccounts, userAccounts } from "../accounts.js";
 import type { EconomyCatalog } from "../catalog.js";
+import { giftSentEvent } from "../events/event-data.js";
+import { type EventFilter, outboxEffect } from "../events/events.js";
 import { activityEffect } from "../history/activity.js";
 import type { PurchaseStore } from "../purchases/purchase.js";
 import type { Idempotent } from "../purchases/purchases.js";
@@ -49,8 +51,8 @@ export interface GiftLot {
 
 export interface GiftStore {
   getLot(id: string): Promise<GiftLot | undefined>;
-  /** Pending lots whose maturation time has come, oldest first. */
-  listMaturing(now: number, limit: number): Promise<GiftLot[]>;
+  /** Pending lots whose maturation time has come, oldest first; only `recipientId`'s when given. */
+  listMaturing(now: number, limit: number, recipientId?: string): Promise<GiftLot[]>;
   /** A sender's completed purchases, oldest first: the order paid coins are spent in. */
   paidLotOrder(userId: string): Promise<string[]>;
   /** Drops what is remembered of a user's lots, after one of their purchases changed. */
@@ -87,6 +89,10 @@ export class Gifts {
       catalog: EconomyCatalog;
       users: Users;
       clock: () => number;
+      /** Which webhook events anyone wants: a gift writes `gift.sent` only when some endpoint does. */
+      events?: EventFilter;
+      /** Told of each gift once it is durable (never of a replay): the live feed's doorbell. Must not throw. */
+      onSent?: (receipt: GiftReceipt) => void;
     },
   ) {}
 
@@ -219,10 +225,14 @@ export class Gifts {
               maturesAt: receipt.maturesAt,
             },
           },
+          // One Set lookup per gift when nobody subscribes: no row, no JSON.
+          ...(this.o.events?.wants("gift.sent") ? [outboxEffect([giftSentEvent(receipt)])] : []),
         ],
         memo: receipt as unknown as JsonObject,
       });
-      return { receipt: result.memo as unknown as GiftReceipt, replayed: result.replayed };
+      const sent = result.memo as unknown as GiftReceipt;
+      if (!result.replayed) this.o.onSent?.(sent);
+      return { receipt: sent, replayed: result.replayed };
     } catch (error) {
       if (isGiftstreamError(error) && error.code === "debits_exceed_credits") {
         throw new GiftstreamError("insufficient_coins", `${sender.id} has fewer than ${coins} coins`);
@@ -266,9 +276,13 @@ export class Gifts {
     };
   }
 
-  /** Moves matured lots from pending to withdrawable; returns how many. */
-  async mature(limit = 1000): Promise<number> {
-    const lots = await this.o.store.listMaturing(this.o.clock(), limit);
+  /**
+   * Moves lots whose maturation time has come to withdrawable; returns how many. The job calls it for everyone; a
+   * cash-out calls it for its creator first, so that what the read path already calls
+   * withdrawable is in the account the hold draws on. Both use the same keys, so each lot moves once.
+   */
+  async mature(limit = 1000, recipientId?: string): Promise<number> {
+    const lots = await this.o.store.listMaturing(this.o.clock(), limit, recipientId);
     let matured = 0;
     for (const lot of lots) {
       const remaining = lot.diamonds - lot.reversedDiamonds;

@@ -9,6 +9,7 @@ export const activityKinds = [
   "maturation",
   "refund",
   "chargeback",
+  "cashout",
 ] as const;
 export type ActivityKind = (typeof activityKinds)[number];
 

@@ -13,6 +13,8 @@ import {
 } from "../../providers/payments/provider.js";
 import { creatorAccounts, platformAccounts, userAccounts } from "../accounts.js";
 import type { EconomyCatalog } from "../catalog.js";
+import { purchaseEvent, userRestrictedEvent } from "../events/event-data.js";
+import { type EventFilter, outboxEffects } from "../events/events.js";
 import type { GiftStore } from "../gifts/gifts.js";
 import { activityEffect } from "../history/activity.js";
 import { ageOn, type User } from "../users/user.js";
@@ -53,6 +55,8 @@ export interface PurchasesOptions {
   checkoutUrls: { successUrl: string; cancelUrl: string };
   /** Where gifts record their diamonds, so a chargeback can follow spent coins to them. */
   gifts?: GiftStore;
+  /** Which webhook events anyone wants; purchases report theirs in the transaction that makes them. */
+  events?: EventFilter;
 }
 
 const dayMs = 86_400_000;
@@ -425,7 +429,23 @@ export class Purchases {
         "the payment provider refused the refund; nothing was changed",
       );
     }
+    await this.reportRefund(booked.purchase);
     return { purchase: booked.purchase, replayed: booked.replayed };
+  }
+
+  /**
+   * `purchase.refunded`, once the provider has refunded. The refund was booked before the provider
+   * was asked, and is undone if it refuses, so the event cannot ride with the booking: it is
+   * written on its own once the provider has answered yes. A crash in between is mended by what
+   * the refund needs anyway, a retry with the same key, and the event's id (one refund per
+   * purchase) keeps that retry from making a second event.
+   */
+  private async reportRefund(refunded: PurchaseDocument): Promise<void> {
+    const effects = outboxEffects(this.o.events, {
+      type: "purchase.refunded",
+      build: () => purchaseEvent("purchase.refunded", refunded, refunded.id, this.o.clock()),
+    });
+    if (effects.length > 0) await this.commit({ transfers: [], effects });
   }
 
   /**
@@ -477,15 +497,14 @@ export class Purchases {
         metadata: { purchaseId: purchase.id, disputeId },
       });
     }
-    const effects = [
-      purchaseEffect({
-        ...purchase,
-        status: "disputed",
-        disputeId,
-        chargebackKey: chargebackKey(purchase),
-        updatedAt: now,
-      }),
-    ];
+    const disputed: Purchase = {
+      ...purchase,
+      status: "disputed",
+      disputeId,
+      chargebackKey: chargebackKey(purchase),
+      updatedAt: now,
+    };
+    const effects = [purchaseEffect(disputed)];
     effects.push(
       activityEffect({
         userId: purchase.userId,
@@ -507,12 +526,37 @@ export class Purchases {
     effects.push(...diamonds.effects);
     moves.accounts.push(platformAccounts.diamondsIssued, platformAccounts.diamondChargebackLosses);
     const user = await this.o.users.get(purchase.userId);
-    if (spent > 0n && user.status === "active") {
+    const restricts = spent > 0n && user.status === "active";
+    if (restricts) {
       effects.push({
         type: "user.status",
         data: { userId: user.id, status: "restricted", reason: debtRestrictionReason, at: now },
       });
     }
+    // Named by the chargeback's key, as the chargeback itself is: a replayed event makes neither twice.
+    effects.push(
+      ...outboxEffects(
+        this.o.events,
+        {
+          type: "purchase.disputed",
+          build: () =>
+            purchaseEvent("purchase.disputed", purchaseDocument(disputed), chargebackKey(purchase), now),
+        },
+        ...(restricts
+          ? [
+              {
+                type: "user.restricted" as const,
+                build: () =>
+                  userRestrictedEvent(
+                    { ...user, status: "restricted", statusReason: debtRestrictionReason, updatedAt: now },
+                    chargebackKey(purchase),
+                    now,
+                  ),
+              },
+            ]
+          : []),
+      ),
+    );
     await this.commit({
       ...moves,
       accounts: [...moves.accounts, debt],
@@ -642,6 +686,11 @@ export class Purchases {
     const completed: Purchase = { ...purchase, status: "completed", updatedAt: now };
     const effects = [
       purchaseEffect(completed),
+      // A purchase completes once: the event is named by the purchase alone.
+      ...outboxEffects(this.o.events, {
+        type: "purchase.completed",
+        build: () => purchaseEvent("purchase.completed", purchaseDocument(completed), completed.id, now),
+      }),
       activityEffect({
         userId: user.id,
         kind: "purchase",

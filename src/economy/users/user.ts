@@ -9,6 +9,8 @@ export interface User {
   country: string;
   /** YYYY-MM-DD, as the operator's app collected it; a verified KYC date replaces it later. */
   birthDate: string;
+  /** True once identity verification replaced `birthDate`; the app's PUT no longer changes it. */
+  birthDateVerified: boolean;
   displayName: string;
   status: UserStatus;
   statusReason: string | null;
@@ -21,9 +23,15 @@ export const displayNameLengthMax = 100;
 
 const regionNames = new Intl.DisplayNames(["en"], { type: "region", fallback: "none" });
 
+/**
+ * CLDR names some codes that are no country: groupings (EU, EZ, UN, QO) and the user-assigned
+ * ZZ ("Unknown Region") and XA/XB (pseudo-locales). XK (Kosovo) is user-assigned too, but used.
+ */
+const notCountries = new Set(["EU", "EZ", "UN", "QO", "ZZ", "XA", "XB"]);
+
 /** A code Intl knows as a region: the ISO 3166-1 alpha-2 list, as maintained by ICU. */
 export function isCountryCode(code: string): boolean {
-  return /^[A-Z]{2}$/.test(code) && regionNames.of(code) !== undefined;
+  return /^[A-Z]{2}$/.test(code) && !notCountries.has(code) && regionNames.of(code) !== undefined;
 }
 
 export function parseBirthDate(text: string, now: number): string {

@@ -1,5 +1,7 @@
 import type { Access } from "../../access/access.js";
 import { GiftstreamError } from "../../errors.js";
+import { userRestrictedEvent } from "../events/event-data.js";
+import { type EventFilter, outboxEffects } from "../events/events.js";
 import { isCountryCode, parseBirthDate, type User, type UserStatus } from "./user.js";
 import type { UserStore } from "./user-store.js";
 
@@ -25,6 +27,8 @@ export class Users {
     private readonly store: UserStore,
     private readonly access: Access,
     private readonly clock: () => number,
+    /** Where a restriction is reported by webhook, if any endpoint wants it. */
+    private readonly events?: EventFilter,
   ) {}
 
   async get(id: string): Promise<User> {
@@ -60,12 +64,15 @@ export class Users {
         `country ${input.country} is not an ISO 3166-1 alpha-2 code`,
       );
     }
-    const birthDate = parseBirthDate(input.birthDate, now);
+    const declared = parseBirthDate(input.birthDate, now);
     const existing = await this.find(id);
+    // A birth date verified by KYC outranks the one the app declares (DESIGN §1); the store keeps it too.
+    const verified = existing?.birthDateVerified === true;
     const user: User = {
       id,
       country: input.country,
-      birthDate,
+      birthDate: verified ? existing.birthDate : declared,
+      birthDateVerified: verified,
       displayName: input.displayName,
       status: existing?.status ?? "active",
       statusReason: existing?.statusReason ?? null,
@@ -81,10 +88,18 @@ export class Users {
   async setStatus(id: string, status: UserStatus, reason: string | null, actor: string): Promise<User> {
     const before = await this.get(id);
     const now = this.clock();
-    this.forget(id);
-    await this.store.setStatus(id, status, reason, now);
-    this.forget(id);
     const after: User = { ...before, status, statusReason: reason, updatedAt: now };
+    // Reported when a restriction starts, in the transaction that starts it.
+    const events =
+      status === "restricted" && before.status !== "restricted"
+        ? outboxEffects(this.events, {
+            type: "user.restricted",
+            build: () => userRestrictedEvent(after, `admin:${now}`, now),
+          })
+        : [];
+    this.forget(id);
+    await this.store.setStatus(id, status, reason, now, events);
+    this.forget(id);
     await this.access.audit(
       actor,
       `user.${status === "active" ? "unblock" : status === "blocked" ? "block" : "restrict"}`,

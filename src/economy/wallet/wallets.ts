@@ -43,12 +43,15 @@ export class Wallets {
     const region = version.economy.regions[user.country];
     const currency = region?.payoutCurrency ?? "USD";
     const usdRate = currency === "USD" ? parseRate("1") : version.economy.exchangeRates[currency]!;
+    // Diamonds on hold for an open cash-out stay in the account until it is paid, but they are
+    // no longer the creator's to withdraw again.
+    const onHold = balances.get(withdrawable)?.debitsPending ?? 0n;
     return {
       coins: { balance: paid + posted(bonus) - owed, paid, bonus: posted(bonus), debt: owed },
       diamonds: {
         pending: posted(pending) - due,
-        withdrawable: posted(withdrawable) + due,
-        onHold: balances.get(withdrawable)?.debitsPending ?? 0n,
+        withdrawable: posted(withdrawable) - onHold + due,
+        onHold,
       },
       cash: cashValue(groups, currency, usdRate),
     };

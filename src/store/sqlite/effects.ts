@@ -1,5 +1,6 @@
 import { invariant } from "../../errors.js";
 import type { JsonObject, StoreEffect } from "../../ledger/types.js";
+import { outboxStatements } from "./outbox.js";
 
 /** A statement of the SQLite schema with its parameters. */
 export interface Statement {
@@ -75,6 +76,58 @@ const writers: Record<string, (data: JsonObject) => Statement[]> = {
       params: [BigInt(str(d, "diamonds")), str(d, "id")],
     },
   ],
+  "cashout.upsert": (d) => [
+    {
+      sql: `INSERT INTO cashouts (id, user_id, status, rail, diamonds, currency, net_minor, created_at, updated_at, document)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT (id) DO UPDATE SET status = excluded.status, updated_at = excluded.updated_at,
+              document = excluded.document`,
+      params: [
+        str(d, "id"),
+        str(d, "userId"),
+        str(d, "status"),
+        str(d, "rail"),
+        BigInt(str(d, "diamonds")),
+        str(d, "currency"),
+        BigInt(str(d, "netMinor")),
+        BigInt(num(d, "createdAt")),
+        BigInt(num(d, "updatedAt")),
+        JSON.stringify(d),
+      ],
+    },
+  ],
+  /**
+   * A cash-out takes its diamonds from the creator's matured lots, oldest first, each up to what
+   * is left of it: the same order the service valued them in, under the same per-creator lock.
+   * Done in SQL because a cash-out may draw on many thousands of lots.
+   */
+  "cashout.take_lots": (d) => [
+    {
+      sql: `INSERT INTO cashout_lots (cashout_id, gift_id, diamonds)
+            SELECT ?, id, MIN(avail, ? - (upto - avail)) FROM (
+              SELECT id, diamonds - reversed_diamonds - cashed_diamonds AS avail,
+                     SUM(diamonds - reversed_diamonds - cashed_diamonds)
+                       OVER (ORDER BY created_at, rowid ROWS UNBOUNDED PRECEDING) AS upto
+              FROM gifts
+              WHERE recipient_id = ? AND status = 'matured' AND diamonds - reversed_diamonds - cashed_diamonds > 0
+            ) WHERE upto - avail < ?`,
+      params: [str(d, "cashoutId"), BigInt(str(d, "diamonds")), str(d, "userId"), BigInt(str(d, "diamonds"))],
+    },
+    {
+      sql: `UPDATE gifts SET cashed_diamonds = cashed_diamonds + l.diamonds
+            FROM cashout_lots AS l WHERE l.cashout_id = ? AND l.gift_id = gifts.id`,
+      params: [str(d, "cashoutId")],
+    },
+  ],
+  /** Its diamonds go back to their lots, with their locked values: failed, cancelled, rejected, returned. */
+  "cashout.release_lots": (d) => [
+    {
+      sql: `UPDATE gifts SET cashed_diamonds = cashed_diamonds - l.diamonds
+            FROM cashout_lots AS l WHERE l.cashout_id = ? AND l.released = 0 AND l.gift_id = gifts.id`,
+      params: [str(d, "cashoutId")],
+    },
+    { sql: "UPDATE cashout_lots SET released = 1 WHERE cashout_id = ?", params: [str(d, "cashoutId")] },
+  ],
   "activity.record": (d) => [
     {
       sql: "INSERT INTO activity (user_id, kind, at, data) VALUES (?, ?, ?, ?)",
@@ -93,6 +146,8 @@ const writers: Record<string, (data: JsonObject) => Statement[]> = {
       params: [str(d, "provider"), str(d, "eventId"), str(d, "type"), BigInt(num(d, "at"))],
     },
   ],
+  /** Webhook events into the outbox, fanned out to the endpoints subscribed now (outbox.ts). */
+  "outbox.events": outboxStatements,
 };
 
 export function statementsFor(effect: StoreEffect): Statement[] {

@@ -19,8 +19,12 @@ export class SqliteGiftStore implements GiftStore {
       maturing: db.prepare(
         "SELECT * FROM gifts WHERE status = 'pending' AND matures_at <= ? ORDER BY matures_at, id LIMIT ?",
       ),
+      maturingFor: db.prepare(
+        `SELECT * FROM gifts WHERE recipient_id = ? AND status = 'pending' AND matures_at <= ?
+         ORDER BY matures_at, id LIMIT ?`,
+      ),
       withdrawable: db.prepare(
-        `SELECT value_usd, commission_rate, SUM(diamonds - reversed_diamonds) AS d,
+        `SELECT value_usd, commission_rate, SUM(diamonds - reversed_diamonds - cashed_diamonds) AS d,
                 SUM(CASE WHEN status = 'pending' THEN diamonds - reversed_diamonds ELSE 0 END) AS due
          FROM gifts WHERE recipient_id = ? AND (status = 'matured' OR matures_at <= ?)
          GROUP BY value_usd, commission_rate ORDER BY value_usd, commission_rate`,
@@ -36,8 +40,12 @@ export class SqliteGiftStore implements GiftStore {
     return row ? toLot(row) : undefined;
   }
 
-  async listMaturing(now: number, limit: number): Promise<GiftLot[]> {
-    return (this.s.maturing.all(BigInt(now), BigInt(limit)) as Row[]).map(toLot);
+  async listMaturing(now: number, limit: number, recipientId?: string): Promise<GiftLot[]> {
+    const rows =
+      recipientId === undefined
+        ? this.s.maturing.all(BigInt(now), BigInt(limit))
+        : this.s.maturingFor.all(recipientId, BigInt(now), BigInt(limit));
+    return (rows as Row[]).map(toLot);
   }
 
   async withdrawableGroups(userId: string, now: number) {

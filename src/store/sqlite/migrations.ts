@@ -197,4 +197,163 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX activity_user ON activity (user_id, id);
     `,
   },
+  {
+    version: 6,
+    name: "webhooks",
+    sql: `
+      -- The operator's webhook endpoints. The secret is kept as given out: it signs every delivery.
+      -- A deleted endpoint keeps its row (deleted_at) so that its delivery log stays readable.
+      CREATE TABLE webhook_endpoints (
+        id          TEXT    PRIMARY KEY,
+        url         TEXT    NOT NULL,
+        events      TEXT    NOT NULL,
+        description TEXT,
+        secret      TEXT    NOT NULL,
+        created_at  INTEGER NOT NULL,
+        deleted_at  INTEGER
+      ) STRICT;
+
+      -- The event types each live endpoint takes ('*' for all): the outbox fans events out by it.
+      CREATE TABLE webhook_subscriptions (
+        type        TEXT NOT NULL,
+        endpoint_id TEXT NOT NULL,
+        PRIMARY KEY (type, endpoint_id)
+      ) STRICT, WITHOUT ROWID;
+
+      -- The transactional outbox: one row per event, written in the transaction of what it
+      -- reports; payload is the exact body sent. seq is the write order.
+      CREATE TABLE webhook_events (
+        seq        INTEGER PRIMARY KEY,
+        id         TEXT    NOT NULL UNIQUE,
+        type       TEXT    NOT NULL,
+        resource   TEXT    NOT NULL,
+        created_at INTEGER NOT NULL,
+        payload    TEXT    NOT NULL
+      ) STRICT;
+
+      -- One delivery per event and subscribed endpoint. window_* count the attempts since it was
+      -- last queued, for the backoff and the retry limits; attempts counts them all.
+      CREATE TABLE webhook_deliveries (
+        id               INTEGER PRIMARY KEY,
+        endpoint_id      TEXT    NOT NULL,
+        event_seq        INTEGER NOT NULL,
+        resource         TEXT    NOT NULL,
+        status           TEXT    NOT NULL,
+        attempts         INTEGER NOT NULL DEFAULT 0,
+        window_attempts  INTEGER NOT NULL DEFAULT 0,
+        window_from      INTEGER,
+        next_attempt_at  INTEGER,
+        created_at       INTEGER NOT NULL,
+        delivered_at     INTEGER,
+        last_attempt_at  INTEGER,
+        last_status_code INTEGER,
+        last_error       TEXT,
+        last_duration_ms INTEGER,
+        UNIQUE (endpoint_id, event_seq)
+      ) STRICT;
+      CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at, id) WHERE status = 'pending';
+      -- Finds whether an earlier delivery of the same resource is still pending (ordering).
+      CREATE INDEX webhook_deliveries_order ON webhook_deliveries (endpoint_id, resource, id) WHERE status = 'pending';
+      CREATE INDEX webhook_deliveries_endpoint ON webhook_deliveries (endpoint_id, id);
+      CREATE INDEX webhook_deliveries_event ON webhook_deliveries (event_seq);
+
+      -- The delivery log: every attempt, append-only until purged with its delivery.
+      CREATE TABLE webhook_attempts (
+        id          INTEGER PRIMARY KEY,
+        delivery_id INTEGER NOT NULL,
+        at          INTEGER NOT NULL,
+        status_code INTEGER,
+        error       TEXT,
+        duration_ms INTEGER NOT NULL
+      ) STRICT;
+      CREATE INDEX webhook_attempts_delivery ON webhook_attempts (delivery_id, id);
+    `,
+  },
+  {
+    version: 8,
+    name: "kyc and payout methods",
+    sql: `
+      -- Identity verification, one row per user who submitted (no row: unverified). The personal
+      -- data is one AES-256-GCM sealed blob bound to its user (src/crypto/sealed.ts); only the
+      -- status, the reviewer's reason and the times are in the clear.
+      CREATE TABLE kyc (
+        user_id          TEXT    PRIMARY KEY,
+        status           TEXT    NOT NULL CHECK (status IN ('pending', 'verified', 'rejected')),
+        submission       BLOB    NOT NULL,
+        rejection_reason TEXT,
+        submitted_at     INTEGER NOT NULL,
+        reviewed_at      INTEGER,
+        reviewed_by      TEXT,
+        updated_at       INTEGER NOT NULL
+      ) STRICT;
+      CREATE INDEX kyc_queue ON kyc (status, submitted_at, user_id);
+
+      -- The identity document, sealed; one per user, replaced by a new upload until verified.
+      CREATE TABLE kyc_documents (
+        user_id      TEXT    PRIMARY KEY,
+        id           TEXT    NOT NULL,
+        content_type TEXT    NOT NULL,
+        size_bytes   INTEGER NOT NULL CHECK (size_bytes > 0),
+        content      BLOB    NOT NULL,
+        uploaded_at  INTEGER NOT NULL
+      ) STRICT;
+
+      -- Linked payout methods. details is sealed; masked is what may be shown (last 4). A deleted
+      -- method keeps its row (deleted_at): a cash-out in flight still pays to it.
+      CREATE TABLE payout_methods (
+        id         TEXT    PRIMARY KEY,
+        user_id    TEXT    NOT NULL,
+        type       TEXT    NOT NULL,
+        details    BLOB    NOT NULL,
+        masked     TEXT    NOT NULL,
+        created_at INTEGER NOT NULL,
+        deleted_at INTEGER
+      ) STRICT;
+      CREATE INDEX payout_methods_user ON payout_methods (user_id, created_at);
+
+      -- Set when a verified identity's birth date replaced the one the operator's app gave.
+      ALTER TABLE users ADD COLUMN birth_date_verified INTEGER NOT NULL DEFAULT 0;
+    `,
+  },
+  {
+    version: 9,
+    name: "cashouts",
+    sql: `
+      -- A cash-out and its terms; the full record (lots, hold ids) is in document.
+      CREATE TABLE cashouts (
+        id               TEXT    PRIMARY KEY,
+        user_id          TEXT    NOT NULL,
+        status           TEXT    NOT NULL,
+        rail             TEXT    NOT NULL,
+        diamonds         INTEGER NOT NULL CHECK (diamonds > 0),
+        currency         TEXT    NOT NULL,
+        net_minor        INTEGER NOT NULL CHECK (net_minor >= 0),
+        created_at       INTEGER NOT NULL,
+        updated_at       INTEGER NOT NULL,
+        document         TEXT    NOT NULL
+      ) STRICT;
+      CREATE INDEX cashouts_user ON cashouts (user_id, created_at, id);
+      CREATE INDEX cashouts_status ON cashouts (status, updated_at, id);
+
+      CREATE TABLE cashout_quotes (
+        id         TEXT    PRIMARY KEY,
+        user_id    TEXT    NOT NULL,
+        expires_at INTEGER NOT NULL,
+        document   TEXT    NOT NULL
+      ) STRICT;
+      CREATE INDEX cashout_quotes_expiry ON cashout_quotes (expires_at);
+
+      -- Diamonds of each lot on hold for, or paid out by, a cash-out: a lot's locked value goes
+      -- with its diamonds, so a cash-out knows exactly which lots it took.
+      ALTER TABLE gifts ADD COLUMN cashed_diamonds INTEGER NOT NULL DEFAULT 0;
+      CREATE TABLE cashout_lots (
+        cashout_id TEXT    NOT NULL,
+        gift_id    TEXT    NOT NULL,
+        diamonds   INTEGER NOT NULL CHECK (diamonds > 0),
+        released   INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (cashout_id, gift_id)
+      ) STRICT;
+      CREATE INDEX gifts_cashable ON gifts (recipient_id, created_at) WHERE status = 'matured';
+    `,
+  },
 ];

@@ -1,5 +1,7 @@
 import type { User, UserStatus } from "../../economy/users/user.js";
 import type { UserStore } from "../../economy/users/user-store.js";
+import type { StoreEffect } from "../../ledger/types.js";
+import { statementsFor } from "./effects.js";
 import type { SqliteStore } from "./sqlite-store.js";
 
 type Row = Record<string, unknown>;
@@ -21,7 +23,8 @@ export class SqliteUserStore implements UserStore {
       {
         sql: `INSERT INTO users (id, country, birth_date, display_name, status, status_reason, created_at, updated_at)
               VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-              ON CONFLICT (id) DO UPDATE SET country = excluded.country, birth_date = excluded.birth_date,
+              ON CONFLICT (id) DO UPDATE SET country = excluded.country,
+                birth_date = CASE WHEN users.birth_date_verified = 1 THEN users.birth_date ELSE excluded.birth_date END,
                 display_name = excluded.display_name, updated_at = excluded.updated_at`,
         params: [
           user.id,
@@ -37,12 +40,19 @@ export class SqliteUserStore implements UserStore {
     ]);
   }
 
-  async setStatus(id: string, status: UserStatus, reason: string | null, at: number): Promise<void> {
+  async setStatus(
+    id: string,
+    status: UserStatus,
+    reason: string | null,
+    at: number,
+    effects: readonly StoreEffect[] = [],
+  ): Promise<void> {
     await this.store.execute([
       {
         sql: "UPDATE users SET status = ?, status_reason = ?, updated_at = ? WHERE id = ?",
         params: [status, reason, BigInt(at), id],
       },
+      ...effects.flatMap(statementsFor),
     ]);
   }
 }
@@ -52,6 +62,7 @@ function toUser(row: Row): User {
     id: row.id as string,
     country: row.country as string,
     birthDate: row.birth_date as string,
+    birthDateVerified: Number(row.birth_date_verified) === 1,
     displayName: row.display_name as string,
     status: row.status as UserStatus,
     statusReason: (row.status_reason as string | null) ?? null,

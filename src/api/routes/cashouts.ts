@@ -1,0 +1,371 @@
+import type { FastifyRequest } from "fastify";
+import Type from "typebox";
+import { type Cashout, cashoutStatuses, type PageStart } from "../../economy/cashouts/cashout.js";
+import type { Cashouts, QuoteView } from "../../economy/cashouts/cashouts.js";
+import { GiftstreamError } from "../../errors.js";
+import type { GiftstreamApp } from "../app.js";
+import { actorOf, assertActsAs } from "../auth.js";
+import { type InFlightKeys, idempotencyOf } from "../idempotency.js";
+import { errorResponses } from "../problem.js";
+import { UserIdParams } from "./users.js";
+
+const Amount = Type.String({ pattern: "^(0|[1-9][0-9]{0,18})$", description: "An integer string." });
+const PositiveAmount = Type.String({
+  pattern: "^[1-9][0-9]{0,18}$",
+  description: "A positive integer string.",
+});
+const Id = Type.String({ pattern: "^[A-Za-z0-9_-]{1,64}$" });
+const listLimitMax = 100;
+const authErrors = ["unauthenticated", "forbidden", "rate_limited"] as const;
+
+const CashoutView = Type.Object({
+  id: Type.String(),
+  userId: Type.String(),
+  payoutMethodId: Type.String(),
+  rail: Type.String(),
+  status: Type.Enum([...cashoutStatuses]),
+  diamonds: Amount,
+  currency: Type.String(),
+  gross: Amount,
+  commission: Amount,
+  net: Amount,
+  exchangeRate: Type.String({ description: "Payout currency units per 1 USD, locked at request." }),
+  limitDay: Type.String({ description: "The calendar day, in the region's time zone, it counts against." }),
+  valuation: Type.Array(
+    Type.Object({ diamonds: Amount, valueUsd: Type.String(), commissionRate: Type.String() }),
+  ),
+  reason: Type.Union([Type.String(), Type.Null()]),
+  railRef: Type.Union([Type.String(), Type.Null()]),
+  quoteId: Type.Union([Type.String(), Type.Null()]),
+  createdAt: Type.String({ format: "date-time" }),
+  updatedAt: Type.String({ format: "date-time" }),
+});
+
+function cashoutView(c: Cashout) {
+  return {
+    id: c.id,
+    userId: c.userId,
+    payoutMethodId: c.payoutMethodId,
+    rail: c.rail,
+    status: c.status,
+    diamonds: c.diamonds.toString(),
+    currency: c.currency,
+    gross: c.grossMinor.toString(),
+    commission: c.commissionMinor.toString(),
+    net: c.netMinor.toString(),
+    exchangeRate: c.exchangeRate,
+    limitDay: c.limitDay,
+    valuation: c.valuation.map((g) => ({ ...g, diamonds: g.diamonds.toString() })),
+    reason: c.reason,
+    railRef: c.railRef,
+    quoteId: c.quoteId,
+    createdAt: new Date(c.createdAt).toISOString(),
+    updatedAt: new Date(c.updatedAt).toISOString(),
+  };
+}
+
+const QuoteBody = Type.Object(
+  {
+    userId: UserIdParams.properties.userId,
+    diamonds: Type.Optional(PositiveAmount),
+    payoutMethodId: Type.Optional(Id),
+  },
+  { additionalProperties: false },
+);
+
+const QuoteResponse = Type.Object({
+  quoteId: Type.String(),
+  expiresAt: Type.String({ format: "date-time" }),
+  userId: Type.String(),
+  payoutMethodId: Type.Union([Type.String(), Type.Null()]),
+  diamonds: Amount,
+  currency: Type.String(),
+  gross: Amount,
+  commission: Amount,
+  net: Amount,
+  exchangeRate: Type.String(),
+  minimumNet: Amount,
+  dailyRemainingNet: Amount,
+  capped: Type.Boolean({ description: "Whether the daily maximum cut the amount down." }),
+  estimatedArrival: Type.Object({
+    earliest: Type.String({ format: "date-time" }),
+    latest: Type.String({ format: "date-time" }),
+  }),
+});
+
+function quoteView(q: QuoteView) {
+  return {
+    quoteId: q.id,
+    expiresAt: new Date(q.expiresAt).toISOString(),
+    userId: q.userId,
+    payoutMethodId: q.payoutMethodId,
+    diamonds: q.diamonds.toString(),
+    currency: q.currency,
+    gross: q.grossMinor.toString(),
+    commission: q.commissionMinor.toString(),
+    net: q.netMinor.toString(),
+    exchangeRate: q.exchangeRate,
+    minimumNet: q.minimumNetMinor.toString(),
+    dailyRemainingNet: q.dailyRemainingNetMinor.toString(),
+    capped: q.capped,
+    estimatedArrival: {
+      earliest: new Date(q.arrival.earliestAt).toISOString(),
+      latest: new Date(q.arrival.latestAt).toISOString(),
+    },
+  };
+}
+
+const RequestBody = Type.Union([
+  Type.Object(
+    { userId: UserIdParams.properties.userId, payoutMethodId: Id, diamonds: PositiveAmount },
+    { additionalProperties: false },
+  ),
+  Type.Object(
+    { userId: UserIdParams.properties.userId, quoteId: Id, payoutMethodId: Type.Optional(Id) },
+    { additionalProperties: false },
+  ),
+]);
+
+const CashoutParams = Type.Object({ id: Id }, { additionalProperties: false });
+const PageQuery = {
+  cursor: Type.Optional(Type.String({ maxLength: 200 })),
+  limit: Type.Optional(Type.String({ pattern: "^[1-9][0-9]{0,2}$" })),
+};
+const Page = Type.Object({
+  data: Type.Array(CashoutView),
+  nextCursor: Type.Union([Type.String(), Type.Null()]),
+});
+
+/** Cash-outs: quote, request, read, cancel, and the admin review queue. */
+export function cashoutRoutes(app: GiftstreamApp, cashouts: Cashouts, inFlight: InFlightKeys): void {
+  app.post(
+    "/v1/cashouts/quote",
+    {
+      config: { userToken: "any" },
+      schema: {
+        summary: "Price a cash-out",
+        description:
+          "Values withdrawable diamonds, oldest lot first, exactly and rounded once. Without `diamonds` it quotes all of them, capped to what is left of today's maximum. The quote id locks the exchange rate until it expires.",
+        tags: ["cashouts"],
+        body: QuoteBody,
+        response: {
+          200: QuoteResponse,
+          ...errorResponses(
+            "invalid_request",
+            "not_found",
+            "insufficient_diamonds",
+            "below_minimum",
+            "over_daily_limit",
+            "kyc_required",
+            "name_mismatch",
+            "method_not_allowed",
+            "underage",
+            "user_restricted",
+            ...authErrors,
+          ),
+        },
+      },
+    },
+    async (request) => {
+      assertActsAs(request, request.body.userId);
+      const { diamonds, payoutMethodId, userId } = request.body;
+      const quote = await cashouts.quote({
+        userId,
+        ...(diamonds !== undefined ? { diamonds: BigInt(diamonds) } : {}),
+        ...(payoutMethodId !== undefined ? { payoutMethodId } : {}),
+      });
+      return quoteView(quote);
+    },
+  );
+
+  app.post(
+    "/v1/cashouts",
+    {
+      config: { userToken: "any" },
+      schema: {
+        summary: "Request a cash-out",
+        description:
+          "Needs an `Idempotency-Key`. Takes `{userId, payoutMethodId, diamonds}` or `{userId, quoteId}`. Puts the diamonds on hold, and counts the net against today's maximum, in one transaction.",
+        tags: ["cashouts"],
+        body: RequestBody,
+        response: {
+          201: CashoutView,
+          ...errorResponses(
+            "invalid_request",
+            "not_found",
+            "idempotency_key_in_use",
+            "idempotency_key_reused",
+            "insufficient_diamonds",
+            "below_minimum",
+            "over_daily_limit",
+            "quote_expired",
+            "kyc_required",
+            "name_mismatch",
+            "method_not_allowed",
+            "underage",
+            "user_restricted",
+            ...authErrors,
+          ),
+        },
+      },
+    },
+    async (request, reply) => {
+      assertActsAs(request, request.body.userId);
+      const idem = idempotencyOf(request);
+      const body = request.body;
+      const input =
+        "quoteId" in body
+          ? {
+              userId: body.userId,
+              quoteId: body.quoteId,
+              ...(body.payoutMethodId ? { payoutMethodId: body.payoutMethodId } : {}),
+            }
+          : { userId: body.userId, payoutMethodId: body.payoutMethodId, diamonds: BigInt(body.diamonds) };
+      const { cashout, replayed } = await inFlight.run(idem.key, () => cashouts.request(input, idem));
+      if (replayed) reply.header("idempotent-replayed", "true");
+      return reply.code(201).send(cashoutView(cashout));
+    },
+  );
+
+  app.get(
+    "/v1/cashouts/:id",
+    {
+      config: { userToken: "any" },
+      schema: {
+        summary: "A cash-out",
+        tags: ["cashouts"],
+        params: CashoutParams,
+        response: { 200: CashoutView, ...errorResponses("not_found", ...authErrors) },
+      },
+    },
+    async (request) => cashoutView(await owned(request, cashouts, request.params.id)),
+  );
+
+  app.post(
+    "/v1/cashouts/:id/cancel",
+    {
+      config: { userToken: "any" },
+      schema: {
+        summary: "Cancel a cash-out before processing starts",
+        description:
+          "The holds are voided and the diamonds are withdrawable again. Once processing has started: 409.",
+        tags: ["cashouts"],
+        params: CashoutParams,
+        response: {
+          200: CashoutView,
+          ...errorResponses("not_found", "cashout_not_cancellable", ...authErrors),
+        },
+      },
+    },
+    async (request) => {
+      await owned(request, cashouts, request.params.id);
+      return cashoutView(await cashouts.cancel(request.params.id));
+    },
+  );
+
+  app.get(
+    "/v1/users/:userId/cashouts",
+    {
+      config: { userToken: "self" },
+      schema: {
+        summary: "A creator's cash-outs, newest first",
+        tags: ["cashouts"],
+        params: UserIdParams,
+        querystring: Type.Object(PageQuery, { additionalProperties: false }),
+        response: { 200: Page, ...errorResponses("invalid_request", ...authErrors) },
+      },
+    },
+    async (request) => {
+      const { limit, before } = pageOf(request.query);
+      return pageView(await cashouts.listByUser(request.params.userId, before, limit + 1), limit);
+    },
+  );
+
+  app.get(
+    "/v1/admin/cashouts",
+    {
+      config: { scope: "admin" },
+      schema: {
+        summary: "Cash-outs by status, newest first: the review queue",
+        tags: ["cashouts", "admin"],
+        querystring: Type.Object(
+          { status: Type.Optional(Type.Enum([...cashoutStatuses])), ...PageQuery },
+          { additionalProperties: false },
+        ),
+        response: { 200: Page, ...errorResponses("invalid_request", ...authErrors) },
+      },
+    },
+    async (request) => {
+      const { limit, before } = pageOf(request.query);
+      return pageView(await cashouts.listByStatus(request.query.status ?? null, before, limit + 1), limit);
+    },
+  );
+
+  app.post(
+    "/v1/admin/cashouts/:id/approve",
+    {
+      config: { scope: "admin" },
+      schema: {
+        summary: "Approve a requested cash-out",
+        tags: ["cashouts", "admin"],
+        params: CashoutParams,
+        response: {
+          200: CashoutView,
+          ...errorResponses("not_found", "cashout_state_conflict", ...authErrors),
+        },
+      },
+    },
+    async (request) => cashoutView(await cashouts.approve(request.params.id, actorOf(request.principal))),
+  );
+
+  app.post(
+    "/v1/admin/cashouts/:id/reject",
+    {
+      config: { scope: "admin" },
+      schema: {
+        summary: "Reject a cash-out before processing",
+        description: "The holds are voided and the diamonds are withdrawable again.",
+        tags: ["cashouts", "admin"],
+        params: CashoutParams,
+        body: Type.Object(
+          { reason: Type.String({ minLength: 1, maxLength: 500 }) },
+          { additionalProperties: false },
+        ),
+        response: {
+          200: CashoutView,
+          ...errorResponses("invalid_request", "not_found", "cashout_state_conflict", ...authErrors),
+        },
+      },
+    },
+    async (request) =>
+      cashoutView(await cashouts.reject(request.params.id, request.body.reason, actorOf(request.principal))),
+  );
+}
+
+/** A cash-out the caller may see: any, for an API key; only its own, for a user token. */
+async function owned(request: FastifyRequest, cashouts: Cashouts, id: string): Promise<Cashout> {
+  const cashout = await cashouts.mustGet(id);
+  assertActsAs(request, cashout.userId);
+  return cashout;
+}
+
+function pageOf(query: { cursor?: string; limit?: string }): { limit: number; before: PageStart | null } {
+  const limit = Number(query.limit ?? "20");
+  if (limit > listLimitMax) throw new GiftstreamError("invalid_request", `limit is at most ${listLimitMax}`);
+  if (query.cursor === undefined) return { limit, before: null };
+  const match = /^(\d{1,16}):(co_[A-Za-z0-9_-]{1,40})$/.exec(
+    Buffer.from(query.cursor, "base64url").toString(),
+  );
+  if (!match) throw new GiftstreamError("invalid_request", "cursor is not one this server issued");
+  return { limit, before: { createdAt: Number(match[1]), id: match[2]! } };
+}
+
+function pageView(rows: Cashout[], limit: number) {
+  const page = rows.slice(0, limit);
+  const last = page.at(-1);
+  return {
+    data: page.map(cashoutView),
+    nextCursor:
+      rows.length > limit && last ? Buffer.from(`${last.createdAt}:${last.id}`).toString("base64url") : null,
+  };
+}

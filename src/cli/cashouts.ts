@@ -1,0 +1,68 @@
+import type { Logger } from "pino";
+import type { Access } from "../access/access.js";
+import { type CashoutGate, Cashouts } from "../economy/cashouts/cashouts.js";
+import type { EconomyCatalog } from "../economy/catalog.js";
+import type { Gifts } from "../economy/gifts/gifts.js";
+import type { PayoutMethod } from "../economy/payout-methods/payout-method.js";
+import type { PayoutMethods } from "../economy/payout-methods/payout-methods.js";
+import type { Users } from "../economy/users/users.js";
+import type { PayoutDestination, PayoutRail } from "../providers/payouts/rail.js";
+import { TestPayoutRail } from "../providers/payouts/test-rail.js";
+import { SqliteCashoutStore } from "../store/sqlite/cashout-store.js";
+import type { Runtime } from "./runtime.js";
+
+/** Where a payout method sends money, as a rail needs it. */
+export function destinationOf(method: PayoutMethod): PayoutDestination {
+  const d = method.details;
+  if ("email" in d) return { type: "paypal", email: d.email };
+  const holderName = method.holderName ?? "";
+  if ("iban" in d) return { type: "bank_account", holderName, iban: d.iban, bic: d.bic };
+  return {
+    type: "bank_account",
+    holderName,
+    routingNumber: d.routingNumber,
+    accountNumber: d.accountNumber,
+    accountType: d.accountType,
+  };
+}
+
+/**
+ * Cash-outs on the runtime's store, with the payout methods as their gate. The built-in `test`
+ * rail carries every payout in test mode; real rails come with their own configuration.
+ */
+export function openCashouts(o: {
+  runtime: Runtime;
+  gifts: Gifts;
+  catalog: EconomyCatalog;
+  users: Users;
+  methods: PayoutMethods;
+  access: Access;
+  clock: () => number;
+  logger: Logger;
+}): { cashouts: Cashouts; jobs: [string, () => Promise<number>, number][] } {
+  const config = o.runtime.config;
+  const rails = new Map<string, PayoutRail>();
+  if (config.testMode) rails.set("test", new TestPayoutRail());
+  const gate: CashoutGate = {
+    blocker: (userId, methodId, now) => o.methods.cashoutBlocker(userId, methodId, now),
+    // A cash-out in flight still pays to a method deleted since it was requested.
+    destination: async (userId, methodId) =>
+      destinationOf(await o.methods.get(userId, methodId, { includeDeleted: true })),
+  };
+  const s = config.cashouts;
+  const cashouts = new Cashouts({
+    ledger: o.runtime.ledger,
+    store: new SqliteCashoutStore(o.runtime.store),
+    gifts: o.gifts,
+    catalog: o.catalog,
+    users: o.users,
+    gate,
+    rails,
+    railFor: () => (rails.has("test") ? "test" : undefined),
+    settings: { ...s, autoApproveNetMaxMinor: BigInt(s.autoApproveNetMaxMinor) },
+    clock: o.clock,
+    logger: o.logger,
+    audit: (actor, action, target, before, after) => o.access.audit(actor, action, target, before, after),
+  });
+  return { cashouts, jobs: [["process-cashouts", () => cashouts.process(), s.processIntervalMs]] };
+}

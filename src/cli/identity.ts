@@ -1,0 +1,74 @@
+import type { Access } from "../access/access.js";
+import type { GiftstreamApp } from "../api/app.js";
+import { kycRoutes } from "../api/routes/kyc.js";
+import { kycReviewRoutes } from "../api/routes/kyc-review.js";
+import { payoutMethodRoutes } from "../api/routes/payout-methods.js";
+import type { Config } from "../config/index.js";
+import { secretKeySource } from "../crypto/key-source.js";
+import { Sealer } from "../crypto/sealed.js";
+import { keyringOf } from "../crypto/secret-key.js";
+import type { EconomyCatalog } from "../economy/catalog.js";
+import { Kyc } from "../economy/kyc/kyc.js";
+import { PayoutMethods } from "../economy/payout-methods/payout-methods.js";
+import type { Users } from "../economy/users/users.js";
+import { SqliteKycDocumentStore } from "../store/sqlite/kyc-document-store.js";
+import { SqliteKycStore } from "../store/sqlite/kyc-store.js";
+import { SqlitePayoutMethodStore } from "../store/sqlite/payout-method-store.js";
+import type { Runtime } from "./runtime.js";
+
+export interface Identity {
+  kyc: Kyc;
+  payoutMethods: PayoutMethods;
+  /** Registers the KYC, review and payout-method routes. */
+  routes(app: GiftstreamApp): void;
+}
+
+/**
+ * The sealer of personal data, with the key of `encryption.key` or the one generated into the data
+ * directory. Opened before the database: a missing or malformed key stops the start, since nothing
+ * sealed could be read without it.
+ */
+export function openSealer(config: Config): Sealer {
+  return new Sealer(keyringOf(secretKeySource(config).load()));
+}
+
+/** Identity verification and payout methods on the runtime's store. */
+export function openIdentity(o: {
+  runtime: Runtime;
+  sealer: Sealer;
+  users: Users;
+  catalog: EconomyCatalog;
+  access: Access;
+  clock: () => number;
+}): Identity {
+  const { config, store } = o.runtime;
+  const { sealer } = o;
+  const kyc = new Kyc({
+    store: new SqliteKycStore(store),
+    documents: new SqliteKycDocumentStore(store),
+    sealer,
+    users: o.users,
+    catalog: o.catalog,
+    access: o.access,
+    clock: o.clock,
+    documentBytesMax: config.kyc.documentBytesMax,
+  });
+  const payoutMethods = new PayoutMethods({
+    store: new SqlitePayoutMethodStore(store),
+    sealer,
+    kyc,
+    users: o.users,
+    catalog: o.catalog,
+    clock: o.clock,
+    perUserMax: config.payoutMethods.perUserMax,
+  });
+  return {
+    kyc,
+    payoutMethods,
+    routes(app) {
+      kycRoutes(app, kyc, config.kyc.documentBytesMax);
+      kycReviewRoutes(app, kyc);
+      payoutMethodRoutes(app, payoutMethods);
+    },
+  };
+}

@@ -1,0 +1,43 @@
+import type { Logger } from "pino";
+import type { Access } from "../access/access.js";
+import { WebhookDelivery } from "../jobs/webhook-delivery.js";
+import { SqliteWebhookStore } from "../store/sqlite/webhook-store.js";
+import { WebhookEndpoints } from "../webhooks/endpoints.js";
+import type { Runtime } from "./runtime.js";
+
+export interface Webhooks {
+  /** Endpoints and their delivery log; also the filter the economy asks before writing an event. */
+  endpoints: WebhookEndpoints;
+  delivery: WebhookDelivery;
+  /** The delivery job and the hourly purge, for `startJobs`. */
+  jobs: [name: string, job: () => Promise<number>, intervalMs: number][];
+}
+
+const purgeIntervalMs = 3_600_000;
+const purgeRowsMax = 10_000;
+
+/** Outbound webhooks wired onto the runtime's store: endpoints, the delivery job and its purge. */
+export async function openWebhooks(o: {
+  runtime: Runtime;
+  access: Access;
+  clock: () => number;
+  logger: Logger;
+}): Promise<Webhooks> {
+  const config = o.runtime.config.webhooks;
+  const store = new SqliteWebhookStore(o.runtime.store);
+  const endpoints = await WebhookEndpoints.open({
+    store,
+    access: o.access,
+    clock: o.clock,
+    endpointsMax: config.endpointsMax,
+  });
+  const delivery = new WebhookDelivery({ ...config, store, clock: o.clock, logger: o.logger });
+  return {
+    endpoints,
+    delivery,
+    jobs: [
+      ["deliver-webhooks", () => delivery.deliverDue(), config.pollIntervalMs],
+      ["purge-webhooks", () => store.purge(o.clock() - config.retentionMs, purgeRowsMax), purgeIntervalMs],
+    ],
+  };
+}

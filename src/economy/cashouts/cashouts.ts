@@ -1,0 +1,613 @@
+import { createHash, randomBytes } from "node:crypto";
+import type { Logger } from "pino";
+import { GiftstreamError, isGiftstreamError } from "../../errors.js";
+import type { Ledger } from "../../ledger/ledger.js";
+import type { LedgerRequest, StoreEffect, TransferRecord } from "../../ledger/types.js";
+import { parseRate, type Rate } from "../../money/index.js";
+import type {
+  PayoutDestination,
+  PayoutOrder,
+  PayoutRail,
+  PayoutState,
+} from "../../providers/payouts/rail.js";
+import { cashoutAccounts, creatorAccounts } from "../accounts.js";
+import type { EconomyCatalog } from "../catalog.js";
+import type { Gifts } from "../gifts/gifts.js";
+import { activityEffect } from "../history/activity.js";
+import type { Idempotent } from "../purchases/purchases.js";
+import { ageOn } from "../users/user.js";
+import type { Users } from "../users/users.js";
+import { type Allocation, allocate, largestWithinNet } from "./allocate.js";
+import {
+  type Cashout,
+  type CashoutStatus,
+  type CashoutStore,
+  cancellable,
+  cashoutDocument,
+  cashoutTransitions,
+  type PageStart,
+  type Quote,
+} from "./cashout.js";
+import { calendarDay } from "./day.js";
+import { KeyedLock } from "./keyed-lock.js";
+import { moneyAccounts, paidTransfers, releaseTransfers, returnedTransfers } from "./postings.js";
+
+/** What the cash-out needs to know of a creator's identity and payout method (docs/kyc.md). */
+export interface CashoutGate {
+  /** Why `userId` may not cash out to `methodId` now (kyc_required, name_mismatch, method_not_allowed, not_found), or null. */
+  blocker(userId: string, methodId: string, now: number): Promise<GiftstreamError | null>;
+  /** Where the money goes, for the rail; not_found for a method that is not the user's. */
+  destination(userId: string, methodId: string): Promise<PayoutDestination>;
+}
+
+export interface CashoutSettings {
+  quoteTtlMs: number;
+  autoApproveNetMaxMinor: bigint;
+  autoApproveAccountAgeDaysMin: number;
+  reviewDaysMax: number;
+  paypalArrivalDaysMax: number;
+  bankArrivalDaysMax: number;
+  returnsWatchDays: number;
+  lotsMax: number;
+}
+
+export interface CashoutsOptions {
+  ledger: Ledger;
+  store: CashoutStore;
+  gifts: Gifts;
+  catalog: EconomyCatalog;
+  users: Users;
+  gate: CashoutGate;
+  /** Rails by name. The rail of a cash-out is chosen by `railFor` when it is requested. */
+  rails: ReadonlyMap<string, PayoutRail>;
+  railFor(destination: PayoutDestination, currency: string): string | undefined;
+  settings: CashoutSettings;
+  clock: () => number;
+  logger: Logger;
+  /** Records an admin action (who, what, before, after). */
+  audit(actor: string, action: string, target: string, before: unknown, after: unknown): Promise<void>;
+}
+
+export interface QuoteInput {
+  userId: string;
+  diamonds?: bigint;
+  payoutMethodId?: string;
+}
+
+export type RequestInput =
+  | { userId: string; payoutMethodId: string; diamonds: bigint }
+  | { userId: string; quoteId: string; payoutMethodId?: string };
+
+/** A quote as answered: the stored quote and what it was measured against. */
+export interface QuoteView extends Quote {
+  minimumNetMinor: bigint;
+  dailyRemainingNetMinor: bigint;
+  arrival: { earliestAt: number; latestAt: number };
+}
+
+const dayMs = 86_400_000;
+
+/**
+ * The cash-out lifecycle (DESIGN §2.7): quote, request (diamonds and the day's allowance on hold
+ * in one ledger request), approve or reject, process through a rail, and paid, failed, cancelled,
+ * rejected or returned, each one ledger request that moves the money and records the new status
+ * together, keyed so that it happens once.
+ */
+export class Cashouts {
+  private readonly creatorLock = new KeyedLock();
+  private readonly cashoutLock = new KeyedLock();
+
+  constructor(private readonly o: CashoutsOptions) {}
+
+  get(id: string): Promise<Cashout | undefined> {
+    return this.o.store.get(id);
+  }
+
+  listByUser(userId: string, before: PageStart | null, limit: number): Promise<Cashout[]> {
+    return this.o.store.listByUser(userId, before, limit);
+  }
+
+  listByStatus(status: CashoutStatus | null, before: PageStart | null, limit: number): Promise<Cashout[]> {
+    return this.o.store.listByStatus(status, before, limit);
+  }
+
+  async mustGet(id: string): Promise<Cashout> {
+    const found = await this.o.store.get(id);
+    if (!found) throw new GiftstreamError("not_found", `no cash-out ${id}`);
+    return found;
+  }
+
+  async quote(input: QuoteInput): Promise<QuoteView> {
+    return this.creatorLock.run(input.userId, async () => {
+      const now = this.o.clock();
+      const terms = await this.terms(input.userId, input.payoutMethodId, now);
+      const lots = await this.lots(input.userId);
+      const total = lots.reduce((sum, lot) => sum + lot.diamonds, 0n);
+      let allocation: Allocation;
+      let capped = false;
+      if (input.diamonds === undefined) {
+        // "Everything": all withdrawable diamonds, capped to what is left of today's maximum.
+        allocation = allocate(lots, total, terms.currency, terms.rate)!;
+        if (allocation.value.net > terms.remainingMinor) {
+          allocation = largestWithinNet(lots, total, terms.remainingMinor, terms.currency, terms.rate);
+          capped = true;
+        }
+      } else {
+        allocation = this.allocateOrRefuse(lots, input.diamonds, terms.currency, terms.rate);
+        if (allocation.value.net > terms.remainingMinor) throw overDailyLimit(terms.remainingMinor);
+      }
+      this.checkMinimum(allocation, terms.minimumMinor);
+      const quote: Quote = {
+        id: `cq_${randomBytes(12).toString("base64url")}`,
+        userId: input.userId,
+        payoutMethodId: input.payoutMethodId ?? null,
+        diamonds: allocation.diamonds,
+        currency: terms.currency,
+        grossMinor: allocation.value.gross,
+        commissionMinor: allocation.value.commission,
+        netMinor: allocation.value.net,
+        exchangeRate: terms.rate.text,
+        capped,
+        createdAt: now,
+        expiresAt: now + this.o.settings.quoteTtlMs,
+      };
+      await this.o.store.saveQuote(quote);
+      return {
+        ...quote,
+        minimumNetMinor: terms.minimumMinor,
+        dailyRemainingNetMinor: terms.remainingMinor,
+        arrival: this.arrival(now, terms.destination),
+      };
+    });
+  }
+
+  /** Puts the diamonds and the day's allowance on hold; answers the first result to a replay. */
+  async request(input: RequestInput, idem: Idempotent): Promise<{ cashout: Cashout; replayed: boolean }> {
+    return this.creatorLock.run(input.userId, async () => {
+      const replay = await this.replay(idem);
+      if (replay) return { cashout: replay, replayed: true };
+      const now = this.o.clock();
+      let methodId: string | undefined = input.payoutMethodId;
+      let diamonds: bigint;
+      let rate: Rate | undefined;
+      let quoteId: string | null = null;
+      if ("quoteId" in input) {
+        const quote = await this.o.store.getQuote(input.quoteId);
+        if (!quote || quote.userId !== input.userId) {
+          throw new GiftstreamError("not_found", `no quote ${input.quoteId} for ${input.userId}`);
+        }
+        if (now > quote.expiresAt)
+          throw new GiftstreamError("quote_expired", `quote ${quote.id} has expired`);
+        methodId ??= quote.payoutMethodId ?? undefined;
+        diamonds = quote.diamonds;
+        rate = parseRate(quote.exchangeRate);
+        quoteId = quote.id;
+      } else {
+        diamonds = input.diamonds;
+      }
+      if (methodId === undefined) {
+        throw new GiftstreamError("invalid_request", "name a payoutMethodId, here or in the quote");
+      }
+      const terms = await this.terms(input.userId, methodId, now, rate);
+      const destination = terms.destination!;
+      const railName = this.o.railFor(destination, terms.currency);
+      if (railName === undefined || !this.o.rails.has(railName)) {
+        throw new GiftstreamError(
+          "method_not_allowed",
+          `no payout rail carries ${destination.type} payouts in ${terms.currency}`,
+        );
+      }
+      const allocation = this.allocateOrRefuse(
+        await this.lots(input.userId),
+        diamonds,
+        terms.currency,
+        terms.rate,
+      );
+      this.checkMinimum(allocation, terms.minimumMinor);
+      if (allocation.value.net > terms.remainingMinor) throw overDailyLimit(terms.remainingMinor);
+
+      const user = await this.o.users.get(input.userId);
+      const auto =
+        allocation.value.net <= this.o.settings.autoApproveNetMaxMinor &&
+        now - user.createdAt >= this.o.settings.autoApproveAccountAgeDaysMin * dayMs;
+      const cashout: Cashout = {
+        id: `co_${createHash("sha256").update(idem.key).digest("base64url").slice(0, 22)}`,
+        userId: input.userId,
+        payoutMethodId: methodId,
+        rail: railName,
+        status: auto ? "approved" : "requested",
+        diamonds: allocation.diamonds,
+        currency: terms.currency,
+        grossMinor: allocation.value.gross,
+        commissionMinor: allocation.value.commission,
+        netMinor: allocation.value.net,
+        exchangeRate: terms.rate.text,
+        limitDay: terms.day,
+        holdTransferId: 0n,
+        limitTransferId: 0n,
+        valuation: valuationOf(allocation),
+        reason: null,
+        railRef: null,
+        quoteId,
+        createdAt: now,
+        updatedAt: now,
+      };
+      const withdrawable = creatorAccounts.withdrawableDiamonds(input.userId);
+      const allowance = cashoutAccounts.allowance(
+        input.userId,
+        terms.currency,
+        terms.day,
+        terms.dailyMaxMinor,
+      );
+      try {
+        await this.o.ledger.submit({
+          idempotencyKey: idem.key,
+          fingerprint: idem.fingerprint,
+          accounts: [
+            withdrawable,
+            cashoutAccounts.diamondsCashedOut,
+            cashoutAccounts.allowanceSource(terms.currency),
+            allowance,
+            cashoutAccounts.allowanceUsed(terms.currency),
+          ],
+          transfers: [
+            {
+              type: "pending",
+              debitAccountId: withdrawable.id,
+              creditAccountId: cashoutAccounts.diamondsCashedOut.id,
+              amount: cashout.diamonds,
+              kind: "cashout_hold",
+              metadata: { cashoutId: cashout.id },
+            },
+            {
+              type: "pending",
+              debitAccountId: allowance.id,
+              creditAccountId: cashoutAccounts.allowanceUsed(terms.currency).id,
+              amount: cashout.netMinor,
+              kind: "cashout_limit",
+              metadata: { cashoutId: cashout.id },
+            },
+          ],
+          effectsOf: (transfers) => {
+            cashout.holdTransferId = holdOf(transfers, "cashout_hold");
+            cashout.limitTransferId = holdOf(transfers, "cashout_limit");
+            return [
+              cashoutEffect(cashout),
+              {
+                type: "cashout.take_lots",
+                data: {
+                  cashoutId: cashout.id,
+                  userId: cashout.userId,
+                  diamonds: cashout.diamonds.toString(),
+                },
+              },
+              historyEffect(cashout, now),
+            ];
+          },
+          memo: { cashoutId: cashout.id },
+        });
+      } catch (error) {
+        if (isGiftstreamError(error) && error.code === "debits_exceed_credits") {
+          if (error.extra?.accountId === allowance.id) throw overDailyLimit(terms.remainingMinor);
+          throw new GiftstreamError(
+            "insufficient_diamonds",
+            `${input.userId} has fewer than ${diamonds} diamonds`,
+          );
+        }
+        throw error;
+      }
+      return { cashout: await this.mustGet(cashout.id), replayed: false };
+    });
+  }
+
+  /** The creator's own cancel: until processing starts. */
+  async cancel(id: string): Promise<Cashout> {
+    return this.cashoutLock.run(id, async () => {
+      const c = await this.mustGet(id);
+      if (c.status === "cancelled") return c;
+      if (!cancellable.includes(c.status)) {
+        throw new GiftstreamError("cashout_not_cancellable", `cash-out ${id} is ${c.status}`);
+      }
+      return this.release(c, "cancelled", null);
+    });
+  }
+
+  async approve(id: string, actor: string): Promise<Cashout> {
+    return this.cashoutLock.run(id, async () => {
+      const before = await this.mustGet(id);
+      if (before.status === "approved") return before;
+      this.checkTransition(before, "approved");
+      const after = await this.transition(before, "approved", { transfers: [] });
+      await this.o.audit(actor, "cashout.approve", id, { status: before.status }, { status: after.status });
+      return after;
+    });
+  }
+
+  async reject(id: string, reason: string, actor: string): Promise<Cashout> {
+    return this.cashoutLock.run(id, async () => {
+      const before = await this.mustGet(id);
+      if (before.status === "rejected") return before;
+      this.checkTransition(before, "rejected");
+      const after = await this.release(before, "rejected", reason);
+      await this.o.audit(
+        actor,
+        "cashout.reject",
+        id,
+        { status: before.status },
+        { status: after.status, reason },
+      );
+      return after;
+    });
+  }
+
+  /**
+   * One pass of the cash-out job: approved cash-outs go to their rail, processing ones are
+   * polled, and recently paid ones are watched for a return. A cash-out is marked processing
+   * before its rail is called, and rails are idempotent by cash-out id, so a crash or a timeout
+   * anywhere leads to a poll or a resubmission, never a second payment.
+   */
+  async process(limit = 100): Promise<number> {
+    const now = this.o.clock();
+    let moved = 0;
+    // A payout this pass made is not polled for a return in the same pass.
+    const paidNow = new Set<string>();
+    for (const c of await this.o.store.due("approved", now, limit)) {
+      paidNow.add(c.id);
+      moved += await this.step(c.id, async (current) => {
+        if (current.status !== "approved") return current;
+        const processing = await this.transition(current, "processing", { transfers: [] });
+        return this.settle(processing, await this.rail(processing).submit(await this.order(processing)));
+      });
+    }
+    for (const c of await this.o.store.due("processing", now, limit)) {
+      paidNow.add(c.id);
+      moved += await this.step(c.id, async (current) => {
+        if (current.status !== "processing") return current;
+        const order = await this.order(current);
+        let state = await this.rail(current).status(order);
+        // The rail never saw it (a crash between marking and submitting): submit it now.
+        if (state.status === "unknown") state = await this.rail(current).submit(order);
+        return this.settle(current, state);
+      });
+    }
+    const watchedFrom = now - this.o.settings.returnsWatchDays * dayMs;
+    for (const c of await this.o.store.due("paid", now, limit)) {
+      if (c.updatedAt < watchedFrom || paidNow.has(c.id)) continue;
+      moved += await this.step(c.id, async (current) => {
+        if (current.status !== "paid") return current;
+        const state = await this.rail(current).status(await this.order(current));
+        return state.status === "returned" ? this.settle(current, state) : current;
+      });
+    }
+    return moved;
+  }
+
+  /** Applies what a rail reported: paid, failed, returned; processing leaves it as it is. */
+  async settle(c: Cashout, state: PayoutState): Promise<Cashout> {
+    switch (state.status) {
+      case "paid":
+        if (c.status !== "processing") return c;
+        return this.transition(
+          c,
+          "paid",
+          { accounts: moneyAccounts(c), transfers: paidTransfers(c) },
+          { railRef: state.ref },
+        );
+      case "failed":
+        if (c.status !== "processing") return c;
+        return this.release(c, "failed", state.reason);
+      case "returned":
+        if (c.status !== "paid") return c;
+        return this.transition(
+          c,
+          "returned",
+          {
+            accounts: [...moneyAccounts(c), creatorAccounts.withdrawableDiamonds(c.userId)],
+            transfers: returnedTransfers(c),
+          },
+          { reason: state.reason },
+          [{ type: "cashout.release_lots", data: { cashoutId: c.id } }],
+        );
+      default:
+        return c;
+    }
+  }
+
+  private async step(id: string, work: (c: Cashout) => Promise<Cashout>): Promise<number> {
+    try {
+      const before = await this.mustGet(id);
+      const after = await this.cashoutLock.run(id, async () => work(await this.mustGet(id)));
+      return after.status === before.status ? 0 : 1;
+    } catch (error) {
+      // One cash-out's trouble (a rail down, say) must not stop the others; the next pass retries.
+      this.o.logger.warn({ err: error, cashoutId: id }, "cash-out step failed; it will be retried");
+      return 0;
+    }
+  }
+
+  private release(c: Cashout, status: "failed" | "cancelled" | "rejected", reason: string | null) {
+    return this.transition(c, status, { transfers: releaseTransfers(c, `cashout_${status}`) }, { reason }, [
+      { type: "cashout.release_lots", data: { cashoutId: c.id } },
+    ]);
+  }
+
+  private checkTransition(c: Cashout, to: CashoutStatus): void {
+    if (!cashoutTransitions[c.status].includes(to)) {
+      throw new GiftstreamError(
+        "cashout_state_conflict",
+        `cash-out ${c.id} is ${c.status}; it cannot become ${to}`,
+      );
+    }
+  }
+
+  /** One status change and its postings, keyed by cash-out and status so that it applies once. */
+  private async transition(
+    c: Cashout,
+    to: CashoutStatus,
+    moves: Pick<LedgerRequest, "accounts" | "transfers">,
+    changes: Partial<Pick<Cashout, "reason" | "railRef">> = {},
+    extraEffects: StoreEffect[] = [],
+  ): Promise<Cashout> {
+    this.checkTransition(c, to);
+    const now = this.o.clock();
+    const next: Cashout = { ...c, ...changes, status: to, updatedAt: now };
+    await this.o.ledger.submit({
+      idempotencyKey: `cashout:${c.id}:${to}`,
+      fingerprint: to,
+      ...moves,
+      effects: [cashoutEffect(next), ...extraEffects, historyEffect(next, now)],
+    });
+    return this.mustGet(c.id);
+  }
+
+  private rail(c: Cashout): PayoutRail {
+    const rail = this.o.rails.get(c.rail);
+    if (!rail) throw new Error(`payout rail ${c.rail} is not configured`);
+    return rail;
+  }
+
+  private async order(c: Cashout): Promise<PayoutOrder> {
+    return {
+      cashoutId: c.id,
+      userId: c.userId,
+      currency: c.currency,
+      netMinor: c.netMinor,
+      destination: await this.o.gate.destination(c.userId, c.payoutMethodId),
+    };
+  }
+
+  private async replay(idem: Idempotent): Promise<Cashout | undefined> {
+    const memo = await this.o.ledger.replayOf(idem.key, idem.fingerprint);
+    if (memo === undefined) return undefined;
+    return this.mustGet(String((memo as { cashoutId: string }).cashoutId));
+  }
+
+  /** Everything a quote or a request is measured against, for this creator, now. */
+  private async terms(userId: string, methodId: string | undefined, now: number, lockedRate?: Rate) {
+    const user = await this.o.users.get(userId);
+    if (user.status !== "active") throw new GiftstreamError("user_restricted", `${userId} is ${user.status}`);
+    const economy = this.o.catalog.at(now).economy;
+    if (ageOn(user.birthDate, now) < economy.minimumAge) {
+      throw new GiftstreamError("underage", `creators must be ${economy.minimumAge} or over to cash out`);
+    }
+    const region = economy.regions[user.country];
+    if (!region)
+      throw new GiftstreamError("method_not_allowed", `cash-outs are not offered in ${user.country}`);
+    let destination: PayoutDestination | null = null;
+    if (methodId !== undefined) {
+      const blocker = await this.o.gate.blocker(userId, methodId, now);
+      if (blocker) throw blocker;
+      destination = await this.o.gate.destination(userId, methodId);
+    }
+    const currency = region.payoutCurrency;
+    const rate = lockedRate ?? (currency === "USD" ? parseRate("1") : economy.exchangeRates[currency]);
+    if (!rate) throw new GiftstreamError("method_not_allowed", `no exchange rate for ${currency}`);
+    const day = calendarDay(now, region.timeZone);
+    const dailyMaxMinor = BigInt(region.cashoutDailyMaxNetMinor);
+    const allowance = cashoutAccounts.allowance(userId, currency, day, dailyMaxMinor);
+    const balance = (await this.o.ledger.balances([allowance.id])).get(allowance.id);
+    // An allowance not opened yet is the whole day's maximum.
+    const remainingMinor = balance ? balance.available : dailyMaxMinor;
+    return {
+      currency,
+      rate,
+      day,
+      dailyMaxMinor,
+      remainingMinor: remainingMinor > 0n ? remainingMinor : 0n,
+      minimumMinor: BigInt(region.cashoutMinimumNetMinor),
+      destination,
+    };
+  }
+
+  /** The creator's lots, after moving any whose maturation time has come. */
+  private async lots(userId: string) {
+    await this.o.gifts.mature(this.o.settings.lotsMax, userId);
+    return this.o.store.availableLots(userId, this.o.settings.lotsMax);
+  }
+
+  private allocateOrRefuse(
+    lots: Awaited<ReturnType<Cashouts["lots"]>>,
+    diamonds: bigint,
+    currency: string,
+    rate: Rate,
+  ): Allocation {
+    const allocation = allocate(lots, diamonds, currency, rate);
+    if (!allocation) {
+      throw new GiftstreamError("insufficient_diamonds", `fewer than ${diamonds} withdrawable diamonds`);
+    }
+    return allocation;
+  }
+
+  private checkMinimum(allocation: Allocation, minimumMinor: bigint): void {
+    // A cash-out of nothing is below any minimum, even a minimum of zero.
+    if (allocation.value.net < minimumMinor || allocation.value.net <= 0n) {
+      throw new GiftstreamError(
+        "below_minimum",
+        `the net ${allocation.value.net} is under the minimum of ${minimumMinor} ${allocation.value.currency} minor units`,
+        { netMinor: allocation.value.net.toString(), minimumNetMinor: minimumMinor.toString() },
+      );
+    }
+  }
+
+  private arrival(now: number, destination: PayoutDestination | null) {
+    const s = this.o.settings;
+    const methodDays =
+      destination?.type === "paypal"
+        ? s.paypalArrivalDaysMax
+        : destination?.type === "bank_account"
+          ? s.bankArrivalDaysMax
+          : Math.max(s.paypalArrivalDaysMax, s.bankArrivalDaysMax);
+    return { earliestAt: now, latestAt: now + (s.reviewDaysMax + methodDays) * dayMs };
+  }
+}
+
+function overDailyLimit(remainingMinor: bigint): GiftstreamError {
+  return new GiftstreamError(
+    "over_daily_limit",
+    `only ${remainingMinor} minor units are left of today's maximum`,
+    {
+      dailyRemainingNetMinor: remainingMinor.toString(),
+    },
+  );
+}
+
+function holdOf(transfers: readonly TransferRecord[], kind: string): bigint {
+  const hold = transfers.find((t) => t.kind === kind && t.type === "pending");
+  if (!hold) throw new Error(`a cash-out request records its ${kind}`);
+  return hold.id;
+}
+
+function valuationOf(allocation: Allocation): Cashout["valuation"] {
+  const groups = new Map<string, Cashout["valuation"][number]>();
+  for (const t of allocation.takes) {
+    const key = `${t.valueUsd}|${t.commissionRate}`;
+    const group = groups.get(key);
+    if (group) group.diamonds += t.diamonds;
+    else groups.set(key, { diamonds: t.diamonds, valueUsd: t.valueUsd, commissionRate: t.commissionRate });
+  }
+  return [...groups.values()];
+}
+
+function cashoutEffect(c: Cashout): StoreEffect {
+  return { type: "cashout.upsert", data: cashoutDocument(c) as unknown as StoreEffect["data"] };
+}
+
+function historyEffect(c: Cashout, at: number): StoreEffect {
+  return activityEffect({
+    userId: c.userId,
+    kind: "cashout",
+    at,
+    amounts: {
+      diamonds: c.diamonds.toString(),
+      grossMinor: c.grossMinor.toString(),
+      commissionMinor: c.commissionMinor.toString(),
+      netMinor: c.netMinor.toString(),
+      currency: c.currency,
+      status: c.status,
+    },
+    counterparty: null,
+    context: null,
+    economyVersion: null,
+    ref: c.id,
+  });
+}

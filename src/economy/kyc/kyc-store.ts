@@ -1,0 +1,24 @@
+import type { KycQueueCursor, KycQueueEntry, KycRecord } from "./kyc-record.js";
+
+/** Storage for verifications. Each state change is one conditional write, so races settle in the store. */
+export interface KycStore {
+  get(userId: string): Promise<KycRecord | undefined>;
+  /** Stores a (re)submission as `pending`; false, changing nothing, when the identity is verified. */
+  submit(userId: string, submission: Uint8Array, at: number): Promise<boolean>;
+  /**
+   * `pending → verified`, and in the same transaction the user's birth date becomes `birthDate`,
+   * marked verified. `expected` is the sealed submission the caller read: false, changing nothing,
+   * when the verification is no longer pending or was resubmitted since.
+   */
+  approve(
+    userId: string,
+    expected: Uint8Array,
+    birthDate: string,
+    actor: string,
+    at: number,
+  ): Promise<boolean>;
+  /** `pending → rejected` with the reviewer's reason; false, changing nothing, as for `approve`. */
+  reject(userId: string, expected: Uint8Array, reason: string, actor: string, at: number): Promise<boolean>;
+  /** Oldest submission first. */
+  list(status: KycRecord["status"], after: KycQueueCursor | null, limit: number): Promise<KycQueueEntry[]>;
+}

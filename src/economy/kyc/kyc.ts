@@ -1,0 +1,211 @@
+import { randomBytes } from "node:crypto";
+import type { Access } from "../../access/access.js";
+import { type Sealer, sealContext } from "../../crypto/sealed.js";
+import { GiftstreamError } from "../../errors.js";
+import type { EconomyCatalog } from "../catalog.js";
+import type { Users } from "../users/users.js";
+import type { KycDocument, KycDocumentStore } from "./document-store.js";
+import { type DocumentContentType, detectDocumentType } from "./document-type.js";
+import type { KycQueueCursor, KycQueueEntry, KycRecord, KycStatus } from "./kyc-record.js";
+import type { KycStore } from "./kyc-store.js";
+import { checkSubmission, type KycSubmission } from "./kyc-submission.js";
+import { type DocumentFileInfo, documentFileInfo, type MaskedKyc, maskedKyc } from "./kyc-view.js";
+
+export type { KycStatus } from "./kyc-record.js";
+
+export interface KycOptions {
+  store: KycStore;
+  documents: KycDocumentStore;
+  sealer: Sealer;
+  users: Users;
+  catalog: EconomyCatalog;
+  access: Access;
+  clock: () => number;
+  /** `kyc.documentBytesMax`: the HTTP parser enforces it first; this is the domain's own check. */
+  documentBytesMax: number;
+}
+
+/** Everything a reviewer sees: the submission in the clear. Reading it is audited. */
+export interface KycReview {
+  userId: string;
+  status: KycStatus;
+  submission: KycSubmission;
+  documentFile: DocumentFileInfo | null;
+  rejectionReason: string | null;
+  submittedAt: number;
+  reviewedAt: number | null;
+  reviewedBy: string | null;
+}
+
+/** What a cash-out needs to know of a user's identity. */
+export interface Identity {
+  status: KycStatus;
+  /** The verified legal name; null unless `verified`. */
+  legalName: string | null;
+  /** The verified birth date, YYYY-MM-DD; null unless `verified`. */
+  birthDate: string | null;
+}
+
+const submissionContext = (userId: string) => sealContext("kyc", "submission", userId);
+const documentContext = (userId: string, documentId: string) =>
+  sealContext("kyc_documents", "content", `${userId}/${documentId}`);
+
+/**
+ * Identity verification (DESIGN §2 flow 6): `unverified → pending → verified | rejected`, and a
+ * rejected user may resubmit. The personal data and the document are sealed before they reach the
+ * store, and are opened only for their owner's masked view, for a reviewer, and for a cash-out.
+ */
+export class Kyc {
+  constructor(private readonly o: KycOptions) {}
+
+  /** Stores a (re)submission as `pending`; a pending one is replaced, a verified one refused. */
+  async submit(userId: string, input: KycSubmission): Promise<MaskedKyc> {
+    await this.o.users.get(userId);
+    const now = this.o.clock();
+    const submission = checkSubmission(input, now, this.o.catalog.at(now).economy.minimumAge);
+    const sealed = this.o.sealer.sealJson(submission, submissionContext(userId));
+    if (!(await this.o.store.submit(userId, sealed, now))) {
+      throw new GiftstreamError(
+        "kyc_already_verified",
+        "this identity is verified; it cannot be resubmitted",
+      );
+    }
+    return this.view(userId);
+  }
+
+  /** Stores the identity document, typed by its content; it replaces an earlier one until verified. */
+  async uploadDocument(userId: string, bytes: Uint8Array): Promise<MaskedKyc> {
+    await this.o.users.get(userId);
+    if (bytes.length === 0) throw new GiftstreamError("invalid_request", "the document is empty");
+    if (bytes.length > this.o.documentBytesMax) {
+      throw new GiftstreamError(
+        "payload_too_large",
+        `a document is at most ${this.o.documentBytesMax} bytes`,
+      );
+    }
+    const contentType = await detectDocumentType(bytes);
+    if ((await this.o.store.get(userId))?.status === "verified") {
+      throw new GiftstreamError("kyc_already_verified", "this identity is verified; its document is final");
+    }
+    const id = `kdoc_${randomBytes(9).toString("base64url")}`;
+    const document: KycDocument = {
+      id,
+      userId,
+      contentType,
+      sizeBytes: bytes.length,
+      content: this.o.sealer.seal(bytes, documentContext(userId, id)),
+      uploadedAt: this.o.clock(),
+    };
+    await this.o.documents.put(document);
+    return this.view(userId);
+  }
+
+  /** The owner's view: status and masked data. */
+  async view(userId: string): Promise<MaskedKyc> {
+    await this.o.users.get(userId);
+    const record = await this.o.store.get(userId);
+    const submission = record ? this.open(record) : undefined;
+    return maskedKyc(userId, record, submission, await this.o.documents.info(userId));
+  }
+
+  /** For a cash-out: the status, and the verified legal name and birth date once verified. */
+  async identityOf(userId: string): Promise<Identity> {
+    const record = await this.o.store.get(userId);
+    if (record?.status !== "verified") {
+      return { status: record?.status ?? "unverified", legalName: null, birthDate: null };
+    }
+    const { legalName, birthDate } = this.open(record);
+    return { status: "verified", legalName, birthDate };
+  }
+
+  queue(status: KycRecord["status"], after: KycQueueCursor | null, limit: number): Promise<KycQueueEntry[]> {
+    return this.o.store.list(status, after, limit);
+  }
+
+  /** A reviewer's full view of a submission. */
+  async review(userId: string, actor: string): Promise<KycReview> {
+    const record = await this.submitted(userId);
+    const review: KycReview = {
+      userId,
+      status: record.status,
+      submission: this.open(record),
+      documentFile: documentFileInfo(await this.o.documents.info(userId)),
+      rejectionReason: record.rejectionReason,
+      submittedAt: record.submittedAt,
+      reviewedAt: record.reviewedAt,
+      reviewedBy: record.reviewedBy,
+    };
+    // Who looked at whose personal data, and when: never the data itself.
+    await this.o.access.audit(actor, "kyc.read", userId, null, null);
+    return review;
+  }
+
+  /** The identity document, opened, for a reviewer. */
+  async document(
+    userId: string,
+    actor: string,
+  ): Promise<{ id: string; contentType: DocumentContentType; bytes: Buffer }> {
+    await this.o.users.get(userId);
+    const stored = await this.o.documents.get(userId);
+    if (!stored) throw new GiftstreamError("not_found", `no identity document for user ${userId}`);
+    const bytes = this.o.sealer.open(stored.content, documentContext(userId, stored.id));
+    await this.o.access.audit(actor, "kyc.document.read", userId, null, { documentId: stored.id });
+    return { id: stored.id, contentType: stored.contentType, bytes };
+  }
+
+  /** `pending → verified`: the verified birth date replaces the user's (DESIGN §1). */
+  async approve(userId: string, actor: string): Promise<MaskedKyc> {
+    const record = await this.pending(userId);
+    if ((await this.o.documents.info(userId)) === undefined) {
+      throw new GiftstreamError("kyc_document_missing", "upload the identity document before approving");
+    }
+    const { birthDate } = this.open(record);
+    const approved = await this.o.store.approve(userId, record.submission, birthDate, actor, this.o.clock());
+    // The user row changed inside the store's transaction: drop the cached copy either way.
+    this.o.users.forget(userId);
+    if (!approved) throw notPending("changed while it was being approved");
+    await this.o.access.audit(actor, "kyc.approve", userId, { status: "pending" }, { status: "verified" });
+    return this.view(userId);
+  }
+
+  /** `pending → rejected`, with a reason the user sees. */
+  async reject(userId: string, reason: string, actor: string): Promise<MaskedKyc> {
+    const record = await this.pending(userId);
+    if (!(await this.o.store.reject(userId, record.submission, reason, actor, this.o.clock()))) {
+      throw notPending("changed while it was being rejected");
+    }
+    await this.o.access.audit(
+      actor,
+      "kyc.reject",
+      userId,
+      { status: "pending" },
+      { status: "rejected", reason },
+    );
+    return this.view(userId);
+  }
+
+  private async submitted(userId: string): Promise<KycRecord> {
+    await this.o.users.get(userId);
+    const record = await this.o.store.get(userId);
+    if (!record) throw new GiftstreamError("not_found", `user ${userId} has submitted no identity data`);
+    return record;
+  }
+
+  private async pending(userId: string): Promise<KycRecord> {
+    await this.o.users.get(userId);
+    const record = await this.o.store.get(userId);
+    if (record?.status !== "pending") throw notPending(`is ${record?.status ?? "unverified"}`);
+    return record;
+  }
+
+  private open(record: KycRecord): KycSubmission {
+    return this.o.sealer.openJson<KycSubmission>(record.submission, submissionContext(record.userId));
+  }
+}
+
+function notPending(why: string): GiftstreamError {
+  return new GiftstreamError(
+    "kyc_not_pending",
+    `the identity verification ${why}; only a pending one is reviewed`,
+  );
+}

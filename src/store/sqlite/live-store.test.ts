@@ -1,0 +1,216 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { foldPeriod } from "../../realtime/streaks.js";
+import { SqliteLeaderboardStore } from "./leaderboard-store.js";
+import { SqliteLiveStore } from "./live-store.js";
+import { SqliteStore } from "./sqlite-store.js";
+
+let dir: string;
+let store: SqliteStore;
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), "giftstream-live-"));
+  store = new SqliteStore({ path: join(dir, "live.db") });
+});
+
+afterEach(async () => {
+  await store.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+interface Row {
+  id: string;
+  sender: string;
+  recipient: string;
+  gift: string;
+  quantity: number;
+  coins: number;
+  source: "live" | "video";
+  context: string;
+  at: number;
+}
+
+/** Gift rows written straight into the table, as the gift.record effect writes them. */
+function insert(rows: readonly Row[]) {
+  const statement = store.database.prepare(
+    `INSERT INTO gifts (id, sender_id, recipient_id, catalog_id, quantity, coins, diamonds, source, context_id,
+       value_usd, commission_rate, economy_version, status, created_at, matures_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, '0.005', '0.5', 'ev_1', 'pending', ?, ?)`,
+  );
+  store.database.transaction(() => {
+    for (const r of rows) {
+      statement.run(
+        r.id,
+        r.sender,
+        r.recipient,
+        r.gift,
+        BigInt(r.quantity),
+        BigInt(r.coins),
+        BigInt(r.coins * 2),
+        r.source,
+        r.context,
+        BigInt(r.at),
+        BigInt(r.at),
+      );
+    }
+  })();
+}
+
+function randomRows(count: number, seed: number): Row[] {
+  let s = seed;
+  const random = () => {
+    s = (s * 1_103_515_245 + 12_345) % 2 ** 31;
+    return s / 2 ** 31;
+  };
+  const rows: Row[] = [];
+  let at = 1_000_000;
+  for (let i = 0; i < count; i++) {
+    // Mostly forward, sometimes a little back: request clocks are read before commit order is fixed.
+    at += Math.floor(random() * 4000) - 500;
+    const quantity = 1 + Math.floor(random() * 5);
+    rows.push({
+      // Ids in no particular order, so that nothing can lean on the primary key's order.
+      id: `gft_${Math.floor(random() * 1e12).toString(36)}_${i}`,
+      sender: `v${Math.floor(random() * 4)}`,
+      recipient: random() < 0.8 ? "creator" : "other",
+      gift: random() < 0.7 ? "rose" : "lion",
+      quantity,
+      coins: quantity * (random() < 0.7 ? 1 : 29_999),
+      source: random() < 0.85 ? "live" : "video",
+      context: `s${Math.floor(random() * 3)}`,
+      at,
+    });
+  }
+  return rows;
+}
+
+describe("SqliteLiveStore", () => {
+  it("reads live gifts in commit order, by stream, with rowids that VACUUM keeps", async () => {
+    const rows = randomRows(300, 1);
+    insert(rows.slice(0, 150));
+    insert(rows.slice(150));
+    const live = new SqliteLiveStore(store);
+    expect(await live.headSeq()).toBe(300n);
+    const after = await live.liveAfter(100n, 1000);
+    const expected = rows.map((r, i) => ({ r, seq: BigInt(i + 1) })).filter((x) => x.r.source === "live");
+    expect(after.map((g) => g.seq)).toEqual(expected.filter((x) => x.seq > 100n).map((x) => x.seq));
+    expect(after[0]).toMatchObject({ id: expected.find((x) => x.seq > 100n)!.r.id });
+    expect((await live.liveAfter(0n, 7)).length).toBe(7);
+    const latest = await live.streamLatest("s1", 200n, 5);
+    expect(latest.map((g) => g.seq)).toEqual(
+      expected
+        .filter((x) => x.r.context === "s1" && x.seq <= 200n)
+        .slice(-5)
+        .map((x) => x.seq),
+    );
+    store.database.exec("VACUUM");
+    const afterVacuum = new SqliteLiveStore(store);
+    expect(await afterVacuum.liveAfter(100n, 1000)).toEqual(after);
+  });
+
+  it("finds a stream's newest gifts near the head and far behind it", async () => {
+    const row = (i: number, context: string): Row => ({
+      id: `gft_${i}`,
+      sender: "v",
+      recipient: "creator",
+      gift: "rose",
+      quantity: 1,
+      coins: 1,
+      source: "live",
+      context,
+      at: i,
+    });
+    insert(Array.from({ length: 10 }, (_, i) => row(i, "quiet")));
+    insert(Array.from({ length: 30_000 }, (_, i) => row(100 + i, i % 2 === 0 ? "busy" : "other")));
+    const live = new SqliteLiveStore(store);
+    const head = await live.headSeq();
+    expect((await live.streamLatest("busy", head, 3)).map((g) => g.id)).toEqual([
+      "gft_30094",
+      "gft_30096",
+      "gft_30098",
+    ]);
+    expect((await live.streamLatest("quiet", head, 3)).map((g) => g.id)).toEqual(["gft_7", "gft_8", "gft_9"]);
+    expect((await live.streamLatest("quiet", head, 100)).length).toBe(10);
+    expect((await live.streamLatest("quiet", 5n, 100)).map((g) => g.seq)).toEqual([1n, 2n, 3n, 4n, 5n]);
+  });
+
+  it("folds a period's streaks in SQL exactly as the TypeScript rule does", async () => {
+    const rows = randomRows(600, 2);
+    insert(rows);
+    const live = new SqliteLiveStore(store);
+    const withSeq = rows.map((r, i) => ({ ...r, seq: BigInt(i + 1) }));
+    for (const windowMs of [0, 1500, 3000, 60_000]) {
+      for (const [fromMs, toMs] of [
+        [0, 10 ** 13],
+        [1_200_000, 1_500_000],
+      ] as const) {
+        for (const before of [1n, 250n, 601n]) {
+          const got = await live.periodStreaks("s2", { fromMs, toMs }, before, windowMs);
+          const reference = foldPeriod(
+            withSeq
+              .filter(
+                (r) =>
+                  r.source === "live" &&
+                  r.context === "s2" &&
+                  r.at >= fromMs &&
+                  r.at < toMs &&
+                  r.seq < before,
+              )
+              .map((r) => ({
+                id: r.id,
+                senderId: r.sender,
+                giftId: r.gift,
+                quantity: r.quantity,
+                createdAt: r.at,
+              })),
+            windowMs,
+          );
+          const order = (a: { senderId: string; giftId: string }, b: { senderId: string; giftId: string }) =>
+            `${a.senderId}/${a.giftId}`.localeCompare(`${b.senderId}/${b.giftId}`);
+          expect(got.sort(order), `window ${windowMs}, [${fromMs}, ${toMs}), before ${before}`).toEqual(
+            reference.sort(order),
+          );
+        }
+      }
+    }
+  });
+});
+
+describe("SqliteLeaderboardStore", () => {
+  it("ranks by coins then user id, live gifts only per stream, any source per creator within the range", async () => {
+    const rows = randomRows(400, 3);
+    insert(rows);
+    store.database
+      .prepare(
+        "INSERT INTO users (id, country, birth_date, display_name, status, created_at, updated_at) VALUES ('v1', 'US', '1990-01-01', 'Vee One', 'active', 0, 0)",
+      )
+      .run();
+    const boards = new SqliteLeaderboardStore(store);
+    const top = (list: Row[]) => {
+      const totals = new Map<string, { coins: bigint; gifts: bigint }>();
+      for (const r of list) {
+        const t = totals.get(r.sender) ?? { coins: 0n, gifts: 0n };
+        totals.set(r.sender, { coins: t.coins + BigInt(r.coins), gifts: t.gifts + BigInt(r.quantity) });
+      }
+      return [...totals]
+        .sort(([a, x], [b, y]) => (x.coins === y.coins ? (a < b ? -1 : 1) : x.coins > y.coins ? -1 : 1))
+        .map(([userId, t]) => ({ userId, displayName: userId === "v1" ? "Vee One" : null, ...t }));
+    };
+    expect(await boards.streamTop("s0", 10)).toEqual(
+      top(rows.filter((r) => r.context === "s0" && r.source === "live")),
+    );
+    expect(await boards.streamTop("s0", 2)).toEqual(
+      top(rows.filter((r) => r.context === "s0" && r.source === "live")).slice(0, 2),
+    );
+    expect(await boards.creatorTop("creator", { fromMs: null, toMs: null }, 10)).toEqual(
+      top(rows.filter((r) => r.recipient === "creator")),
+    );
+    const range = { fromMs: 1_100_000, toMs: 1_400_000 };
+    expect(await boards.creatorTop("creator", range, 10)).toEqual(
+      top(rows.filter((r) => r.recipient === "creator" && r.at >= range.fromMs && r.at < range.toMs)),
+    );
+    expect(await boards.streamTop("nobody", 10)).toEqual([]);
+  });
+});

@@ -1,0 +1,49 @@
+import { eventBody, eventTypes } from "../../economy/events/events.js";
+import { invariant } from "../../errors.js";
+import type { JsonObject } from "../../ledger/types.js";
+import type { Statement } from "./effects.js";
+
+const knownTypes: ReadonlySet<string> = new Set(eventTypes);
+
+const insertEvent = `INSERT INTO webhook_events (id, type, resource, created_at, payload) VALUES (?, ?, ?, ?, ?)
+  ON CONFLICT (id) DO NOTHING`;
+
+// Fan-out at write time, to the endpoints subscribed at that moment. `changes() = 1` holds only
+// when the statement before inserted the event: an id already in the outbox (a replay) fans out
+// to nobody new.
+const fanOut = `INSERT INTO webhook_deliveries (endpoint_id, event_seq, resource, status, next_attempt_at, created_at)
+  SELECT DISTINCT s.endpoint_id, ev.seq, ev.resource, 'pending', ev.created_at, ev.created_at
+  FROM webhook_events ev JOIN webhook_subscriptions s ON s.type IN (ev.type, '*')
+  WHERE ev.id = ? AND changes() = 1
+  ON CONFLICT DO NOTHING`;
+
+/**
+ * The `outbox.events` effect: each event into the outbox, and one pending delivery per endpoint
+ * that subscribes to its type, in the transaction of the request that carries it.
+ */
+export function outboxStatements(data: JsonObject): Statement[] {
+  const events = data.events;
+  invariant(Array.isArray(events) && events.length > 0, "outbox.events carries events");
+  const statements: Statement[] = [];
+  for (const item of events) {
+    invariant(typeof item === "object" && item !== null && !Array.isArray(item), "an event is an object");
+    const { id, type, resource, createdAt, data: resourceData } = item;
+    invariant(typeof id === "string" && id.startsWith("evt_"), "an event has an evt_ id");
+    invariant(typeof type === "string" && knownTypes.has(type), `event type ${String(type)} is known`);
+    invariant(typeof resource === "string", "an event names its resource");
+    invariant(typeof createdAt === "number" && Number.isSafeInteger(createdAt), "an event has a time");
+    invariant(
+      typeof resourceData === "object" && resourceData !== null && !Array.isArray(resourceData),
+      "an event's data is an object",
+    );
+    const payload = eventBody({
+      id,
+      type: type as (typeof eventTypes)[number],
+      createdAt,
+      data: resourceData,
+    });
+    statements.push({ sql: insertEvent, params: [id, type, resource, BigInt(createdAt), payload] });
+    statements.push({ sql: fanOut, params: [id] });
+  }
+  return statements;
+}

@@ -1,0 +1,373 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { reconcile } from "../src/ledger/reconcile.js";
+import {
+  type CreatorApp,
+  earn,
+  linkPaypal,
+  linkUsBank,
+  newKey,
+  openCreatorApp,
+  requestCashout,
+  setClock,
+  verify,
+  wallet,
+} from "./support/creator.js";
+import { bearer, mintToken } from "./support/tokens.js";
+
+let t: CreatorApp | null = null;
+afterEach(async () => {
+  await t?.dispose();
+  t = null;
+});
+
+const balance = async (app: CreatorApp, id: string) => (await app.runtime.ledger.balances([id])).get(id);
+const posted = async (app: CreatorApp, id: string) => (await balance(app, id))?.posted ?? 0n;
+
+/** Every unit sums to zero, no flagged account is past its limit, and no diamond is lost. */
+async function expectBalanced(app: CreatorApp) {
+  const report = await reconcile(app.runtime.store);
+  expect(
+    report.ok,
+    JSON.stringify(report, (_k, v) => (typeof v === "bigint" ? v.toString() : v)),
+  ).toBe(true);
+}
+
+async function history(app: CreatorApp) {
+  const res = await app.inject("GET", "/v1/users/creator/transactions?limit=100");
+  expect(res.statusCode, res.body).toBe(200);
+  return (res.json().data as { kind: string; amounts: Record<string, string>; ref: string | null }[]).filter(
+    (e) => e.kind === "cashout",
+  );
+}
+
+/**
+ * 10,000 coins of live gifts (20,000 diamonds at $0.005: $100 gross) first, then 10,000 coins of
+ * video gifts (20,000 diamonds at $0.01: $200 gross). 40,000 diamonds, $300 gross, $150 net.
+ */
+async function earnMixed(app: CreatorApp) {
+  await earn(app, "live", "hand-hearts", 100);
+  await earn(app, "video", "hand-hearts", 100);
+}
+
+describe("cash-out over HTTP", () => {
+  it("goes from earning to paid with the default economy, the wallet and history right at every step", async () => {
+    t = await openCreatorApp();
+    await earnMixed(t);
+    expect(await wallet(t)).toMatchObject({
+      diamonds: { pending: "0", withdrawable: "40000", onHold: "0" },
+      cash: { currency: "USD", gross: "30000", commission: "15000", net: "15000" },
+    });
+
+    // Unverified: no quote names a method yet, a request is refused.
+    const method = await linkPaypal(t);
+    expect((await requestCashout(t, { payoutMethodId: method, diamonds: "40000" })).json().code).toBe(
+      "kyc_required",
+    );
+    await verify(t);
+
+    const quote = await t.inject("POST", "/v1/cashouts/quote", { userId: "creator", payoutMethodId: method });
+    expect(quote.statusCode, quote.body).toBe(200);
+    expect(quote.json()).toMatchObject({
+      diamonds: "40000",
+      currency: "USD",
+      gross: "30000",
+      commission: "15000",
+      net: "15000",
+      exchangeRate: "1",
+      minimumNet: "10000",
+      dailyRemainingNet: "100000",
+      capped: false,
+    });
+
+    const requested = await requestCashout(t, { quoteId: quote.json().quoteId });
+    expect(requested.statusCode, requested.body).toBe(201);
+    const cashout = requested.json();
+    expect(cashout).toMatchObject({ status: "requested", diamonds: "40000", net: "15000", rail: "test" });
+    expect(await wallet(t)).toMatchObject({
+      diamonds: { withdrawable: "0", onHold: "40000" },
+      cash: { gross: "0", net: "0" },
+    });
+    expect((await history(t)).map((e) => e.amounts.status)).toEqual(["requested"]);
+
+    // Not approved yet: the job leaves it alone.
+    await t.cashouts.process();
+    expect((await t.inject("GET", `/v1/cashouts/${cashout.id}`)).json().status).toBe("requested");
+
+    const approved = await t.inject("POST", `/v1/admin/cashouts/${cashout.id}/approve`);
+    expect(approved.statusCode, approved.body).toBe(200);
+    expect(approved.json().status).toBe("approved");
+    const audit = await t.inject("GET", "/v1/admin/audit?limit=100");
+    expect(JSON.stringify(audit.json())).toContain("cashout.approve");
+
+    await t.cashouts.process();
+    const paid = (await t.inject("GET", `/v1/cashouts/${cashout.id}`)).json();
+    expect(paid).toMatchObject({ status: "paid", railRef: `test_po_${cashout.id}` });
+    expect(await wallet(t)).toMatchObject({
+      diamonds: { pending: "0", withdrawable: "0", onHold: "0" },
+      cash: { gross: "0", commission: "0", net: "0" },
+    });
+    expect(await posted(t, "platform:USD:revenue:commission")).toBe(15000n);
+    expect(await posted(t, "platform:USD:payouts:test")).toBe(15000n);
+    expect(await posted(t, "platform:USD:payout_clearing")).toBe(0n);
+    expect(await posted(t, "platform:diamonds:cashouts")).toBe(40000n);
+    expect((await history(t)).map((e) => e.amounts.status)).toEqual([
+      "paid",
+      "processing",
+      "approved",
+      "requested",
+    ]);
+    const list = await t.inject("GET", "/v1/users/creator/cashouts");
+    expect(list.json().data.map((c: { id: string }) => c.id)).toEqual([cashout.id]);
+    await expectBalanced(t);
+  });
+
+  it("takes the oldest lots first across sources and rounds once, keeping the remainder", async () => {
+    t = await openCreatorApp();
+    await earnMixed(t);
+    await verify(t);
+    const method = await linkPaypal(t);
+    // 20,000 live diamonds ($50 net) then 20,001 of… there are only 20,000 video: take 20,000 live
+    // and 20,001 - 20,000 = 1… so ask for 30,001: 20,000 live + 10,001 video.
+    // Gross = $100 + $100.01 = 20,001 cents; net = $50 + $50.005 = $100.005, rounded down to 10,000.
+    const res = await requestCashout(t, { payoutMethodId: method, diamonds: "30001" });
+    expect(res.statusCode, res.body).toBe(201);
+    expect(res.json()).toMatchObject({ gross: "20001", commission: "10001", net: "10000" });
+    expect(res.json().valuation).toEqual([
+      { diamonds: "20000", valueUsd: "0.005", commissionRate: "0.5" },
+      { diamonds: "10001", valueUsd: "0.01", commissionRate: "0.5" },
+    ]);
+    // What is left is 9,999 video diamonds: $99.99 gross.
+    expect(await wallet(t)).toMatchObject({
+      diamonds: { withdrawable: "9999", onHold: "30001" },
+      cash: { gross: "9999", commission: "5000", net: "4999" },
+    });
+    await expectBalanced(t);
+  });
+});
+
+describe("cash-out failure paths", () => {
+  async function ready(email = "ada@example.com") {
+    t = await openCreatorApp();
+    await earnMixed(t);
+    await verify(t);
+    return { app: t, method: await linkPaypal(t, email) };
+  }
+
+  async function approveAndProcess(app: CreatorApp, id: string) {
+    expect((await app.inject("POST", `/v1/admin/cashouts/${id}/approve`)).statusCode).toBe(200);
+    await app.cashouts.process();
+    return (await app.inject("GET", `/v1/cashouts/${id}`)).json();
+  }
+
+  it("a rail failure voids the holds: the diamonds come back", async () => {
+    const { app, method } = await ready("fail@example.com");
+    const c = (await requestCashout(app, { payoutMethodId: method, diamonds: "40000" })).json();
+    expect(await approveAndProcess(app, c.id)).toMatchObject({ status: "failed" });
+    expect(await wallet(app)).toMatchObject({ diamonds: { withdrawable: "40000", onHold: "0" } });
+    expect(await posted(app, "platform:USD:payouts:test")).toBe(0n);
+    // The day's allowance is released too: the whole maximum is available again.
+    const quote = await app.inject("POST", "/v1/cashouts/quote", { userId: "creator" });
+    expect(quote.json()).toMatchObject({ dailyRemainingNet: "100000", net: "15000" });
+    await expectBalanced(app);
+  });
+
+  it("paid then returned: correcting transfers re-credit the diamonds at their locked values", async () => {
+    const { app, method } = await ready("return@example.com");
+    const c = (await requestCashout(app, { payoutMethodId: method, diamonds: "40000" })).json();
+    expect(await approveAndProcess(app, c.id)).toMatchObject({ status: "paid" });
+    await app.cashouts.process();
+    expect((await app.inject("GET", `/v1/cashouts/${c.id}`)).json()).toMatchObject({ status: "returned" });
+    expect(await wallet(app)).toMatchObject({
+      diamonds: { withdrawable: "40000", onHold: "0" },
+      cash: { gross: "30000", net: "15000" },
+    });
+    expect(await posted(app, "platform:USD:payouts:test")).toBe(0n);
+    expect(await posted(app, "platform:USD:revenue:commission")).toBe(0n);
+    expect((await history(app)).map((e) => e.amounts.status)[0]).toBe("returned");
+    await expectBalanced(app);
+  });
+
+  it("cancel before processing; too late once processing (409); reject", async () => {
+    const { app, method } = await ready("hold@example.com");
+    // 20,000 more video diamonds: 60,000 in all, $250 net.
+    await earn(app, "video", "hand-hearts", 100);
+    // The first 30,000 diamonds are the 20,000 live ones and 10,000 video: $100 net.
+    const a = (await requestCashout(app, { payoutMethodId: method, diamonds: "30000" })).json();
+    const cancelled = await app.inject("POST", `/v1/cashouts/${a.id}/cancel`);
+    expect(cancelled.statusCode, cancelled.body).toBe(200);
+    expect(cancelled.json().status).toBe("cancelled");
+    expect(await wallet(app)).toMatchObject({ diamonds: { withdrawable: "60000", onHold: "0" } });
+
+    const b = (await requestCashout(app, { payoutMethodId: method, diamonds: "30000" })).json();
+    expect(await approveAndProcess(app, b.id)).toMatchObject({ status: "processing" });
+    const late = await app.inject("POST", `/v1/cashouts/${b.id}/cancel`);
+    expect(late.statusCode).toBe(409);
+    expect(late.json().code).toBe("cashout_not_cancellable");
+    const rejectLate = await app.inject("POST", `/v1/admin/cashouts/${b.id}/reject`, { reason: "late" });
+    expect(rejectLate.json().code).toBe("cashout_state_conflict");
+
+    const c = (await requestCashout(app, { payoutMethodId: method, diamonds: "20000" })).json();
+    const rejected = await app.inject("POST", `/v1/admin/cashouts/${c.id}/reject`, {
+      reason: "fraud review",
+    });
+    expect(rejected.json()).toMatchObject({ status: "rejected", reason: "fraud review" });
+    expect(await wallet(app)).toMatchObject({ diamonds: { withdrawable: "30000", onHold: "30000" } });
+    // Still processing: another pass polls the rail, which holds it.
+    await app.cashouts.process();
+    expect((await app.inject("GET", `/v1/cashouts/${b.id}`)).json().status).toBe("processing");
+    await expectBalanced(app);
+  });
+
+  it("below the minimum, over the daily maximum, more than there is: 422 and nothing moves", async () => {
+    const { app, method } = await ready();
+    const small = await requestCashout(app, { payoutMethodId: method, diamonds: "100" });
+    expect(small.statusCode).toBe(422);
+    expect(small.json().code).toBe("below_minimum");
+    const more = await requestCashout(app, { payoutMethodId: method, diamonds: "40001" });
+    expect(more.json().code).toBe("insufficient_diamonds");
+    // 200,000 more video diamonds: $1,000 net more than the $150 already there.
+    await earn(app, "video", "galaxy", 100);
+    const over = await requestCashout(app, { payoutMethodId: method, diamonds: "240000" });
+    expect(over.statusCode).toBe(422);
+    expect(over.json().code).toBe("over_daily_limit");
+    expect(await wallet(app)).toMatchObject({ diamonds: { withdrawable: "240000", onHold: "0" } });
+    // "Everything" is capped to the day's maximum, and the quote says so.
+    const quote = (await app.inject("POST", "/v1/cashouts/quote", { userId: "creator" })).json();
+    expect(quote).toMatchObject({ capped: true, net: "100000" });
+    await expectBalanced(app);
+  });
+
+  it("the worked example: $1.50 of diamonds is below the US minimum", async () => {
+    t = await openCreatorApp();
+    await earn(t, "live", "hand-hearts", 1);
+    await earn(t, "video", "hand-hearts", 1);
+    await verify(t);
+    const method = await linkPaypal(t);
+    const res = await requestCashout(t, { payoutMethodId: method, diamonds: "400" });
+    expect(res.json()).toMatchObject({ code: "below_minimum", netMinor: "150", minimumNetMinor: "10000" });
+  });
+
+  it("unverified, under 18, a name mismatch, another user's token, an expired quote", async () => {
+    t = await openCreatorApp();
+    await earnMixed(t);
+    const bank = await linkUsBank(t, "Someone Else");
+    expect((await requestCashout(t, { payoutMethodId: bank, diamonds: "40000" })).json().code).toBe(
+      "kyc_required",
+    );
+
+    // A birth date that makes the creator 17, as an operator might correct it before verification.
+    const setBirth = (birthDate: string) =>
+      t!.inject("PUT", "/v1/users/creator", { country: "US", birthDate, displayName: "c" });
+    expect((await setBirth("2011-01-01")).statusCode).toBeLessThan(300);
+    expect((await requestCashout(t, { payoutMethodId: bank, diamonds: "40000" })).json().code).toBe(
+      "underage",
+    );
+    await setBirth("1990-01-01");
+
+    await verify(t);
+    expect((await requestCashout(t, { payoutMethodId: bank, diamonds: "40000" })).json().code).toBe(
+      "name_mismatch",
+    );
+    const method = await linkPaypal(t);
+
+    await t.inject("PUT", "/v1/users/stranger", { country: "US", birthDate: "1990-01-01", displayName: "s" });
+    const stranger = await mintToken(t, "stranger");
+    const foreign = await t.app.inject({
+      method: "POST",
+      url: "/v1/cashouts",
+      headers: { ...bearer(stranger), "idempotency-key": newKey() },
+      payload: { userId: "creator", payoutMethodId: method, diamonds: "40000" },
+    });
+    expect(foreign.statusCode).toBe(403);
+    const own = await mintToken(t, "creator");
+    const mine = await t.app.inject({
+      method: "POST",
+      url: "/v1/cashouts/quote",
+      headers: bearer(own),
+      payload: { userId: "creator", payoutMethodId: method },
+    });
+    expect(mine.statusCode, mine.body).toBe(200);
+
+    await setClock(t, "2027-06-01T12:16:00Z");
+    const expired = await requestCashout(t, { quoteId: mine.json().quoteId });
+    expect(expired.json().code).toBe("quote_expired");
+    expect(await wallet(t)).toMatchObject({ diamonds: { withdrawable: "40000", onHold: "0" } });
+    await expectBalanced(t);
+  });
+
+  it("a replayed request answers the first cash-out and holds nothing twice", async () => {
+    const { app, method } = await ready();
+    const key = newKey();
+    const first = await requestCashout(app, { payoutMethodId: method, diamonds: "30000" }, key);
+    expect(first.statusCode, first.body).toBe(201);
+    const again = await requestCashout(app, { payoutMethodId: method, diamonds: "30000" }, key);
+    expect(again.statusCode, again.body).toBe(201);
+    expect(again.json().id).toBe(first.json().id);
+    expect(await wallet(app)).toMatchObject({ diamonds: { withdrawable: "10000", onHold: "30000" } });
+    const other = await requestCashout(app, { payoutMethodId: method, diamonds: "10000" }, key);
+    expect(other.json().code).toBe("idempotency_key_reused");
+  });
+});
+
+describe("cash-out concurrency", () => {
+  it("two cash-outs of the same diamonds: exactly one succeeds", async () => {
+    t = await openCreatorApp();
+    await earnMixed(t);
+    await verify(t);
+    const method = await linkPaypal(t);
+    const app = t;
+    const results = await Promise.all(
+      [0, 1].map(() => requestCashout(app, { payoutMethodId: method, diamonds: "40000" })),
+    );
+    expect(results.map((r) => r.statusCode).sort()).toEqual([201, 422]);
+    expect(results.find((r) => r.statusCode === 422)!.json().code).toBe("insufficient_diamonds");
+    expect(await wallet(app)).toMatchObject({ diamonds: { withdrawable: "0", onHold: "40000" } });
+    await expectBalanced(app);
+  });
+
+  it("concurrent cash-outs past the daily maximum: those accepted stay within it", async () => {
+    t = await openCreatorApp();
+    await earn(t, "video", "galaxy", 100);
+    await earn(t, "video", "galaxy", 100);
+    await verify(t);
+    const method = await linkPaypal(t);
+    const app = t;
+    // Eight of $300 net each (60,000 video diamonds) against a $1,000 day: three fit.
+    const results = await Promise.all(
+      Array.from({ length: 8 }, () => requestCashout(app, { payoutMethodId: method, diamonds: "60000" })),
+    );
+    const accepted = results.filter((r) => r.statusCode === 201);
+    expect(accepted).toHaveLength(3);
+    expect(
+      results.filter((r) => r.statusCode === 422).every((r) => r.json().code === "over_daily_limit"),
+    ).toBe(true);
+    const day = accepted[0]!.json().limitDay as string;
+    const allowance = await balance(app, `limit:user:creator:cashout:USD:${day}`);
+    expect(allowance).toMatchObject({ creditsPosted: 100000n, debitsPending: 90000n });
+    await expectBalanced(app);
+  });
+});
+
+describe("the daily maximum follows the region's calendar day", () => {
+  it("resets at local midnight, across the spring-forward change in New York", async () => {
+    t = await openCreatorApp("US", {}, "2027-03-13T12:00:00Z");
+    // 600,000 video diamonds: $3,000 net, three days' worth.
+    for (let i = 0; i < 3; i++) await earn(t, "video", "galaxy", 100);
+    await verify(t);
+    const method = await linkPaypal(t);
+    const cashOut = async (at: string, netDollars: number) => {
+      await setClock(t!, at);
+      const res = await requestCashout(t!, { payoutMethodId: method, diamonds: String(netDollars * 200) });
+      return res.statusCode === 201 ? res.json().limitDay : res.json().code;
+    };
+    // 23:30 on 13 March 2027 in New York (EST, UTC−5).
+    expect(await cashOut("2027-03-14T04:30:00Z", 900)).toBe("2027-03-13");
+    expect(await cashOut("2027-03-14T04:59:59Z", 200)).toBe("over_daily_limit");
+    // Midnight: a new day with its own $1,000.
+    expect(await cashOut("2027-03-14T05:00:00Z", 900)).toBe("2027-03-14");
+    // Clocks spring forward at 02:00 on the 14th, so it ends at 04:00 UTC (EDT, UTC−4): 23 hours.
+    expect(await cashOut("2027-03-15T03:59:59Z", 200)).toBe("over_daily_limit");
+    expect(await cashOut("2027-03-15T04:00:00Z", 200)).toBe("2027-03-15");
+    await expectBalanced(t);
+  });
+});
