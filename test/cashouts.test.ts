@@ -309,6 +309,38 @@ describe("cash-out failure paths", () => {
   });
 });
 
+describe("cash-out webhook events", () => {
+  it("writes cashout.* events with the change they report, each once, as the API shows the cash-out", async () => {
+    t = await openCreatorApp();
+    await earnMixed(t);
+    await verify(t);
+    const endpoint = await t.inject("POST", "/v1/webhook-endpoints", {
+      url: "http://127.0.0.1:9/hook",
+      events: ["cashout.requested", "cashout.approved", "cashout.paid", "cashout.returned"],
+    });
+    expect(endpoint.statusCode, endpoint.body).toBe(201);
+    const method = await linkPaypal(t, "return@example.com");
+    const c = (await requestCashout(t, { payoutMethodId: method, diamonds: "40000" })).json();
+    await t.inject("POST", `/v1/admin/cashouts/${c.id}/approve`);
+    await t.inject("POST", `/v1/admin/cashouts/${c.id}/approve`);
+    await t.cashouts.process();
+    await t.cashouts.process();
+    const events = t.runtime.store.database
+      .prepare("SELECT type, resource, payload FROM webhook_events ORDER BY rowid")
+      .all() as { type: string; resource: string; payload: string }[];
+    expect(events.map((e) => e.type)).toEqual([
+      "cashout.requested",
+      "cashout.approved",
+      "cashout.paid",
+      "cashout.returned",
+    ]);
+    expect(new Set(events.map((e) => e.resource))).toEqual(new Set([`cashout:${c.id}`]));
+    const returned = JSON.parse(events.at(-1)!.payload);
+    const shown = (await t.inject("GET", `/v1/cashouts/${c.id}`)).json();
+    expect(returned.data ?? returned).toEqual(shown);
+  });
+});
+
 describe("cash-out concurrency", () => {
   it("two cash-outs of the same diamonds: exactly one succeeds", async () => {
     t = await openCreatorApp();

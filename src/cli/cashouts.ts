@@ -2,6 +2,7 @@ import type { Logger } from "pino";
 import type { Access } from "../access/access.js";
 import { type CashoutGate, Cashouts } from "../economy/cashouts/cashouts.js";
 import type { EconomyCatalog } from "../economy/catalog.js";
+import type { EventFilter } from "../economy/events/events.js";
 import type { Gifts } from "../economy/gifts/gifts.js";
 import type { PayoutMethod } from "../economy/payout-methods/payout-method.js";
 import type { PayoutMethods } from "../economy/payout-methods/payout-methods.js";
@@ -37,6 +38,7 @@ export function openCashouts(o: {
   users: Users;
   methods: PayoutMethods;
   access: Access;
+  events?: EventFilter;
   clock: () => number;
   logger: Logger;
 }): { cashouts: Cashouts; jobs: [string, () => Promise<number>, number][] } {
@@ -63,6 +65,7 @@ export function openCashouts(o: {
     clock: o.clock,
     logger: o.logger,
     audit: (actor, action, target, before, after) => o.access.audit(actor, action, target, before, after),
+    ...(o.events ? { events: o.events } : {}),
   });
   return { cashouts, jobs: [["process-cashouts", () => cashouts.process(), s.processIntervalMs]] };
 }

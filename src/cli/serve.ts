@@ -140,6 +140,7 @@ export async function composeApp(
     users,
     methods: identity.payoutMethods,
     access,
+    events: webhooks.endpoints,
     clock: clock.now,
     logger,
   });

@@ -1,6 +1,11 @@
 import type { FastifyRequest } from "fastify";
 import Type from "typebox";
-import { type Cashout, cashoutStatuses, type PageStart } from "../../economy/cashouts/cashout.js";
+import {
+  type Cashout,
+  cashoutStatuses,
+  cashoutView,
+  type PageStart,
+} from "../../economy/cashouts/cashout.js";
 import type { Cashouts, QuoteView } from "../../economy/cashouts/cashouts.js";
 import { GiftstreamError } from "../../errors.js";
 import type { GiftstreamApp } from "../app.js";
@@ -40,29 +45,6 @@ const CashoutView = Type.Object({
   createdAt: Type.String({ format: "date-time" }),
   updatedAt: Type.String({ format: "date-time" }),
 });
-
-function cashoutView(c: Cashout) {
-  return {
-    id: c.id,
-    userId: c.userId,
-    payoutMethodId: c.payoutMethodId,
-    rail: c.rail,
-    status: c.status,
-    diamonds: c.diamonds.toString(),
-    currency: c.currency,
-    gross: c.grossMinor.toString(),
-    commission: c.commissionMinor.toString(),
-    net: c.netMinor.toString(),
-    exchangeRate: c.exchangeRate,
-    limitDay: c.limitDay,
-    valuation: c.valuation.map((g) => ({ ...g, diamonds: g.diamonds.toString() })),
-    reason: c.reason,
-    railRef: c.railRef,
-    quoteId: c.quoteId,
-    createdAt: new Date(c.createdAt).toISOString(),
-    updatedAt: new Date(c.updatedAt).toISOString(),
-  };
-}
 
 const QuoteBody = Type.Object(
   {

@@ -151,3 +151,27 @@ export function quoteFromDocument(d: QuoteDocument): Quote {
     netMinor: BigInt(d.netMinor),
   };
 }
+
+/** A cash-out as the API and its webhook events show it: amounts as integer strings, ISO times. */
+export function cashoutView(c: Cashout) {
+  return {
+    id: c.id,
+    userId: c.userId,
+    payoutMethodId: c.payoutMethodId,
+    rail: c.rail,
+    status: c.status,
+    diamonds: c.diamonds.toString(),
+    currency: c.currency,
+    gross: c.grossMinor.toString(),
+    commission: c.commissionMinor.toString(),
+    net: c.netMinor.toString(),
+    exchangeRate: c.exchangeRate,
+    limitDay: c.limitDay,
+    valuation: c.valuation.map((g) => ({ ...g, diamonds: g.diamonds.toString() })),
+    reason: c.reason,
+    railRef: c.railRef,
+    quoteId: c.quoteId,
+    createdAt: new Date(c.createdAt).toISOString(),
+    updatedAt: new Date(c.updatedAt).toISOString(),
+  };
+}

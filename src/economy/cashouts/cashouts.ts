@@ -12,6 +12,11 @@ import type {
 } from "../../providers/payouts/rail.js";
 import { cashoutAccounts, creatorAccounts } from "../accounts.js";
 import type { EconomyCatalog } from "../catalog.js";
+import { cashoutEvent } from "../events/event-data.js";
+import { type EventFilter, type EventType, eventTypes, outboxEffects } from "../events/events.js";
+
+type CashoutEventType = Extract<EventType, `cashout.${string}`>;
+
 import type { Gifts } from "../gifts/gifts.js";
 import { activityEffect } from "../history/activity.js";
 import type { Idempotent } from "../purchases/purchases.js";
@@ -64,6 +69,8 @@ export interface CashoutsOptions {
   settings: CashoutSettings;
   clock: () => number;
   logger: Logger;
+  /** Which webhook events anyone wants; cash-out events are written with the change they report. */
+  events?: EventFilter;
   /** Records an admin action (who, what, before, after). */
   audit(actor: string, action: string, target: string, before: unknown, after: unknown): Promise<void>;
 }
@@ -282,6 +289,7 @@ export class Cashouts {
                 },
               },
               historyEffect(cashout, now),
+              ...this.eventEffects(cashout, now, auto ? ["requested", "approved"] : ["requested"]),
             ];
           },
           memo: { cashoutId: cashout.id },
@@ -455,9 +463,23 @@ export class Cashouts {
       idempotencyKey: `cashout:${c.id}:${to}`,
       fingerprint: to,
       ...moves,
-      effects: [cashoutEffect(next), ...extraEffects, historyEffect(next, now)],
+      effects: [
+        cashoutEffect(next),
+        ...extraEffects,
+        historyEffect(next, now),
+        ...this.eventEffects(next, now, [to]),
+      ],
     });
     return this.mustGet(c.id);
+  }
+
+  /** The `cashout.<status>` events some endpoint wants, for statuses that have one. */
+  private eventEffects(c: Cashout, at: number, statuses: CashoutStatus[]): StoreEffect[] {
+    const candidates = statuses
+      .map((status) => `cashout.${status}`)
+      .filter((type): type is CashoutEventType => (eventTypes as readonly string[]).includes(type))
+      .map((type) => ({ type, build: () => cashoutEvent(type, c, at) }));
+    return outboxEffects(this.o.events, ...candidates);
   }
 
   private rail(c: Cashout): PayoutRail {

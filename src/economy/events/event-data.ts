@@ -1,3 +1,4 @@
+import { type Cashout, cashoutView } from "../cashouts/cashout.js";
 import type { GiftReceipt } from "../gifts/gifts.js";
 import type { PurchaseDocument } from "../purchases/purchase.js";
 import type { User } from "../users/user.js";
@@ -78,4 +79,11 @@ export function giftSentEvent(receipt: GiftReceipt): OutboxEvent {
 /** `origin` names the restriction: the chargeback that caused it, or the admin action's time. */
 export function userRestrictedEvent(user: User, origin: string, at: number): OutboxEvent {
   return outboxEvent("user.restricted", `${user.id}:${origin}`, at, userData(user));
+}
+
+type CashoutEventType = Extract<EventType, `cashout.${string}`>;
+
+/** A cash-out reaches each status once, so the cash-out and the status name the event. */
+export function cashoutEvent(type: CashoutEventType, cashout: Cashout, at: number): OutboxEvent {
+  return outboxEvent(type, `${cashout.id}:${type}`, at, cashoutView(cashout));
 }

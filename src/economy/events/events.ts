@@ -14,6 +14,13 @@ export const eventTypes = [
   "purchase.disputed",
   "gift.sent",
   "user.restricted",
+  "cashout.requested",
+  "cashout.approved",
+  "cashout.paid",
+  "cashout.failed",
+  "cashout.cancelled",
+  "cashout.rejected",
+  "cashout.returned",
 ] as const;
 export type EventType = (typeof eventTypes)[number];
 
