@@ -8,6 +8,7 @@ import type { PayoutMethod } from "../economy/payout-methods/payout-method.js";
 import type { PayoutMethods } from "../economy/payout-methods/payout-methods.js";
 import type { Users } from "../economy/users/users.js";
 import type { PayoutDestination, PayoutRail } from "../providers/payouts/rail.js";
+import { routeFor } from "../providers/payouts/routing.js";
 import { TestPayoutRail } from "../providers/payouts/test-rail.js";
 import { SqliteCashoutStore } from "../store/sqlite/cashout-store.js";
 import type { Runtime } from "./runtime.js";
@@ -60,7 +61,10 @@ export function openCashouts(o: {
     users: o.users,
     gate,
     rails,
-    railFor: () => (rails.has("test") ? "test" : undefined),
+    // The configured routes first; in test mode the test rail carries whatever they leave.
+    railFor: (destination, currency, country) =>
+      routeFor(config.payouts.routes, { destination, currency, country }, (rail) => rails.has(rail)) ??
+      (rails.has("test") ? "test" : undefined),
     settings: { ...s, autoApproveNetMaxMinor: BigInt(s.autoApproveNetMaxMinor) },
     clock: o.clock,
     logger: o.logger,

@@ -59,6 +59,7 @@ describe("loadConfig defaults", () => {
         pipelineBatchesMax: 2,
         idempotencyRetentionMs: 172_800_000,
       },
+      payouts: { routes: [] },
       cashouts: {
         quoteTtlMs: 900_000,
         autoApproveNetMaxMinor: "0",
@@ -140,7 +141,8 @@ describe("loadConfig defaults", () => {
     const visit = (node: object, prefix: string) => {
       for (const [name, value] of Object.entries(node)) {
         const key = prefix === "" ? name : `${prefix}.${name}`;
-        if (typeof value === "object" && value !== null) visit(value, key);
+        // A list (payouts.routes) is one key, whatever it holds.
+        if (typeof value === "object" && value !== null && !Array.isArray(value)) visit(value, key);
         else loadedKeys.push(key);
       }
     };

@@ -156,6 +156,31 @@ export const configSchema = Type.Object(
       },
       "Cash-outs.",
     ),
+    payouts: group(
+      {
+        routes: Type.Optional(
+          Type.Array(
+            Type.Object(
+              {
+                rail: Type.String({ pattern: "^[a-z][a-z0-9_-]{0,31}$" }),
+                methodType: Type.Optional(Type.Enum(["paypal", "bank_account", "stripe_account"])),
+                scheme: Type.Optional(Type.Enum(["iban", "aba"])),
+                currency: Type.Optional(Type.String({ pattern: "^[A-Z]{3}$" })),
+                country: Type.Optional(Type.String({ pattern: "^[A-Z]{2}$" })),
+              },
+              { additionalProperties: false },
+            ),
+            {
+              maxItems: 64,
+              default: [],
+              description:
+                "Which rail carries a cash-out: the first rule whose fields all match (method type, bank scheme, currency, country) and whose rail is configured.",
+            },
+          ),
+        ),
+      },
+      "Payout rails.",
+    ),
     payments: group(
       {
         successUrl: Type.Optional(
@@ -390,6 +415,9 @@ export interface Config {
     readonly pendingExpiryIntervalMs: number;
     readonly pipelineBatchesMax: number;
     readonly idempotencyRetentionMs: number;
+  };
+  readonly payouts: {
+    readonly routes: readonly import("../providers/payouts/routing.js").PayoutRoute[];
   };
   readonly cashouts: {
     readonly quoteTtlMs: number;

@@ -65,7 +65,7 @@ export interface CashoutsOptions {
   gate: CashoutGate;
   /** Rails by name. The rail of a cash-out is chosen by `railFor` when it is requested. */
   rails: ReadonlyMap<string, PayoutRail>;
-  railFor(destination: PayoutDestination, currency: string): string | undefined;
+  railFor(destination: PayoutDestination, currency: string, country: string): string | undefined;
   settings: CashoutSettings;
   clock: () => number;
   logger: Logger;
@@ -197,7 +197,7 @@ export class Cashouts {
       }
       const terms = await this.terms(input.userId, methodId, now, rate);
       const destination = terms.destination!;
-      const railName = this.o.railFor(destination, terms.currency);
+      const railName = this.o.railFor(destination, terms.currency, terms.country);
       if (railName === undefined || !this.o.rails.has(railName)) {
         throw new GiftstreamError(
           "method_not_allowed",
@@ -349,45 +349,99 @@ export class Cashouts {
   }
 
   /**
-   * One pass of the cash-out job: approved cash-outs go to their rail, processing ones are
-   * polled, and recently paid ones are watched for a return. A cash-out is marked processing
-   * before its rail is called, and rails are idempotent by cash-out id, so a crash or a timeout
-   * anywhere leads to a poll or a resubmission, never a second payment.
+   * One pass of the cash-out job: approved cash-outs go to their rail (a batch per rail, for
+   * rails that take batches), processing ones are polled, and recently paid ones are watched for
+   * a return. A cash-out is marked processing before its rail is called, and rails are idempotent
+   * by cash-out id, so a crash or a timeout anywhere leads to a poll or a resubmission, never a
+   * second payment.
    */
   async process(limit = 100): Promise<number> {
     const now = this.o.clock();
     let moved = 0;
-    // A payout this pass made is not polled for a return in the same pass.
-    const paidNow = new Set<string>();
+    // Each cash-out is handled once a pass: one just paid is not polled for a return at once.
+    const seen = new Set<string>();
+    const toSubmit = new Map<string, Cashout[]>();
+    const queue = (c: Cashout) => {
+      const list = toSubmit.get(c.rail) ?? [];
+      list.push(c);
+      toSubmit.set(c.rail, list);
+    };
     for (const c of await this.o.store.due("approved", now, limit)) {
-      paidNow.add(c.id);
-      moved += await this.step(c.id, async (current) => {
-        if (current.status !== "approved") return current;
-        const processing = await this.transition(current, "processing", { transfers: [] });
-        return this.settle(processing, await this.rail(processing).submit(await this.order(processing)));
-      });
+      seen.add(c.id);
+      const processing = await this.guarded(c.id, () =>
+        this.cashoutLock.run(c.id, async () => {
+          const current = await this.mustGet(c.id);
+          return current.status === "approved"
+            ? this.transition(current, "processing", { transfers: [] })
+            : null;
+        }),
+      );
+      if (processing) {
+        moved++;
+        queue(processing);
+      }
     }
     for (const c of await this.o.store.due("processing", now, limit)) {
-      paidNow.add(c.id);
-      moved += await this.step(c.id, async (current) => {
-        if (current.status !== "processing") return current;
-        const order = await this.order(current);
-        let state = await this.rail(current).status(order);
-        // The rail never saw it (a crash between marking and submitting): submit it now.
-        if (state.status === "unknown") state = await this.rail(current).submit(order);
-        return this.settle(current, state);
-      });
+      if (seen.has(c.id)) continue;
+      seen.add(c.id);
+      const state = await this.guarded(c.id, async () => this.rail(c).status(await this.order(c)));
+      // The rail never saw it (a crash between marking and submitting): submit it again.
+      if (state?.status === "unknown") queue(c);
+      else if (state) moved += await this.apply(c.id, state);
     }
+    for (const [railName, list] of toSubmit) moved += await this.submitAll(railName, list);
     const watchedFrom = now - this.o.settings.returnsWatchDays * dayMs;
     for (const c of await this.o.store.due("paid", now, limit)) {
-      if (c.updatedAt < watchedFrom || paidNow.has(c.id)) continue;
-      moved += await this.step(c.id, async (current) => {
-        if (current.status !== "paid") return current;
-        const state = await this.rail(current).status(await this.order(current));
-        return state.status === "returned" ? this.settle(current, state) : current;
-      });
+      if (c.updatedAt < watchedFrom || seen.has(c.id)) continue;
+      const state = await this.guarded(c.id, async () => this.rail(c).status(await this.order(c)));
+      if (state?.status === "returned") moved += await this.apply(c.id, state);
     }
     return moved;
+  }
+
+  /** What a rail reported of a cash-out, from its webhook or a poll: applied under its lock. */
+  async settleById(id: string, state: PayoutState): Promise<Cashout> {
+    return this.cashoutLock.run(id, async () => this.settle(await this.mustGet(id), state));
+  }
+
+  /** Hands processing cash-outs to their rail: in one batch if the rail takes batches. */
+  private async submitAll(railName: string, list: Cashout[]): Promise<number> {
+    const states = await this.guarded(railName, async () => {
+      const rail = this.railNamed(railName);
+      const orders = await Promise.all(list.map((c) => this.order(c)));
+      if (rail.submitBatch) return rail.submitBatch(orders);
+      const answers = new Map<string, PayoutState>();
+      for (const order of orders) {
+        const state = await this.guarded(order.cashoutId, () => rail.submit(order));
+        if (state) answers.set(order.cashoutId, state);
+      }
+      return answers;
+    });
+    let moved = 0;
+    for (const c of list) {
+      const state = states?.get(c.id);
+      if (state) moved += await this.apply(c.id, state);
+    }
+    return moved;
+  }
+
+  private async apply(id: string, state: PayoutState): Promise<number> {
+    const result = await this.guarded(id, async () => {
+      const before = await this.mustGet(id);
+      const after = await this.settleById(id, state);
+      return after.status === before.status ? 0 : 1;
+    });
+    return result ?? 0;
+  }
+
+  /** Runs one cash-out's (or rail's) step; its trouble (a rail down, say) must not stop the others. */
+  private async guarded<T>(what: string, work: () => Promise<T>): Promise<T | null> {
+    try {
+      return await work();
+    } catch (error) {
+      this.o.logger.warn({ err: error, cashout: what }, "cash-out step failed; the next pass retries it");
+      return null;
+    }
   }
 
   /** Applies what a rail reported: paid, failed, returned; processing leaves it as it is. */
@@ -418,18 +472,6 @@ export class Cashouts {
         );
       default:
         return c;
-    }
-  }
-
-  private async step(id: string, work: (c: Cashout) => Promise<Cashout>): Promise<number> {
-    try {
-      const before = await this.mustGet(id);
-      const after = await this.cashoutLock.run(id, async () => work(await this.mustGet(id)));
-      return after.status === before.status ? 0 : 1;
-    } catch (error) {
-      // One cash-out's trouble (a rail down, say) must not stop the others; the next pass retries.
-      this.o.logger.warn({ err: error, cashoutId: id }, "cash-out step failed; it will be retried");
-      return 0;
     }
   }
 
@@ -483,8 +525,12 @@ export class Cashouts {
   }
 
   private rail(c: Cashout): PayoutRail {
-    const rail = this.o.rails.get(c.rail);
-    if (!rail) throw new Error(`payout rail ${c.rail} is not configured`);
+    return this.railNamed(c.rail);
+  }
+
+  private railNamed(name: string): PayoutRail {
+    const rail = this.o.rails.get(name);
+    if (!rail) throw new Error(`payout rail ${name} is not configured`);
     return rail;
   }
 
@@ -531,6 +577,7 @@ export class Cashouts {
     // An allowance not opened yet is the whole day's maximum.
     const remainingMinor = balance ? balance.available : dailyMaxMinor;
     return {
+      country: user.country,
       currency,
       rate,
       day,

@@ -38,4 +38,22 @@ export interface PayoutRail {
   status(order: PayoutOrder): Promise<PayoutState>;
   /** Whether the rail stopped the payout; false once it is past stopping. */
   cancel(order: PayoutOrder): Promise<boolean>;
+  /**
+   * Rails that pay in batches (a PayPal payout batch, a bank file) take every order of a job pass
+   * at once, and answer each order's state by cash-out id. Without it, orders go one by one.
+   */
+  submitBatch?(orders: readonly PayoutOrder[]): Promise<Map<string, PayoutState>>;
+  /**
+   * What the rail itself holds of the payouts it was given since `sinceMs`, for reconciliation
+   * (`giftstream reconcile payouts`): every cash-out it knows, with its state and amount.
+   */
+  records?(sinceMs: number): Promise<RailRecord[]>;
+}
+
+/** One payout as the rail records it. */
+export interface RailRecord {
+  cashoutId: string;
+  state: PayoutState;
+  currency: string;
+  netMinor: bigint;
 }
