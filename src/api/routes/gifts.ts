@@ -1,5 +1,5 @@
 import Type from "typebox";
-import { type GiftReceipt, type Gifts, giftsPerBatchMax } from "../../economy/gifts/gifts.js";
+import { type Gifts, giftsPerBatchMax, giftView } from "../../economy/gifts/gifts.js";
 import type { GiftstreamApp } from "../app.js";
 import { assertActsAs } from "../auth.js";
 import { type InFlightKeys, idempotencyOf } from "../idempotency.js";
@@ -31,14 +31,6 @@ const Receipt = Type.Object(
   },
   { additionalProperties: false },
 );
-
-function receiptView(r: GiftReceipt) {
-  return {
-    ...r,
-    createdAt: new Date(r.createdAt).toISOString(),
-    maturesAt: new Date(r.maturesAt).toISOString(),
-  };
-}
 
 const GiftBody = {
   senderId: UserIdParams.properties.userId,
@@ -106,7 +98,7 @@ export function giftRoutes(
       const idem = idempotencyOf(request);
       await senders.take(reply, senderIds);
       const { results } = await inFlight.run(idem.key, () => gifts.sendBatch(request.body.gifts, idem));
-      return { results: results.map((r) => (r.ok ? { id: r.id, ok: true, gift: receiptView(r.gift) } : r)) };
+      return { results: results.map((r) => (r.ok ? { id: r.id, ok: true, gift: giftView(r.gift) } : r)) };
     },
   );
 
@@ -147,7 +139,7 @@ export function giftRoutes(
       await senders.take(reply, [request.body.senderId]);
       const { receipt, replayed } = await inFlight.run(idem.key, () => gifts.send(request.body, idem));
       if (replayed) reply.header("idempotent-replayed", "true");
-      return reply.code(201).send(receiptView(receipt));
+      return reply.code(201).send(giftView(receipt));
     },
   );
 }

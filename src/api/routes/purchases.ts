@@ -1,5 +1,5 @@
 import Type from "typebox";
-import { type PurchaseDocument, purchaseDocument } from "../../economy/purchases/purchase.js";
+import { purchaseDocument, purchaseView } from "../../economy/purchases/purchase.js";
 import type { Purchases } from "../../economy/purchases/purchases.js";
 import { GiftstreamError } from "../../errors.js";
 import type { GiftstreamApp } from "../app.js";
@@ -36,27 +36,6 @@ const PurchaseView = Type.Object(
 
 const authErrors = ["unauthenticated", "forbidden"] as const;
 const listLimitMax = 100;
-
-export function purchaseView(d: PurchaseDocument) {
-  return {
-    id: d.id,
-    userId: d.userId,
-    packId: d.packId,
-    coins: d.coins,
-    priceMinor: d.priceMinor,
-    currency: d.currency,
-    provider: d.provider,
-    status: d.status,
-    checkoutUrl: d.checkoutUrl,
-    economyVersion: d.economyVersion,
-    channel: d.channel,
-    country: d.country,
-    refundedCoins: d.refundedCoins,
-    refundedMinor: d.refundedMinor,
-    createdAt: new Date(d.createdAt).toISOString(),
-    updatedAt: new Date(d.updatedAt).toISOString(),
-  };
-}
 
 /** Buying coins: `POST /v1/purchases`, and reading purchases back. */
 export function purchaseRoutes(

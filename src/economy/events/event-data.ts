@@ -1,50 +1,17 @@
 import { type Cashout, cashoutView } from "../cashouts/cashout.js";
-import type { GiftReceipt } from "../gifts/gifts.js";
-import type { PurchaseDocument } from "../purchases/purchase.js";
+import { type GiftReceipt, giftView } from "../gifts/gifts.js";
+import { type PurchaseDocument, purchaseView } from "../purchases/purchase.js";
 import type { User } from "../users/user.js";
 import { type EventType, type OutboxEvent, outboxEvent } from "./events.js";
 
 /**
- * The `data` of each event: the resource as the HTTP API shows it (amounts as integer strings,
- * times as ISO 8601), so that a receiver parses an event and a GET the same way. A test holds
- * these and the API views in step.
+ * The `data` of each event is the resource as the HTTP API shows it (amounts as integer strings,
+ * times as ISO 8601): the same view functions serve both, so a receiver parses an event and a GET
+ * the same way.
  */
-export function purchaseData(d: PurchaseDocument) {
-  return {
-    id: d.id,
-    userId: d.userId,
-    packId: d.packId,
-    coins: d.coins,
-    priceMinor: d.priceMinor,
-    currency: d.currency,
-    provider: d.provider,
-    status: d.status,
-    checkoutUrl: d.checkoutUrl,
-    economyVersion: d.economyVersion,
-    channel: d.channel,
-    country: d.country,
-    refundedCoins: d.refundedCoins,
-    refundedMinor: d.refundedMinor,
-    createdAt: new Date(d.createdAt).toISOString(),
-    updatedAt: new Date(d.updatedAt).toISOString(),
-  };
-}
+export const purchaseData = purchaseView;
 
-export function giftData(r: GiftReceipt) {
-  return {
-    id: r.id,
-    senderId: r.senderId,
-    recipientId: r.recipientId,
-    giftId: r.giftId,
-    quantity: r.quantity,
-    coinsSpent: r.coinsSpent,
-    diamondsEarned: r.diamondsEarned,
-    context: { type: r.context.type, id: r.context.id },
-    economyVersion: r.economyVersion,
-    createdAt: new Date(r.createdAt).toISOString(),
-    maturesAt: new Date(r.maturesAt).toISOString(),
-  };
-}
+export const giftData = giftView;
 
 /**
  * The user as the API shows it, without the birth date (personal data a receiver acting on a

@@ -67,6 +67,23 @@ export interface GiftStore {
   ): Promise<{ groups: { diamonds: bigint; valueUsd: string; commissionRate: string }[]; due: bigint }>;
 }
 
+/** A gift as the API and its webhook events show it: times as ISO 8601. */
+export function giftView(r: GiftReceipt) {
+  return {
+    id: r.id,
+    senderId: r.senderId,
+    recipientId: r.recipientId,
+    giftId: r.giftId,
+    quantity: r.quantity,
+    coinsSpent: r.coinsSpent,
+    diamondsEarned: r.diamondsEarned,
+    context: { type: r.context.type, id: r.context.id },
+    economyVersion: r.economyVersion,
+    createdAt: new Date(r.createdAt).toISOString(),
+    maturesAt: new Date(r.maturesAt).toISOString(),
+  };
+}
+
 const dayMs = 86_400_000;
 /** Most gifts in one `send-batch` request. */
 export const giftsPerBatchMax = 1000;

@@ -92,3 +92,25 @@ export interface PurchaseStore {
   /** Whether a provider's webhook event was already applied. */
   hasEvent(provider: string, eventId: string): Promise<boolean>;
 }
+
+/** A purchase as the API and its webhook events show it: times as ISO 8601. */
+export function purchaseView(d: PurchaseDocument) {
+  return {
+    id: d.id,
+    userId: d.userId,
+    packId: d.packId,
+    coins: d.coins,
+    priceMinor: d.priceMinor,
+    currency: d.currency,
+    provider: d.provider,
+    status: d.status,
+    checkoutUrl: d.checkoutUrl,
+    economyVersion: d.economyVersion,
+    channel: d.channel,
+    country: d.country,
+    refundedCoins: d.refundedCoins,
+    refundedMinor: d.refundedMinor,
+    createdAt: new Date(d.createdAt).toISOString(),
+    updatedAt: new Date(d.updatedAt).toISOString(),
+  };
+}
