@@ -148,12 +148,7 @@ export class Cashouts {
         id: `cq_${randomBytes(12).toString("base64url")}`,
         userId: input.userId,
         payoutMethodId: input.payoutMethodId ?? null,
-        diamonds: allocation.diamonds,
-        currency: terms.currency,
-        grossMinor: allocation.value.gross,
-        commissionMinor: allocation.value.commission,
-        netMinor: allocation.value.net,
-        exchangeRate: terms.rate.text,
+        ...priced(allocation, terms.rate),
         capped,
         createdAt: now,
         expiresAt: now + this.o.settings.quoteTtlMs,
@@ -223,12 +218,7 @@ export class Cashouts {
         payoutMethodId: methodId,
         rail: railName,
         status: auto ? "approved" : "requested",
-        diamonds: allocation.diamonds,
-        currency: terms.currency,
-        grossMinor: allocation.value.gross,
-        commissionMinor: allocation.value.commission,
-        netMinor: allocation.value.net,
-        exchangeRate: terms.rate.text,
+        ...priced(allocation, terms.rate),
         limitDay: terms.day,
         holdTransferId: 0n,
         limitTransferId: 0n,
@@ -628,6 +618,18 @@ export class Cashouts {
           : Math.max(s.paypalArrivalDaysMax, s.bankArrivalDaysMax);
     return { earliestAt: now, latestAt: now + (s.reviewDaysMax + methodDays) * dayMs };
   }
+}
+
+/** The terms a quote and a cash-out record of what was taken. */
+function priced(allocation: Allocation, rate: Rate) {
+  return {
+    diamonds: allocation.diamonds,
+    currency: allocation.value.currency,
+    grossMinor: allocation.value.gross,
+    commissionMinor: allocation.value.commission,
+    netMinor: allocation.value.net,
+    exchangeRate: rate.text,
+  };
 }
 
 function overDailyLimit(remainingMinor: bigint): GiftstreamError {
