@@ -295,6 +295,27 @@ describe("cash-out failure paths", () => {
     await expectBalanced(t);
   });
 
+  it("a method the region stops allowing: method_not_allowed at request time, nothing held", async () => {
+    const { app, method } = await ready();
+    const effectiveAt = "2027-06-02T00:00:00.000Z";
+    const version = await app.inject("POST", "/v1/admin/economy/versions", {
+      effectiveAt,
+      override: { regions: { US: { payoutMethods: ["bank_account"] } } },
+    });
+    expect(version.statusCode, version.body).toBe(201);
+    // Allowed until the new version is in force.
+    const quote = await app.inject("POST", "/v1/cashouts/quote", {
+      userId: "creator",
+      payoutMethodId: method,
+    });
+    expect(quote.statusCode, quote.body).toBe(200);
+    await setClock(app, effectiveAt);
+    const refused = await requestCashout(app, { payoutMethodId: method, diamonds: "40000" });
+    expect(refused.statusCode).toBe(422);
+    expect(refused.json().code).toBe("method_not_allowed");
+    expect(await wallet(app)).toMatchObject({ diamonds: { withdrawable: "40000", onHold: "0" } });
+  });
+
   it("a replayed request answers the first cash-out and holds nothing twice", async () => {
     const { app, method } = await ready();
     const key = newKey();
