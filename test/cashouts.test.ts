@@ -330,6 +330,61 @@ describe("cash-out failure paths", () => {
   });
 });
 
+describe("idempotency keys past their retention", () => {
+  it("a cash-out key used again names the same cash-out: nothing is overwritten or paid twice", async () => {
+    t = await openCreatorApp();
+    await earnMixed(t);
+    await earnMixed(t);
+    await verify(t);
+    const method = await linkPaypal(t);
+    const key = newKey();
+    const first = (await requestCashout(t, { payoutMethodId: method, diamonds: "40000" }, key)).json();
+    await t.inject("POST", `/v1/admin/cashouts/${first.id}/approve`);
+    await t.cashouts.process();
+    await setClock(t, "2027-06-05T12:00:00Z");
+    expect(
+      await t.runtime.ledger.purgeIdempotency(t.runtime.config.ledger.idempotencyRetentionMs),
+    ).toBeGreaterThan(0);
+    const again = await requestCashout(t, { payoutMethodId: method, diamonds: "40000" }, key);
+    expect(again.statusCode, again.body).toBe(201);
+    expect(again.json()).toMatchObject({ id: first.id, status: "paid" });
+    expect(await wallet(t)).toMatchObject({ diamonds: { withdrawable: "40000", onHold: "0" } });
+    expect(await posted(t, "platform:USD:payouts:test")).toBe(15000n);
+  });
+
+  it("a gift key used again is refused, and does not break the batch it would have joined", async () => {
+    t = await openCreatorApp();
+    await earn(t, "live", "hand-hearts", 1);
+    const key = newKey();
+    const gift = {
+      senderId: "viewer",
+      recipientId: "creator",
+      giftId: "rose",
+      quantity: 1,
+      context: { type: "live", id: "s" },
+    };
+    const grant = await t.inject(
+      "POST",
+      "/v1/admin/users/viewer/bonus",
+      { coins: "10" },
+      { "idempotency-key": newKey() },
+    );
+    expect(grant.statusCode).toBe(201);
+    expect((await t.inject("POST", "/v1/gifts/send", gift, { "idempotency-key": key })).statusCode).toBe(201);
+    await setClock(t, "2027-06-05T12:00:00Z");
+    await t.runtime.ledger.purgeIdempotency(t.runtime.config.ledger.idempotencyRetentionMs);
+    const [reused, other] = await Promise.all([
+      t.inject("POST", "/v1/gifts/send", gift, { "idempotency-key": key }),
+      t.inject("POST", "/v1/gifts/send", gift, { "idempotency-key": newKey() }),
+    ]);
+    expect(reused.statusCode).toBe(422);
+    expect(reused.json().code).toBe("idempotency_key_reused");
+    expect(other.statusCode, other.body).toBe(201);
+    expect(await posted(t, "user:viewer:coins:bonus")).toBe(8n);
+    await expectBalanced(t);
+  });
+});
+
 describe("cash-out webhook events", () => {
   it("writes cashout.* events with the change they report, each once, as the API shows the cash-out", async () => {
     t = await openCreatorApp();

@@ -168,6 +168,12 @@ export class Cashouts {
     return this.creatorLock.run(input.userId, async () => {
       const replay = await this.replay(idem);
       if (replay) return { cashout: replay, replayed: true };
+      // The id follows from the scoped key, so a retry after a crash finds the same cash-out; past
+      // the idempotency retention the key's record is gone but the cash-out is not, and the key
+      // keeps naming it rather than overwriting it with a second one.
+      const id = `co_${createHash("sha256").update(idem.key).digest("base64url").slice(0, 22)}`;
+      const existing = await this.o.store.get(id);
+      if (existing) return { cashout: existing, replayed: true };
       const now = this.o.clock();
       let methodId: string | undefined = input.payoutMethodId;
       let diamonds: bigint;
@@ -213,7 +219,7 @@ export class Cashouts {
         allocation.value.net <= this.o.settings.autoApproveNetMaxMinor &&
         now - user.createdAt >= this.o.settings.autoApproveAccountAgeDaysMin * dayMs;
       const cashout: Cashout = {
-        id: `co_${createHash("sha256").update(idem.key).digest("base64url").slice(0, 22)}`,
+        id,
         userId: input.userId,
         payoutMethodId: methodId,
         rail: railName,
@@ -434,7 +440,11 @@ export class Cashouts {
     }
   }
 
-  /** Applies what a rail reported: paid, failed, returned; processing leaves it as it is. */
+  /**
+   * Applies what a rail reported: paid, failed, returned; processing leaves it as it is. A return
+   * reported for a cash-out still processing (the rail took the money back before we saw it paid,
+   * e.g. a PayPal item RETURNED or a bank return) fails it: the diamonds come back either way.
+   */
   async settle(c: Cashout, state: PayoutState): Promise<Cashout> {
     switch (state.status) {
       case "paid":
@@ -449,6 +459,8 @@ export class Cashouts {
         if (c.status !== "processing") return c;
         return this.release(c, "failed", state.reason);
       case "returned":
+        // Money that came back before we booked it paid never left our books: that is a failure.
+        if (c.status === "processing") return this.release(c, "failed", state.reason);
         if (c.status !== "paid") return c;
         return this.transition(
           c,

@@ -150,6 +150,17 @@ export class Gifts {
     // The rate is exact; a fractional diamond is never paid, so it rounds down.
     const diamonds = multiplyRate(coins, economy.coinToDiamondRate, "down").result;
     const id = `gft_${createHash("sha256").update(idem.key).digest("base64url").slice(0, 22)}`;
+    // A gift with this id exists when the key was used before: a retry (the ledger replays it) or,
+    // past the idempotency retention, a key used again, which must not write a second gift row
+    // under the same id (it would fail the whole commit batch).
+    if (await this.o.store.getLot(id)) {
+      const replay = await this.o.ledger.replayOf(idem.key, idem.fingerprint);
+      if (replay) return { receipt: replay as unknown as GiftReceipt, replayed: true };
+      throw new GiftstreamError(
+        "idempotency_key_reused",
+        `this key already sent gift ${id}, longer ago than replays are kept; use a new key`,
+      );
+    }
     const lots = (await this.o.store.paidLotOrder(sender.id)).map(
       (p) => userAccounts.paidCoins(sender.id, p).id,
     );
