@@ -13,6 +13,7 @@ export interface CreatorApp extends TestApp {
 
 export interface Reply {
   statusCode: number;
+  headers: Record<string, unknown>;
   body: string;
   // biome-ignore lint/suspicious/noExplicitAny: tests read replies field by field, as inject's own json() does
   json(): any;

@@ -93,8 +93,17 @@ export interface CashoutStore {
   listByUser(userId: string, before: PageStart | null, limit: number): Promise<Cashout[]>;
   /** Newest first; every status when `status` is null. */
   listByStatus(status: CashoutStatus | null, before: PageStart | null, limit: number): Promise<Cashout[]>;
-  /** Cash-outs in `status` last changed at or before `updatedAtMax`, oldest change first. */
-  due(status: CashoutStatus, updatedAtMax: number, limit: number): Promise<Cashout[]>;
+  /**
+   * Cash-outs in `status` last changed at or after `updatedAtMin`, in order of that change, after
+   * `after` (a position in that order) when given: the job walks them page by page, round and
+   * round, so that no cash-out waits behind others that keep failing.
+   */
+  due(
+    status: CashoutStatus,
+    updatedAtMin: number,
+    after: { updatedAt: number; id: string } | null,
+    limit: number,
+  ): Promise<Cashout[]>;
   /** A creator's matured lots with diamonds left to cash out, oldest first, at most `limit`. */
   availableLots(userId: string, limit: number): Promise<AvailableLot[]>;
   saveQuote(quote: Quote): Promise<void>;

@@ -103,6 +103,8 @@ const dayMs = 86_400_000;
 export class Cashouts {
   private readonly creatorLock = new KeyedLock();
   private readonly cashoutLock = new KeyedLock();
+  /** Where the job's walk through each status stopped, so the next pass goes on from there. */
+  private readonly cursors = new Map<CashoutStatus, { updatedAt: number; id: string } | null>();
 
   constructor(private readonly o: CashoutsOptions) {}
 
@@ -362,7 +364,7 @@ export class Cashouts {
       list.push(c);
       toSubmit.set(c.rail, list);
     };
-    for (const c of await this.o.store.due("approved", now, limit)) {
+    for (const c of await this.page("approved", 0, limit)) {
       seen.add(c.id);
       const processing = await this.guarded(c.id, () =>
         this.cashoutLock.run(c.id, async () => {
@@ -377,7 +379,7 @@ export class Cashouts {
         queue(processing);
       }
     }
-    for (const c of await this.o.store.due("processing", now, limit)) {
+    for (const c of await this.page("processing", 0, limit)) {
       if (seen.has(c.id)) continue;
       seen.add(c.id);
       const state = await this.guarded(c.id, async () => this.rail(c).status(await this.order(c)));
@@ -387,12 +389,27 @@ export class Cashouts {
     }
     for (const [railName, list] of toSubmit) moved += await this.submitAll(railName, list);
     const watchedFrom = now - this.o.settings.returnsWatchDays * dayMs;
-    for (const c of await this.o.store.due("paid", now, limit)) {
-      if (c.updatedAt < watchedFrom || seen.has(c.id)) continue;
+    for (const c of await this.page("paid", watchedFrom, limit)) {
+      if (seen.has(c.id)) continue;
       const state = await this.guarded(c.id, async () => this.rail(c).status(await this.order(c)));
       if (state?.status === "returned") moved += await this.apply(c.id, state);
     }
     return moved;
+  }
+
+  /**
+   * The next page of cash-outs in `status` for the job, continuing where the last pass stopped and
+   * starting over once it reaches the end.
+   */
+  private async page(status: CashoutStatus, updatedAtMin: number, limit: number): Promise<Cashout[]> {
+    const after = this.cursors.get(status) ?? null;
+    const page = await this.o.store.due(status, updatedAtMin, after, limit);
+    const last = page.at(-1);
+    this.cursors.set(
+      status,
+      page.length === limit && last ? { updatedAt: last.updatedAt, id: last.id } : null,
+    );
+    return page;
   }
 
   /** What a rail reported of a cash-out, from its webhook or a poll: applied under its lock. */

@@ -28,7 +28,8 @@ export class SqliteCashoutStore implements CashoutStore {
       byStatus: db.prepare(`SELECT document FROM cashouts WHERE status = ? AND ${page}`),
       all: db.prepare(`SELECT document FROM cashouts WHERE ${page}`),
       due: db.prepare(
-        "SELECT document FROM cashouts WHERE status = ? AND updated_at <= ? ORDER BY updated_at, id LIMIT ?",
+        `SELECT document FROM cashouts WHERE status = ? AND updated_at >= ? AND (updated_at > ? OR (updated_at = ? AND id > ?))
+         ORDER BY updated_at, id LIMIT ?`,
       ),
       lots: db.prepare(
         `SELECT id, diamonds - reversed_diamonds - cashed_diamonds AS left, value_usd, commission_rate
@@ -58,8 +59,22 @@ export class SqliteCashoutStore implements CashoutStore {
       : this.page((...p) => this.s.byStatus.all(status, ...p), before, limit);
   }
 
-  async due(status: CashoutStatus, updatedAtMax: number, limit: number): Promise<Cashout[]> {
-    return (this.s.due.all(status, BigInt(updatedAtMax), BigInt(limit)) as Row[]).map((r) => read(r)!);
+  async due(
+    status: CashoutStatus,
+    updatedAtMin: number,
+    after: { updatedAt: number; id: string } | null,
+    limit: number,
+  ): Promise<Cashout[]> {
+    const at = BigInt(after?.updatedAt ?? -1);
+    const rows = this.s.due.all(
+      status,
+      BigInt(updatedAtMin),
+      at,
+      at,
+      after?.id ?? "",
+      BigInt(limit),
+    ) as Row[];
+    return rows.map((r) => read(r)!);
   }
 
   async availableLots(userId: string, limit: number): Promise<AvailableLot[]> {
