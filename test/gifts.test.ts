@@ -205,6 +205,25 @@ describe("chargebacks of coins that became diamonds", () => {
     expect((await reconcile(app.runtime.store)).problems).toEqual([]);
   });
 
+  it("a dispute won after the lot matured gives the diamonds back as withdrawable, not pending", async () => {
+    const app = await setup();
+    const pack = await buy(app, "us-1000");
+    await send(app, {}); // 200 pending diamonds
+    await simulate(app, pack.id, "dispute");
+    await app.clock.set(app.clock.now() + 7 * 86_400_000);
+    // The lot matures with nothing left in it: its diamonds were taken back.
+    expect(await app.gifts.mature()).toBe(1);
+    await simulate(app, pack.id, "dispute-won");
+    expect(await bal(app, "user:creator:diamonds:pending")).toBe(0n);
+    expect(await bal(app, "user:creator:diamonds:withdrawable")).toBe(200n);
+    const wallet = (
+      await app.app.inject({ method: "GET", url: "/v1/users/creator/wallet", headers: app.admin })
+    ).json();
+    expect(wallet.diamonds).toEqual({ pending: "0", withdrawable: "200", onHold: "0" });
+    expect(wallet.cash).toEqual({ currency: "USD", gross: "100", commission: "50", net: "50" });
+    expect((await reconcile(app.runtime.store)).problems).toEqual([]);
+  });
+
   it("coins spent, diamonds matured: the creator keeps them, booked as a chargeback loss", async () => {
     const app = await setup();
     const pack = await buy(app, "us-1000");

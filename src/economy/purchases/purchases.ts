@@ -580,6 +580,7 @@ export class Purchases {
     const debt = userAccounts.coinDebt(purchase.userId);
     const owed = await this.debtOf(purchase.userId);
     const transfers: TransferInput[] = [];
+    const accounts: AccountInput[] = [];
     const giftEffects: StoreEffectLike[] = [];
     for (const t of chargeback) {
       if (t.kind === "chargeback_debt") {
@@ -604,18 +605,26 @@ export class Purchases {
           });
         }
       } else {
+        let creditAccountId = t.debitAccountId;
+        const giftId = t.metadata?.giftId;
+        if (t.kind === "chargeback_diamonds" && typeof giftId === "string") {
+          // The diamonds are the creator's again. A lot still pending matures them with the rest;
+          // one that matured meanwhile will not move them again, so they go to withdrawable now.
+          const lot = await this.o.gifts?.getLot(giftId);
+          if (lot?.status === "matured") {
+            const withdrawable = creatorAccounts.withdrawableDiamonds(lot.recipientId);
+            creditAccountId = withdrawable.id;
+            accounts.push(withdrawable);
+          }
+          giftEffects.push({ type: "gift.reverse", data: { id: giftId, diamonds: (-t.amount).toString() } });
+        }
         transfers.push({
           debitAccountId: t.creditAccountId,
-          creditAccountId: t.debitAccountId,
+          creditAccountId,
           amount: t.amount,
           kind: "dispute_won",
           metadata: { disputeId },
         });
-        const giftId = t.metadata?.giftId;
-        if (t.kind === "chargeback_diamonds" && typeof giftId === "string") {
-          // The diamonds are the creator's again: the lot matures them after all.
-          giftEffects.push({ type: "gift.reverse", data: { id: giftId, diamonds: (-t.amount).toString() } });
-        }
       }
     }
     const user = await this.o.users.get(purchase.userId);
@@ -640,6 +649,7 @@ export class Purchases {
       });
     }
     await this.commit({
+      accounts,
       transfers,
       idempotencyKey: `purchase:${purchase.id}:dispute:${disputeId}:won`,
       fingerprint: "won",
