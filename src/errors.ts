@@ -103,6 +103,12 @@ export const errorCatalogue = {
     title: "Identity verification not pending",
     description: "Only a pending identity verification can be approved or rejected.",
   },
+  kyc_changed: {
+    status: 409,
+    title: "KYC changed",
+    description:
+      "The submission or its document changed since the `revision` the reviewer approved or rejected; review it again.",
+  },
   kyc_document_missing: {
     status: 409,
     title: "Identity document missing",
@@ -250,6 +256,12 @@ export const errorCatalogue = {
     title: "Quote expired",
     description: "The cash-out quote is past its expiry (`cashouts.quoteTtlMs`); ask for a new one.",
   },
+  reconciliation_too_large: {
+    status: 422,
+    title: "Reconciliation window too large",
+    description:
+      "More cash-outs fall in the payout reconciliation's window than `payouts.reconcileCashoutsMax`; ask for a later `since`.",
+  },
   cashout_not_cancellable: {
     status: 409,
     title: "Cash-out not cancellable",
@@ -259,6 +271,18 @@ export const errorCatalogue = {
     status: 409,
     title: "Cash-out state conflict",
     description: "The cash-out is not in a state that allows this action (e.g. approving one already paid).",
+  },
+  payout_line_state_conflict: {
+    status: 409,
+    title: "Payout file line state conflict",
+    description:
+      "The payout file line cannot make this change (a returned line cannot become paid); for a returns CSV, `errors` lists each row with its line number, and nothing changed.",
+  },
+  invalid_returns_csv: {
+    status: 400,
+    title: "Invalid returns CSV",
+    description:
+      "The returns CSV is malformed (header, field count, status, missing reason, duplicate) or names a reference that is not a line of the file; `errors` lists each problem with its line number, and nothing changed.",
   },
   idempotency_key_reused: {
     status: 422,

@@ -429,6 +429,33 @@ describe("identity verification under concurrency", () => {
     expect(approvals).toHaveLength(1);
   });
 
+  it("applies a reviewer's decision only to the revision they reviewed", async () => {
+    const app = await setup();
+    await submit(app, "alice");
+    await upload(app, "alice", png(), "image/png");
+    const review = async () =>
+      (await app.app.inject({ method: "GET", url: "/v1/admin/kyc/alice", headers: app.admin })).json() as {
+        revision: string;
+      };
+    const seen = (await review()).revision;
+    // The user replaces the document after the reviewer looked, then the data.
+    await upload(app, "alice", png("another"), "image/png");
+    const stale = await admin(app, "approve", "alice", { revision: seen });
+    expect(stale.statusCode).toBe(409);
+    expect(stale.json().code).toBe("kyc_changed");
+    const afterUpload = (await review()).revision;
+    expect(afterUpload).not.toBe(seen);
+    await submit(app, "alice", { ...submission, legalName: "Someone Else" });
+    expect((await admin(app, "reject", "alice", { reason: "no", revision: afterUpload })).json().code).toBe(
+      "kyc_changed",
+    );
+    expect((await status(app, "alice")).json()).toMatchObject({ status: "pending" });
+    const current = (await review()).revision;
+    const approved = await admin(app, "approve", "alice", { revision: current });
+    expect(approved.statusCode, approved.body).toBe(200);
+    expect(approved.json()).toMatchObject({ status: "verified" });
+  });
+
   it("does not approve a submission replaced since the reviewer's server read it", async () => {
     const app = await setup();
     await submit(app, "alice");

@@ -27,6 +27,11 @@ const QueueEntry = Type.Object(
   { additionalProperties: false },
 );
 
+const Revision = Type.String({
+  pattern: "^[A-Za-z0-9_.-]{1,80}$",
+  description: "The `revision` of `GET /v1/admin/kyc/{userId}` that was reviewed.",
+});
+
 const Review = Type.Object(
   {
     userId: Type.String(),
@@ -49,6 +54,10 @@ const Review = Type.Object(
       { additionalProperties: false },
     ),
     documentFile: Type.Union([DocumentFileView, Type.Null()]),
+    revision: Type.String({
+      description:
+        "What this review shows; pass it to approve or reject so they apply to it and nothing newer.",
+    }),
     rejectionReason: Type.Union([Type.String(), Type.Null()]),
     submittedAt: Type.String({ format: "date-time" }),
     reviewedAt: Type.Union([Type.String({ format: "date-time" }), Type.Null()]),
@@ -132,6 +141,7 @@ export function kycReviewRoutes(app: GiftstreamApp, kyc: Kyc): void {
         submittedAt: iso(review.submittedAt)!,
         reviewedAt: iso(review.reviewedAt),
         reviewedBy: review.reviewedBy,
+        revision: review.revision,
       });
     },
   );
@@ -180,7 +190,7 @@ export function kycReviewRoutes(app: GiftstreamApp, kyc: Kyc): void {
         summary: "Approve a pending identity verification",
         tags: ["kyc"],
         params: UserIdParams,
-        body: Type.Object({}, { additionalProperties: false }),
+        body: Type.Object({ revision: Type.Optional(Revision) }, { additionalProperties: false }),
         response: {
           200: MaskedKycView,
           ...errorResponses(
@@ -188,12 +198,16 @@ export function kycReviewRoutes(app: GiftstreamApp, kyc: Kyc): void {
             "not_found",
             "kyc_not_pending",
             "kyc_document_missing",
+            "kyc_changed",
             ...authErrors,
           ),
         },
       },
     },
-    async (request) => maskedKycView(await kyc.approve(request.params.userId, actorOf(request.principal))),
+    async (request) =>
+      maskedKycView(
+        await kyc.approve(request.params.userId, actorOf(request.principal), request.body.revision),
+      ),
   );
 
   app.post(
@@ -213,18 +227,24 @@ export function kycReviewRoutes(app: GiftstreamApp, kyc: Kyc): void {
               description:
                 "Shown to the user and kept in the audit log: say what to fix, quote no personal data.",
             }),
+            revision: Type.Optional(Revision),
           },
           { additionalProperties: false },
         ),
         response: {
           200: MaskedKycView,
-          ...errorResponses("invalid_request", "not_found", "kyc_not_pending", ...authErrors),
+          ...errorResponses("invalid_request", "not_found", "kyc_not_pending", "kyc_changed", ...authErrors),
         },
       },
     },
     async (request) =>
       maskedKycView(
-        await kyc.reject(request.params.userId, request.body.reason.trim(), actorOf(request.principal)),
+        await kyc.reject(
+          request.params.userId,
+          request.body.reason.trim(),
+          actorOf(request.principal),
+          request.body.revision,
+        ),
       ),
   );
 }

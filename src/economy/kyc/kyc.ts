@@ -1,4 +1,4 @@
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import type { Access } from "../../access/access.js";
 import { type Sealer, sealContext } from "../../crypto/sealed.js";
 import { GiftstreamError } from "../../errors.js";
@@ -35,6 +35,8 @@ export interface KycReview {
   submittedAt: number;
   reviewedAt: number | null;
   reviewedBy: string | null;
+  /** What the reviewer saw: approve and reject may name it, and are refused if it has changed. */
+  revision: string;
 }
 
 /** What a cash-out needs to know of a user's identity. */
@@ -134,6 +136,7 @@ export class Kyc {
       submittedAt: record.submittedAt,
       reviewedAt: record.reviewedAt,
       reviewedBy: record.reviewedBy,
+      revision: revisionOf(record, await this.o.documents.info(userId)),
     };
     // Who looked at whose personal data, and when: never the data itself.
     await this.o.access.audit(actor, "kyc.read", userId, null, null);
@@ -154,11 +157,13 @@ export class Kyc {
   }
 
   /** `pending → verified`: the verified birth date replaces the user's (DESIGN §1). */
-  async approve(userId: string, actor: string): Promise<MaskedKyc> {
+  async approve(userId: string, actor: string, revision?: string): Promise<MaskedKyc> {
     const record = await this.pending(userId);
-    if ((await this.o.documents.info(userId)) === undefined) {
+    const documentInfo = await this.o.documents.info(userId);
+    if (documentInfo === undefined) {
       throw new GiftstreamError("kyc_document_missing", "upload the identity document before approving");
     }
+    checkRevision(revision, record, documentInfo);
     const { birthDate } = this.open(record);
     const approved = await this.o.store.approve(userId, record.submission, birthDate, actor, this.o.clock());
     // The user row changed inside the store's transaction: drop the cached copy either way.
@@ -169,8 +174,9 @@ export class Kyc {
   }
 
   /** `pending → rejected`, with a reason the user sees. */
-  async reject(userId: string, reason: string, actor: string): Promise<MaskedKyc> {
+  async reject(userId: string, reason: string, actor: string, revision?: string): Promise<MaskedKyc> {
     const record = await this.pending(userId);
+    checkRevision(revision, record, await this.o.documents.info(userId));
     if (!(await this.o.store.reject(userId, record.submission, reason, actor, this.o.clock()))) {
       throw notPending("changed while it was being rejected");
     }
@@ -208,4 +214,27 @@ function notPending(why: string): GiftstreamError {
     "kyc_not_pending",
     `the identity verification ${why}; only a pending one is reviewed`,
   );
+}
+
+/**
+ * Names one submission and one document: the sealed submission changes with every resubmission
+ * (its nonce is fresh), and every upload gets a new document id.
+ */
+export function revisionOf(record: KycRecord, document: { id: string } | undefined): string {
+  const submission = createHash("sha256").update(record.submission).digest("base64url").slice(0, 16);
+  return `${submission}.${document?.id ?? "none"}`;
+}
+
+/** A reviewer's decision applies to what they reviewed, not to what replaced it meanwhile. */
+function checkRevision(
+  revision: string | undefined,
+  record: KycRecord,
+  document: { id: string } | undefined,
+) {
+  if (revision !== undefined && revision !== revisionOf(record, document)) {
+    throw new GiftstreamError(
+      "kyc_changed",
+      "the submission or its document changed since this revision was reviewed; review it again",
+    );
+  }
 }
