@@ -1,10 +1,12 @@
 import { benchGiftsHttp } from "./gifts-http.js";
 import { benchLedger } from "./ledger.js";
+import { benchPgLedger } from "./pg-ledger.js";
 
 /** `npm run bench` runs every benchmark; `npm run bench -- NAME` runs one. */
 const benches: Record<string, () => Promise<void>> = {
   ledger: () => benchLedger(),
   "gifts-http": () => benchGiftsHttp(),
+  "pg-ledger": () => benchPgLedger(),
 };
 
 const wanted = process.argv.slice(2);

@@ -296,10 +296,51 @@ const table: Record<string, Row> = {
     request: () => ({ url: "/v1/admin/cashouts/co_missing/reject", payload: { reason: "matrix" } }),
     expect: adminOnly(404),
   },
+  // No file rail is configured here, so no file exists: an admin reaches the 404 of a file.
+  "GET /v1/admin/payout-files": {
+    request: () => ({ url: "/v1/admin/payout-files" }),
+    expect: adminOnly(200),
+  },
+  "GET /v1/admin/payout-files/{id}": {
+    request: () => ({ url: "/v1/admin/payout-files/pf_missing" }),
+    expect: adminOnly(404),
+  },
+  "GET /v1/admin/payout-files/{id}/lines": {
+    request: () => ({ url: "/v1/admin/payout-files/pf_missing/lines" }),
+    expect: adminOnly(404),
+  },
+  "POST /v1/admin/payout-files/{id}/lines/{cashoutId}/paid": {
+    request: () => ({ url: "/v1/admin/payout-files/pf_missing/lines/co_missing/paid", payload: {} }),
+    expect: adminOnly(404),
+  },
+  "POST /v1/admin/payout-files/{id}/lines/{cashoutId}/returned": {
+    request: () => ({
+      url: "/v1/admin/payout-files/pf_missing/lines/co_missing/returned",
+      payload: { reason: "matrix" },
+    }),
+    expect: adminOnly(404),
+  },
+  "POST /v1/admin/payout-files/{id}/returns": {
+    request: () => ({
+      url: "/v1/admin/payout-files/pf_missing/returns",
+      payload: Buffer.from("reference,status,reason\nco_missing,paid,\n"),
+      contentType: "text/csv",
+    }),
+    expect: adminOnly(404),
+  },
   "POST /v1/webhooks/stripe": {
     // Its signature is its authentication: every caller, credentials or not, lacks one.
     request: () => ({ url: "/v1/webhooks/stripe", payload: {} }),
     expect: [400, 400, 400, 400, 400, 400, 400],
+  },
+  "POST /v1/webhooks/paypal": {
+    // PayPal's signature headers are its authentication: every caller here lacks them.
+    request: () => ({ url: "/v1/webhooks/paypal", payload: {} }),
+    expect: [400, 400, 400, 400, 400, 400, 400],
+  },
+  "GET /v1/admin/reconciliation/payouts": {
+    request: () => ({ url: "/v1/admin/reconciliation/payouts" }),
+    expect: adminOnly(200),
   },
 };
 
@@ -307,6 +348,15 @@ const overrides = {
   testMode: true,
   payments: {
     stripe: { secretKey: "sk_test_matrix", webhookSecret: "whsec_matrix", apiUrl: "http://127.0.0.1:9" },
+  },
+  // The PayPal rail on (never reached here), so that its webhook route is in the document too.
+  payouts: {
+    paypal: {
+      clientId: "matrix",
+      clientSecret: "matrix",
+      webhookId: "WHMATRIX",
+      apiUrl: "http://127.0.0.1:9",
+    },
   },
 };
 

@@ -145,11 +145,14 @@ describe("API endpoints in docs/", () => {
   }
 
   it("documents every route of the OpenAPI document, each with a curl example, and no route that does not exist", async () => {
-    // Test mode and Stripe on, so that their routes are in the document too.
+    // Test mode, Stripe and the PayPal rail on, so that their routes are in the document too.
     const t = await openTestApp({
       testMode: true,
       payments: {
         stripe: { secretKey: "sk_test_docs", webhookSecret: "whsec_docs", apiUrl: "http://127.0.0.1:9" },
+      },
+      payouts: {
+        paypal: { clientId: "docs", clientSecret: "docs", webhookId: "WHDOCS", apiUrl: "http://127.0.0.1:9" },
       },
     });
     try {

@@ -165,7 +165,7 @@ describe("payout methods", () => {
     ["PayPal with an IBAN", { ...paypal, iban: iban.iban }, "/iban"],
     ["a bank account with an email", { ...iban, email: "a@b.co" }, "/email"],
     ["a malformed email", { ...paypal, email: "zelie.at.example.com" }, "/email"],
-    ["an unknown type", { ...paypal, type: "stripe_account" }, "/type"],
+    ["an unknown type", { ...paypal, type: "venmo" }, "/type"],
     ["an unknown field", { ...paypal, nickname: "main" }, "/nickname"],
   ])("refuses %s with 400, pointing at the field and echoing no value", async (_name, body, pointer) => {
     const app = await setup();

@@ -11,12 +11,15 @@ import type { PayoutDestination, PayoutRail } from "../providers/payouts/rail.js
 import { routeFor } from "../providers/payouts/routing.js";
 import { TestPayoutRail } from "../providers/payouts/test-rail.js";
 import { SqliteCashoutStore } from "../store/sqlite/cashout-store.js";
+import { apiRails } from "./api-rails.js";
+import { fileRails } from "./file-rails.js";
 import type { Runtime } from "./runtime.js";
 
 /** Where a payout method sends money, as a rail needs it. */
 export function destinationOf(method: PayoutMethod): PayoutDestination {
   const d = method.details;
   if ("email" in d) return { type: "paypal", email: d.email };
+  if ("accountId" in d) return { type: "stripe_account", accountId: d.accountId };
   const holderName = method.holderName ?? "";
   if ("iban" in d) return { type: "bank_account", holderName, iban: d.iban, bic: d.bic };
   return {
@@ -26,6 +29,22 @@ export function destinationOf(method: PayoutMethod): PayoutDestination {
     accountNumber: d.accountNumber,
     accountType: d.accountType,
   };
+}
+
+/**
+ * Every configured payout rail by name: the built-in `test` rail in test mode, then each rail whose
+ * configuration is set. `giftstream reconcile payouts` opens the same map as the server.
+ */
+export function openPayoutRails(o: {
+  runtime: Runtime;
+  clock: () => number;
+  logger: Logger;
+}): Map<string, PayoutRail> {
+  const rails = new Map<string, PayoutRail>();
+  if (o.runtime.config.testMode) rails.set("test", new TestPayoutRail(o.clock));
+  for (const [name, rail] of apiRails(o)) rails.set(name, rail);
+  for (const [name, rail] of fileRails(o)) rails.set(name, rail);
+  return rails;
 }
 
 /**
@@ -42,10 +61,13 @@ export function openCashouts(o: {
   events?: EventFilter;
   clock: () => number;
   logger: Logger;
-}): { cashouts: Cashouts; jobs: [string, () => Promise<number>, number][] } {
+}): {
+  cashouts: Cashouts;
+  rails: ReadonlyMap<string, PayoutRail>;
+  jobs: [string, () => Promise<number>, number][];
+} {
   const config = o.runtime.config;
-  const rails = new Map<string, PayoutRail>();
-  if (config.testMode) rails.set("test", new TestPayoutRail());
+  const rails = openPayoutRails(o);
   const gate: CashoutGate = {
     blocker: (userId, methodId, now) => o.methods.cashoutBlocker(userId, methodId, now),
     // A cash-out in flight still pays to a method deleted since it was requested.
@@ -71,5 +93,9 @@ export function openCashouts(o: {
     audit: (actor, action, target, before, after) => o.access.audit(actor, action, target, before, after),
     ...(o.events ? { events: o.events } : {}),
   });
-  return { cashouts, jobs: [["process-cashouts", () => cashouts.process(), s.processIntervalMs]] };
+  return {
+    cashouts,
+    rails,
+    jobs: [["process-cashouts", () => cashouts.process(), s.processIntervalMs]],
+  };
 }

@@ -1,5 +1,5 @@
 import type { Logger } from "pino";
-import { type Config, databaseLocation } from "../config/index.js";
+import { type Config, ConfigError, databaseLocation } from "../config/index.js";
 import { Ledger } from "../ledger/index.js";
 import { SqliteStore } from "../store/sqlite/sqlite-store.js";
 
@@ -14,6 +14,13 @@ export interface Runtime {
 
 export function openRuntime(config: Config, logger: Logger, clock: () => number = Date.now): Runtime {
   const location = databaseLocation(config);
+  if (location.kind === "postgres") {
+    // Refused whole rather than half-served: the domain stores (users, purchases, gifts,
+    // cash-outs, …) are not on PostgreSQL yet, only the ledger's tables.
+    throw new ConfigError([
+      "databaseUrl: PostgreSQL has only the ledger store in this version: `giftstream migrate` and `giftstream reconcile` work on it, `serve` does not yet (docs/postgres.md). Use a SQLite database to serve.",
+    ]);
+  }
   const store = new SqliteStore({ path: location.path, accountCacheMax: config.ledger.accountCacheMax });
   for (const migration of store.migration.applied) {
     logger.info({ version: migration.version, name: migration.name }, "applied migration");

@@ -15,6 +15,8 @@ import { cashoutRoutes } from "../api/routes/cashouts.js";
 import { economyRoutes } from "../api/routes/economy.js";
 import { giftRoutes } from "../api/routes/gifts.js";
 import { liveRoutes } from "../api/routes/live.js";
+import { payoutReconciliationRoutes } from "../api/routes/payout-reconciliation.js";
+import { paypalWebhookRoute } from "../api/routes/paypal-webhook.js";
 import { purchaseRoutes } from "../api/routes/purchases.js";
 import { reportRoutes } from "../api/routes/report.js";
 import { testRoutes } from "../api/routes/test-mode.js";
@@ -28,6 +30,7 @@ import { ServiceClock } from "../clock.js";
 import type { Config } from "../config/index.js";
 import { Bonuses } from "../economy/bonus.js";
 import type { Cashouts } from "../economy/cashouts/cashouts.js";
+import { reconcilePayouts } from "../economy/cashouts/payout-reconciler.js";
 import { EconomyCatalog } from "../economy/catalog.js";
 import { Gifts } from "../economy/gifts/gifts.js";
 import type { Kyc } from "../economy/kyc/kyc.js";
@@ -40,12 +43,15 @@ import { StripeProvider } from "../providers/payments/stripe.js";
 import { TestPaymentProvider } from "../providers/payments/test-provider.js";
 import { SqliteAccessStore } from "../store/sqlite/access-store.js";
 import { SqliteActivityStore } from "../store/sqlite/activity-store.js";
+import { SqliteCashoutStore } from "../store/sqlite/cashout-store.js";
 import { SqliteEconomyStore } from "../store/sqlite/economy-store.js";
 import { SqliteGiftStore } from "../store/sqlite/gift-store.js";
 import { SqlitePurchaseStore } from "../store/sqlite/purchase-store.js";
 import { SqliteReportStore } from "../store/sqlite/report-store.js";
 import { SqliteUserStore } from "../store/sqlite/user-store.js";
+import { apiRailWebhooks } from "./api-rails.js";
 import { openCashouts } from "./cashouts.js";
+import { payoutFileRoutesOf } from "./file-rails.js";
 import { openIdentity, openSealer } from "./identity.js";
 import { startJobs } from "./jobs.js";
 import { openLive } from "./live.js";
@@ -177,6 +183,7 @@ export async function composeApp(
   const inFlight = new InFlightKeys();
   identity.routes(app);
   cashoutRoutes(app, payouts.cashouts, inFlight);
+  payoutFileRoutesOf(app, { runtime, sealer, cashouts: payouts.cashouts, access, clock: clock.now });
   purchaseRoutes(app, purchases, inFlight, config.testMode);
   bonusRoutes(app, new Bonuses(runtime.ledger, users, access, clock.now), inFlight, config.money.amountMax);
   giftRoutes(app, gifts, inFlight, new SenderLimits(limits, config.rateLimit));
@@ -188,7 +195,20 @@ export async function composeApp(
   );
   webhookEndpointRoutes(app, webhooks.endpoints);
   liveRoutes(app, live.feed, live.leaderboards, config.live);
-  if (stripe) stripeWebhookRoute(app, stripe, purchases);
+  const railWebhooks = apiRailWebhooks(payouts.rails, payouts.cashouts, config.payouts.paypal.webhookId);
+  if (stripe) stripeWebhookRoute(app, stripe, purchases, railWebhooks.stripeConnect);
+  if (railWebhooks.paypal) paypalWebhookRoute(app, railWebhooks.paypal);
+  payoutReconciliationRoutes(
+    app,
+    (sinceMs) =>
+      reconcilePayouts({
+        store: new SqliteCashoutStore(runtime.store),
+        rails: payouts.rails,
+        sinceMs,
+        cashoutsMax: config.payouts.reconcileCashoutsMax,
+      }),
+    () => clock.now() - config.payouts.reconcileWindowDays * 86_400_000,
+  );
   if (config.testMode) testRoutes(app, clock, purchases);
   let closing: Promise<void> | null = null;
   const close = (): Promise<void> => {

@@ -17,10 +17,18 @@ describe("parseDatabaseUrl", () => {
     expect(parseDatabaseUrl(url)).toEqual({ ok: true, location: { kind: "sqlite", path } });
   });
 
-  it.each(["postgres://localhost/giftstream", "postgresql://u:p@h:5432/db"])("refuses %s", (url) => {
+  it.each([
+    "postgres://localhost/giftstream",
+    "postgresql://u:p@h:5432/db",
+    "POSTGRES://h/db?sslmode=disable",
+  ])("reads %s as a PostgreSQL database", (url) => {
+    expect(parseDatabaseUrl(url)).toEqual({ ok: true, location: { kind: "postgres", url } });
+  });
+
+  it.each(["postgres://", "postgres:db", "postgresql://:5432/db"])("refuses the PostgreSQL URL %s", (url) => {
     const result = parseDatabaseUrl(url);
     expect(result.ok).toBe(false);
-    if (!result.ok) expect(result.problem).toMatch(/PostgreSQL is not supported yet/);
+    if (!result.ok) expect(result.problem).toMatch(/PostgreSQL URL/);
   });
 
   it.each([
@@ -45,11 +53,18 @@ describe("databaseLocation", () => {
   });
 
   it("follows databaseUrl", () => {
-    expect(databaseLocation({ dataDir: "/srv", databaseUrl: "sqlite:/x/y.db" }).path).toBe("/x/y.db");
+    expect(databaseLocation({ dataDir: "/srv", databaseUrl: "sqlite:/x/y.db" })).toEqual({
+      kind: "sqlite",
+      path: "/x/y.db",
+    });
+    expect(databaseLocation({ dataDir: "/srv", databaseUrl: "postgres://h/db" })).toEqual({
+      kind: "postgres",
+      url: "postgres://h/db",
+    });
   });
 
   it("treats an unvalidated bad URL as a bug", () => {
-    expect(() => databaseLocation({ dataDir: "/srv", databaseUrl: "postgres://h/db" })).toThrow(
+    expect(() => databaseLocation({ dataDir: "/srv", databaseUrl: "mysql://h/db" })).toThrow(
       InvariantViolation,
     );
   });

@@ -1,12 +1,21 @@
 import { join } from "node:path";
 import { invariant } from "../errors.js";
 
-/** Where the ledger's data lives. Only SQLite exists in this version. */
-export interface DatabaseLocation {
-  kind: "sqlite";
-  /** A file path. */
-  path: string;
-}
+/**
+ * Where the ledger's data lives. SQLite is the whole product; PostgreSQL has the ledger store and
+ * `giftstream migrate` so far (docs/postgres.md), and `serve` refuses it clearly.
+ */
+export type DatabaseLocation =
+  | {
+      kind: "sqlite";
+      /** A file path. */
+      path: string;
+    }
+  | {
+      kind: "postgres";
+      /** The `postgres://` or `postgresql://` URL, as given. */
+      url: string;
+    };
 
 export type DatabaseUrlResult = { ok: true; location: DatabaseLocation } | { ok: false; problem: string };
 
@@ -19,20 +28,14 @@ const schemePattern = /^([a-zA-Z][a-zA-Z0-9+.-]+):/;
 /**
  * Reads `databaseUrl`: `sqlite:<path>`, `sqlite://<path>`, `file:<path>`, `file://<path>` or a plain
  * path name a SQLite file. An in-memory database is refused: the writer thread opens its own
- * connection, which could not see it. A PostgreSQL URL is refused
- * rather than half-accepted: that store does not exist in this version.
+ * connection, which could not see it. `postgres://` and `postgresql://` URLs name a PostgreSQL
+ * database; the server, credentials and database are checked when a command connects.
  */
 export function parseDatabaseUrl(url: string): DatabaseUrlResult {
   const match = schemePattern.exec(url);
   if (match === null) return sqlite(url);
   const scheme = match[1]!.toLowerCase();
-  if (scheme === "postgres" || scheme === "postgresql") {
-    return {
-      ok: false,
-      problem:
-        "PostgreSQL is not supported yet: this version has only the SQLite store. Use a sqlite: or file: URL or a file path, or leave databaseUrl unset for <dataDir>/giftstream.db",
-    };
-  }
+  if (scheme === "postgres" || scheme === "postgresql") return postgres(url);
   if (scheme !== "sqlite" && scheme !== "file") {
     return {
       ok: false,
@@ -56,6 +59,19 @@ function sqlite(path: string): DatabaseUrlResult {
     };
   }
   return { ok: true, location: { kind: "sqlite", path } };
+}
+
+function postgres(url: string): DatabaseUrlResult {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return { ok: false, problem: "is not a valid PostgreSQL URL (postgres://user@host:5432/database)" };
+  }
+  if (!url.includes("//") || parsed.hostname === "") {
+    return { ok: false, problem: "a PostgreSQL URL names its host: postgres://user@host:5432/database" };
+  }
+  return { ok: true, location: { kind: "postgres", url } };
 }
 
 /** Where the loaded configuration says the database is: `databaseUrl`, else `<dataDir>/giftstream.db`. */

@@ -59,7 +59,14 @@ describe("loadConfig defaults", () => {
         pipelineBatchesMax: 2,
         idempotencyRetentionMs: 172_800_000,
       },
-      payouts: { routes: [] },
+      payouts: {
+        routes: [],
+        files: { ordersPerFileMax: 10_000, returnsCsvBytesMax: 1_048_576, executionDelayBusinessDays: 1 },
+        reconcileWindowDays: 45,
+        reconcileCashoutsMax: 100_000,
+        paypal: { apiUrl: "https://api-m.paypal.com", timeoutMs: 30_000, batchSizeMax: 15_000 },
+        stripeConnect: { enabled: false, timeoutMs: 30_000, networkRetriesMax: 2 },
+      },
       cashouts: {
         quoteTtlMs: 900_000,
         autoApproveNetMaxMinor: "0",
@@ -134,6 +141,27 @@ describe("loadConfig defaults", () => {
         encryption: { key: "e".repeat(64) },
         payments: {
           stripe: { secretKey: "sk_test_x", webhookSecret: "whsec_xx", apiUrl: "http://127.0.0.1:1" },
+        },
+        payouts: {
+          sepa: {
+            debtorName: "Giftstream GmbH",
+            debtorIban: "DE89370400440532013000",
+            debtorBic: "COBADEFFXXX",
+            initiatingPartyId: "GS-0001",
+            remittancePrefix: "Giftstream payout",
+          },
+          nacha: {
+            immediateDestination: "091000019",
+            immediateDestinationName: "Wells Fargo",
+            immediateOrigin: "1234567890",
+            immediateOriginName: "Giftstream Inc",
+            companyName: "Giftstream",
+            companyId: "1234567890",
+            odfiRouting: "091000019",
+            entryDescription: "PAYOUT",
+          },
+          paypal: { clientId: "client", clientSecret: "secret", webhookId: "WH1" },
+          stripeConnect: { connectWebhookSecret: "whsec_connect" },
         },
       },
     });
@@ -327,15 +355,19 @@ describe("loadConfig refuses invalid configuration with a clear problem", () => 
   });
 
   it.each(["postgres://user:pw@db/giftstream", "postgresql://db/giftstream", "POSTGRES://db/x"])(
-    "a PostgreSQL URL (%s): that store does not exist yet",
+    "accepts a PostgreSQL URL (%s): migrate and reconcile use it, serve refuses it later",
     (databaseUrl) => {
-      const problems = problemsWith({}, { DATABASE_URL: databaseUrl });
-      expect(problems).toHaveLength(1);
-      expect(problems[0]).toMatch(/^databaseUrl: PostgreSQL is not supported yet/);
-      expect(problems[0]).toContain("(from env DATABASE_URL)");
-      expect(problems[0]).not.toContain("pw");
+      expect(loadConfig({ env: { DATABASE_URL: databaseUrl } }).databaseUrl).toBe(databaseUrl);
     },
   );
+
+  it("a PostgreSQL URL without a host, without repeating its password", () => {
+    const problems = problemsWith({}, { DATABASE_URL: "postgres://user:pw@/giftstream" });
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(/^databaseUrl: .*PostgreSQL URL/);
+    expect(problems[0]).toContain("(from env DATABASE_URL)");
+    expect(problems[0]).not.toContain("pw");
+  });
 
   it("a URL of another scheme", () => {
     expect(problemsWith({ databaseUrl: "mysql://db/x" })).toEqual([

@@ -178,6 +178,182 @@ export const configSchema = Type.Object(
             },
           ),
         ),
+        files: group(
+          {
+            ordersPerFileMax: integer(
+              1,
+              100_000,
+              10_000,
+              "Most cash-outs in one bank file; a larger job pass is split across files.",
+            ),
+            returnsCsvBytesMax: integer(1024, 52_428_800, 1_048_576, "Largest returns CSV upload."),
+            executionDelayBusinessDays: integer(
+              0,
+              10,
+              1,
+              "Weekdays after a bank file's creation date that it asks the bank to execute on.",
+            ),
+          },
+          "Bank files (SEPA, NACHA).",
+        ),
+        sepa: group(
+          {
+            debtorName: Type.Optional(
+              Type.String({
+                minLength: 1,
+                maxLength: 70,
+                description: "The platform's account holder name.",
+              }),
+            ),
+            debtorIban: Type.Optional(
+              Type.String({ minLength: 15, maxLength: 42, description: "The IBAN the payouts leave from." }),
+            ),
+            debtorBic: Type.Optional(
+              Type.String({ pattern: "^[A-Za-z0-9]{8}([A-Za-z0-9]{3})?$", description: "Its bank's BIC." }),
+            ),
+            initiatingPartyId: Type.Optional(
+              Type.String({
+                minLength: 1,
+                maxLength: 35,
+                description: "The id the bank gave the platform as the initiating party, if it asks for one.",
+              }),
+            ),
+            remittancePrefix: Type.Optional(
+              Type.String({
+                minLength: 1,
+                maxLength: 100,
+                description: "Remittance text before the cash-out reference; unset: the debtor name.",
+              }),
+            ),
+          },
+          "The SEPA credit transfer rail (pain.001): enabled when debtorName and debtorIban are set.",
+        ),
+        nacha: group(
+          {
+            immediateDestination: Type.Optional(
+              Type.String({ pattern: "^[0-9]{9}$", description: "Routing number the file is sent to." }),
+            ),
+            immediateDestinationName: Type.Optional(
+              Type.String({ minLength: 1, maxLength: 23, description: "Name of that bank." }),
+            ),
+            immediateOrigin: Type.Optional(
+              Type.String({
+                pattern: "^([0-9]{9}|[A-Za-z0-9]{10})$",
+                description: "Who sends the file, as the bank assigned it.",
+              }),
+            ),
+            immediateOriginName: Type.Optional(
+              Type.String({
+                minLength: 1,
+                maxLength: 23,
+                description: "The platform's name in the file header.",
+              }),
+            ),
+            companyName: Type.Optional(
+              Type.String({
+                minLength: 1,
+                maxLength: 16,
+                description: "Company name on receivers' statements.",
+              }),
+            ),
+            companyId: Type.Optional(
+              Type.String({
+                pattern: "^[A-Za-z0-9]{10}$",
+                description: "Company identification (10 characters).",
+              }),
+            ),
+            odfiRouting: Type.Optional(
+              Type.String({
+                pattern: "^[0-9]{8,9}$",
+                description: "The ODFI's routing number (its first 8 digits count).",
+              }),
+            ),
+            entryDescription: Type.Optional(
+              Type.String({
+                minLength: 1,
+                maxLength: 10,
+                description: "Entry description on receivers' statements; unset: PAYOUT.",
+              }),
+            ),
+          },
+          "The US ACH rail (NACHA files): enabled when every key but entryDescription is set.",
+        ),
+        reconcileWindowDays: integer(
+          1,
+          400,
+          45,
+          "How far back `reconcile payouts` compares cash-outs with the rails when no start is given.",
+        ),
+        reconcileCashoutsMax: integer(
+          1,
+          10_000_000,
+          100_000,
+          "Most cash-outs one payout reconciliation compares; a longer window is refused.",
+        ),
+        paypal: group(
+          {
+            clientId: Type.Optional(
+              Type.String({
+                minLength: 1,
+                maxLength: 255,
+                description: "PayPal REST app client id; with clientSecret it enables the `paypal` rail.",
+              }),
+            ),
+            clientSecret: Type.Optional(
+              Type.String({ minLength: 1, maxLength: 255, description: "PayPal REST app secret." }),
+            ),
+            webhookId: Type.Optional(
+              Type.String({
+                pattern: "^[A-Za-z0-9]{1,64}$",
+                description:
+                  "The id of the PayPal webhook that points at /v1/webhooks/paypal; unset means polling only.",
+              }),
+            ),
+            apiUrl: Type.Optional(
+              Type.String({
+                pattern: "^https?://[^/]+$",
+                maxLength: 2048,
+                default: "https://api-m.paypal.com",
+                description: "PayPal's API base: live, or https://api-m.sandbox.paypal.com, or a stand-in.",
+              }),
+            ),
+            timeoutMs: integer(100, 120_000, 30_000, "How long one PayPal API call may take."),
+            batchSizeMax: integer(
+              1,
+              15_000,
+              15_000,
+              "Most items in one PayPal payout batch (PayPal allows 15,000).",
+            ),
+          },
+          "The PayPal Payouts rail.",
+        ),
+        stripeConnect: group(
+          {
+            enabled: Type.Optional(
+              Type.Boolean({
+                default: false,
+                description:
+                  "Enables the `stripe_connect` rail, on the Stripe account of payments.stripe (its secret key and webhook endpoint).",
+              }),
+            ),
+            connectWebhookSecret: Type.Optional(
+              Type.String({
+                minLength: 8,
+                maxLength: 255,
+                description:
+                  "Signing secret of a Stripe Connect webhook endpoint (events of connected accounts) pointing at /v1/webhooks/stripe.",
+              }),
+            ),
+            timeoutMs: integer(100, 120_000, 30_000, "How long one Stripe API call of the rail may take."),
+            networkRetriesMax: integer(
+              0,
+              10,
+              2,
+              "How often the stripe SDK retries a transfer call that failed on the network, with the same idempotency key.",
+            ),
+          },
+          "The Stripe Connect rail.",
+        ),
       },
       "Payout rails.",
     ),
@@ -418,6 +594,44 @@ export interface Config {
   };
   readonly payouts: {
     readonly routes: readonly import("../providers/payouts/routing.js").PayoutRoute[];
+    readonly files: {
+      readonly ordersPerFileMax: number;
+      readonly returnsCsvBytesMax: number;
+      readonly executionDelayBusinessDays: number;
+    };
+    readonly sepa?: {
+      readonly debtorName?: string;
+      readonly debtorIban?: string;
+      readonly debtorBic?: string;
+      readonly initiatingPartyId?: string;
+      readonly remittancePrefix?: string;
+    };
+    readonly nacha?: {
+      readonly immediateDestination?: string;
+      readonly immediateDestinationName?: string;
+      readonly immediateOrigin?: string;
+      readonly immediateOriginName?: string;
+      readonly companyName?: string;
+      readonly companyId?: string;
+      readonly odfiRouting?: string;
+      readonly entryDescription?: string;
+    };
+    readonly reconcileWindowDays: number;
+    readonly reconcileCashoutsMax: number;
+    readonly paypal: {
+      readonly clientId?: string;
+      readonly clientSecret?: string;
+      readonly webhookId?: string;
+      readonly apiUrl: string;
+      readonly timeoutMs: number;
+      readonly batchSizeMax: number;
+    };
+    readonly stripeConnect: {
+      readonly enabled: boolean;
+      readonly connectWebhookSecret?: string;
+      readonly timeoutMs: number;
+      readonly networkRetriesMax: number;
+    };
   };
   readonly cashouts: {
     readonly quoteTtlMs: number;
@@ -493,6 +707,10 @@ export const envVars = {
   GIFTSTREAM_API_KEY: "apiKey",
   STRIPE_SECRET_KEY: "payments.stripe.secretKey",
   STRIPE_WEBHOOK_SECRET: "payments.stripe.webhookSecret",
+  STRIPE_CONNECT_WEBHOOK_SECRET: "payouts.stripeConnect.connectWebhookSecret",
+  PAYPAL_CLIENT_ID: "payouts.paypal.clientId",
+  PAYPAL_CLIENT_SECRET: "payouts.paypal.clientSecret",
+  PAYPAL_WEBHOOK_ID: "payouts.paypal.webhookId",
   LOG_LEVEL: "log.level",
   GIFTSTREAM_TOKEN_SECRET: "auth.tokenSecret",
   GIFTSTREAM_TOKEN_SECRET_PREVIOUS: "auth.tokenSecretPrevious",
@@ -504,6 +722,8 @@ export const secretKeys: ReadonlySet<string> = new Set([
   "apiKey",
   "payments.stripe.secretKey",
   "payments.stripe.webhookSecret",
+  "payouts.paypal.clientSecret",
+  "payouts.stripeConnect.connectWebhookSecret",
   "auth.tokenSecret",
   "auth.tokenSecretPrevious",
   "encryption.key",

@@ -139,10 +139,56 @@ export interface RefundObject {
   status: "succeeded";
 }
 
+export interface TransferReversalObject {
+  id: string;
+  object: "transfer_reversal";
+  amount: number;
+  created: number;
+  currency: string;
+  metadata: Metadata;
+  transfer: string;
+}
+
+/** A transfer from the platform's balance to a connected account (Stripe Connect). */
+export interface TransferObject {
+  id: string;
+  object: "transfer";
+  amount: number;
+  amount_reversed: number;
+  balance_transaction: string;
+  created: number;
+  currency: string;
+  description: string | null;
+  destination: string;
+  destination_payment: string;
+  livemode: false;
+  metadata: Metadata;
+  reversals: {
+    object: "list";
+    data: TransferReversalObject[];
+    has_more: false;
+    total_count: number;
+    url: string;
+  };
+  reversed: boolean;
+  source_transaction: null;
+  source_type: "card";
+  transfer_group: string | null;
+}
+
+/** A connected account of the platform, as far as transfers care. */
+export interface ConnectedAccount {
+  id: string;
+  /** The `transfers` capability: a transfer to an account without it active is refused. */
+  transfers: "active" | "inactive";
+}
+
 /** An Event as Stripe delivers it to a webhook endpoint (a snapshot event). */
 export interface StripeEvent {
   id: string;
   object: "event";
+  /** Set on events of a connected account, delivered to Connect endpoints. */
+  account?: string;
   api_version: string;
   created: number;
   data: { object: object; previous_attributes?: Record<string, unknown> };
@@ -165,9 +211,18 @@ export interface StandInOptions {
   port?: number;
   secretKey?: string;
   webhookSecret?: string;
+  /** The signing secret of the Connect webhook endpoint (events of connected accounts). */
+  connectWebhookSecret?: string;
   /** The API version events are rendered in; the SDK's pinned version by default. */
   apiVersion?: string;
+  /** The clock of `created` times (and of `created[gte]` filters); real time by default. */
+  clock?: () => number;
+  /** The platform's available balance per currency (lower case), in minor units; unlimited when absent. */
+  balances?: Record<string, bigint>;
 }
+
+/** What happens to the next request to a path: answered late, or its connection dropped, after the work is done. */
+export type StripeFault = { kind: "delay"; ms: number } | { kind: "drop" };
 
 export interface StripeStandIn {
   url: string;
@@ -186,6 +241,23 @@ export interface StripeStandIn {
   requests: ReceivedRequest[];
   /** Events caused by `POST /v1/refunds` (refund.created, charge.refunded), oldest first. */
   refundEvents: StripeEvent[];
+  connectWebhookSecret: string;
+  /** Transfers to connected accounts by id, live. */
+  transfers: Map<string, TransferObject>;
+  /** Connected accounts by id. */
+  accounts: Map<string, ConnectedAccount>;
+  /** The platform's available balance per currency, when limited. */
+  balances: Map<string, bigint>;
+  /** Events caused by API requests to `/v1/transfers` (transfer.created, transfer.reversed), oldest first. */
+  transferEvents: StripeEvent[];
+  /** A connected account; `transfers: "inactive"` makes transfers to it fail. */
+  createConnectedAccount(opts?: { transfers?: "active" | "inactive" }): string;
+  /** The platform reverses (part of) a transfer, as from its Dashboard: the money goes back to its balance. */
+  reverseTransfer(transferId: string, amountMinor?: bigint): StripeEvent[];
+  /** A connected account's payout to its bank fails (the money stays in its Stripe balance). */
+  connectedPayoutFailed(accountId: string, opts?: { amountMinor?: bigint; currency?: string }): StripeEvent[];
+  /** The next request to `method path` is answered late or not at all, after its work is done. */
+  faultNext(method: "GET" | "POST", path: string, fault: StripeFault): void;
   close(): Promise<void>;
   /**
    * The buyer pays the open session. By card (default): the charge succeeds at once; with
@@ -228,6 +300,8 @@ export const metadataKeyLengthMax = 40;
 export const metadataValueLengthMax = 500;
 export const clientReferenceIdLengthMax = 200;
 export const lineItemsMax = 100;
+export const listLimitMax = 100;
+export const transferDescriptionLengthMax = 500;
 
 // ---------------------------------------------------------------------------------------------
 // Errors in Stripe's shape.
@@ -241,6 +315,9 @@ interface ErrorBody {
 }
 
 class ApiError extends Error {
+  /** Raised once the endpoint had started: Stripe saves it under the idempotency key, as a success would be. */
+  saved = false;
+
   constructor(
     readonly status: number,
     readonly body: ErrorBody,
@@ -554,10 +631,6 @@ function newId(prefix: string): string {
   return `${prefix}_${randomBytes(12).toString("hex")}`;
 }
 
-function nowSeconds(): number {
-  return Math.floor(Date.now() / 1000);
-}
-
 /** A bigint amount as a JSON number; the helpers refuse what would not be exact. */
 function jsonAmount(minor: bigint, what: string): number {
   if (minor < 0n || minor > BigInt(Number.MAX_SAFE_INTEGER))
@@ -595,6 +668,15 @@ export async function startStripeStandIn(opts: StandInOptions = {}): Promise<Str
   const charges = new Map<string, ChargeObject>();
   const balanceTransactions = new Map<string, BalanceTransactionObject>();
   const disputes = new Map<string, DisputeObject>();
+  const transfers = new Map<string, TransferObject>();
+  const accounts = new Map<string, ConnectedAccount>();
+  const balances = new Map(Object.entries(opts.balances ?? {}));
+  const transferEvents: StripeEvent[] = [];
+  const faults: { method: string; path: string; fault: StripeFault }[] = [];
+  const connectWebhookSecret = opts.connectWebhookSecret ?? `whsec_${randomBytes(16).toString("hex")}`;
+  const clock = opts.clock ?? Date.now;
+  // Every `created` follows the stand-in's clock, so a test clock and `created[gte]` agree.
+  const nowSeconds = () => Math.floor(clock() / 1000);
   const intentMetadataBySession = new Map<string, Metadata>();
   const idempotent = new Map<string, StoredResponse>();
   const requests: ReceivedRequest[] = [];
@@ -674,6 +756,7 @@ export async function startStripeStandIn(opts: StandInOptions = {}): Promise<Str
       [/^\/v1\/charges\/([^/]+)$/, charges, "charge"],
       [/^\/v1\/balance_transactions\/([^/]+)$/, balanceTransactions, "balance transaction"],
       [/^\/v1\/disputes\/([^/]+)$/, disputes, "dispute"],
+      [/^\/v1\/transfers\/([^/]+)$/, transfers, "transfer"],
     ];
     for (const [pattern, map, kind] of routes) {
       const match = pattern.exec(path);
@@ -749,8 +832,155 @@ export async function startStripeStandIn(opts: StandInOptions = {}): Promise<Str
     return events[0]!.data.object as RefundObject;
   }
 
+  /** `POST /v1/transfers`: moves money from the platform's balance to a connected account. */
+  function createTransfer(params: FormObject, request: { id: string; key: string | null }): TransferObject {
+    onlyKnown(params, ["amount", "currency", "destination", "transfer_group", "metadata", "description"], "");
+    const amount = integerParam(params.amount, "amount");
+    if (amount === undefined) throw missing("amount");
+    if (amount < 1n)
+      throw invalidRequest("This value must be greater than or equal to 1.", { param: "amount" });
+    const currency = stringParam(params.currency, "currency");
+    if (currency === undefined) throw missing("currency");
+    if (!currencyPattern.test(currency))
+      throw invalidRequest(`Invalid currency: ${currency.toLowerCase()}.`, { param: "currency" });
+    const destination = stringParam(params.destination, "destination");
+    if (destination === undefined) throw missing("destination");
+    const transferGroup = stringParam(params.transfer_group, "transfer_group") ?? null;
+    const description = stringParam(params.description, "description") ?? null;
+    if (description !== null && description.length > transferDescriptionLengthMax) {
+      throw invalidRequest(`description can be at most ${transferDescriptionLengthMax} characters.`, {
+        param: "description",
+      });
+    }
+    const metadata = metadataParam(params.metadata, "metadata");
+    const account = accounts.get(destination);
+    if (account === undefined) {
+      throw invalidRequest(`No such destination: '${destination}'`, {
+        code: "resource_missing",
+        param: "destination",
+      });
+    }
+    // From here on the endpoint has started: a refusal is saved under the idempotency key.
+    const refuse = (error: ApiError) => {
+      error.saved = true;
+      return error;
+    };
+    if (account.transfers !== "active") {
+      throw refuse(
+        invalidRequest(
+          "Your destination account needs to have at least one of the following capabilities enabled: transfers, crypto_transfers, legacy_payments",
+          { code: "insufficient_capabilities_for_transfer", param: "destination" },
+        ),
+      );
+    }
+    const lower = currency.toLowerCase();
+    const balance = balances.get(lower);
+    if (balance !== undefined && balance < amount) {
+      throw refuse(
+        invalidRequest(
+          "You have insufficient available funds in your Stripe account. Try adding funds directly to your available balance by creating Charges using the 4000000000000077 test card.",
+          { code: "balance_insufficient" },
+        ),
+      );
+    }
+    if (balance !== undefined) balances.set(lower, balance - amount);
+    const id = newId("tr");
+    const transfer: TransferObject = {
+      id,
+      object: "transfer",
+      amount: jsonAmount(amount, "amount"),
+      amount_reversed: 0,
+      balance_transaction: newId("txn"),
+      created: nowSeconds(),
+      currency: lower,
+      description,
+      destination,
+      destination_payment: newId("py"),
+      livemode: false,
+      metadata,
+      reversals: {
+        object: "list",
+        data: [],
+        has_more: false,
+        total_count: 0,
+        url: `/v1/transfers/${id}/reversals`,
+      },
+      reversed: false,
+      source_transaction: null,
+      source_type: "card",
+      transfer_group: transferGroup,
+    };
+    transfers.set(id, transfer);
+    const created = event("transfer.created", transfer);
+    created.request = { id: request.id, idempotency_key: request.key };
+    transferEvents.push(created);
+    return transfer;
+  }
+
+  /** `POST /v1/transfers/:id/reversals`. */
+  function createReversal(path: string, params: FormObject): TransferReversalObject {
+    onlyKnown(params, ["amount", "metadata", "description"], "");
+    const id = decodeURIComponent(/^\/v1\/transfers\/([^/]+)\/reversals$/.exec(path)![1]!);
+    const transfer = transfers.get(id);
+    if (transfer === undefined) throw noSuch("transfer", id);
+    const amount = integerParam(params.amount, "amount");
+    const events = standIn.reverseTransfer(id, amount);
+    transferEvents.push(...events);
+    return transfer.reversals.data.at(-1)!;
+  }
+
+  /** `GET /v1/transfers`: newest first, with Stripe's list parameters. */
+  function listTransfers(params: FormObject): object {
+    onlyKnown(params, ["limit", "starting_after", "created", "destination", "transfer_group"], "");
+    const limit = integerParam(params.limit, "limit") ?? 10n;
+    if (limit < 1n || limit > BigInt(listLimitMax)) {
+      throw invalidRequest(`This value must be between 1 and ${listLimitMax}.`, { param: "limit" });
+    }
+    const created = objectParam(params.created, "created") ?? {};
+    onlyKnown(created, ["gt", "gte", "lt", "lte"], "created");
+    const bound = (key: string) => integerParam(created[key], `created[${key}]`);
+    const [gt, gte, lt, lte] = [bound("gt"), bound("gte"), bound("lt"), bound("lte")];
+    const destination = stringParam(params.destination, "destination");
+    const group = stringParam(params.transfer_group, "transfer_group");
+    const all = [...transfers.values()]
+      .reverse()
+      .filter((t) => destination === undefined || t.destination === destination)
+      .filter((t) => group === undefined || t.transfer_group === group)
+      .filter((t) => {
+        const at = BigInt(t.created);
+        return (
+          (gt === undefined || at > gt) &&
+          (gte === undefined || at >= gte) &&
+          (lt === undefined || at < lt) &&
+          (lte === undefined || at <= lte)
+        );
+      });
+    let from = 0;
+    const after = stringParam(params.starting_after, "starting_after");
+    if (after !== undefined) {
+      const index = all.findIndex((t) => t.id === after);
+      if (index === -1) throw noSuch("transfer", after, "starting_after");
+      from = index + 1;
+    }
+    const page = all.slice(from, from + Number(limit));
+    return { object: "list", data: page, has_more: from + page.length < all.length, url: "/v1/transfers" };
+  }
+
+  function createFor(path: string, params: FormObject, request: { id: string; key: string | null }): object {
+    if (path === "/v1/refunds") return createRefund(params);
+    if (path === "/v1/transfers") return createTransfer(params, request);
+    if (/^\/v1\/transfers\/[^/]+\/reversals$/.test(path)) return createReversal(path, params);
+    return createSession(params);
+  }
+
+  function takeFault(method: string, path: string): StripeFault | undefined {
+    const index = faults.findIndex((f) => f.method === method && f.path === path);
+    return index === -1 ? undefined : faults.splice(index, 1)[0]!.fault;
+  }
+
   async function handlePost(req: IncomingMessage, res: ServerResponse, path: string) {
-    if (path !== "/v1/checkout/sessions" && path !== "/v1/refunds") throw unrecognised("POST", path);
+    const posts = /^\/v1\/(checkout\/sessions|refunds|transfers|transfers\/[^/]+\/reversals)$/;
+    if (!posts.test(path)) throw unrecognised("POST", path);
     const body = await readBody(req);
     const contentType = req.headers["content-type"] ?? "";
     if (body !== "" && !contentType.startsWith("application/x-www-form-urlencoded")) {
@@ -779,18 +1009,39 @@ export async function startStripeStandIn(opts: StandInOptions = {}): Promise<Str
       });
       return;
     }
-    // Validation failures are not saved under the key: the endpoint never started, so a retry may succeed.
-    const created = path === "/v1/refunds" ? createRefund(params) : createSession(params);
-    const responseBody = JSON.stringify(created, null, 2);
+    // Validation failures are not saved under the key: the endpoint never started, so a retry may
+    // succeed. A refusal once it had started is saved, as Stripe saves it.
     const requestId = newId("req");
-    if (storeKey !== null)
-      idempotent.set(storeKey, { fingerprint, status: 200, body: responseBody, requestId });
-    record(req, path, params, 200);
-    send(res, 200, responseBody, { "Request-Id": requestId });
+    let status = 200;
+    let responseBody: string;
+    try {
+      responseBody = JSON.stringify(createFor(path, params, { id: requestId, key }), null, 2);
+    } catch (error) {
+      if (!(error instanceof ApiError) || !error.saved) throw error;
+      status = error.status;
+      responseBody = JSON.stringify({ error: error.body }, null, 2);
+    }
+    if (storeKey !== null) idempotent.set(storeKey, { fingerprint, status, body: responseBody, requestId });
+    record(req, path, params, status);
+    // The work is done; only the answer is late or lost, as when a network drops it.
+    const fault = takeFault("POST", path);
+    if (fault?.kind === "drop") {
+      req.socket.destroy();
+      return;
+    }
+    if (fault?.kind === "delay") await new Promise((resolve) => setTimeout(resolve, fault.ms));
+    if (res.destroyed || req.socket.destroyed) return;
+    send(res, status, responseBody, { "Request-Id": requestId });
   }
 
   function handleGet(req: IncomingMessage, res: ServerResponse, path: string, query: string) {
     const params = parseStripeForm(query);
+    if (path === "/v1/transfers") {
+      const list = listTransfers(params);
+      record(req, path, params, 200);
+      send(res, 200, JSON.stringify(list, null, 2));
+      return;
+    }
     const first = Object.keys(params)[0];
     if (first !== undefined) throw unknownParam(first);
     const found = retrieve(path);
@@ -846,12 +1097,18 @@ export async function startStripeStandIn(opts: StandInOptions = {}): Promise<Str
 
   // --- Lifecycle: the buyer, the bank and Stripe's back office --------------------------------
 
-  function event(type: string, object: object, previous?: Record<string, unknown>): StripeEvent {
+  function event(
+    type: string,
+    object: object,
+    previous?: Record<string, unknown>,
+    account?: string,
+  ): StripeEvent {
     const data: StripeEvent["data"] = { object: structuredClone(object) };
     if (previous !== undefined) data.previous_attributes = structuredClone(previous);
     return {
       id: newId("evt"),
       object: "event",
+      ...(account === undefined ? {} : { account }),
       api_version: apiVersion,
       created: nowSeconds(),
       data,
@@ -933,6 +1190,72 @@ export async function startStripeStandIn(opts: StandInOptions = {}): Promise<Str
 
   const standIn: StripeStandIn = {
     refundEvents,
+    connectWebhookSecret,
+    transfers,
+    accounts,
+    balances,
+    transferEvents,
+
+    createConnectedAccount(accountOpts = {}) {
+      const id = `acct_${randomBytes(8).toString("hex")}`;
+      accounts.set(id, { id, transfers: accountOpts.transfers ?? "active" });
+      return id;
+    },
+
+    reverseTransfer(transferId, amountMinor) {
+      const transfer = mustGet(transfers, transferId, "transfer");
+      const left = transfer.amount - transfer.amount_reversed;
+      const amount = amountMinor === undefined ? left : jsonAmount(amountMinor, "reversal amount");
+      if (amount === 0 || amount > left) {
+        throw new Error(
+          `cannot reverse ${amount} of transfer ${transferId} (${transfer.amount_reversed}/${transfer.amount} reversed)`,
+        );
+      }
+      const previous = { amount_reversed: transfer.amount_reversed, reversed: transfer.reversed };
+      const reversal: TransferReversalObject = {
+        id: newId("trr"),
+        object: "transfer_reversal",
+        amount,
+        created: nowSeconds(),
+        currency: transfer.currency,
+        metadata: {},
+        transfer: transfer.id,
+      };
+      transfer.amount_reversed += amount;
+      transfer.reversed = transfer.amount_reversed === transfer.amount;
+      transfer.reversals.data.push(reversal);
+      transfer.reversals.total_count += 1;
+      const balance = balances.get(transfer.currency);
+      if (balance !== undefined) balances.set(transfer.currency, balance + BigInt(amount));
+      return [event("transfer.reversed", transfer, previous)];
+    },
+
+    connectedPayoutFailed(accountId, payoutOpts = {}) {
+      mustGet(accounts, accountId, "connected account");
+      const created = nowSeconds();
+      const payout = {
+        id: newId("po"),
+        object: "payout",
+        amount: jsonAmount(payoutOpts.amountMinor ?? 1000n, "payout amount"),
+        arrival_date: created + 2 * 24 * 60 * 60,
+        automatic: true,
+        created,
+        currency: payoutOpts.currency ?? "usd",
+        destination: newId("ba"),
+        failure_code: "account_closed",
+        failure_message: "The bank account has been closed.",
+        livemode: false,
+        metadata: {},
+        method: "standard",
+        status: "failed",
+        type: "bank_account",
+      };
+      return [event("payout.failed", payout, undefined, accountId)];
+    },
+
+    faultNext(method, path, fault) {
+      faults.push({ method, path, fault });
+    },
     url: baseUrl,
     host,
     port,

@@ -23,12 +23,16 @@ const field = (maxLength: number, description: string) =>
 
 const LinkBody = Type.Object(
   {
-    type: Type.Enum(["paypal", "bank_account"]),
+    type: Type.Enum(["paypal", "bank_account", "stripe_account"]),
     holderName: field(
       payoutMethodLimits.holderNameLengthMax,
-      "The account holder. Required for bank_account; optional for paypal (see docs/payout-methods.md).",
+      "The account holder. Required for bank_account; optional for paypal and stripe_account (see docs/payout-methods.md).",
     ),
     email: field(payoutMethodLimits.emailLengthMax, "paypal: the PayPal account's email."),
+    accountId: field(
+      payoutMethodLimits.stripeAccountIdLengthMax,
+      "stripe_account: the creator's Stripe connected account (`acct_…`).",
+    ),
     iban: field(42, "bank_account by IBAN: spaces allowed."),
     bic: field(11, "bank_account by IBAN, optional: the BIC (SWIFT code)."),
     routingNumber: field(9, "US bank_account: the 9-digit ABA routing number."),
@@ -42,10 +46,11 @@ const MethodView = Type.Object(
   {
     id: Type.String(),
     userId: Type.String(),
-    type: Type.Enum(["paypal", "bank_account"]),
-    scheme: Type.Enum(["paypal", "iban", "aba"], { description: "How the account is addressed." }),
+    type: Type.Enum(["paypal", "bank_account", "stripe_account"]),
+    scheme: Type.Enum(["paypal", "stripe", "iban", "aba"], { description: "How the account is addressed." }),
     masked: Type.String({
-      description: 'The last 4 of the account ("DE****3000", "****6789"), or "j***@example.com".',
+      description:
+        'The last 4 of the account ("DE****3000", "****6789", "acct_****Xy12"), or "j***@example.com".',
     }),
     holderName: Type.Union([Type.String(), Type.Null()], { description: 'Masked: "J*** D***".' }),
     nameMatch: Type.Enum(["match", "mismatch", "unverified"], {

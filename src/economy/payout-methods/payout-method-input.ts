@@ -3,13 +3,18 @@ import { maskEmail, maskTail } from "../masking.js";
 import { parseAccountNumber, parseBic, parseIban, parseRoutingNumber } from "./bank-account.js";
 import type { AccountType, PayoutMethodDetails, PayoutMethodType } from "./payout-method.js";
 
-export const payoutMethodLimits = { holderNameLengthMax: 200, emailLengthMax: 254 } as const;
+export const payoutMethodLimits = {
+  holderNameLengthMax: 200,
+  emailLengthMax: 254,
+  stripeAccountIdLengthMax: 64,
+} as const;
 
 /** The request body: one flat shape, whose fields depend on `type` and on the bank scheme. */
 export interface PayoutMethodInput {
   type: PayoutMethodType;
   holderName?: string;
   email?: string;
+  accountId?: string;
   iban?: string;
   bic?: string;
   routingNumber?: string;
@@ -27,22 +32,37 @@ export interface ParsedPayoutMethod {
 const ibanFields = ["iban", "bic"] as const;
 const abaFields = ["routingNumber", "accountNumber", "accountType"] as const;
 const bankFields = [...ibanFields, ...abaFields] as const;
+const walletFields = ["email", "accountId"] as const;
 
 /**
  * Checks a payout method and returns its details in canonical form with its mask. PayPal takes
- * `email` and an optional `holderName`; a bank account takes `holderName` and either `iban`
- * (+ `bic`) or `routingNumber`, `accountNumber` and `accountType`. A field of another shape is
- * refused rather than ignored.
+ * `email` and an optional `holderName`; a Stripe connected account takes `accountId` (`acct_…`) and
+ * an optional `holderName`; a bank account takes `holderName` and either `iban` (+ `bic`) or
+ * `routingNumber`, `accountNumber` and `accountType`. A field of another shape is refused rather
+ * than ignored.
  */
 export function parsePayoutMethodInput(input: PayoutMethodInput): ParsedPayoutMethod {
   const holderName = input.holderName === undefined ? null : tidyHolderName(input.holderName);
   if (input.type === "paypal") {
-    refuse(input, bankFields, "a paypal method");
+    refuse(input, [...bankFields, "accountId"], "a paypal method");
     if (input.email === undefined) throw invalidField("/email", "is required for a paypal method");
     const email = parseEmail(input.email);
     return { type: "paypal", holderName, details: { email }, masked: maskEmail(email) };
   }
-  refuse(input, ["email"], "a bank_account method");
+  if (input.type === "stripe_account") {
+    refuse(input, [...bankFields, "email"], "a stripe_account method");
+    if (input.accountId === undefined) {
+      throw invalidField("/accountId", "is required for a stripe_account method");
+    }
+    const accountId = parseStripeAccountId(input.accountId);
+    return {
+      type: "stripe_account",
+      holderName,
+      details: { accountId },
+      masked: `acct_${maskTail(accountId.slice("acct_".length))}`,
+    };
+  }
+  refuse(input, walletFields, "a bank_account method");
   if (holderName === null) throw invalidField("/holderName", "is required for a bank_account method");
   if (input.iban !== undefined) {
     refuse(input, abaFields, "an IBAN bank account");
@@ -81,6 +101,17 @@ function tidyHolderName(name: string): string {
   const tidy = name.normalize("NFC").replace(/\s+/gu, " ").trim();
   if (!/\p{L}/u.test(tidy)) throw invalidField("/holderName", "must contain a letter");
   return tidy;
+}
+
+/**
+ * A Stripe account id as Stripe writes them: `acct_` and letters and digits. Whether it is a
+ * connected account of this platform only Stripe knows; a transfer to one that is not fails.
+ */
+function parseStripeAccountId(text: string): string {
+  const id = text.trim();
+  const pattern = new RegExp(`^acct_[A-Za-z0-9]{1,${payoutMethodLimits.stripeAccountIdLengthMax - 5}}$`);
+  if (!pattern.test(id)) throw invalidField("/accountId", "is not a Stripe account id (acct_…)");
+  return id;
 }
 
 /** A plain mailbox: one `@`, no spaces, a dotted domain. PayPal itself is the final judge. */

@@ -1,11 +1,13 @@
-/** The types a user can link today; `stripe_account` joins when its rail exists. */
-export const payoutMethodTypes = ["paypal", "bank_account"] as const;
+/** The types a user can link; a region's `payoutMethods` says which of them it offers. */
+export const payoutMethodTypes = ["paypal", "bank_account", "stripe_account"] as const;
 export type PayoutMethodType = (typeof payoutMethodTypes)[number];
 
 export type AccountType = "checking" | "savings";
 
 export type PayoutMethodDetails =
   | { email: string }
+  /** A Stripe connected account of the platform (`acct_…`), for the Stripe Connect rail. */
+  | { accountId: string }
   | { iban: string; bic: string | null }
   | { routingNumber: string; accountNumber: string; accountType: AccountType };
 
@@ -15,8 +17,9 @@ export interface PayoutMethod {
   userId: string;
   type: PayoutMethodType;
   /**
-   * The account holder as the user gave it. Null for a PayPal method linked without one: the
-   * account is then declared to be the user's own, in their verified name (docs/payout-methods.md).
+   * The account holder as the user gave it. Null for a PayPal or Stripe method linked without one:
+   * the account is then declared to be the user's own, in their verified name
+   * (docs/payout-methods.md).
    */
   holderName: string | null;
   /** What may be shown: the last 4 of an account number, the provider of an email. */
@@ -30,7 +33,9 @@ export interface PayoutMethod {
 /** Whether the holder matches the verified legal name; `unverified` until KYC verifies one. */
 export type NameMatch = "match" | "mismatch" | "unverified";
 
-/** How the bank account is addressed, read from its details. */
-export function schemeOf(details: PayoutMethodDetails): "paypal" | "iban" | "aba" {
-  return "email" in details ? "paypal" : "iban" in details ? "iban" : "aba";
+/** How the account is addressed, read from its details. */
+export function schemeOf(details: PayoutMethodDetails): "paypal" | "stripe" | "iban" | "aba" {
+  if ("email" in details) return "paypal";
+  if ("accountId" in details) return "stripe";
+  return "iban" in details ? "iban" : "aba";
 }

@@ -151,13 +151,14 @@ export class PayoutMethods {
 }
 
 /**
- * `match` when the holder name is the verified legal name (name-match.ts). A PayPal method linked
- * without a holder name is the user's declaration that the account is in their own name: it matches
- * once a legal name is verified, and PayPal's own checks stand behind it (docs/payout-methods.md).
+ * `match` when the holder name is the verified legal name (name-match.ts). A PayPal or Stripe
+ * method linked without a holder name is the user's declaration that the account is in their own
+ * name: it matches once a legal name is verified, and the provider's own identity checks stand
+ * behind it (a Stripe connected account is verified by Stripe) (docs/payout-methods.md).
  */
 export function nameMatchOf(method: PayoutMethod, identity: Identity): NameMatch {
   if (identity.status !== "verified" || identity.legalName === null) return "unverified";
-  if (method.holderName === null) return method.type === "paypal" ? "match" : "mismatch";
+  if (method.holderName === null) return method.type === "bank_account" ? "mismatch" : "match";
   return namesMatch(method.holderName, identity.legalName) ? "match" : "mismatch";
 }
 

@@ -1,6 +1,8 @@
 /** Where a payout goes, as the payout method holds it (decrypted for the rail only). */
 export type PayoutDestination =
   | { type: "paypal"; email: string }
+  /** A Stripe connected account (`acct_…`): the Stripe Connect rail transfers to its balance. */
+  | { type: "stripe_account"; accountId: string }
   | { type: "bank_account"; holderName: string; iban: string; bic: string | null }
   | {
       type: "bank_account";

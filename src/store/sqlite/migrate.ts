@@ -14,6 +14,15 @@ export function migrate(
   db: Database.Database,
   available: readonly Migration[] = migrations,
 ): MigrationReport {
+  // A database at version N has applied every migration up to N: one added later below N, or a
+  // gap, would be skipped for ever on the databases already past it.
+  available.forEach((migration, index) => {
+    if (migration.version !== index + 1) {
+      throw new Error(
+        `migrations must be numbered 1, 2, 3… in order; found version ${migration.version} at position ${index + 1}`,
+      );
+    }
+  });
   db.exec(
     "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL) STRICT",
   );

@@ -270,7 +270,7 @@ export const migrations: readonly Migration[] = [
     `,
   },
   {
-    version: 8,
+    version: 7,
     name: "kyc and payout methods",
     sql: `
       -- Identity verification, one row per user who submitted (no row: unverified). The personal
@@ -316,7 +316,7 @@ export const migrations: readonly Migration[] = [
     `,
   },
   {
-    version: 9,
+    version: 8,
     name: "cashouts",
     sql: `
       -- A cash-out and its terms; the full record (lots, hold ids) is in document.
@@ -354,6 +354,80 @@ export const migrations: readonly Migration[] = [
         PRIMARY KEY (cashout_id, gift_id)
       ) STRICT;
       CREATE INDEX gifts_cashable ON gifts (recipient_id, created_at) WHERE status = 'matured';
+    `,
+  },
+  {
+    version: 9,
+    name: "paypal payouts",
+    sql: `
+      -- PayPal payout batches as this service sent them. request is the exact JSON body posted, so a
+      -- retry after a timeout posts the same sender_batch_id with the same items, and PayPal's own
+      -- duplicate check (30 days) makes sure it pays once; it is sealed like payout method details,
+      -- since it holds every receiver's email. payout_batch_id is PayPal's id, once known; refused
+      -- holds why PayPal refused the whole batch (nothing was paid).
+      CREATE TABLE paypal_batches (
+        sender_batch_id TEXT    PRIMARY KEY,
+        payout_batch_id TEXT,
+        request         BLOB    NOT NULL,
+        item_count      INTEGER NOT NULL CHECK (item_count > 0),
+        created_at      INTEGER NOT NULL,
+        refused         TEXT
+      ) STRICT;
+      CREATE INDEX paypal_batches_created ON paypal_batches (created_at, sender_batch_id);
+
+      -- Which batch carries each cash-out (a cash-out is in one batch, ever), and PayPal's id of
+      -- its item once the batch has been read, so that a poll reads the one item.
+      CREATE TABLE paypal_items (
+        cashout_id      TEXT    PRIMARY KEY,
+        sender_batch_id TEXT    NOT NULL,
+        payout_item_id  TEXT
+      ) STRICT;
+      CREATE INDEX paypal_items_batch ON paypal_items (sender_batch_id);
+    `,
+  },
+  {
+    version: 10,
+    name: "payout files",
+    sql: `
+      -- Bank files written by the file rails (SEPA pain.001, NACHA). content is the exact bytes,
+      -- sealed like payout method details, since it holds every creditor's account number.
+      CREATE TABLE payout_files (
+        id           TEXT    PRIMARY KEY,
+        rail         TEXT    NOT NULL,
+        format       TEXT    NOT NULL,
+        filename     TEXT    NOT NULL,
+        content_type TEXT    NOT NULL,
+        currency     TEXT    NOT NULL,
+        line_count   INTEGER NOT NULL CHECK (line_count > 0),
+        total_minor  INTEGER NOT NULL CHECK (total_minor > 0),
+        sha256       TEXT    NOT NULL,
+        content      BLOB    NOT NULL,
+        created_at   INTEGER NOT NULL
+      ) STRICT;
+      CREATE INDEX payout_files_created ON payout_files (created_at, id);
+      CREATE INDEX payout_files_rail ON payout_files (rail, created_at);
+
+      -- One line per cash-out: a cash-out is in at most one file. reference is what the bank
+      -- echoes back (SEPA EndToEndId, NACHA trace number); serial numbers the rail's lines.
+      CREATE TABLE payout_file_lines (
+        cashout_id  TEXT    PRIMARY KEY,
+        file_id     TEXT    NOT NULL,
+        rail        TEXT    NOT NULL,
+        position    INTEGER NOT NULL,
+        serial      INTEGER NOT NULL,
+        reference   TEXT    NOT NULL,
+        user_id     TEXT    NOT NULL,
+        currency    TEXT    NOT NULL,
+        net_minor   INTEGER NOT NULL CHECK (net_minor > 0),
+        status      TEXT    NOT NULL CHECK (status IN ('pending', 'paid', 'returned')),
+        reason      TEXT,
+        paid_at     INTEGER,
+        returned_at INTEGER,
+        updated_at  INTEGER NOT NULL,
+        UNIQUE (file_id, position),
+        UNIQUE (file_id, reference)
+      ) STRICT;
+      CREATE INDEX payout_file_lines_serial ON payout_file_lines (rail, serial);
     `,
   },
 ];

@@ -1,0 +1,60 @@
+import { executionDate, isoDate } from "../files/execution-date.js";
+import type { FileBuildInput, FileFormat } from "../files/payout-file.js";
+import type { PayoutOrder } from "../rail.js";
+import { buildPain001, type SepaDebtor } from "./pain001.js";
+import { sepaIdentifier, sepaText } from "./sepa-text.js";
+
+/** EPC limits: a party's name is at most 70 characters, unstructured remittance 140. */
+const nameLengthMax = 70;
+const remittanceLengthMax = 140;
+
+export interface SepaSettings {
+  debtor: SepaDebtor;
+  /** The remittance text each creditor sees, before the cash-out's reference. */
+  remittancePrefix: string;
+  executionDelayBusinessDays: number;
+}
+
+/** SEPA credit transfers (pain.001.001.03) of EUR to IBAN accounts. */
+export class SepaFormat implements FileFormat {
+  readonly format = "pain.001.001.03";
+  readonly contentType = "application/xml";
+  readonly extension = "xml";
+  readonly currency = "EUR";
+
+  constructor(private readonly settings: SepaSettings) {}
+
+  refusal(order: PayoutOrder): string | null {
+    if (order.currency !== "EUR") return `SEPA credit transfers carry EUR, not ${order.currency}`;
+    const d = order.destination;
+    if (d.type !== "bank_account" || !("iban" in d)) return "SEPA credit transfers pay IBAN accounts only";
+    if (sepaText(d.holderName, nameLengthMax) === "") {
+      return "the account holder's name has no character SEPA can carry";
+    }
+    return null;
+  }
+
+  build(input: FileBuildInput): { content: Buffer; references: string[] } {
+    const references = input.orders.map((o) => sepaIdentifier(o.cashoutId));
+    const credits = input.orders.map((order, i) => {
+      const d = order.destination;
+      if (d.type !== "bank_account" || !("iban" in d)) throw new Error("refused orders never reach build");
+      return {
+        endToEndId: references[i]!,
+        amountMinor: order.netMinor,
+        creditorName: sepaText(d.holderName, nameLengthMax),
+        iban: d.iban,
+        bic: d.bic,
+        remittance: sepaText(`${this.settings.remittancePrefix} ${references[i]}`, remittanceLengthMax),
+      };
+    });
+    const xml = buildPain001({
+      messageId: sepaIdentifier(input.fileId),
+      createdAt: input.createdAt,
+      executionDate: isoDate(executionDate(input.createdAt, this.settings.executionDelayBusinessDays)),
+      debtor: this.settings.debtor,
+      credits,
+    });
+    return { content: Buffer.from(xml, "utf8"), references };
+  }
+}

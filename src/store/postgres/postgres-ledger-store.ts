@@ -1,0 +1,569 @@
+import type pg from "pg";
+import { GiftstreamError, invariant } from "../../errors.js";
+import type {
+  IdempotencyRecord,
+  LedgerStore,
+  LedgerWriteTx,
+  ReconcileRow,
+  StoredTransfer,
+  TransferRow,
+} from "../../ledger/store.js";
+import {
+  type AccountState,
+  type JsonObject,
+  type PendingState,
+  PendingStatus,
+  type PendingStatusCode,
+  type StoreEffect,
+  TransferType,
+  type TransferTypeCode,
+  type TransferTypeName,
+} from "../../ledger/types.js";
+import { migratePostgres, type PostgresMigrationReport } from "./migrate.js";
+import { openPool, type PostgresPoolOptions } from "./pool.js";
+
+export interface PostgresLedgerStoreOptions extends PostgresPoolOptions {
+  /** Accounts read per round trip by `reconcileRows`. */
+  reconcilePageRows?: number;
+}
+
+export const postgresLedgerStoreDefaults = {
+  reconcilePageRows: 1000,
+} as const;
+
+type Row = Record<string, unknown>;
+
+/**
+ * Seeds of the 64-bit hashes that name advisory locks, one per kind of key, so that an
+ * idempotency key and an account id with the same text never share a lock.
+ */
+const idempotencyLockSeed = 1n;
+const accountLockSeed = 2n;
+
+/**
+ * The ledger store on PostgreSQL, for several processes sharing one database.
+ *
+ * Each `write` is one transaction on its own pooled connection, at READ COMMITTED, committed with
+ * `synchronous_commit=on`. Everything a batch decides on is read under a lock held to its commit,
+ * taken in one global order so that no two batches, in this process or another, wait on each
+ * other in a cycle:
+ * 1. idempotency keys: transaction advisory locks, in hash order (a key not yet stored has no
+ *    row to lock, and two processes must not both apply it);
+ * 2. holds: `SELECT … ORDER BY transfer_id FOR UPDATE`;
+ * 3. accounts: `SELECT … ORDER BY id FOR UPDATE`; then, for ids with no row yet, advisory locks
+ *    in hash order, and the read again (so two processes cannot both create one account).
+ * The ledger loads in exactly that order (see LedgerStore). A READ COMMITTED statement that
+ * waited for a row lock reads the row as its holder committed it, so balances are never stale.
+ *
+ * Writes are set-based: each write method is one statement over `unnest` arrays, whatever the
+ * batch size. Transfer ids come from a sequence, fetched in one round trip before the insert,
+ * because each row links to the previous transfer of its accounts (the history chain) and
+ * needs its own id and its neighbours' first. Ids are taken while the accounts are locked, so
+ * along each account's chain they grow in commit order.
+ */
+export class PostgresLedgerStore implements LedgerStore {
+  private closing: Promise<void> | undefined;
+
+  private constructor(
+    /** The pool, for tests and for stores built beside this one. */
+    readonly pool: pg.Pool,
+    /** What opening the database migrated. */
+    readonly migration: PostgresMigrationReport,
+    private readonly reconcilePageRows: number,
+  ) {}
+
+  /** Connects, brings the schema up to date, and returns the store. */
+  static async open(options: PostgresLedgerStoreOptions): Promise<PostgresLedgerStore> {
+    const pool = openPool(options);
+    try {
+      const migration = await migratePostgres(pool);
+      return new PostgresLedgerStore(
+        pool,
+        migration,
+        options.reconcilePageRows ?? postgresLedgerStoreDefaults.reconcilePageRows,
+      );
+    } catch (error) {
+      await pool.end().catch(() => undefined);
+      throw error;
+    }
+  }
+
+  async write<T>(work: (tx: LedgerWriteTx) => Promise<T>): Promise<T> {
+    invariant(this.closing === undefined, "no write after close");
+    const client = await this.pool.connect();
+    // A connection whose ROLLBACK failed is in an unknown state: the pool must not hand it out again.
+    let broken = false;
+    try {
+      await client.query("BEGIN");
+      try {
+        const tx = new PostgresWriteTx(client);
+        const result = await work(tx);
+        await tx.finish();
+        await client.query("COMMIT");
+        return result;
+      } catch (error) {
+        await client.query("ROLLBACK").catch(() => {
+          broken = true;
+        });
+        throw error;
+      }
+    } finally {
+      client.release(broken);
+    }
+  }
+
+  async getAccounts(ids: readonly string[]): Promise<Map<string, AccountState>> {
+    const found = new Map<string, AccountState>();
+    if (ids.length === 0) return found;
+    const { rows } = await this.pool.query<Row>(sql.accountsById, [ids]);
+    for (const row of rows) found.set(row.id as string, toAccount(row));
+    return found;
+  }
+
+  async getTransfers(ids: readonly bigint[]): Promise<StoredTransfer[]> {
+    if (ids.length === 0) return [];
+    const { rows } = await this.pool.query<Row>(sql.transfersById, [ids]);
+    const byId = new Map(rows.map((row) => [row.id as bigint, toTransfer(row)]));
+    // In the order asked for, like the SQLite store; ids with no transfer are left out.
+    const found: StoredTransfer[] = [];
+    for (const id of ids) {
+      const transfer = byId.get(id);
+      if (transfer) found.push(transfer);
+    }
+    return found;
+  }
+
+  async listAccountTransfers(
+    accountId: string,
+    beforeId: bigint | null,
+    limit: number,
+  ): Promise<StoredTransfer[]> {
+    let start: bigint | null;
+    if (beforeId === null) {
+      const { rows } = await this.pool.query<Row>(sql.accountHead, [accountId]);
+      start = (rows[0]?.last_transfer_id as bigint | null | undefined) ?? null;
+    } else {
+      const { rows } = await this.pool.query<Row>(sql.transfersById, [[beforeId]]);
+      const from = rows[0];
+      if (!from || (from.debit_account_id !== accountId && from.credit_account_id !== accountId)) {
+        throw new GiftstreamError("invalid_request", "cursor does not belong to this account");
+      }
+      start = previousOf(from, accountId);
+    }
+    if (start === null || limit < 1) return [];
+    // The whole page in one statement: a recursive walk down the chain, a primary-key lookup a step.
+    const { rows } = await this.pool.query<Row>(sql.chainPage, [start, accountId, limit]);
+    return rows.map(toTransfer);
+  }
+
+  async getIdempotency(key: string): Promise<IdempotencyRecord | undefined> {
+    const { rows } = await this.pool.query<Row>(sql.idempotencyByKey, [[key]]);
+    return rows[0] ? toIdempotency(rows[0]) : undefined;
+  }
+
+  async listExpiredPending(now: number, limit: number): Promise<bigint[]> {
+    const { rows } = await this.pool.query<Row>(sql.expiredHolds, [BigInt(now), limit]);
+    return rows.map((row) => row.transfer_id as bigint);
+  }
+
+  async purgeIdempotency(before: number, limit: number): Promise<number> {
+    const result = await this.pool.query(sql.purgeIdempotency, [BigInt(before), limit]);
+    return result.rowCount ?? 0;
+  }
+
+  /**
+   * One REPEATABLE READ snapshot for the whole walk, so that the check sees a single moment of a
+   * ledger that may be taking writes; read through a cursor, a page at a time.
+   */
+  async *reconcileRows(): AsyncIterable<ReconcileRow> {
+    const client = await this.pool.connect();
+    // Open until COMMIT or ROLLBACK: a caller that stops iterating early leaves it open.
+    let open = false;
+    let broken = false;
+    try {
+      await client.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+      open = true;
+      await client.query(`DECLARE reconcile_rows NO SCROLL CURSOR FOR ${sql.reconcile}`);
+      for (;;) {
+        const { rows } = await client.query<Row>(`FETCH ${this.reconcilePageRows} FROM reconcile_rows`);
+        for (const row of rows) {
+          yield {
+            account: toAccount(row),
+            fromEntries: {
+              // SUM over bigint is numeric: an exact decimal string.
+              debitsPosted: BigInt(row.e_debits_posted as string),
+              creditsPosted: BigInt(row.e_credits_posted as string),
+              debitsPending: BigInt(row.e_debits_pending as string),
+              creditsPending: BigInt(row.e_credits_pending as string),
+            },
+          };
+        }
+        if (rows.length < this.reconcilePageRows) break;
+      }
+      await client.query("COMMIT");
+      open = false;
+    } finally {
+      if (open) {
+        await client.query("ROLLBACK").catch(() => {
+          broken = true;
+        });
+      }
+      client.release(broken);
+    }
+  }
+
+  close(): Promise<void> {
+    this.closing ??= this.pool.end();
+    return this.closing;
+  }
+}
+
+/** One batch's side of the store: every method is one statement on the batch's connection. */
+class PostgresWriteTx implements LedgerWriteTx {
+  /** The history head of each account this transaction locked or created; null: none yet. */
+  private readonly heads = new Map<string, bigint | null>();
+  /** Accounts whose head moved since this transaction last wrote their row. */
+  private readonly headsDirty = new Set<string>();
+
+  constructor(private readonly client: pg.PoolClient) {}
+
+  async loadAccounts(ids: readonly string[]): Promise<Map<string, AccountState>> {
+    const found = new Map<string, AccountState>();
+    if (ids.length === 0) return found;
+    this.collect(found, (await this.client.query<Row>(sql.lockAccounts, [ids])).rows);
+    const missing = ids.filter((id) => !found.has(id));
+    if (missing.length > 0) {
+      // No row to lock: lock the ids themselves, then read again, since another transaction may
+      // have created one of them while this one waited.
+      await this.client.query(sql.advisoryLocks, [missing, accountLockSeed]);
+      this.collect(found, (await this.client.query<Row>(sql.lockAccounts, [missing])).rows);
+      for (const id of missing) if (!found.has(id)) this.heads.set(id, null);
+    }
+    return found;
+  }
+
+  async loadPending(ids: readonly bigint[]): Promise<Map<bigint, PendingState>> {
+    const found = new Map<bigint, PendingState>();
+    if (ids.length === 0) return found;
+    const { rows } = await this.client.query<Row>(sql.lockHolds, [ids]);
+    for (const row of rows) found.set(row.transfer_id as bigint, toPending(row));
+    return found;
+  }
+
+  async loadIdempotency(keys: readonly string[]): Promise<Map<string, IdempotencyRecord>> {
+    const found = new Map<string, IdempotencyRecord>();
+    if (keys.length === 0) return found;
+    // Locked before they are read: a key another batch is applying right now has no row yet, and
+    // this batch must wait for it rather than apply the same request a second time. The read is
+    // its own statement so that its snapshot is taken after the wait.
+    await this.client.query(sql.advisoryLocks, [keys, idempotencyLockSeed]);
+    const { rows } = await this.client.query<Row>(sql.idempotencyByKey, [keys]);
+    for (const row of rows) found.set(row.key as string, toIdempotency(row));
+    return found;
+  }
+
+  async insertAccounts(accounts: readonly AccountState[]): Promise<void> {
+    if (accounts.length === 0) return;
+    const heads = accounts.map((a) => {
+      this.headsDirty.delete(a.id);
+      // The ledger inserts a batch's transfers before the accounts it creates: the new row
+      // starts with the chain those transfers began.
+      const head = this.heads.get(a.id) ?? null;
+      this.heads.set(a.id, head);
+      return head;
+    });
+    const result = await this.client.query({
+      name: "gs_insert_accounts",
+      text: sql.insertAccounts,
+      values: [
+        accounts.map((a) => a.id),
+        accounts.map((a) => a.unit),
+        accounts.map((a) => a.flags),
+        accounts.map((a) => a.debitsPosted),
+        accounts.map((a) => a.creditsPosted),
+        accounts.map((a) => a.debitsPending),
+        accounts.map((a) => a.creditsPending),
+        accounts.map((a) => BigInt(a.createdAt)),
+        heads,
+      ],
+    });
+    invariant(result.rowCount === accounts.length, "every new account is inserted");
+  }
+
+  async insertTransfers(rows: readonly TransferRow[]): Promise<bigint[]> {
+    const n = rows.length;
+    if (n === 0) return [];
+    await this.lockUnknownAccounts(rows);
+    const idRows = (await this.client.query<Row>({ name: "gs_next_ids", text: sql.nextIds, values: [n] }))
+      .rows;
+    invariant(idRows.length === n, "the sequence hands out one id per transfer");
+    const ids = idRows.map((row) => row.id as bigint);
+    const debitPrev = new Array<bigint | null>(n);
+    const creditPrev = new Array<bigint | null>(n);
+    for (let j = 0; j < n; j++) {
+      const r = rows[j]!;
+      const id = ids[j]!;
+      invariant(j === 0 || id > ids[j - 1]!, "transfer ids grow within a batch");
+      debitPrev[j] = this.heads.get(r.debitAccountId) ?? null;
+      creditPrev[j] = this.heads.get(r.creditAccountId) ?? null;
+      this.heads.set(r.debitAccountId, id);
+      this.heads.set(r.creditAccountId, id);
+      this.headsDirty.add(r.debitAccountId);
+      this.headsDirty.add(r.creditAccountId);
+    }
+    const result = await this.client.query({
+      name: "gs_insert_transfers",
+      text: sql.insertTransfers,
+      values: [
+        ids,
+        rows.map((r) => TransferType[r.type]),
+        rows.map((r) => r.debitAccountId),
+        rows.map((r) => r.creditAccountId),
+        rows.map((r) => r.amount),
+        rows.map((r) => r.kind),
+        rows.map((r) => r.pendingId),
+        rows.map((r) => (r.expiresAt === null ? null : BigInt(r.expiresAt))),
+        rows.map((r) => (r.metadata === null ? null : JSON.stringify(r.metadata))),
+        rows.map((r) => BigInt(r.createdAt)),
+        debitPrev,
+        creditPrev,
+      ],
+    });
+    invariant(result.rowCount === n, "every transfer is inserted");
+    return ids;
+  }
+
+  async updateBalances(accounts: readonly AccountState[]): Promise<void> {
+    if (accounts.length === 0) return;
+    const heads = accounts.map((a) => {
+      this.headsDirty.delete(a.id);
+      return this.heads.get(a.id) ?? null;
+    });
+    const result = await this.client.query({
+      name: "gs_update_balances",
+      text: sql.updateBalances,
+      values: [
+        accounts.map((a) => a.id),
+        accounts.map((a) => a.debitsPosted),
+        accounts.map((a) => a.creditsPosted),
+        accounts.map((a) => a.debitsPending),
+        accounts.map((a) => a.creditsPending),
+        heads,
+      ],
+    });
+    invariant(result.rowCount === accounts.length, "every account whose balance changes exists");
+  }
+
+  async insertPending(rows: readonly PendingState[]): Promise<void> {
+    if (rows.length === 0) return;
+    const result = await this.client.query({
+      name: "gs_insert_holds",
+      text: sql.insertHolds,
+      values: [
+        rows.map((h) => h.id),
+        rows.map((h) => h.debitAccountId),
+        rows.map((h) => h.creditAccountId),
+        rows.map((h) => h.amount),
+        rows.map((h) => (h.expiresAt === null ? null : BigInt(h.expiresAt))),
+        rows.map((h) => h.status),
+      ],
+    });
+    invariant(result.rowCount === rows.length, "every hold is inserted");
+  }
+
+  async closePending(updates: readonly { id: bigint; status: PendingStatusCode }[]): Promise<void> {
+    if (updates.length === 0) return;
+    const result = await this.client.query({
+      name: "gs_close_holds",
+      text: sql.closeHolds,
+      values: [updates.map((u) => u.id), updates.map((u) => u.status)],
+    });
+    // Only an open hold closes; the ledger checked that under the hold's row lock.
+    invariant(result.rowCount === updates.length, "every hold closed was open");
+  }
+
+  async insertIdempotency(rows: readonly IdempotencyRecord[]): Promise<void> {
+    if (rows.length === 0) return;
+    await this.client.query({
+      name: "gs_insert_idempotency",
+      text: sql.insertIdempotency,
+      values: [
+        rows.map((r) => r.key),
+        rows.map((r) => r.requestHash),
+        rows.map((r) => r.result),
+        rows.map((r) => BigInt(r.createdAt)),
+      ],
+    });
+  }
+
+  async writeEffects(effects: readonly StoreEffect[]): Promise<void> {
+    if (effects.length === 0) return;
+    // The domain tables (purchases, gifts, cash-outs, outbox, …) are not on PostgreSQL yet. Failing
+    // the batch keeps a request from moving value without the record that explains it.
+    const types = [...new Set(effects.map((e) => e.type))].join(", ");
+    throw new Error(
+      `the PostgreSQL store writes ledger records only; it cannot write the effects ${types} yet`,
+    );
+  }
+
+  /** Writes the chain heads no account row carried yet (none on the ledger's own path). */
+  async finish(): Promise<void> {
+    if (this.headsDirty.size === 0) return;
+    const ids = [...this.headsDirty];
+    const result = await this.client.query(sql.updateHeads, [ids, ids.map((id) => this.heads.get(id)!)]);
+    invariant(result.rowCount === ids.length, "every account with new transfers exists");
+    this.headsDirty.clear();
+  }
+
+  /**
+   * The ledger locks every account a batch touches before it inserts transfers; a caller that
+   * did not (a test, a tool) gets the same locks here, so the chain heads read are current.
+   */
+  private async lockUnknownAccounts(rows: readonly TransferRow[]): Promise<void> {
+    const unknown = new Set<string>();
+    for (const r of rows) {
+      if (!this.heads.has(r.debitAccountId)) unknown.add(r.debitAccountId);
+      if (!this.heads.has(r.creditAccountId)) unknown.add(r.creditAccountId);
+    }
+    if (unknown.size > 0) await this.loadAccounts([...unknown]);
+  }
+
+  private collect(found: Map<string, AccountState>, rows: Row[]): void {
+    for (const row of rows) {
+      found.set(row.id as string, toAccount(row));
+      this.heads.set(row.id as string, (row.last_transfer_id as bigint | null) ?? null);
+    }
+  }
+}
+
+const postedTypes = `${TransferType.posted}, ${TransferType.post_pending}`;
+const accountColumns = `id, unit, flags, debits_posted, credits_posted, debits_pending, credits_pending,
+  created_at, last_transfer_id`;
+const transferColumns = `id, type, debit_account_id, credit_account_id, amount, kind, pending_id,
+  expires_at, metadata, created_at, debit_prev_id, credit_prev_id`;
+
+const sql = {
+  accountsById: `SELECT ${accountColumns} FROM accounts WHERE id = ANY($1::text[])`,
+  accountHead: "SELECT last_transfer_id FROM accounts WHERE id = $1",
+  // ORDER BY puts the row locks after the sort: every transaction locks accounts in id order.
+  lockAccounts: `SELECT ${accountColumns} FROM accounts WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE`,
+  lockHolds: `SELECT transfer_id, debit_account_id, credit_account_id, amount, expires_at, status
+    FROM holds WHERE transfer_id = ANY($1::bigint[]) ORDER BY transfer_id FOR UPDATE`,
+  // A volatile call in the select list runs after the sort, so the locks are taken in hash order.
+  advisoryLocks: `SELECT pg_advisory_xact_lock(h) FROM (
+      SELECT DISTINCT hashtextextended(k, $2::bigint) AS h FROM unnest($1::text[]) AS k
+    ) AS l ORDER BY h`,
+  idempotencyByKey:
+    "SELECT key, request_hash, result, created_at FROM idempotency WHERE key = ANY($1::text[])",
+  transfersById: `SELECT ${transferColumns} FROM transfers WHERE id = ANY($1::bigint[])`,
+  chainPage: `WITH RECURSIVE chain (id, n) AS (
+      SELECT $1::bigint, 1
+      UNION ALL
+      SELECT CASE WHEN t.debit_account_id = $2::text THEN t.debit_prev_id ELSE t.credit_prev_id END, c.n + 1
+      FROM chain c JOIN transfers t ON t.id = c.id
+      WHERE c.n < $3::integer
+        AND (CASE WHEN t.debit_account_id = $2::text THEN t.debit_prev_id ELSE t.credit_prev_id END) IS NOT NULL
+    )
+    SELECT t.* FROM chain c JOIN transfers t ON t.id = c.id ORDER BY c.n`,
+  expiredHolds: `SELECT transfer_id FROM holds
+    WHERE status = ${PendingStatus.open} AND expires_at IS NOT NULL AND expires_at <= $1
+    ORDER BY expires_at, transfer_id LIMIT $2`,
+  // Keys of a purchase's own lifecycle are kept for good, as in the SQLite store: a dispute may
+  // close months later and is undone from its record.
+  purgeIdempotency: `DELETE FROM idempotency WHERE key IN (
+      SELECT key FROM idempotency WHERE created_at < $1 AND key NOT LIKE 'purchase:%'
+      ORDER BY created_at LIMIT $2)`,
+  nextIds: "SELECT nextval('transfers_id_seq') AS id FROM generate_series(1, $1::integer) ORDER BY 1",
+  insertAccounts: `INSERT INTO accounts (${accountColumns})
+    SELECT * FROM unnest($1::text[], $2::text[], $3::integer[], $4::bigint[], $5::bigint[], $6::bigint[],
+      $7::bigint[], $8::bigint[], $9::bigint[])`,
+  insertTransfers: `INSERT INTO transfers (${transferColumns})
+    SELECT * FROM unnest($1::bigint[], $2::smallint[], $3::text[], $4::text[], $5::bigint[], $6::text[],
+      $7::bigint[], $8::bigint[], $9::text[], $10::bigint[], $11::bigint[], $12::bigint[])`,
+  // A head never goes back to null, so a null here means "this batch did not move it".
+  updateBalances: `UPDATE accounts AS a SET debits_posted = u.dp, credits_posted = u.cp,
+      debits_pending = u.dh, credits_pending = u.ch, last_transfer_id = COALESCE(u.head, a.last_transfer_id)
+    FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[])
+      AS u (id, dp, cp, dh, ch, head)
+    WHERE a.id = u.id`,
+  updateHeads: `UPDATE accounts AS a SET last_transfer_id = u.head
+    FROM unnest($1::text[], $2::bigint[]) AS u (id, head) WHERE a.id = u.id`,
+  insertHolds: `INSERT INTO holds (transfer_id, debit_account_id, credit_account_id, amount, expires_at, status)
+    SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::smallint[])`,
+  closeHolds: `UPDATE holds AS h SET status = u.status
+    FROM unnest($1::bigint[], $2::smallint[]) AS u (id, status)
+    WHERE h.transfer_id = u.id AND h.status = ${PendingStatus.open}`,
+  insertIdempotency: `INSERT INTO idempotency (key, request_hash, result, created_at)
+    SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[])`,
+  reconcile: `WITH
+      dp AS (SELECT debit_account_id AS id, SUM(amount) AS s FROM transfers WHERE type IN (${postedTypes}) GROUP BY 1),
+      cp AS (SELECT credit_account_id AS id, SUM(amount) AS s FROM transfers WHERE type IN (${postedTypes}) GROUP BY 1),
+      dh AS (SELECT debit_account_id AS id, SUM(amount) AS s FROM holds WHERE status = ${PendingStatus.open} GROUP BY 1),
+      ch AS (SELECT credit_account_id AS id, SUM(amount) AS s FROM holds WHERE status = ${PendingStatus.open} GROUP BY 1)
+    SELECT a.id, a.unit, a.flags, a.debits_posted, a.credits_posted, a.debits_pending, a.credits_pending,
+      a.created_at,
+      COALESCE(dp.s, 0)::numeric AS e_debits_posted, COALESCE(cp.s, 0)::numeric AS e_credits_posted,
+      COALESCE(dh.s, 0)::numeric AS e_debits_pending, COALESCE(ch.s, 0)::numeric AS e_credits_pending
+    FROM accounts a
+    LEFT JOIN dp ON dp.id = a.id LEFT JOIN cp ON cp.id = a.id
+    LEFT JOIN dh ON dh.id = a.id LEFT JOIN ch ON ch.id = a.id
+    ORDER BY a.id`,
+} as const;
+
+const typeNames = Object.fromEntries(
+  Object.entries(TransferType).map(([name, code]) => [code, name]),
+) as Record<TransferTypeCode, TransferTypeName>;
+
+function previousOf(row: Row, accountId: string): bigint | null {
+  return (
+    ((row.debit_account_id === accountId ? row.debit_prev_id : row.credit_prev_id) as bigint | null) ?? null
+  );
+}
+
+function toAccount(row: Row): AccountState {
+  return {
+    id: row.id as string,
+    unit: row.unit as string,
+    flags: row.flags as number,
+    debitsPosted: row.debits_posted as bigint,
+    creditsPosted: row.credits_posted as bigint,
+    debitsPending: row.debits_pending as bigint,
+    creditsPending: row.credits_pending as bigint,
+    createdAt: Number(row.created_at as bigint),
+  };
+}
+
+function toTransfer(row: Row): StoredTransfer {
+  return {
+    id: row.id as bigint,
+    type: typeNames[row.type as TransferTypeCode],
+    debitAccountId: row.debit_account_id as string,
+    creditAccountId: row.credit_account_id as string,
+    amount: row.amount as bigint,
+    kind: row.kind as string,
+    pendingId: (row.pending_id as bigint | null) ?? null,
+    expiresAt: row.expires_at === null ? null : Number(row.expires_at as bigint),
+    metadata: row.metadata === null ? null : (JSON.parse(row.metadata as string) as JsonObject),
+    createdAt: Number(row.created_at as bigint),
+  };
+}
+
+function toPending(row: Row): PendingState {
+  return {
+    id: row.transfer_id as bigint,
+    debitAccountId: row.debit_account_id as string,
+    creditAccountId: row.credit_account_id as string,
+    amount: row.amount as bigint,
+    expiresAt: row.expires_at === null ? null : Number(row.expires_at as bigint),
+    status: row.status as PendingStatusCode,
+  };
+}
+
+function toIdempotency(row: Row): IdempotencyRecord {
+  return {
+    key: row.key as string,
+    requestHash: row.request_hash as string,
+    result: row.result as string,
+    createdAt: Number(row.created_at as bigint),
+  };
+}

@@ -1,0 +1,330 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { GiftstreamError } from "../../errors.js";
+import { Ledger } from "../../ledger/ledger.js";
+import { TestClock, testLedgerDefaults } from "../../ledger/ledger.testkit.js";
+import { reconcile } from "../../ledger/reconcile.js";
+import type { LedgerResult } from "../../ledger/types.js";
+import { migratePostgres } from "./migrate.js";
+import { postgresMigrations } from "./migrations.js";
+import { openPool } from "./pool.js";
+import { createTestSchema, requirePostgres, testDatabaseUrl } from "./postgres.testkit.js";
+import { PostgresLedgerStore } from "./postgres-ledger-store.js";
+
+const available = await requirePostgres();
+
+/**
+ * The ledger on PostgreSQL, with "processes" that share one database: each node below is its
+ * own pool and its own Ledger (its own group committer), exactly what a second process has.
+ */
+interface Node {
+  ledger: Ledger;
+  store: PostgresLedgerStore;
+}
+
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+async function cluster(nodes: number, options: { batchTransfersMax?: number } = {}): Promise<Node[]> {
+  const { schema, drop } = await createTestSchema();
+  cleanups.push(drop);
+  const clock = new TestClock();
+  const opened: Node[] = [];
+  for (let i = 0; i < nodes; i++) {
+    const store = await PostgresLedgerStore.open({ url: testDatabaseUrl, schema, connectionsMax: 4 });
+    const ledger = new Ledger({
+      ...testLedgerDefaults,
+      ...options,
+      store,
+      clock: clock.now,
+      onInvariantViolation: (error) => {
+        throw error;
+      },
+    });
+    cleanups.push(async () => {
+      await ledger.close();
+      await store.close();
+    });
+    opened.push({ ledger, store });
+  }
+  return opened;
+}
+
+const guarded = { debitsMustNotExceedCredits: true };
+
+function outcome(settled: PromiseSettledResult<LedgerResult>): string {
+  if (settled.status === "fulfilled") return settled.value.replayed ? "replayed" : "ok";
+  const reason = settled.reason as unknown;
+  return reason instanceof GiftstreamError ? reason.code : `unexpected: ${String(reason)}`;
+}
+
+function tally(settled: PromiseSettledResult<LedgerResult>[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const s of settled) counts[outcome(s)] = (counts[outcome(s)] ?? 0) + 1;
+  return counts;
+}
+
+async function expectReconciled(store: PostgresLedgerStore): Promise<void> {
+  const report = await reconcile(store);
+  expect(report.problems).toEqual([]);
+  expect(report.ok).toBe(true);
+}
+
+/** Each account's history, paged to the end through the ledger, is exactly its transfers newest first. */
+async function expectHistoryChains(node: Node, ids: readonly string[]): Promise<void> {
+  for (const id of ids) {
+    const walked: bigint[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await node.ledger.history(
+        id,
+        cursor === undefined ? { limit: 97 } : { limit: 97, cursor },
+      );
+      walked.push(...page.transfers.map((r) => r.id));
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor !== undefined);
+    const { rows } = await node.store.pool.query<{ id: bigint }>(
+      "SELECT id FROM transfers WHERE debit_account_id = $1 OR credit_account_id = $1 ORDER BY id DESC",
+      [id],
+    );
+    expect(walked).toEqual(rows.map((r) => r.id));
+  }
+}
+
+describe.skipIf(!available)("the ledger on PostgreSQL", () => {
+  it("connects with durable commits and reads int8 as bigint, numeric as a string", async () => {
+    const [node] = await cluster(1);
+    const { rows } = await node!.store.pool.query(
+      "SELECT current_setting('synchronous_commit') AS sc, 9223372036854775807::bigint AS big, 0.1::numeric AS dec, ARRAY[1, 2]::bigint[] AS arr",
+    );
+    expect(rows[0]).toEqual({ sc: "on", big: 2n ** 63n - 1n, dec: "0.1", arr: [1n, 2n] });
+  });
+
+  it("keeps commits durable and its schema whatever the URL's own options say", async () => {
+    const { schema, drop } = await createTestSchema();
+    cleanups.push(drop);
+    const url = new URL(testDatabaseUrl);
+    url.searchParams.set("options", "-c synchronous_commit=off -c search_path=public -c application_name=gs");
+    const pool = openPool({ url: url.toString(), schema });
+    cleanups.push(() => pool.end());
+    const { rows } = await pool.query(
+      "SELECT current_setting('synchronous_commit') AS sc, current_setting('search_path') AS sp, current_setting('application_name') AS app",
+    );
+    expect(rows[0]).toEqual({ sc: "on", sp: schema, app: "gs" });
+  });
+
+  it("migrates once, and again finds nothing to do, from several processes at once", async () => {
+    const { schema, drop } = await createTestSchema();
+    cleanups.push(drop);
+    const pools = [0, 1, 2].map(() => openPool({ url: testDatabaseUrl, schema }));
+    cleanups.push(async () => {
+      await Promise.all(pools.map((pool) => pool.end()));
+    });
+    const reports = await Promise.all(pools.map((pool) => migratePostgres(pool)));
+    const newest = postgresMigrations.at(-1)!.version;
+    expect(reports.map((r) => r.version)).toEqual([newest, newest, newest]);
+    expect(reports.flatMap((r) => r.applied.map((m) => m.version))).toEqual(
+      postgresMigrations.map((m) => m.version),
+    );
+    expect((await migratePostgres(pools[0]!)).applied).toEqual([]);
+    await expect(migratePostgres(pools[0]!, [])).rejects.toThrow(/newer than this Giftstream knows/);
+  });
+
+  it("loses no update and overdraws nothing with three processes on one hot account", async () => {
+    const nodes = await cluster(3, { batchTransfersMax: 64 });
+    const senders = Array.from({ length: 60 }, (_, i) => `sender-${i}`);
+    await nodes[0]!.ledger.submit({
+      accounts: [
+        { id: "mint", unit: "COIN" },
+        { id: "hot", unit: "COIN", flags: guarded },
+        ...senders.map((id) => ({ id, unit: "COIN", flags: guarded })),
+      ],
+      transfers: senders.map((id) => ({
+        debitAccountId: "mint",
+        creditAccountId: id,
+        amount: 10n,
+        kind: "fund",
+      })),
+    });
+    // Each sender tries 15 sends of 1 with 10 funded, spread over the three processes.
+    const inFlight: Promise<LedgerResult>[] = [];
+    for (let k = 0; k < 15; k++) {
+      for (const [i, id] of senders.entries()) {
+        const node = nodes[(i + k) % nodes.length]!;
+        const p = node.ledger.submit({
+          transfers: [{ debitAccountId: id, creditAccountId: "hot", amount: 1n, kind: "gift" }],
+        });
+        p.catch(() => undefined);
+        inFlight.push(p);
+      }
+    }
+    const settled = await Promise.allSettled(inFlight);
+    expect(tally(settled)).toEqual({ ok: 600, debits_exceed_credits: 300 });
+    expect((await nodes[1]!.ledger.balance("hot")).creditsPosted).toBe(600n);
+    for (const balance of (await nodes[2]!.ledger.balances(senders)).values()) {
+      expect(balance.debitsPosted).toBe(10n);
+    }
+    await expectReconciled(nodes[0]!.store);
+    await expectHistoryChains(nodes[0]!, ["hot", "mint", "sender-0", "sender-59"]);
+  });
+
+  it("never deadlocks on transfers that cross in opposite directions between processes", async () => {
+    const nodes = await cluster(2, { batchTransfersMax: 8 });
+    const ids = ["a", "b", "c", "d"];
+    await nodes[0]!.ledger.createAccounts(ids.map((id) => ({ id, unit: "COIN" })));
+    const inFlight: Promise<LedgerResult>[] = [];
+    for (let k = 0; k < 200; k++) {
+      const [from, to] = k % 2 === 0 ? ["a", "d"] : ["d", "a"];
+      const [other, back] = k % 3 === 0 ? ["b", "c"] : ["c", "b"];
+      inFlight.push(
+        nodes[k % 2]!.ledger.submit({
+          transfers: [
+            { debitAccountId: from!, creditAccountId: to!, amount: 1n, kind: "x" },
+            { debitAccountId: other!, creditAccountId: back!, amount: 2n, kind: "y" },
+          ],
+        }),
+      );
+    }
+    expect(tally(await Promise.allSettled(inFlight))).toEqual({ ok: 200 });
+    await expectReconciled(nodes[1]!.store);
+  });
+
+  it("applies an idempotency key once across processes, and replays it everywhere", async () => {
+    const nodes = await cluster(3);
+    await nodes[0]!.ledger.createAccounts([
+      { id: "mint", unit: "COIN" },
+      { id: "viewer", unit: "COIN" },
+    ]);
+    const request = {
+      idempotencyKey: "purchase-42",
+      transfers: [{ debitAccountId: "mint", creditAccountId: "viewer", amount: 1000n, kind: "purchase" }],
+    };
+    const settled = await Promise.allSettled(
+      Array.from({ length: 30 }, (_, i) => nodes[i % 3]!.ledger.submit(request)),
+    );
+    expect(tally(settled)).toEqual({ ok: 1, replayed: 29 });
+    expect((await nodes[2]!.ledger.balance("viewer")).creditsPosted).toBe(1000n);
+    await expect(
+      nodes[1]!.ledger.submit({ ...request, transfers: [{ ...request.transfers[0]!, amount: 1n }] }),
+    ).rejects.toMatchObject({ code: "idempotency_key_reused" });
+  });
+
+  it("creates an account once when processes race to create it, with its opening funds once", async () => {
+    const nodes = await cluster(3);
+    await nodes[0]!.ledger.createAccounts([{ id: "allowance:pool", unit: "USD" }]);
+    // 30 days, each created by all three processes at once.
+    const days = Array.from({ length: 30 }, (_, d) => `allowance:day-${d}`);
+    const settled = await Promise.allSettled(
+      days.flatMap((id) =>
+        nodes.map((node) =>
+          node.ledger.submit({
+            accounts: [
+              {
+                id,
+                unit: "USD",
+                flags: guarded,
+                opening: { debitAccountId: "allowance:pool", amount: 100_000n, kind: "daily_limit" },
+              },
+            ],
+            transfers: [],
+          }),
+        ),
+      ),
+    );
+    expect(tally(settled)).toEqual({ ok: 90 });
+    for (const balance of (await nodes[1]!.ledger.balances(days)).values()) {
+      expect(balance.creditsPosted).toBe(100_000n);
+    }
+    expect((await nodes[1]!.ledger.balance("allowance:pool")).debitsPosted).toBe(3_000_000n);
+    // Accounts with no funding share no row that would queue their creators: only the locks on
+    // the ids themselves keep two processes from inserting the same one.
+    const wallets = Array.from({ length: 30 }, (_, i) => `wallet-${i}`);
+    const created = await Promise.allSettled(
+      wallets.flatMap((id) => nodes.map((node) => node.ledger.createAccounts([{ id, unit: "COIN" }]))),
+    );
+    expect(created.filter((r) => r.status === "rejected")).toEqual([]);
+    expect((await nodes[0]!.ledger.balances(wallets)).size).toBe(30);
+    await expectReconciled(nodes[2]!.store);
+  });
+
+  it("lets exactly one of a post and a void close a hold across processes", async () => {
+    const nodes = await cluster(2);
+    await nodes[0]!.ledger.submit({
+      accounts: [
+        { id: "creator", unit: "DIAMOND" },
+        { id: "clearing", unit: "DIAMOND" },
+      ],
+      transfers: [],
+    });
+    const holds: bigint[] = [];
+    for (let i = 0; i < 20; i++) {
+      const { transfers } = await nodes[i % 2]!.ledger.submit({
+        transfers: [
+          {
+            type: "pending",
+            debitAccountId: "creator",
+            creditAccountId: "clearing",
+            amount: 5n,
+            kind: "cashout",
+          },
+        ],
+      });
+      holds.push(transfers[0]!.id);
+    }
+    const settled = await Promise.allSettled(
+      holds.flatMap((pendingId) => [
+        nodes[0]!.ledger.submit({ transfers: [{ type: "post_pending", pendingId, kind: "paid" }] }),
+        nodes[1]!.ledger.submit({ transfers: [{ type: "void_pending", pendingId, kind: "failed" }] }),
+      ]),
+    );
+    const counts = tally(settled);
+    expect(counts.ok).toBe(20);
+    expect(Object.values(counts).reduce((a, b) => a + b, 0)).toBe(40);
+    const creator = await nodes[0]!.ledger.balance("creator");
+    expect(creator.debitsPending).toBe(0n);
+    await expectReconciled(nodes[0]!.store);
+  });
+
+  it("expires holds and purges old idempotency records", async () => {
+    const [node] = await cluster(1);
+    await node!.ledger.createAccounts([
+      { id: "a", unit: "COIN" },
+      { id: "b", unit: "COIN" },
+    ]);
+    const start = Date.UTC(2026, 0, 1);
+    await node!.ledger.submit({
+      idempotencyKey: "k1",
+      transfers: [
+        {
+          type: "pending",
+          debitAccountId: "a",
+          creditAccountId: "b",
+          amount: 3n,
+          kind: "h",
+          expiresAt: start + 10,
+        },
+      ],
+    });
+    expect(await node!.store.listExpiredPending(start + 10, 10)).toHaveLength(1);
+    expect(await node!.store.listExpiredPending(start + 9, 10)).toHaveLength(0);
+    expect(await node!.ledger.purgeIdempotency(-1)).toBe(1);
+    expect(await node!.store.getIdempotency("k1")).toBeUndefined();
+    await expectReconciled(node!.store);
+  });
+
+  it("refuses, and rolls back, a request that carries domain records it cannot write yet", async () => {
+    const [node] = await cluster(1);
+    await node!.ledger.createAccounts([
+      { id: "a", unit: "COIN" },
+      { id: "b", unit: "COIN" },
+    ]);
+    await expect(
+      node!.ledger.submit({
+        transfers: [{ debitAccountId: "a", creditAccountId: "b", amount: 1n, kind: "gift" }],
+        effects: [{ type: "gift", data: {} }],
+      }),
+    ).rejects.toThrow(/cannot write the effects gift yet/);
+    expect((await node!.ledger.balance("a")).debitsPosted).toBe(0n);
+  });
+});

@@ -1,0 +1,111 @@
+import { execFile } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { pino } from "pino";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type Server, startServer } from "../src/cli/serve.js";
+import { loadConfig } from "../src/config/index.js";
+import { type PaypalStandIn, startPaypalStandIn } from "./stand-ins/paypal-stand-in.js";
+import { type StripeStandIn, startStripeStandIn } from "./stand-ins/stripe-stand-in.js";
+import { adminKey } from "./support/app.js";
+
+/**
+ * The curl examples of the API-rail sections of docs/payouts.md (PayPal Payouts, Stripe Connect,
+ * Reconciliation), run as written against a server whose PayPal and Stripe Connect rails point at
+ * the local stand-ins. The bank-file sections have their own run.
+ */
+const sections = ["PayPal Payouts", "Stripe Connect", "Reconciliation"];
+
+function curlBlocks(): string[] {
+  const markdown = readFileSync(new URL("../docs/payouts.md", import.meta.url), "utf8");
+  const blocks: string[] = [];
+  for (const part of markdown.split(/^## /m)) {
+    if (!sections.some((title) => part.startsWith(`${title}\n`))) continue;
+    blocks.push(
+      ...[...part.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1]!).filter((b) => b.includes("curl ")),
+    );
+  }
+  return blocks;
+}
+
+const run = promisify(execFile);
+let server: Server;
+let paypal: PaypalStandIn;
+let stripe: StripeStandIn;
+let dir: string;
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), "giftstream-rails-curl-"));
+  paypal = await startPaypalStandIn();
+  stripe = await startStripeStandIn();
+  const config = loadConfig({
+    env: { GIFTSTREAM_DATA_DIR: dir, GIFTSTREAM_API_KEY: adminKey, PORT: "0" },
+    overrides: {
+      testMode: true,
+      server: { host: "127.0.0.1" },
+      payments: {
+        stripe: { secretKey: stripe.secretKey, webhookSecret: stripe.webhookSecret, apiUrl: stripe.url },
+      },
+      payouts: {
+        routes: [
+          { rail: "paypal", methodType: "paypal" },
+          { rail: "stripe_connect", methodType: "stripe_account" },
+        ],
+        paypal: {
+          clientId: paypal.clientId,
+          clientSecret: paypal.clientSecret,
+          webhookId: paypal.webhookId,
+          apiUrl: paypal.url,
+        },
+        stripeConnect: { enabled: true, connectWebhookSecret: stripe.connectWebhookSecret },
+      },
+    },
+  });
+  server = await startServer(config, pino({ level: "silent" }));
+});
+
+afterAll(async () => {
+  await server.close();
+  await paypal.close();
+  await stripe.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe("curl examples of the API payout rails in docs/payouts.md", () => {
+  it("run as written, each answering JSON", async () => {
+    const blocks = curlBlocks();
+    expect(blocks.length).toBeGreaterThanOrEqual(2);
+    for (const block of blocks) {
+      const script = block.replaceAll("http://localhost:8080", server.url);
+      let out: string;
+      try {
+        out = (
+          await run("bash", ["-eo", "pipefail", "-c", script], {
+            env: { ...process.env, KEY: adminKey },
+            encoding: "utf8",
+            timeout: 20_000,
+          })
+        ).stdout;
+      } catch (error) {
+        throw new Error(`example failed:\n${block}\n${String(error)}`);
+      }
+      expect(() => JSON.parse(out), `${block}\n${out}`).not.toThrow();
+    }
+  });
+
+  it("the webhook example is refused: PayPal did not sign it", async () => {
+    const block = curlBlocks().find((b) => b.includes("/v1/webhooks/paypal"))!;
+    const { stdout } = await run(
+      "bash",
+      ["-eo", "pipefail", "-c", block.replaceAll("http://localhost:8080", server.url)],
+      {
+        encoding: "utf8",
+      },
+    );
+    expect(JSON.parse(stdout)).toMatchObject({ status: 400, code: "invalid_signature" });
+    // The app asked PayPal, which said FAILURE.
+    expect(paypal.requests.some((r) => r.path === "/v1/notifications/verify-webhook-signature")).toBe(true);
+  });
+});

@@ -1,0 +1,345 @@
+import { execFile } from "node:child_process";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { afterEach, describe, expect, it } from "vitest";
+import { reconcile } from "../src/ledger/reconcile.js";
+import { senderBatchIdOf } from "../src/providers/payouts/paypal/paypal-items.js";
+import { earn, linkPaypal, verify, wallet } from "./support/creator.js";
+import {
+  cashOut,
+  cashoutOf,
+  deliverPaypal,
+  openPayoutsApp,
+  type PayoutsApp,
+  reconciliation,
+  statusOf,
+  transferCount,
+} from "./support/payouts.js";
+
+let p: PayoutsApp | null = null;
+afterEach(async () => {
+  await p?.dispose();
+  p = null;
+});
+
+/** A verified creator with `cashouts` × $100 (20,000 video diamonds each) withdrawable. */
+async function ready(cashouts = 1): Promise<PayoutsApp> {
+  p = await openPayoutsApp();
+  await earn(p.t, "video", "galaxy", 10 * cashouts);
+  await verify(p.t);
+  return p;
+}
+
+async function expectBalanced(app: PayoutsApp) {
+  const report = await reconcile(app.t.runtime.store);
+  expect(report.problems).toEqual([]);
+  expect(report.ok).toBe(true);
+}
+
+const postsOf = (app: PayoutsApp) =>
+  app.paypal.requests.filter((r) => r.method === "POST" && r.path === "/v1/payments/payouts");
+
+describe("the PayPal Payouts rail (local stand-in of PayPal's API)", () => {
+  it("pays a job pass's cash-outs in one batch, keyed by their ids, and settles them by polling", async () => {
+    const { t, paypal } = await ready(3);
+    const method = await linkPaypal(t, "ada@example.com");
+    const ids = [await cashOut(t, method), await cashOut(t, method), await cashOut(t, method)];
+
+    await t.cashouts.process();
+    for (const id of ids) expect(await statusOf(t, id)).toBe("processing");
+    expect(paypal.batches.size).toBe(1);
+    const [batch] = [...paypal.batches.values()];
+    expect(batch!.sender_batch_header.sender_batch_id).toBe(senderBatchIdOf(ids));
+    for (const id of ids) {
+      expect(paypal.itemsOf(id).map((i) => [i.payout_item.amount, i.payout_item.receiver])).toEqual([
+        [{ currency: "USD", value: "100.00" }, "ada@example.com"],
+      ]);
+    }
+    expect((await wallet(t)).diamonds).toMatchObject({ withdrawable: "0", onHold: "60000" });
+
+    // Still pending at PayPal: polling changes nothing.
+    await t.cashouts.process();
+    for (const id of ids) expect(await statusOf(t, id)).toBe("processing");
+
+    paypal.process();
+    await t.cashouts.process();
+    for (const id of ids) {
+      const cashout = await cashoutOf(t, id);
+      expect(cashout.status).toBe("paid");
+      expect(cashout.railRef).toBe(paypal.itemsOf(id)[0]!.transaction_id);
+    }
+    expect((await wallet(t)).diamonds).toMatchObject({ withdrawable: "0", onHold: "0" });
+    // One OAuth2 token served every call: it is cached until it expires.
+    expect(paypal.tokensIssued()).toBe(1);
+    await expectBalanced(p!);
+    expect(await reconciliation(t)).toMatchObject({ ok: true, cashoutsChecked: 3, railRecordsChecked: 3 });
+  });
+
+  it("asks for a new token when PayPal no longer accepts the cached one", async () => {
+    const { t, paypal } = await ready();
+    const id = await cashOut(t, await linkPaypal(t));
+    await t.cashouts.process();
+    paypal.expireTokens();
+    paypal.process();
+    await t.cashouts.process();
+    expect(await statusOf(t, id)).toBe("paid");
+    expect(paypal.tokensIssued()).toBe(2);
+  });
+
+  it("fails an item PayPal fails or blocks, and gives the diamonds back", async () => {
+    const { t, paypal } = await ready(2);
+    const failing = await cashOut(t, await linkPaypal(t, "fail@example.com"));
+    const blocked = await cashOut(t, await linkPaypal(t, "blocked@example.com"));
+    await t.cashouts.process();
+    paypal.process();
+    await t.cashouts.process();
+    expect(await cashoutOf(t, failing)).toMatchObject({
+      status: "failed",
+      reason: expect.stringContaining("RECEIVER_ACCOUNT_LOCKED"),
+    });
+    expect(await statusOf(t, blocked)).toBe("failed");
+    expect((await wallet(t)).diamonds).toMatchObject({ withdrawable: "40000", onHold: "0" });
+    await expectBalanced(p!);
+    expect((await reconciliation(t)).ok).toBe(true);
+  });
+
+  it("fails the whole batch when PayPal refuses it as invalid, paying nothing", async () => {
+    const { t, paypal } = await ready();
+    const id = await cashOut(t, await linkPaypal(t));
+    paypal.faultNext("POST", "/v1/payments/payouts", {
+      kind: "fail",
+      status: 400,
+      body: {
+        name: "VALIDATION_ERROR",
+        message: "Invalid request - see details.",
+        debug_id: "b3f2a1c0d9e8f",
+        details: [{ field: "items[0].receiver", location: "body", issue: "RECEIVER_INVALID" }],
+        links: [],
+      },
+    });
+    await t.cashouts.process();
+    expect(await cashoutOf(t, id)).toMatchObject({
+      status: "failed",
+      reason: expect.stringContaining("VALIDATION_ERROR"),
+    });
+    expect(paypal.batches.size).toBe(0);
+    expect((await wallet(t)).diamonds.withdrawable).toBe("20000");
+    // Nothing is posted again for it.
+    await t.cashouts.process();
+    expect(postsOf(p!)).toHaveLength(1);
+    expect((await reconciliation(t)).ok).toBe(true);
+  });
+
+  it("after a timeout, posts the same batch again, and PayPal's duplicate check makes it pay once", async () => {
+    const { t, paypal } = await ready(2);
+    const method = await linkPaypal(t);
+    const ids = [await cashOut(t, method), await cashOut(t, method)];
+    // PayPal creates the batch, but its answer comes after the rail has stopped waiting.
+    paypal.faultNext("POST", "/v1/payments/payouts", { kind: "delay", ms: 1500 });
+    await t.cashouts.process();
+    for (const id of ids) expect(await statusOf(t, id)).toBe("processing");
+    expect(paypal.batches.size).toBe(1);
+
+    await t.cashouts.process();
+    const posts = postsOf(p!);
+    expect(posts.map((r) => r.status)).toEqual([201, 400]);
+    expect(posts[0]!.body).toEqual(posts[1]!.body);
+    for (const id of ids) expect(await statusOf(t, id)).toBe("processing");
+
+    paypal.process();
+    await t.cashouts.process();
+    for (const id of ids) {
+      expect(await statusOf(t, id)).toBe("paid");
+      expect(paypal.itemsOf(id)).toHaveLength(1);
+    }
+    expect(paypal.batches.size).toBe(1);
+    await expectBalanced(p!);
+    expect((await reconciliation(t)).ok).toBe(true);
+  });
+
+  it("retries a batch whose post never reached PayPal, or whose connection dropped, and pays it once", async () => {
+    const { t, paypal } = await ready(2);
+    const method = await linkPaypal(t);
+    const first = await cashOut(t, method);
+    paypal.faultNext("POST", "/v1/payments/payouts", {
+      kind: "fail",
+      status: 503,
+      body: { name: "INTERNAL_SERVICE_ERROR", message: "An internal service error occurred.", links: [] },
+    });
+    await t.cashouts.process();
+    expect(await statusOf(t, first)).toBe("processing");
+    expect(paypal.batches.size).toBe(0);
+    await t.cashouts.process();
+    expect(paypal.batches.size).toBe(1);
+
+    const second = await cashOut(t, method);
+    paypal.faultNext("POST", "/v1/payments/payouts", { kind: "drop" });
+    await t.cashouts.process();
+    await t.cashouts.process();
+    expect(paypal.batches.size).toBe(2);
+    paypal.process();
+    await t.cashouts.process();
+    for (const id of [first, second]) {
+      expect(await statusOf(t, id)).toBe("paid");
+      expect(paypal.itemsOf(id)).toHaveLength(1);
+    }
+    expect((await reconciliation(t)).ok).toBe(true);
+  });
+
+  it("applies a webhook event once, however often it is delivered, and an old one changes nothing", async () => {
+    const { t, paypal } = await ready();
+    const id = await cashOut(t, await linkPaypal(t));
+    await t.cashouts.process();
+    const [succeeded] = paypal.process();
+    expect(succeeded!.event_type).toBe("PAYMENT.PAYOUTS-ITEM.SUCCEEDED");
+
+    const first = await deliverPaypal(t, paypal, succeeded!);
+    expect(first.statusCode, first.body).toBe(200);
+    expect(await statusOf(t, id)).toBe("paid");
+    const transfers = transferCount(t);
+    for (let i = 0; i < 3; i++) expect((await deliverPaypal(t, paypal, succeeded!)).statusCode).toBe(200);
+    expect(transferCount(t)).toBe(transfers);
+
+    const refunded = paypal.setItemStatus(id, "REFUNDED")!;
+    expect((await deliverPaypal(t, paypal, refunded)).statusCode).toBe(200);
+    expect(await statusOf(t, id)).toBe("returned");
+    const afterReturn = transferCount(t);
+    // The success delivered again, late: a returned cash-out stays returned.
+    expect((await deliverPaypal(t, paypal, succeeded!)).statusCode).toBe(200);
+    expect((await deliverPaypal(t, paypal, refunded)).statusCode).toBe(200);
+    expect(await statusOf(t, id)).toBe("returned");
+    expect(transferCount(t)).toBe(afterReturn);
+    await expectBalanced(p!);
+  });
+
+  it("refuses a delivery PayPal did not sign with 400, and changes nothing", async () => {
+    const { t, paypal } = await ready();
+    const id = await cashOut(t, await linkPaypal(t));
+    await t.cashouts.process();
+    const [succeeded] = paypal.process();
+    const transfers = transferCount(t);
+    const refused = [
+      await deliverPaypal(t, paypal, succeeded!, { tamper: true }),
+      await deliverPaypal(t, paypal, succeeded!, { webhookId: "WH0THERWEBHOOK" }),
+    ];
+    const { body, headers } = paypal.signedDelivery(succeeded!);
+    const { "paypal-transmission-sig": _, ...unsigned } = headers;
+    refused.push(
+      await t.app.inject({ method: "POST", url: "/v1/webhooks/paypal", headers: unsigned, payload: body }),
+    );
+    refused.push(
+      await t.app.inject({
+        method: "POST",
+        url: "/v1/webhooks/paypal",
+        headers: { ...headers, "paypal-transmission-sig": "bm90IGEgc2lnbmF0dXJl" },
+        payload: body,
+      }),
+    );
+    refused.push(
+      await t.app.inject({ method: "POST", url: "/v1/webhooks/paypal", headers, payload: "not json" }),
+    );
+    for (const res of refused) {
+      expect(res.statusCode, res.body).toBe(400);
+      expect(res.json()).toMatchObject({ code: "invalid_signature" });
+    }
+    expect(await statusOf(t, id)).toBe("processing");
+    expect(transferCount(t)).toBe(transfers);
+  });
+
+  it("returns an unclaimed payout PayPal sends back after 30 days, with the diamonds", async () => {
+    const { t, paypal } = await ready();
+    const id = await cashOut(t, await linkPaypal(t, "unclaimed@example.com"));
+    await t.cashouts.process();
+    const [unclaimed] = paypal.process();
+    expect(unclaimed!.resource.transaction_status).toBe("UNCLAIMED");
+    expect((await deliverPaypal(t, paypal, unclaimed!)).statusCode).toBe(200);
+    // The money has left the platform's PayPal balance: paid, until it comes back.
+    expect(await statusOf(t, id)).toBe("paid");
+    expect((await wallet(t)).diamonds).toMatchObject({ withdrawable: "0", onHold: "0" });
+
+    const returned = paypal.setItemStatus(id, "RETURNED")!;
+    expect(returned.event_type).toBe("PAYMENT.PAYOUTS-ITEM.RETURNED");
+    expect((await deliverPaypal(t, paypal, returned)).statusCode).toBe(200);
+    expect(await cashoutOf(t, id)).toMatchObject({
+      status: "returned",
+      reason: expect.stringContaining("RETURNED"),
+    });
+    expect((await wallet(t)).diamonds).toMatchObject({ withdrawable: "20000", onHold: "0" });
+    await expectBalanced(p!);
+    expect((await reconciliation(t)).ok).toBe(true);
+  });
+
+  it("finds a return after paying by polling when no webhook comes, and fails a return before paying", async () => {
+    const { t, paypal } = await ready(2);
+    const method = await linkPaypal(t);
+    const paid = await cashOut(t, method);
+    const early = await cashOut(t, method);
+    await t.cashouts.process();
+    paypal.setItemStatus(paid, "SUCCESS");
+    await t.cashouts.process();
+    expect(await statusOf(t, paid)).toBe("paid");
+    // Reversed after paying: the job watches paid cash-outs for cashouts.returnsWatchDays.
+    paypal.setItemStatus(paid, "REVERSED");
+    // Returned while we still saw it pending: it never was paid in our books.
+    paypal.setItemStatus(early, "RETURNED");
+    await t.cashouts.process();
+    expect(await statusOf(t, paid)).toBe("returned");
+    expect(await statusOf(t, early)).toBe("failed");
+    expect((await wallet(t)).diamonds).toMatchObject({ withdrawable: "40000", onHold: "0" });
+    await expectBalanced(p!);
+    expect((await reconciliation(t)).ok).toBe(true);
+  });
+
+  it("giftstream reconcile payouts exits 0 when PayPal agrees, and 1 naming each difference", async () => {
+    const { t, paypal } = await ready(2);
+    const method = await linkPaypal(t);
+    const a = await cashOut(t, method);
+    const b = await cashOut(t, method);
+    await t.cashouts.process();
+    paypal.process();
+    await t.cashouts.process();
+    const configPath = join(t.dir, "giftstream.json");
+    writeFileSync(
+      configPath,
+      JSON.stringify({
+        payouts: {
+          paypal: { clientId: paypal.clientId, clientSecret: paypal.clientSecret, apiUrl: paypal.url },
+        },
+      }),
+    );
+    // Asynchronously: the PayPal stand-in it calls runs in this very process.
+    const run = async (): Promise<{ status: number; stdout: string; stderr: string }> => {
+      const cli = join(import.meta.dirname, "..", "src", "cli", "main.ts");
+      const args = ["--import", "tsx", cli, "reconcile", "payouts", "--since", "2027-05-01T00:00:00Z"];
+      const env = {
+        ...process.env,
+        GIFTSTREAM_DATA_DIR: t.dir,
+        GIFTSTREAM_CONFIG: configPath,
+        LOG_LEVEL: "warn",
+      };
+      try {
+        const { stdout, stderr } = await promisify(execFile)(process.execPath, args, {
+          env,
+          timeout: 60_000,
+        });
+        return { status: 0, stdout, stderr };
+      } catch (error) {
+        const failed = error as { code: number; stdout: string; stderr: string };
+        return { status: failed.code, stdout: failed.stdout, stderr: failed.stderr };
+      }
+    };
+    const ok = await run();
+    expect(ok.stdout, ok.stderr).toContain("reconcile payouts: ok");
+    expect(ok.status).toBe(0);
+
+    // PayPal reverses one behind our back: the books say paid, PayPal says returned.
+    paypal.setItemStatus(b, "REVERSED");
+    const off = await run();
+    expect(off.status, off.stderr).toBe(1);
+    expect(off.stdout).toContain(`DIFFERENCE status_mismatch rail=paypal cashout=${b}`);
+    expect(off.stdout).not.toContain(`cashout=${a}`);
+    expect(off.stdout).toContain("reconcile payouts: FAILED");
+    expect((await reconciliation(t)).differences).toMatchObject([{ kind: "status_mismatch", cashoutId: b }]);
+  });
+});

@@ -1,0 +1,169 @@
+import { expect } from "vitest";
+import { type PaypalEvent, type PaypalStandIn, startPaypalStandIn } from "../stand-ins/paypal-stand-in.js";
+import { type StripeEvent, type StripeStandIn, startStripeStandIn } from "../stand-ins/stripe-stand-in.js";
+import { type CreatorApp, newKey, openCreatorApp, requestCashout } from "./creator.js";
+import { deliverStripeEvent } from "./stripe.js";
+
+/** Shared steps of the payout-rail tests: the app with the PayPal and Stripe Connect rails on stand-ins. */
+
+export interface PayoutsApp {
+  t: CreatorApp;
+  paypal: PaypalStandIn;
+  stripe: StripeStandIn;
+  dispose(): Promise<void>;
+}
+
+/** One PayPal or Stripe API call may take this long in the tests: a delayed answer is a timeout. */
+export const railTimeoutMs = 400;
+
+/**
+ * A test-mode app whose US creators may link PayPal, Stripe connected accounts and bank accounts:
+ * PayPal cash-outs ride the `paypal` rail, connected accounts `stripe_connect`, and bank accounts
+ * the built-in `test` rail. Cash-outs approve themselves; the background job is idle, so each test
+ * runs the passes itself (`t.cashouts.process()`).
+ */
+export async function openPayoutsApp(overrides: Record<string, unknown> = {}): Promise<PayoutsApp> {
+  let app: CreatorApp | undefined;
+  // The stand-ins date what they create by the app's service clock, as the real providers' clocks
+  // agree with a real one.
+  const clock = () => app?.clock.now() ?? Date.now();
+  const paypal = await startPaypalStandIn({ clock });
+  const stripe = await startStripeStandIn({ clock });
+  app = await openCreatorApp("US", {
+    economy: {
+      earnings: { maturationDays: 0 },
+      // Mixed runs pay more than the default $1,000 a day to one creator.
+      regions: {
+        US: {
+          payoutMethods: ["bank_account", "paypal", "stripe_account"],
+          cashoutDailyMaxNetMinor: "10000000",
+        },
+      },
+    },
+    cashouts: {
+      autoApproveNetMaxMinor: "100000000",
+      autoApproveAccountAgeDaysMin: 0,
+      processIntervalMs: 3_600_000,
+    },
+    payoutMethods: { perUserMax: 20 },
+    payments: {
+      stripe: { secretKey: stripe.secretKey, webhookSecret: stripe.webhookSecret, apiUrl: stripe.url },
+    },
+    payouts: {
+      routes: [
+        { rail: "paypal", methodType: "paypal" },
+        { rail: "stripe_connect", methodType: "stripe_account" },
+      ],
+      paypal: {
+        clientId: paypal.clientId,
+        clientSecret: paypal.clientSecret,
+        webhookId: paypal.webhookId,
+        apiUrl: paypal.url,
+        timeoutMs: railTimeoutMs,
+      },
+      stripeConnect: {
+        enabled: true,
+        connectWebhookSecret: stripe.connectWebhookSecret,
+        timeoutMs: railTimeoutMs,
+        networkRetriesMax: 0,
+      },
+    },
+    ...overrides,
+  });
+  const t = app;
+  return {
+    t,
+    paypal,
+    stripe,
+    async dispose() {
+      await t.dispose();
+      await paypal.close();
+      await stripe.close();
+    },
+  };
+}
+
+export async function linkStripeAccount(
+  t: CreatorApp,
+  accountId: string,
+  userId = "creator",
+): Promise<string> {
+  const res = await t.inject("POST", `/v1/users/${userId}/payout-methods`, {
+    type: "stripe_account",
+    accountId,
+  });
+  expect(res.statusCode, res.body).toBe(201);
+  return (res.json() as { id: string }).id;
+}
+
+/** Requests a cash-out of `diamonds` to `methodId`; it approves itself. */
+export async function cashOut(t: CreatorApp, methodId: string, diamonds = "20000"): Promise<string> {
+  const res = await requestCashout(t, { payoutMethodId: methodId, diamonds }, newKey());
+  expect(res.statusCode, res.body).toBe(201);
+  const body = res.json() as { id: string; status: string };
+  expect(body.status).toBe("approved");
+  return body.id;
+}
+
+export interface CashoutView {
+  id: string;
+  status: string;
+  rail: string;
+  reason: string | null;
+  railRef: string | null;
+  net: string;
+}
+
+export async function cashoutOf(t: CreatorApp, id: string): Promise<CashoutView> {
+  const res = await t.inject("GET", `/v1/cashouts/${id}`);
+  expect(res.statusCode, res.body).toBe(200);
+  return res.json() as CashoutView;
+}
+
+export const statusOf = async (t: CreatorApp, id: string) => (await cashoutOf(t, id)).status;
+
+/** PayPal's delivery of an event to the app's webhook, signed by the stand-in. */
+export function deliverPaypal(
+  t: CreatorApp,
+  paypal: PaypalStandIn,
+  event: PaypalEvent,
+  opts: Parameters<PaypalStandIn["signedDelivery"]>[1] = {},
+) {
+  const { body, headers } = paypal.signedDelivery(event, opts);
+  return t.app.inject({ method: "POST", url: "/v1/webhooks/paypal", headers, payload: body });
+}
+
+/** Stripe's delivery of an event; Connect events (with `account`) are signed with the Connect endpoint's secret. */
+export function deliverStripe(
+  t: CreatorApp,
+  stripe: StripeStandIn,
+  event: StripeEvent,
+  opts: { secret?: string } = {},
+) {
+  const secret =
+    opts.secret ?? (event.account === undefined ? stripe.webhookSecret : stripe.connectWebhookSecret);
+  return deliverStripeEvent(t, stripe, event, { secret });
+}
+
+export interface Reconciliation {
+  ok: boolean;
+  since: string;
+  cashoutsChecked: number;
+  railRecordsChecked: number;
+  differences: { kind: string; rail: string; cashoutId: string | null; detail: string }[];
+}
+
+export async function reconciliation(t: CreatorApp, since?: string): Promise<Reconciliation> {
+  const res = await t.inject(
+    "GET",
+    `/v1/admin/reconciliation/payouts${since === undefined ? "" : `?since=${encodeURIComponent(since)}`}`,
+  );
+  expect(res.statusCode, res.body).toBe(200);
+  return res.json() as Reconciliation;
+}
+
+/** How many ledger transfers exist: a replayed event that changed nothing adds none. */
+export function transferCount(t: CreatorApp): bigint {
+  const row = t.runtime.store.database.prepare("SELECT COUNT(*) AS n FROM transfers").get() as { n: bigint };
+  return row.n;
+}
