@@ -1,13 +1,12 @@
-import { execFile } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Server, startServer } from "../src/cli/serve.js";
 import { loadConfig } from "../src/config/index.js";
 import { adminKey } from "./support/app.js";
+import { curlBlocks, runCurlBlock } from "./support/curl.js";
 
 /**
  * The curl examples of the API docs, run for real against a server on a free port, in the order a
@@ -28,12 +27,6 @@ const docsInOrder = [
   "cashout.md",
 ];
 
-function curlBlocks(file: string): string[] {
-  const markdown = readFileSync(new URL(`../docs/${file}`, import.meta.url), "utf8");
-  return [...markdown.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1]!).filter((b) => b.includes("curl "));
-}
-
-const run = promisify(execFile);
 let server: Server;
 let dir: string;
 
@@ -57,20 +50,8 @@ describe("curl examples in docs/", () => {
       const blocks = curlBlocks(file);
       expect(blocks.length).toBeGreaterThan(0);
       for (const block of blocks) {
-        const script = block.replaceAll("http://localhost:8080", server.url);
-        let out: string;
-        try {
-          // Async: the server answering these runs in this very process.
-          out = (
-            await run("bash", ["-eo", "pipefail", "-c", script], {
-              env: { ...process.env, KEY: adminKey },
-              encoding: "utf8",
-              timeout: 20_000,
-            })
-          ).stdout;
-        } catch (error) {
-          throw new Error(`example failed in ${file}:\n${block}\n${String(error)}`);
-        }
+        // Async: the server answering these runs in this very process.
+        const out = await runCurlBlock(block, server.url);
         const body = out.includes("\r\n\r\n") ? out.slice(out.indexOf("\r\n\r\n") + 4) : out;
         if (block.includes("/docs |")) expect(body).toContain("<");
         else if (/\/v1\/live\/[^ ]+\/events/.test(block)) {

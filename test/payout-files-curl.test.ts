@@ -1,13 +1,12 @@
-import { execFile } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Server, startServer } from "../src/cli/serve.js";
 import { loadConfig } from "../src/config/index.js";
 import { adminKey } from "./support/app.js";
+import { curlBlocks, runCurlBlock } from "./support/curl.js";
 import { validatePain001 } from "./support/pain001.js";
 
 /**
@@ -15,16 +14,7 @@ import { validatePain001 } from "./support/pain001.js";
  * server with the sepa rail configured as the section says (docs-curl.test.ts runs a server
  * without file rails).
  */
-function payoutFileBlocks(): string[] {
-  const markdown = readFileSync(new URL("../docs/payouts.md", import.meta.url), "utf8");
-  const start = markdown.indexOf("\n## Payout files\n");
-  expect(start).toBeGreaterThan(0);
-  const next = markdown.indexOf("\n## ", start + 1);
-  const section = markdown.slice(start, next === -1 ? undefined : next);
-  return [...section.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1]!).filter((b) => b.includes("curl "));
-}
 
-const run = promisify(execFile);
 let server: Server;
 let dir: string;
 
@@ -59,24 +49,12 @@ afterAll(async () => {
 
 describe("curl examples of payout files in docs/payouts.md", () => {
   it("run as written, each answering JSON; the file downloaded validates", async () => {
-    const blocks = payoutFileBlocks();
+    const blocks = curlBlocks("payouts.md", ["Payout files"]);
     expect(blocks.length).toBe(8);
     const outputs: string[] = [];
     for (const [i, block] of blocks.entries()) {
       if (i === 1) await server.cashouts.process();
-      const script = block.replaceAll("http://localhost:8080", server.url);
-      let out: string;
-      try {
-        out = (
-          await run("bash", ["-eo", "pipefail", "-c", script], {
-            env: { ...process.env, KEY: adminKey },
-            encoding: "utf8",
-            timeout: 30_000,
-          })
-        ).stdout;
-      } catch (error) {
-        throw new Error(`example failed:\n${block}\n${String(error)}`);
-      }
+      const out = await runCurlBlock(block, server.url, 30_000);
       expect(() => JSON.parse(out), `${block}\n${out}`).not.toThrow();
       outputs.push(out);
     }

@@ -1,8 +1,6 @@
-import { execFile } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Server, startServer } from "../src/cli/serve.js";
@@ -10,6 +8,7 @@ import { loadConfig } from "../src/config/index.js";
 import { type PaypalStandIn, startPaypalStandIn } from "./stand-ins/paypal-stand-in.js";
 import { type StripeStandIn, startStripeStandIn } from "./stand-ins/stripe-stand-in.js";
 import { adminKey } from "./support/app.js";
+import { curlBlocks, runCurlBlock } from "./support/curl.js";
 
 /**
  * The curl examples of the API-rail sections of docs/payouts.md (PayPal Payouts, Stripe Connect,
@@ -18,19 +17,8 @@ import { adminKey } from "./support/app.js";
  */
 const sections = ["PayPal Payouts", "Stripe Connect", "Reconciliation"];
 
-function curlBlocks(): string[] {
-  const markdown = readFileSync(new URL("../docs/payouts.md", import.meta.url), "utf8");
-  const blocks: string[] = [];
-  for (const part of markdown.split(/^## /m)) {
-    if (!sections.some((title) => part.startsWith(`${title}\n`))) continue;
-    blocks.push(
-      ...[...part.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1]!).filter((b) => b.includes("curl ")),
-    );
-  }
-  return blocks;
-}
+const blocks = () => curlBlocks("payouts.md", sections);
 
-const run = promisify(execFile);
 let server: Server;
 let paypal: PaypalStandIn;
 let stripe: StripeStandIn;
@@ -75,35 +63,17 @@ afterAll(async () => {
 
 describe("curl examples of the API payout rails in docs/payouts.md", () => {
   it("run as written, each answering JSON", async () => {
-    const blocks = curlBlocks();
-    expect(blocks.length).toBeGreaterThanOrEqual(2);
-    for (const block of blocks) {
-      const script = block.replaceAll("http://localhost:8080", server.url);
-      let out: string;
-      try {
-        out = (
-          await run("bash", ["-eo", "pipefail", "-c", script], {
-            env: { ...process.env, KEY: adminKey },
-            encoding: "utf8",
-            timeout: 20_000,
-          })
-        ).stdout;
-      } catch (error) {
-        throw new Error(`example failed:\n${block}\n${String(error)}`);
-      }
+    const all = blocks();
+    expect(all.length).toBeGreaterThanOrEqual(2);
+    for (const block of all) {
+      const out = await runCurlBlock(block, server.url);
       expect(() => JSON.parse(out), `${block}\n${out}`).not.toThrow();
     }
   });
 
   it("the webhook example is refused: PayPal did not sign it", async () => {
-    const block = curlBlocks().find((b) => b.includes("/v1/webhooks/paypal"))!;
-    const { stdout } = await run(
-      "bash",
-      ["-eo", "pipefail", "-c", block.replaceAll("http://localhost:8080", server.url)],
-      {
-        encoding: "utf8",
-      },
-    );
+    const block = blocks().find((b) => b.includes("/v1/webhooks/paypal"))!;
+    const stdout = await runCurlBlock(block, server.url);
     expect(JSON.parse(stdout)).toMatchObject({ status: 400, code: "invalid_signature" });
     // The app asked PayPal, which said FAILURE.
     expect(paypal.requests.some((r) => r.path === "/v1/notifications/verify-webhook-signature")).toBe(true);

@@ -39,6 +39,7 @@ export function allocate(
   for (const lot of lots) {
     if (left === 0n) break;
     if (lot.diamonds <= 0n) continue;
+    // biome-ignore lint/complexity/useMathMinMax: Math.min takes no bigint.
     const take = lot.diamonds < left ? lot.diamonds : left;
     takes.push({
       giftId: lot.giftId,
