@@ -3,14 +3,14 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterEach, describe, expect, it } from "vitest";
-import { reconcile } from "../src/ledger/reconcile.js";
 import { senderBatchIdOf } from "../src/providers/payouts/paypal/paypal-items.js";
-import { earn, linkPaypal, verify, wallet } from "./support/creator.js";
+import { linkPaypal, wallet } from "./support/creator.js";
 import {
   cashOut,
   cashoutOf,
   deliverPaypal,
-  openPayoutsApp,
+  expectBalanced,
+  openReadyCreator,
   type PayoutsApp,
   reconciliation,
   statusOf,
@@ -23,18 +23,9 @@ afterEach(async () => {
   p = null;
 });
 
-/** A verified creator with `cashouts` × $100 (20,000 video diamonds each) withdrawable. */
 async function ready(cashouts = 1): Promise<PayoutsApp> {
-  p = await openPayoutsApp();
-  await earn(p.t, "video", "galaxy", 10 * cashouts);
-  await verify(p.t);
+  p = await openReadyCreator(cashouts);
   return p;
-}
-
-async function expectBalanced(app: PayoutsApp) {
-  const report = await reconcile(app.t.runtime.store);
-  expect(report.problems).toEqual([]);
-  expect(report.ok).toBe(true);
 }
 
 const postsOf = (app: PayoutsApp) =>

@@ -1,15 +1,15 @@
 import { pino } from "pino";
 import { afterEach, describe, expect, it } from "vitest";
 import { openPayoutRails } from "../src/cli/cashouts.js";
-import { reconcile } from "../src/ledger/reconcile.js";
 import { transferIdempotencyKey } from "../src/providers/payouts/stripe-connect/stripe-connect-rail.js";
-import { earn, openCreatorApp, verify, wallet } from "./support/creator.js";
+import { openCreatorApp, wallet } from "./support/creator.js";
 import {
   cashOut,
   cashoutOf,
   deliverStripe,
+  expectBalanced,
   linkStripeAccount,
-  openPayoutsApp,
+  openReadyCreator,
   type PayoutsApp,
   reconciliation,
   statusOf,
@@ -22,18 +22,9 @@ afterEach(async () => {
   p = null;
 });
 
-/** A verified creator with `cashouts` × $100 (20,000 video diamonds each) withdrawable. */
 async function ready(cashouts = 1): Promise<PayoutsApp> {
-  p = await openPayoutsApp();
-  await earn(p.t, "video", "galaxy", 10 * cashouts);
-  await verify(p.t);
+  p = await openReadyCreator(cashouts);
   return p;
-}
-
-async function expectBalanced(app: PayoutsApp) {
-  const report = await reconcile(app.t.runtime.store);
-  expect(report.problems).toEqual([]);
-  expect(report.ok).toBe(true);
 }
 
 const transfersOf = (app: PayoutsApp, cashoutId: string) =>

@@ -1,7 +1,8 @@
 import { expect } from "vitest";
+import { reconcile } from "../../src/ledger/reconcile.js";
 import { type PaypalEvent, type PaypalStandIn, startPaypalStandIn } from "../stand-ins/paypal-stand-in.js";
 import { type StripeEvent, type StripeStandIn, startStripeStandIn } from "../stand-ins/stripe-stand-in.js";
-import { type CreatorApp, newKey, openCreatorApp, requestCashout } from "./creator.js";
+import { type CreatorApp, earn, newKey, openCreatorApp, requestCashout, verify } from "./creator.js";
 import { deliverStripeEvent } from "./stripe.js";
 
 /** Shared steps of the payout-rail tests: the app with the PayPal and Stripe Connect rails on stand-ins. */
@@ -166,4 +167,19 @@ export async function reconciliation(t: CreatorApp, since?: string): Promise<Rec
 export function transferCount(t: CreatorApp): bigint {
   const row = t.runtime.store.database.prepare("SELECT COUNT(*) AS n FROM transfers").get() as { n: bigint };
   return row.n;
+}
+
+/** A payouts app with a verified creator who has `cashouts` × $100 (20,000 video diamonds each) withdrawable. */
+export async function openReadyCreator(cashouts = 1): Promise<PayoutsApp> {
+  const app = await openPayoutsApp();
+  await earn(app.t, "video", "galaxy", 10 * cashouts);
+  await verify(app.t);
+  return app;
+}
+
+/** Every unit sums to zero and every account's totals match its entries. */
+export async function expectBalanced(app: PayoutsApp): Promise<void> {
+  const report = await reconcile(app.t.runtime.store);
+  expect(report.problems).toEqual([]);
+  expect(report.ok).toBe(true);
 }
