@@ -253,6 +253,13 @@ async function run(t: CreatorApp, ops: Op[]): Promise<void> {
     const w = await wallet(t);
     expect(w.diamonds.withdrawable).toBe(m.withdrawable.toString());
     expect(w.diamonds.onHold).toBe(m.onHold.toString());
+    // Each lot's cashed diamonds are exactly what open and paid cash-outs hold of it.
+    const rows = t.runtime.store.database
+      .prepare(
+        "SELECT id, diamonds - reversed_diamonds - cashed_diamonds AS left FROM gifts WHERE recipient_id = 'creator'",
+      )
+      .all() as { id: string; left: bigint }[];
+    for (const row of rows) expect(row.left).toBe(m.lots.find((l) => l.giftId === row.id)!.left);
     const left = allocate(m.available(), m.withdrawable, "USD", usd)!;
     expect(w.cash).toEqual({
       currency: "USD",
@@ -263,11 +270,4 @@ async function run(t: CreatorApp, ops: Op[]): Promise<void> {
   }
   const report = await reconcile(t.runtime.store);
   expect(report.ok).toBe(true);
-  // Each lot's cashed diamonds are exactly what open and paid cash-outs hold of it.
-  const rows = t.runtime.store.database
-    .prepare(
-      "SELECT id, diamonds - reversed_diamonds - cashed_diamonds AS left FROM gifts WHERE recipient_id = 'creator'",
-    )
-    .all() as { id: string; left: bigint }[];
-  for (const row of rows) expect(row.left).toBe(m.lots.find((l) => l.giftId === row.id)!.left);
 }

@@ -216,10 +216,9 @@ export class Cashouts {
       this.checkMinimum(allocation, terms.minimumMinor);
       if (allocation.value.net > terms.remainingMinor) throw overDailyLimit(terms.remainingMinor);
 
-      const user = await this.o.users.get(input.userId);
       const auto =
         allocation.value.net <= this.o.settings.autoApproveNetMaxMinor &&
-        now - user.createdAt >= this.o.settings.autoApproveAccountAgeDaysMin * dayMs;
+        now - terms.userCreatedAt >= this.o.settings.autoApproveAccountAgeDaysMin * dayMs;
       const cashout: Cashout = {
         id,
         userId: input.userId,
@@ -282,8 +281,7 @@ export class Cashouts {
                 type: "cashout.take_lots",
                 data: {
                   cashoutId: cashout.id,
-                  userId: cashout.userId,
-                  diamonds: cashout.diamonds.toString(),
+                  takes: allocation.takes.map((t) => ({ giftId: t.giftId, diamonds: t.diamonds.toString() })),
                 },
               },
               historyEffect(cashout, now),
@@ -597,6 +595,7 @@ export class Cashouts {
     const remainingMinor = balance ? balance.available : dailyMaxMinor;
     return {
       country: user.country,
+      userCreatedAt: user.createdAt,
       currency,
       rate,
       day,

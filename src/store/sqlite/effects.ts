@@ -13,6 +13,9 @@ export interface Statement {
  * effect and its data; this file owns the SQL. Data is JSON, so amounts arrive as strings and are
  * bound as bigint.
  */
+/** Rows per insert of a cash-out's lots: well under SQLite's limit of bound parameters. */
+const lotRowsPerInsert = 100;
+
 const writers: Record<string, (data: JsonObject) => Statement[]> = {
   "purchase.upsert": (d) => [
     {
@@ -97,28 +100,28 @@ const writers: Record<string, (data: JsonObject) => Statement[]> = {
     },
   ],
   /**
-   * A cash-out takes its diamonds from the creator's matured lots, oldest first, each up to what
-   * is left of it: the same order the service valued them in, under the same per-creator lock.
-   * Done in SQL because a cash-out may draw on many thousands of lots.
+   * The lots a cash-out took, exactly as the service valued them (oldest first, under the
+   * creator's lock), in multi-row inserts; then their diamonds are marked cashed.
    */
-  "cashout.take_lots": (d) => [
-    {
-      sql: `INSERT INTO cashout_lots (cashout_id, gift_id, diamonds)
-            SELECT ?, id, MIN(avail, ? - (upto - avail)) FROM (
-              SELECT id, diamonds - reversed_diamonds - cashed_diamonds AS avail,
-                     SUM(diamonds - reversed_diamonds - cashed_diamonds)
-                       OVER (ORDER BY created_at, rowid ROWS UNBOUNDED PRECEDING) AS upto
-              FROM gifts
-              WHERE recipient_id = ? AND status = 'matured' AND diamonds - reversed_diamonds - cashed_diamonds > 0
-            ) WHERE upto - avail < ?`,
-      params: [str(d, "cashoutId"), BigInt(str(d, "diamonds")), str(d, "userId"), BigInt(str(d, "diamonds"))],
-    },
-    {
+  "cashout.take_lots": (d) => {
+    const cashoutId = str(d, "cashoutId");
+    const takes = d.takes;
+    invariant(Array.isArray(takes) && takes.length > 0, "a cash-out takes at least one lot");
+    const statements: Statement[] = [];
+    for (let i = 0; i < takes.length; i += lotRowsPerInsert) {
+      const chunk = takes.slice(i, i + lotRowsPerInsert) as JsonObject[];
+      statements.push({
+        sql: `INSERT INTO cashout_lots (cashout_id, gift_id, diamonds) VALUES ${chunk.map(() => "(?, ?, ?)").join(", ")}`,
+        params: chunk.flatMap((t) => [cashoutId, str(t, "giftId"), BigInt(str(t, "diamonds"))]),
+      });
+    }
+    statements.push({
       sql: `UPDATE gifts SET cashed_diamonds = cashed_diamonds + l.diamonds
             FROM cashout_lots AS l WHERE l.cashout_id = ? AND l.gift_id = gifts.id`,
-      params: [str(d, "cashoutId")],
-    },
-  ],
+      params: [cashoutId],
+    });
+    return statements;
+  },
   /** Its diamonds go back to their lots, with their locked values: failed, cancelled, rejected, returned. */
   "cashout.release_lots": (d) => [
     {
