@@ -9,6 +9,7 @@ import { type PaypalStandIn, startPaypalStandIn } from "./stand-ins/paypal-stand
 import { type StripeStandIn, startStripeStandIn } from "./stand-ins/stripe-stand-in.js";
 import { adminKey } from "./support/app.js";
 import { curlBlocks, runCurlBlock } from "./support/curl.js";
+import { standInRailsConfig } from "./support/payouts.js";
 
 /**
  * The curl examples of the API-rail sections of docs/payouts.md (PayPal Payouts, Stripe Connect,
@@ -33,22 +34,7 @@ beforeAll(async () => {
     overrides: {
       testMode: true,
       server: { host: "127.0.0.1" },
-      payments: {
-        stripe: { secretKey: stripe.secretKey, webhookSecret: stripe.webhookSecret, apiUrl: stripe.url },
-      },
-      payouts: {
-        routes: [
-          { rail: "paypal", methodType: "paypal" },
-          { rail: "stripe_connect", methodType: "stripe_account" },
-        ],
-        paypal: {
-          clientId: paypal.clientId,
-          clientSecret: paypal.clientSecret,
-          webhookId: paypal.webhookId,
-          apiUrl: paypal.url,
-        },
-        stripeConnect: { enabled: true, connectWebhookSecret: stripe.connectWebhookSecret },
-      },
+      ...standInRailsConfig(paypal, stripe),
     },
   });
   server = await startServer(config, pino({ level: "silent" }));

@@ -18,6 +18,36 @@ export interface PayoutsApp {
 export const railTimeoutMs = 400;
 
 /**
+ * The configuration that routes PayPal methods to the `paypal` rail and connected accounts to
+ * `stripe_connect`, both pointed at the local stand-ins; `rail` sets their timeouts and retries.
+ */
+export function standInRailsConfig(
+  paypal: PaypalStandIn,
+  stripe: StripeStandIn,
+  rail: { timeoutMs?: number; networkRetriesMax?: number } = {},
+) {
+  return {
+    payments: {
+      stripe: { secretKey: stripe.secretKey, webhookSecret: stripe.webhookSecret, apiUrl: stripe.url },
+    },
+    payouts: {
+      routes: [
+        { rail: "paypal", methodType: "paypal" as const },
+        { rail: "stripe_connect", methodType: "stripe_account" as const },
+      ],
+      paypal: {
+        clientId: paypal.clientId,
+        clientSecret: paypal.clientSecret,
+        webhookId: paypal.webhookId,
+        apiUrl: paypal.url,
+        ...(rail.timeoutMs === undefined ? {} : { timeoutMs: rail.timeoutMs }),
+      },
+      stripeConnect: { enabled: true, connectWebhookSecret: stripe.connectWebhookSecret, ...rail },
+    },
+  };
+}
+
+/**
  * A test-mode app whose US creators may link PayPal, Stripe connected accounts and bank accounts:
  * PayPal cash-outs ride the `paypal` rail, connected accounts `stripe_connect`, and bank accounts
  * the built-in `test` rail. Cash-outs approve themselves; the background job is idle, so each test
@@ -47,28 +77,7 @@ export async function openPayoutsApp(overrides: Record<string, unknown> = {}): P
       processIntervalMs: 3_600_000,
     },
     payoutMethods: { perUserMax: 20 },
-    payments: {
-      stripe: { secretKey: stripe.secretKey, webhookSecret: stripe.webhookSecret, apiUrl: stripe.url },
-    },
-    payouts: {
-      routes: [
-        { rail: "paypal", methodType: "paypal" },
-        { rail: "stripe_connect", methodType: "stripe_account" },
-      ],
-      paypal: {
-        clientId: paypal.clientId,
-        clientSecret: paypal.clientSecret,
-        webhookId: paypal.webhookId,
-        apiUrl: paypal.url,
-        timeoutMs: railTimeoutMs,
-      },
-      stripeConnect: {
-        enabled: true,
-        connectWebhookSecret: stripe.connectWebhookSecret,
-        timeoutMs: railTimeoutMs,
-        networkRetriesMax: 0,
-      },
-    },
+    ...standInRailsConfig(paypal, stripe, { timeoutMs: railTimeoutMs, networkRetriesMax: 0 }),
     ...overrides,
   });
   const t = app;
