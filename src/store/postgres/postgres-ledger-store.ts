@@ -10,15 +10,13 @@ import type {
 } from "../../ledger/store.js";
 import {
   type AccountState,
-  type JsonObject,
   type PendingState,
   PendingStatus,
   type PendingStatusCode,
   type StoreEffect,
   TransferType,
-  type TransferTypeCode,
-  type TransferTypeName,
 } from "../../ledger/types.js";
+import { accountFromRow, previousOf, type Row, transferFromRow } from "../ledger-rows.js";
 import { migratePostgres, type PostgresMigrationReport } from "./migrate.js";
 import { openPool, type PostgresPoolOptions } from "./pool.js";
 
@@ -30,8 +28,6 @@ export interface PostgresLedgerStoreOptions extends PostgresPoolOptions {
 export const postgresLedgerStoreDefaults = {
   reconcilePageRows: 1000,
 } as const;
-
-type Row = Record<string, unknown>;
 
 /**
  * Seeds of the 64-bit hashes that name advisory locks, one per kind of key, so that an
@@ -116,14 +112,14 @@ export class PostgresLedgerStore implements LedgerStore {
     const found = new Map<string, AccountState>();
     if (ids.length === 0) return found;
     const { rows } = await this.pool.query<Row>(sql.accountsById, [ids]);
-    for (const row of rows) found.set(row.id as string, toAccount(row));
+    for (const row of rows) found.set(row.id as string, accountFromRow(row));
     return found;
   }
 
   async getTransfers(ids: readonly bigint[]): Promise<StoredTransfer[]> {
     if (ids.length === 0) return [];
     const { rows } = await this.pool.query<Row>(sql.transfersById, [ids]);
-    const byId = new Map(rows.map((row) => [row.id as bigint, toTransfer(row)]));
+    const byId = new Map(rows.map((row) => [row.id as bigint, transferFromRow(row)]));
     // In the order asked for, like the SQLite store; ids with no transfer are left out.
     const found: StoredTransfer[] = [];
     for (const id of ids) {
@@ -153,7 +149,7 @@ export class PostgresLedgerStore implements LedgerStore {
     if (start === null || limit < 1) return [];
     // The whole page in one statement: a recursive walk down the chain, a primary-key lookup a step.
     const { rows } = await this.pool.query<Row>(sql.chainPage, [start, accountId, limit]);
-    return rows.map(toTransfer);
+    return rows.map(transferFromRow);
   }
 
   async getIdempotency(key: string): Promise<IdempotencyRecord | undefined> {
@@ -188,7 +184,7 @@ export class PostgresLedgerStore implements LedgerStore {
         const { rows } = await client.query<Row>(`FETCH ${this.reconcilePageRows} FROM reconcile_rows`);
         for (const row of rows) {
           yield {
-            account: toAccount(row),
+            account: accountFromRow(row),
             fromEntries: {
               // SUM over bigint is numeric: an exact decimal string.
               debitsPosted: BigInt(row.e_debits_posted as string),
@@ -430,7 +426,7 @@ class PostgresWriteTx implements LedgerWriteTx {
 
   private collect(found: Map<string, AccountState>, rows: Row[]): void {
     for (const row of rows) {
-      found.set(row.id as string, toAccount(row));
+      found.set(row.id as string, accountFromRow(row));
       this.heads.set(row.id as string, (row.last_transfer_id as bigint | null) ?? null);
     }
   }
@@ -509,44 +505,6 @@ const sql = {
     LEFT JOIN dh ON dh.id = a.id LEFT JOIN ch ON ch.id = a.id
     ORDER BY a.id`,
 } as const;
-
-const typeNames = Object.fromEntries(
-  Object.entries(TransferType).map(([name, code]) => [code, name]),
-) as Record<TransferTypeCode, TransferTypeName>;
-
-function previousOf(row: Row, accountId: string): bigint | null {
-  return (
-    ((row.debit_account_id === accountId ? row.debit_prev_id : row.credit_prev_id) as bigint | null) ?? null
-  );
-}
-
-function toAccount(row: Row): AccountState {
-  return {
-    id: row.id as string,
-    unit: row.unit as string,
-    flags: row.flags as number,
-    debitsPosted: row.debits_posted as bigint,
-    creditsPosted: row.credits_posted as bigint,
-    debitsPending: row.debits_pending as bigint,
-    creditsPending: row.credits_pending as bigint,
-    createdAt: Number(row.created_at as bigint),
-  };
-}
-
-function toTransfer(row: Row): StoredTransfer {
-  return {
-    id: row.id as bigint,
-    type: typeNames[row.type as TransferTypeCode],
-    debitAccountId: row.debit_account_id as string,
-    creditAccountId: row.credit_account_id as string,
-    amount: row.amount as bigint,
-    kind: row.kind as string,
-    pendingId: (row.pending_id as bigint | null) ?? null,
-    expiresAt: row.expires_at === null ? null : Number(row.expires_at as bigint),
-    metadata: row.metadata === null ? null : (JSON.parse(row.metadata as string) as JsonObject),
-    createdAt: Number(row.created_at as bigint),
-  };
-}
 
 function toPending(row: Row): PendingState {
   return {

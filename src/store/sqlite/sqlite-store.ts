@@ -12,15 +12,13 @@ import type {
 } from "../../ledger/store.js";
 import {
   type AccountState,
-  type JsonObject,
   type PendingState,
   PendingStatus,
   type PendingStatusCode,
   type StoreEffect,
   TransferType,
-  type TransferTypeCode,
-  type TransferTypeName,
 } from "../../ledger/types.js";
+import { accountFromRow, previousOf, type Row, transferFromRow } from "../ledger-rows.js";
 import { statementsFor } from "./effects.js";
 import { type MigrationReport, migrate } from "./migrate.js";
 import { type BalanceColumns, type TransferColumns, type WriterOp, WriterThread } from "./writer-thread.js";
@@ -31,8 +29,6 @@ export interface SqliteStoreOptions {
   /** Most accounts the writer keeps cached; the cache is dropped whole when it would pass this. */
   accountCacheMax?: number;
 }
-
-type Row = Record<string, unknown>;
 
 /** An account row as the writer caches it: the ledger's state, its rowid and its history head. */
 interface StoredAccount {
@@ -137,7 +133,7 @@ export class SqliteStore implements LedgerStore {
     const found = new Map<string, AccountState>();
     for (const id of ids) {
       const row = this.statements.account.get(id) as Row | undefined;
-      if (row) found.set(id, toAccount(row));
+      if (row) found.set(id, accountFromRow(row));
     }
     return found;
   }
@@ -146,7 +142,7 @@ export class SqliteStore implements LedgerStore {
     const found: StoredTransfer[] = [];
     for (const id of ids) {
       const row = this.statements.transfer.get(id) as Row | undefined;
-      if (row) found.push(toTransfer(row));
+      if (row) found.push(transferFromRow(row));
     }
     return found;
   }
@@ -171,7 +167,7 @@ export class SqliteStore implements LedgerStore {
     const page: StoredTransfer[] = [];
     while (next !== null && page.length < limit) {
       const row = this.statements.transfer.get(next) as Row;
-      page.push(toTransfer(row));
+      page.push(transferFromRow(row));
       next = previousOf(row, accountId);
     }
     return page;
@@ -211,7 +207,7 @@ export class SqliteStore implements LedgerStore {
   async *reconcileRows(): AsyncIterable<ReconcileRow> {
     for (const row of this.statements.reconcile.iterate() as Iterable<Row>) {
       yield {
-        account: toAccount(row),
+        account: accountFromRow(row),
         fromEntries: {
           debitsPosted: row.e_debits_posted as bigint,
           creditsPosted: row.e_credits_posted as bigint,
@@ -615,49 +611,11 @@ class SqliteWriteTx implements LedgerWriteTx {
   }
 }
 
-const typeNames = Object.fromEntries(
-  Object.entries(TransferType).map(([name, code]) => [code, name]),
-) as Record<TransferTypeCode, TransferTypeName>;
-
-function previousOf(row: Row, accountId: string): bigint | null {
-  return (
-    ((row.debit_account_id === accountId ? row.debit_prev_id : row.credit_prev_id) as bigint | null) ?? null
-  );
-}
-
 function toStoredAccount(row: Row): StoredAccount {
   return {
-    state: toAccount(row),
+    state: accountFromRow(row),
     rowid: row.row_id as bigint,
     lastTransferId: (row.last_transfer_id as bigint | null) ?? null,
-  };
-}
-
-function toAccount(row: Row): AccountState {
-  return {
-    id: row.id as string,
-    unit: row.unit as string,
-    flags: Number(row.flags),
-    debitsPosted: row.debits_posted as bigint,
-    creditsPosted: row.credits_posted as bigint,
-    debitsPending: row.debits_pending as bigint,
-    creditsPending: row.credits_pending as bigint,
-    createdAt: Number(row.created_at),
-  };
-}
-
-function toTransfer(row: Row): StoredTransfer {
-  return {
-    id: row.id as bigint,
-    type: typeNames[Number(row.type) as TransferTypeCode],
-    debitAccountId: row.debit_account_id as string,
-    creditAccountId: row.credit_account_id as string,
-    amount: row.amount as bigint,
-    kind: row.kind as string,
-    pendingId: (row.pending_id as bigint | null) ?? null,
-    expiresAt: row.expires_at === null ? null : Number(row.expires_at),
-    metadata: row.metadata === null ? null : (JSON.parse(row.metadata as string) as JsonObject),
-    createdAt: Number(row.created_at),
   };
 }
 
