@@ -4,6 +4,7 @@ import { join } from "node:path";
 import type Database from "better-sqlite3";
 import { Ledger } from "../src/ledger/index.js";
 import { SqliteStore } from "../src/store/sqlite/sqlite-store.js";
+import { sendToHotAccount } from "./hot-account.js";
 import { formatRate, percentile, printTable } from "./stats.js";
 
 /**
@@ -56,31 +57,13 @@ export async function benchLedger(args: { transfers?: number; accounts?: number 
       ),
     );
 
-    const latenciesMs = new Float64Array(accountsTotal * perAccount);
-    let done = 0;
-    const started = performance.now();
-    // Each sender is one client that waits for its acknowledgement before sending again.
-    await Promise.all(
-      senders.map(async (id) => {
-        for (let n = 0; n < perAccount; n++) {
-          const t0 = performance.now();
-          await ledger.submit({
-            transfers: [
-              { debitAccountId: id, creditAccountId: "creator:hot:coins", amount: 1n, kind: "gift" },
-            ],
-          });
-          latenciesMs[done++] = performance.now() - t0;
-        }
-      }),
-    );
-    const elapsedS = (performance.now() - started) / 1000;
+    const { done, elapsedS, sortedLatenciesMs: sorted } = await sendToHotAccount(ledger, senders, perAccount);
     await ledger.close();
     const hot = (await store.getAccounts(["creator:hot:coins"])).get("creator:hot:coins")!;
     if (hot.creditsPosted !== BigInt(done))
       throw new Error(`hot account has ${hot.creditsPosted}, expected ${done}`);
     await store.close();
 
-    const sorted = latenciesMs.slice(0, done).sort();
     const rate = done / elapsedS;
     printTable(
       `ledger: ${done.toLocaleString("en-US")} transfers, ${accountsTotal.toLocaleString("en-US")} senders → 1 hot account, synchronous=FULL`,

@@ -3,6 +3,7 @@ import pg from "pg";
 import { Ledger } from "../src/ledger/index.js";
 import { openPool } from "../src/store/postgres/pool.js";
 import { PostgresLedgerStore } from "../src/store/postgres/postgres-ledger-store.js";
+import { sendToHotAccount } from "./hot-account.js";
 import { formatRate, percentile, printTable } from "./stats.js";
 
 const defaultUrl = "postgres://postgres@127.0.0.1:5432/test";
@@ -68,25 +69,11 @@ export async function benchPgLedger(): Promise<void> {
       ),
     );
 
-    const latenciesMs = new Float64Array(accountsTotal * perAccount);
-    let done = 0;
-    const started = performance.now();
-    // Each sender is one client that waits for its acknowledgement before sending again.
-    await Promise.all(
-      senders.map(async (id) => {
-        for (let n = 0; n < perAccount; n++) {
-          const t0 = performance.now();
-          await ledger.submit({
-            idempotencyKey: `gift:${id}:${n}`,
-            transfers: [
-              { debitAccountId: id, creditAccountId: "creator:hot:coins", amount: 1n, kind: "gift" },
-            ],
-          });
-          latenciesMs[done++] = performance.now() - t0;
-        }
-      }),
-    );
-    const elapsedS = (performance.now() - started) / 1000;
+    const {
+      done,
+      elapsedS,
+      sortedLatenciesMs: sorted,
+    } = await sendToHotAccount(ledger, senders, perAccount, (id, n) => `gift:${id}:${n}`);
     await ledger.close();
     const hot = (await store.getAccounts(["creator:hot:coins"])).get("creator:hot:coins")!;
     if (hot.creditsPosted !== BigInt(done))
@@ -98,7 +85,6 @@ export async function benchPgLedger(): Promise<void> {
     for (const clients of [1, 8, 32])
       naive.push([clients, await naiveLedger(url, schema, clients, senders)] as const);
 
-    const sorted = latenciesMs.slice(0, done).sort();
     const rate = done / elapsedS;
     const naiveBest = Math.max(...naive.map(([, r]) => r));
     printTable(
