@@ -436,13 +436,15 @@ export class Cashouts {
     return moved;
   }
 
+  /** Settles one cash-out under its lock; 1 if its status changed. */
   private async apply(id: string, state: PayoutState): Promise<number> {
-    const result = await this.guarded(id, async () => {
-      const before = await this.mustGet(id);
-      const after = await this.settleById(id, state);
-      return after.status === before.status ? 0 : 1;
-    });
-    return result ?? 0;
+    const moved = await this.guarded(id, () =>
+      this.cashoutLock.run(id, async () => {
+        const before = await this.mustGet(id);
+        return (await this.settle(before, state)).status === before.status ? 0 : 1;
+      }),
+    );
+    return moved ?? 0;
   }
 
   /** Runs one cash-out's (or rail's) step; its trouble (a rail down, say) must not stop the others. */
