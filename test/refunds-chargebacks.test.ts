@@ -144,6 +144,24 @@ describe("chargebacks", () => {
     expect((await reconcile(app.runtime.store)).problems).toEqual([]);
   });
 
+  it("a purchase disputed again after a won dispute is charged back again, in the same millisecond", async () => {
+    // The test clock is frozen, so every step has the same time: only the chargeback count tells
+    // the second chargeback from the first (found by the economy property test).
+    const app = await setup("US");
+    const p = await buyPack(app, "us-1000");
+    for (let round = 0; round < 2; round++) {
+      expect((await simulateProvider(app, p.id, "dispute")).json()).toMatchObject({ status: "disputed" });
+      expect(await posted(app, `user:buyer:coins:paid:${p.id}`)).toBe(0n);
+      expect(await posted(app, "platform:USD:expense:chargebacks")).toBe(-990n);
+      expect((await simulateProvider(app, p.id, "dispute-won")).json()).toMatchObject({
+        status: "completed",
+      });
+      expect(await posted(app, `user:buyer:coins:paid:${p.id}`)).toBe(1000n);
+      expect(await posted(app, "platform:USD:expense:chargebacks")).toBe(0n);
+    }
+    expect((await reconcile(app.runtime.store)).problems).toEqual([]);
+  });
+
   it("coins spent: they become debt, the user is restricted, and the next purchase repays it first", async () => {
     const app = await setup("US");
     const p = await buyPack(app, "us-1000");

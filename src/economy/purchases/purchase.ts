@@ -38,6 +38,11 @@ export interface Purchase {
   disputeId: string | null;
   /** The ledger key of the chargeback in force, from which a won dispute is undone. */
   chargebackKey: string | null;
+  /**
+   * How many chargebacks were applied, won back or not: part of each chargeback's key, so that a
+   * purchase disputed again after a won dispute gets a new chargeback even within one millisecond.
+   */
+  chargebacks: number;
   createdAt: number;
   updatedAt: number;
 }
@@ -63,6 +68,7 @@ export function purchaseDocument(p: Purchase) {
     refundedMinor: p.refundedMinor.toString(),
     disputeId: p.disputeId,
     chargebackKey: p.chargebackKey,
+    chargebacks: p.chargebacks,
     createdAt: p.createdAt,
     updatedAt: p.updatedAt,
   };
@@ -78,6 +84,8 @@ export function purchaseFromDocument(d: PurchaseDocument): Purchase {
     refundedCoins: BigInt(d.refundedCoins),
     refundedMinor: BigInt(d.refundedMinor),
     chargebackKey: d.chargebackKey ?? null,
+    // Purchases stored before the count existed had had at most their one chargeback key.
+    chargebacks: d.chargebacks ?? 0,
   };
 }
 

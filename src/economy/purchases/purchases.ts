@@ -140,6 +140,7 @@ export class Purchases {
       refundedMinor: 0n,
       disputeId: null,
       chargebackKey: null,
+      chargebacks: 0,
       createdAt: now,
       updatedAt: now,
     };
@@ -502,6 +503,7 @@ export class Purchases {
       status: "disputed",
       disputeId,
       chargebackKey: chargebackKey(purchase),
+      chargebacks: purchase.chargebacks + 1,
       updatedAt: now,
     };
     const effects = [purchaseEffect(disputed)];
@@ -651,7 +653,8 @@ export class Purchases {
     await this.commit({
       accounts,
       transfers,
-      idempotencyKey: `purchase:${purchase.id}:dispute:${disputeId}:won`,
+      // Won once per chargeback: a later dispute of the same purchase has its own chargeback key.
+      idempotencyKey: `${purchase.chargebackKey}:won`,
       fingerprint: "won",
       effects,
     });
@@ -875,7 +878,7 @@ type Move = Extract<TransferInput, { debitAccountId: string }>;
 
 /** The ledger key of a chargeback taken from this state of the purchase. */
 function chargebackKey(purchase: Purchase): string {
-  return `purchase:${purchase.id}:chargeback:${purchase.updatedAt}`;
+  return `purchase:${purchase.id}:chargeback:${purchase.chargebacks}:${purchase.updatedAt}`;
 }
 
 /** Coins back from the purchase's lot to the issuer, and money from sales (or to losses) back to the provider. */
