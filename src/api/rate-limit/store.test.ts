@@ -1,5 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { MemoryRateLimitStore } from "./store.js";
+import { describeRateLimitStore } from "./store.testkit.js";
+
+describeRateLimitStore("memory", async () => new MemoryRateLimitStore(1000));
 
 function counted(store: MemoryRateLimitStore, key: string, windowMs: number) {
   let result: { current: number; ttl: number } | undefined;

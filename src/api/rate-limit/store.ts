@@ -1,5 +1,6 @@
 import type { FastifyRateLimitStore, FastifyRateLimitStoreCtor } from "@fastify/rate-limit";
 import type { Config } from "../../config/index.js";
+import { RedisRateLimitStore } from "./redis-store.js";
 
 export type TakeVerdict = { allowed: true } | { allowed: false; retryAfterMs: number };
 
@@ -9,11 +10,15 @@ export type TakeVerdict = { allowed: true } | { allowed: false; retryAfterMs: nu
  * several processes) moves every limit at once.
  */
 export interface RateLimitStore extends FastifyRateLimitStore {
+  /** The key's count and the ms left in its window, without counting; {0, 0} when none is open. */
+  read(key: string, callback: (error: Error | null, result?: { current: number; ttl: number }) => void): void;
   /**
    * Adds each cost to its key's window, unless one of them would take its key past `max`: then
    * nothing is counted, and the verdict says when the fullest window resets.
    */
   take(costs: ReadonlyMap<string, number>, max: number, windowMs: number): Promise<TakeVerdict>;
+  /** Lets go of the connection of a store that has one; the memory store has none. */
+  close?(): Promise<void>;
 }
 
 interface Counter {
@@ -103,8 +108,12 @@ export class MemoryRateLimitStore implements RateLimitStore {
   }
 }
 
-/** The one place that picks where rate limits are counted. */
-export function rateLimitStore(config: Config["rateLimit"]): RateLimitStore {
+/**
+ * The one place that picks where rate limits are counted: in Redis when a URL is given, so that
+ * several processes share each limit, else in this process's memory. Close it with its `close`.
+ */
+export function rateLimitStore(config: Config["rateLimit"], redisUrl?: string): RateLimitStore {
+  if (redisUrl) return new RedisRateLimitStore({ url: redisUrl });
   return new MemoryRateLimitStore(config.keysTrackedMax);
 }
 

@@ -1,0 +1,83 @@
+import { Redis } from "ioredis";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describeRemoteBus, requireRedis, testRedisUrl, uniqueSuffix } from "./fanout.testkit.js";
+import { RedisBus } from "./redis-bus.js";
+
+const available = await requireRedis();
+
+describe.skipIf(!available)("RedisBus", () => {
+  let raw: Redis;
+  beforeAll(() => {
+    raw = new Redis(testRedisUrl);
+  });
+  afterAll(async () => {
+    await raw.quit();
+  });
+
+  describeRemoteBus({
+    prefix: () => `gs:test:${uniqueSuffix()}:`,
+    open: (o) => new RedisBus({ url: testRedisUrl, ...o }),
+    publishRaw: async (prefix, streamId, payload) => {
+      await raw.publish(prefix + streamId, payload);
+    },
+  });
+
+  const subscribers = async (channel: string) => {
+    const reply = (await raw.pubsub("NUMSUB", channel)) as [string, number];
+    return Number(reply[1]);
+  };
+
+  it("holds one Redis channel per followed stream, and leaves it with the last listener", async () => {
+    const prefix = `gs:test:${uniqueSuffix()}:`;
+    const errors: unknown[] = [];
+    const bus = new RedisBus({ url: testRedisUrl, prefix, onError: (e) => errors.push(e) });
+    try {
+      await bus.ready();
+      const off1 = bus.subscribe("room", () => {});
+      const off2 = bus.subscribe("room", () => {});
+      await bus.flush();
+      expect(await subscribers(`${prefix}room`)).toBe(1);
+      off1();
+      await bus.flush();
+      expect(await subscribers(`${prefix}room`)).toBe(1);
+      off2();
+      await bus.flush();
+      expect(await subscribers(`${prefix}room`)).toBe(0);
+      expect(errors).toEqual([]);
+    } finally {
+      await bus.close();
+    }
+  });
+
+  it("carries stream ids with any characters", async () => {
+    const prefix = `gs:test:${uniqueSuffix()}:`;
+    const errors: unknown[] = [];
+    const a = new RedisBus({ url: testRedisUrl, prefix, onError: (e) => errors.push(e) });
+    const b = new RedisBus({ url: testRedisUrl, prefix, onError: (e) => errors.push(e) });
+    try {
+      await Promise.all([a.ready(), b.ready()]);
+      const seen: string[] = [];
+      const ids = ["a.b", "x y", ">", "*", "", "ünï:cødé"];
+      for (const id of ids) b.subscribe(id, () => seen.push(id));
+      await b.flush();
+      for (const id of ids) a.publish(id, { type: "gift", giftId: "gft_1" });
+      await expect.poll(() => seen).toEqual(ids);
+      expect(errors).toEqual([]);
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+    }
+  });
+
+  it("rejects ready when the server cannot be reached, and closes all the same", async () => {
+    const errors: unknown[] = [];
+    const bus = new RedisBus({
+      url: "redis://127.0.0.1:1",
+      prefix: "gs:test:",
+      onError: (e) => errors.push(e),
+    });
+    await expect(bus.ready()).rejects.toThrow();
+    bus.publish("room", { type: "gift", giftId: "gft_1" });
+    expect(errors.length).toBeGreaterThanOrEqual(1);
+    await bus.close();
+  });
+});
