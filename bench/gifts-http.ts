@@ -12,17 +12,17 @@ import { formatRate, printTable } from "./stats.js";
  * that parses the same body and answers 201, measured in the same run. Everything shares the
  * machine's two cores.
  */
-const key = "gs_bench_admin_key_0123456789abcdefghijkl";
+export const key = "gs_bench_admin_key_0123456789abcdefghijkl";
 const sendersTotal = Number(process.env.BENCH_SENDERS ?? 10_000);
-const connections = 64;
-const durationS = Number(process.env.BENCH_SECONDS ?? 10);
+export const connections = 64;
+export const durationS = Number(process.env.BENCH_SECONDS ?? 10);
 
-interface Started {
+export interface Started {
   url: string;
   child: ChildProcess;
 }
 
-function start(args: string[], env: Record<string, string>): Promise<Started> {
+export function start(args: string[], env: Record<string, string>): Promise<Started> {
   const profile = process.env.BENCH_PROFILE_DIR
     ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`]
     : [];
@@ -42,13 +42,17 @@ function start(args: string[], env: Record<string, string>): Promise<Started> {
   });
 }
 
-async function stop(s: Started): Promise<void> {
+export async function stop(s: Started): Promise<void> {
   const exited = new Promise((resolve) => s.child.on("exit", resolve));
   s.child.kill("SIGTERM");
   await exited;
 }
 
-async function inParallel<T>(items: T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
+export async function inParallel<T>(
+  items: T[],
+  limit: number,
+  work: (item: T) => Promise<void>,
+): Promise<void> {
   let next = 0;
   await Promise.all(
     Array.from({ length: limit }, async () => {
@@ -57,23 +61,40 @@ async function inParallel<T>(items: T[], limit: number, work: (item: T) => Promi
   );
 }
 
-function writeBenchConfig(dir: string): string {
+export function writeBenchConfig(dir: string): string {
   const path = join(dir, "bench.yaml");
   writeFileSync(path, "log:\n  requests: false\n");
   return path;
 }
 
-function gift(sender: number, quantity = 1) {
+export function gift(sender: number, quantity = 1) {
   return {
     senderId: `viewer${sender}`,
     recipientId: "creator",
     giftId: "rose",
     quantity,
-    context: { type: "live", id: "stream-1" },
+    context: { type: "live" as const, id: "stream-1" },
   };
 }
 
-async function run(url: string, path: string, body: (i: number) => object, perRequest: number) {
+/** A `send-batch` body: `size` gifts from consecutive senders, the `n`th such body. */
+export function giftBatch(n: number, size: number, senders: number) {
+  return {
+    gifts: Array.from({ length: size }, (_, j) => ({ id: String(j), ...gift((n * size + j) % senders) })),
+  };
+}
+
+/**
+ * Drives one route with autocannon; `perRequest` gifts go in each request. `onResponse` sees each
+ * answer (the pg benchmark counts the gifts a batch accepted).
+ */
+export async function run(
+  url: string,
+  path: string,
+  body: (i: number) => object,
+  perRequest: number,
+  onResponse?: (status: number, body: string) => void,
+) {
   let i = 0;
   const result = await autocannon({
     url: `${url}${path}`,
@@ -91,6 +112,7 @@ async function run(url: string, path: string, body: (i: number) => object, perRe
             body: JSON.stringify(body(n)),
           };
         },
+        ...(onResponse ? { onResponse: (status: number, text: string) => onResponse(status, text) } : {}),
       },
     ],
   });
@@ -140,12 +162,7 @@ export async function benchGiftsHttp(): Promise<void> {
     const batch = await run(
       server.url,
       "/v1/gifts/send-batch",
-      (n) => ({
-        gifts: Array.from({ length: batchSize }, (_, j) => ({
-          id: String(j),
-          ...gift((n * batchSize + j) % sendersTotal),
-        })),
-      }),
+      (n) => giftBatch(n, batchSize, sendersTotal),
       batchSize,
     );
     await stop(server);

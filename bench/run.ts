@@ -1,5 +1,6 @@
 import { benchGiftsHttp } from "./gifts-http.js";
 import { benchLedger } from "./ledger.js";
+import { benchPg } from "./pg.js";
 import { benchPgLedger } from "./pg-ledger.js";
 
 /** `npm run bench` runs every benchmark; `npm run bench -- NAME` runs one. */
@@ -7,6 +8,7 @@ const benches: Record<string, () => Promise<void>> = {
   ledger: () => benchLedger(),
   "gifts-http": () => benchGiftsHttp(),
   "pg-ledger": () => benchPgLedger(),
+  pg: () => benchPg(),
 };
 
 const wanted = process.argv.slice(2);
