@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openTestApp, type TestApp } from "./support/app.js";
+import { count } from "./support/sql.js";
 
 /**
  * Every route that takes a body, table-driven: the same bad inputs each get their DESIGN.md §5
@@ -46,18 +47,16 @@ afterAll(async () => {
 });
 
 /** Everything a request could change. */
-function snapshot() {
-  const db = t.runtime.store.database;
-  const count = (table: string) =>
-    (db.prepare(`SELECT COUNT(*) AS n FROM ${table}`).get() as { n: bigint }).n;
+async function snapshot() {
+  const db = t.runtime.store;
   return {
-    transfers: count("transfers"),
-    accounts: count("accounts"),
-    purchases: count("purchases"),
-    users: db.prepare("SELECT id, status, country, display_name FROM users ORDER BY id").all(),
-    keys: count("api_keys"),
-    versions: count("economy_versions"),
-    idempotency: count("idempotency"),
+    transfers: await count(db, "transfers"),
+    accounts: await count(db, "accounts"),
+    purchases: await count(db, "purchases"),
+    users: await db.all("SELECT id, status, country, display_name FROM users ORDER BY id"),
+    keys: await count(db, "api_keys"),
+    versions: await count(db, "economy_versions"),
+    idempotency: await count(db, "idempotency"),
   };
 }
 
@@ -135,7 +134,7 @@ describe("bad input on every route", () => {
       for (const route of routes) {
         if (!route.bodied && status === 400 && code === "invalid_request" && name !== "malformed JSON")
           continue;
-        const before = snapshot();
+        const before = await snapshot();
         const { headers: h, payload } = build(route);
         const res = await t.app.inject({
           method: route.method as "POST",
@@ -146,7 +145,7 @@ describe("bad input on every route", () => {
         expect({ route: route.path, status: res.statusCode }).toEqual({ route: route.path, status });
         expect(res.headers["content-type"]).toContain("application/problem+json");
         expect(res.json()).toMatchObject({ code });
-        expect(snapshot()).toEqual(before);
+        expect(await snapshot()).toEqual(before);
       }
     });
   }
@@ -160,7 +159,7 @@ describe("bad input on every route", () => {
     ["a JSON number", 5],
     ["NaN", "NaN"],
   ])("refuses %s as an amount with 400, changing nothing", async (_name, coins) => {
-    const before = snapshot();
+    const before = await snapshot();
     const res = await t.app.inject({
       method: "POST",
       url: "/v1/admin/users/u1/bonus",
@@ -169,6 +168,6 @@ describe("bad input on every route", () => {
     });
     expect(res.statusCode).toBe(400);
     expect(["invalid_amount", "invalid_request"]).toContain(res.json().code);
-    expect(snapshot()).toEqual(before);
+    expect(await snapshot()).toEqual(before);
   });
 });

@@ -157,9 +157,9 @@ async function run(t: CreatorApp, ops: Op[]): Promise<void> {
         const before = m.lots.length;
         await earn(t, op.source, "hand-hearts", op.quantity);
         // One lot per gift sent: earn() sends a single gift of this quantity.
-        const ids = t.runtime.store.database
-          .prepare("SELECT id FROM gifts WHERE recipient_id = 'creator' ORDER BY created_at, rowid")
-          .all() as { id: string }[];
+        const ids = (await t.runtime.store.all(
+          "SELECT id FROM gifts WHERE recipient_id = 'creator' ORDER BY created_at, rowid",
+        )) as { id: string }[];
         expect(ids.length).toBe(before + 1);
         m.lots.push({
           giftId: ids.at(-1)!.id,
@@ -254,11 +254,9 @@ async function run(t: CreatorApp, ops: Op[]): Promise<void> {
     expect(w.diamonds.withdrawable).toBe(m.withdrawable.toString());
     expect(w.diamonds.onHold).toBe(m.onHold.toString());
     // Each lot's cashed diamonds are exactly what open and paid cash-outs hold of it.
-    const rows = t.runtime.store.database
-      .prepare(
-        "SELECT id, diamonds - reversed_diamonds - cashed_diamonds AS left FROM gifts WHERE recipient_id = 'creator'",
-      )
-      .all() as { id: string; left: bigint }[];
+    const rows = (await t.runtime.store.all(
+      "SELECT id, diamonds - reversed_diamonds - cashed_diamonds AS left FROM gifts WHERE recipient_id = 'creator'",
+    )) as { id: string; left: bigint }[];
     for (const row of rows) expect(row.left).toBe(m.lots.find((l) => l.giftId === row.id)!.left);
     const left = allocate(m.available(), m.withdrawable, "USD", usd)!;
     expect(w.cash).toEqual({

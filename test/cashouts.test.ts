@@ -428,9 +428,9 @@ describe("cash-out webhook events", () => {
     await t.inject("POST", `/v1/admin/cashouts/${c.id}/approve`);
     await t.cashouts.process();
     await t.cashouts.process();
-    const events = t.runtime.store.database
-      .prepare("SELECT type, resource, payload FROM webhook_events ORDER BY rowid")
-      .all() as { type: string; resource: string; payload: string }[];
+    const events = (await t.runtime.store.all(
+      "SELECT type, resource, payload FROM webhook_events ORDER BY seq",
+    )) as { type: string; resource: string; payload: string }[];
     expect(events.map((e) => e.type)).toEqual([
       "cashout.requested",
       "cashout.approved",

@@ -171,11 +171,11 @@ describe("economy", () => {
       inForce: { id: string };
     };
     const { EconomyCatalog } = await import("../src/economy/catalog.js");
-    const { SqliteEconomyStore } = await import("../src/store/sqlite/economy-store.js");
+    const { SqlEconomyStore } = await import("../src/store/sql/economy-store.js");
     const { defaultEconomyDocument } = await import("../src/economy/config/preset.js");
     const edited = { ...defaultEconomyDocument, commissionRate: "0.45" };
     const reopened = await EconomyCatalog.open({
-      store: new SqliteEconomyStore(t.runtime.store),
+      store: new SqlEconomyStore(t.runtime.store),
       access: t.access,
       clock: t.clock.now,
       amountMax: 10n ** 15n,
@@ -186,7 +186,7 @@ describe("economy", () => {
     expect(now.document.commissionRate).toBe("0.45");
     // Unchanged configuration: no new version.
     const again = await EconomyCatalog.open({
-      store: new SqliteEconomyStore(t.runtime.store),
+      store: new SqlEconomyStore(t.runtime.store),
       access: t.access,
       clock: t.clock.now,
       amountMax: 10n ** 15n,

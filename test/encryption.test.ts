@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { secretKeyFileName } from "../src/crypto/key-source.js";
 import { openTestApp, type TestApp } from "./support/app.js";
 import { png } from "./support/documents.js";
+import { count } from "./support/sql.js";
 
 const dirs: string[] = [];
 const apps: TestApp[] = [];
@@ -118,10 +119,12 @@ describe("encryption at rest", () => {
     const app = await open();
     await fill(app);
     // Something was really stored: the test would pass vacuously otherwise.
-    const db = app.runtime.store.database;
-    const count = (table: string) =>
-      Number((db.prepare(`SELECT COUNT(*) AS n FROM ${table}`).get() as { n: bigint }).n);
-    expect([count("kyc"), count("kyc_documents"), count("payout_methods")]).toEqual([1, 1, 3]);
+    const db = app.runtime.store;
+    expect([
+      await count(db, "kyc"),
+      await count(db, "kyc_documents"),
+      await count(db, "payout_methods"),
+    ]).toEqual([1n, 1n, 3n]);
 
     // While running: the WAL holds the recent pages.
     const running = filesUnder(app.dir);
@@ -174,12 +177,16 @@ describe("encryption at rest", () => {
   it("binds each sealed value to its row: a value copied into another row does not open", async () => {
     const app = await open();
     const { methodIds } = await fill(app);
-    const db = app.runtime.store.database;
+    const db = app.runtime.store;
     // An attacker with write access swaps xan's IBAN method details into sam's US method.
-    const iban = db.prepare("SELECT details FROM payout_methods WHERE id = ?").get(methodIds[0]!) as {
+    const iban = (await db.get("SELECT details FROM payout_methods WHERE id = ?", [methodIds[0]!])) as {
       details: Buffer;
     };
-    db.prepare("UPDATE payout_methods SET details = ? WHERE id = ?").run(iban.details, methodIds[2]!);
+    expect(
+      await db.execute([
+        { sql: "UPDATE payout_methods SET details = ? WHERE id = ?", params: [iban.details, methodIds[2]!] },
+      ]),
+    ).toBe(1);
     await expect(app.payoutMethods.get("sam", methodIds[2]!)).rejects.toThrow(/does not open/);
     const res = await app.app.inject({
       method: "GET",

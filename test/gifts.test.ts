@@ -88,9 +88,9 @@ describe("gifts", () => {
     expect(await bal(app, "user:creator:diamonds:withdrawable")).toBe(400n);
     expect(await bal(app, "user:creator:diamonds:pending")).toBe(0n);
     // The lots keep the values locked at receipt: 200 × $0.005 + 200 × $0.01 = $3.00 gross.
-    const lots = app.runtime.store.database
-      .prepare("SELECT diamonds, value_usd, commission_rate FROM gifts ORDER BY created_at, id")
-      .all() as { diamonds: bigint; value_usd: string; commission_rate: string }[];
+    const lots = (await app.runtime.store.all(
+      "SELECT diamonds, value_usd, commission_rate FROM gifts ORDER BY created_at, id",
+    )) as { diamonds: bigint; value_usd: string; commission_rate: string }[];
     expect(lots.map((l) => [l.diamonds, l.value_usd, l.commission_rate]).sort()).toEqual(
       [
         [200n, "0.005", "0.5"],

@@ -460,12 +460,10 @@ describe("identity verification under concurrency", () => {
     const app = await setup();
     await submit(app, "alice");
     await upload(app, "alice", png(), "image/png");
-    const stale = await app.runtime.store.database
-      .prepare("SELECT submission FROM kyc WHERE user_id = ?")
-      .get("alice");
+    const stale = await app.runtime.store.get("SELECT submission FROM kyc WHERE user_id = ?", ["alice"]);
     await submit(app, "alice", { ...submission, birthDate: "1990-12-31" });
-    const { SqliteKycStore } = await import("../src/store/sqlite/kyc-store.js");
-    const store = new SqliteKycStore(app.runtime.store);
+    const { SqlKycStore } = await import("../src/store/sql/kyc-store.js");
+    const store = new SqlKycStore(app.runtime.store);
     const expected = (stale as { submission: Buffer }).submission;
     expect(await store.approve("alice", expected, "1994-07-09", "key_test", app.clock.now())).toBe(false);
     expect(await store.reject("alice", expected, "stale", "key_test", app.clock.now())).toBe(false);

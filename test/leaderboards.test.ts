@@ -211,10 +211,11 @@ describe("leaderboards", () => {
       headers: { ...t!.admin, "idempotency-key": key() },
     });
     expect(dispute.statusCode, dispute.body).toBe(200);
-    const reversed = t!.runtime.store.database
-      .prepare("SELECT SUM(reversed_diamonds) AS r FROM gifts WHERE sender_id = 'eve'")
-      .get() as { r: bigint };
-    expect(reversed.r).toBeGreaterThan(0n);
+    // SUM is a bigint on SQLite, an exact decimal string on PostgreSQL.
+    const reversed = (await t!.runtime.store.get(
+      "SELECT SUM(reversed_diamonds) AS r FROM gifts WHERE sender_id = 'eve'",
+    )) as { r: bigint | string };
+    expect(BigInt(reversed.r)).toBeGreaterThan(0n);
     // The coins were spent (eve now owes them as debt); only the creator's diamonds went back.
     expect((await get("/v1/live/stream-1/leaderboard")).json()).toEqual(before);
     expect((before as { data: unknown[] }).data[0]).toMatchObject({ userId: "eve", coins: "500" });

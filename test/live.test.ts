@@ -269,9 +269,9 @@ describe("GET /v1/live/{streamId}/events", () => {
   it("answers a bad Last-Event-ID, stream id or query with 400 invalid_request", async () => {
     await setup();
     await send("ann");
-    const head = (
-      t!.runtime.store.database.prepare("SELECT MAX(rowid) AS m FROM gifts").get() as { m: bigint }
-    ).m;
+    const head = BigInt(
+      ((await t!.runtime.store.get("SELECT MAX(rowid) AS m FROM gifts")) as { m: bigint }).m,
+    );
     for (const [path, headers] of [
       ["/v1/live/stream-1/events", { "last-event-id": "abc" }],
       ["/v1/live/stream-1/events", { "last-event-id": "-1" }],

@@ -2,7 +2,7 @@ import { pino } from "pino";
 import { afterEach, describe, expect, it } from "vitest";
 import { openPayoutRails } from "../src/cli/cashouts.js";
 import { reconcile } from "../src/ledger/reconcile.js";
-import { SqlitePayoutFileStore } from "../src/store/sqlite/payout-file-store.js";
+import { SqlPayoutFileStore } from "../src/store/sql/payout-file-store.js";
 import { type CreatorApp, wallet } from "./support/creator.js";
 import { parseNacha } from "./support/nacha-parser.js";
 import { elementTexts, validatePain001 } from "./support/pain001.js";
@@ -18,6 +18,7 @@ import {
   statusCounts,
   uploadReturns,
 } from "./support/payout-files.js";
+import { count } from "./support/sql.js";
 
 let t: CreatorApp | null = null;
 afterEach(async () => {
@@ -39,12 +40,12 @@ const posted = async (app: CreatorApp, id: string) =>
 const cashout = async (app: CreatorApp, id: string) => (await app.inject("GET", `/v1/cashouts/${id}`)).json();
 
 /** Everything the payout-file routes could change. */
-function snapshot(app: CreatorApp) {
-  const db = app.runtime.store.database;
+async function snapshot(app: CreatorApp) {
+  const db = app.runtime.store;
   return {
-    lines: db.prepare("SELECT * FROM payout_file_lines ORDER BY cashout_id").all(),
-    cashouts: db.prepare("SELECT id, status, updated_at FROM cashouts ORDER BY id").all(),
-    transfers: db.prepare("SELECT COUNT(*) AS n FROM transfers").get(),
+    lines: await db.all("SELECT * FROM payout_file_lines ORDER BY cashout_id"),
+    cashouts: await db.all("SELECT id, status, updated_at FROM cashouts ORDER BY id"),
+    transfers: await count(db, "transfers"),
   };
 }
 
@@ -178,7 +179,7 @@ describe("the sepa rail", () => {
     // 200 video diamonds each: $2 gross, $1 net, €0.92.
     for (let i = 0; i < 1000; i++) ids.push((await cashOut(t, "creator", method, "200")).id);
     await t.cashouts.process(1000);
-    expect(statusCounts(t)).toEqual({ processing: 1000 });
+    expect(await statusCounts(t)).toEqual({ processing: 1000 });
 
     const [file] = await listFiles(t);
     expect(file).toMatchObject({
@@ -214,7 +215,7 @@ describe("the sepa rail", () => {
       unchanged: 0,
       lines: { pending: 0, paid: 990, returned: 10 },
     });
-    expect(statusCounts(t)).toEqual({ paid: 990, returned: 5, failed: 5 });
+    expect(await statusCounts(t)).toEqual({ paid: 990, returned: 5, failed: 5 });
     for (const line of back.slice(0, 5)) expect((await cashout(t, line.cashoutId)).status).toBe("returned");
     for (const line of back.slice(5)) {
       expect(await cashout(t, line.cashoutId)).toMatchObject({
@@ -230,7 +231,7 @@ describe("the sepa rail", () => {
     // Uploading it again changes nothing.
     const again = await uploadReturns(t, file!.id, csv, "?unlisted=paid");
     expect(again.json()).toMatchObject({ paid: 0, returned: 0, unchanged: 10 });
-    expect(statusCounts(t)).toEqual({ paid: 990, returned: 5, failed: 5 });
+    expect(await statusCounts(t)).toEqual({ paid: 990, returned: 5, failed: 5 });
 
     // The rail's records say what reconciliation needs: every line, its state and amount.
     const rails = openPayoutRails({
@@ -343,7 +344,7 @@ describe("the nacha rail", () => {
     // A line changed without its cash-out (a crash between the two steps): the job's status poll
     // reads the line and settles the cash-out.
     const [line] = await fileLines(t, second.id);
-    const store = new SqlitePayoutFileStore(t.runtime.store);
+    const store = new SqlPayoutFileStore(t.runtime.store);
     const at = t.clock.now();
     expect(
       await store.updateLine(line!.cashoutId, "pending", {
@@ -379,7 +380,7 @@ describe("bad input on the payout-file routes", () => {
     const lines = [...all.filter((l) => l.cashoutId === a.id), ...all.filter((l) => l.cashoutId !== a.id)];
     await t.inject("POST", `/v1/admin/payout-files/${file!.id}/lines/${b.id}/returned`, { reason: "AC04" });
 
-    const before = snapshot(t);
+    const before = await snapshot(t);
     const problem = (
       // biome-ignore lint/suspicious/noExplicitAny: problems are read field by field, as inject's own json() does
       res: { statusCode: number; headers: Record<string, unknown>; json(): any },
@@ -471,7 +472,7 @@ describe("bad input on the payout-file routes", () => {
       404,
       "not_found",
     );
-    expect(snapshot(t)).toEqual(before);
+    expect(await snapshot(t)).toEqual(before);
     expect((await cashout(t, a.id)).status).toBe("processing");
   });
 

@@ -188,19 +188,19 @@ describe("the PayPal Payouts rail (local stand-in of PayPal's API)", () => {
     const first = await deliverPaypal(t, paypal, succeeded!);
     expect(first.statusCode, first.body).toBe(200);
     expect(await statusOf(t, id)).toBe("paid");
-    const transfers = transferCount(t);
+    const transfers = await transferCount(t);
     for (let i = 0; i < 3; i++) expect((await deliverPaypal(t, paypal, succeeded!)).statusCode).toBe(200);
-    expect(transferCount(t)).toBe(transfers);
+    expect(await transferCount(t)).toBe(transfers);
 
     const refunded = paypal.setItemStatus(id, "REFUNDED")!;
     expect((await deliverPaypal(t, paypal, refunded)).statusCode).toBe(200);
     expect(await statusOf(t, id)).toBe("returned");
-    const afterReturn = transferCount(t);
+    const afterReturn = await transferCount(t);
     // The success delivered again, late: a returned cash-out stays returned.
     expect((await deliverPaypal(t, paypal, succeeded!)).statusCode).toBe(200);
     expect((await deliverPaypal(t, paypal, refunded)).statusCode).toBe(200);
     expect(await statusOf(t, id)).toBe("returned");
-    expect(transferCount(t)).toBe(afterReturn);
+    expect(await transferCount(t)).toBe(afterReturn);
     await expectBalanced(p!);
   });
 
@@ -209,7 +209,7 @@ describe("the PayPal Payouts rail (local stand-in of PayPal's API)", () => {
     const id = await cashOut(t, await linkPaypal(t));
     await t.cashouts.process();
     const [succeeded] = paypal.process();
-    const transfers = transferCount(t);
+    const transfers = await transferCount(t);
     const refused = [
       await deliverPaypal(t, paypal, succeeded!, { tamper: true }),
       await deliverPaypal(t, paypal, succeeded!, { webhookId: "WH0THERWEBHOOK" }),
@@ -235,7 +235,7 @@ describe("the PayPal Payouts rail (local stand-in of PayPal's API)", () => {
       expect(res.json()).toMatchObject({ code: "invalid_signature" });
     }
     expect(await statusOf(t, id)).toBe("processing");
-    expect(transferCount(t)).toBe(transfers);
+    expect(await transferCount(t)).toBe(transfers);
   });
 
   it("returns an unclaimed payout PayPal sends back after 30 days, with the diamonds", async () => {

@@ -1,5 +1,8 @@
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { createInterface } from "node:readline";
 import { afterEach, describe, expect, it } from "vitest";
 import { Ledger } from "../src/ledger/index.js";
 import { TestClock, testLedgerDefaults } from "../src/ledger/ledger.testkit.js";
@@ -37,7 +40,7 @@ afterEach(async () => {
 });
 
 describe.skipIf(!available)("giftstream CLI on PostgreSQL", () => {
-  it("migrates the ledger's tables, reconciles them, and refuses to serve", async () => {
+  it("migrates, reconciles, and refuses to serve without secrets from the environment", async () => {
     const { schema, drop } = await createTestSchema();
     drops.push(drop);
     const env = { DATABASE_URL: urlFor(schema) };
@@ -46,7 +49,7 @@ describe.skipIf(!available)("giftstream CLI on PostgreSQL", () => {
     const first = run(["migrate"], env);
     expect(first.stderr).toBe("");
     expect(first.status).toBe(0);
-    expect(first.stdout).toContain(`migrated to version ${newest} (PostgreSQL: ledger tables)`);
+    expect(first.stdout).toContain(`migrated to version ${newest} (PostgreSQL)`);
     const again = run(["migrate"], env);
     expect(again.status).toBe(0);
     expect(again.stdout).toContain(`schema is up to date at version ${newest}`);
@@ -82,9 +85,52 @@ describe.skipIf(!available)("giftstream CLI on PostgreSQL", () => {
       await store.close();
     }
 
-    const serve = run(["serve"], { ...env, PORT: "0" });
+    // A key generated into one host's data directory would not be on the others.
+    const serve = run(["serve"], { ...env, PORT: "0", GIFTSTREAM_TOKEN_SECRET: "t".repeat(32) });
     expect(serve.status).toBe(78);
-    expect(serve.stderr).toMatch(/PostgreSQL has only the ledger store in this version/);
+    expect(serve.stderr).toMatch(/with DATABASE_URL set, GIFTSTREAM_SECRET_KEY must be set too/);
+  });
+
+  it("serves with several workers on one port, and refuses several on SQLite", async () => {
+    const { schema, drop } = await createTestSchema();
+    drops.push(drop);
+    const dataDir = mkdtempSync(join(tmpdir(), "giftstream-workers-"));
+    drops.push(async () => rmSync(dataDir, { recursive: true, force: true }));
+    const sqlite = run(["serve", "--workers", "2"], { GIFTSTREAM_DATA_DIR: dataDir, PORT: "0" });
+    expect(sqlite.status).toBe(78);
+    expect(sqlite.stderr).toMatch(/server.workers: 2 processes need a shared database/);
+
+    const port = 20_000 + Math.floor(Math.random() * 20_000);
+    const child = spawn(process.execPath, [...cli, "serve", "--workers", "2"], {
+      env: {
+        ...process.env,
+        GIFTSTREAM_CONFIG: "",
+        LOG_LEVEL: "info",
+        PORT: String(port),
+        GIFTSTREAM_DATA_DIR: dataDir,
+        DATABASE_URL: urlFor(schema),
+        GIFTSTREAM_API_KEY: "gs_workers_admin_key_0123456789abcdefgh",
+        GIFTSTREAM_SECRET_KEY: "ab".repeat(32),
+        GIFTSTREAM_TOKEN_SECRET: "workers-token-secret-0123456789abcdef",
+      },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    const pids = new Set<number>();
+    const lines = createInterface({ input: child.stdout! });
+    lines.on("line", (line) => {
+      if (!line.startsWith("{")) return;
+      const entry = JSON.parse(line) as { msg?: string; pid?: number };
+      if (entry.msg === "giftstream serving" && entry.pid !== undefined) pids.add(entry.pid);
+    });
+    try {
+      await expect.poll(() => pids.size, { timeout: 30_000, interval: 100 }).toBe(2);
+      const health = await fetch(`http://127.0.0.1:${port}/healthz`);
+      expect(health.status).toBe(200);
+    } finally {
+      const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+      child.kill("SIGTERM");
+      expect(await exited).toBe(0);
+    }
   });
 
   it("says plainly when the server cannot be reached", () => {

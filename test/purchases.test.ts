@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { reconcile } from "../src/ledger/reconcile.js";
 import { type StripeEvent, type StripeStandIn, startStripeStandIn } from "./stand-ins/stripe-stand-in.js";
 import { openTestApp, type TestApp } from "./support/app.js";
+import { count } from "./support/sql.js";
 import { deliverStripeEvent } from "./support/stripe.js";
 
 let t: TestApp | null = null;
@@ -44,11 +45,8 @@ async function coins(app: TestApp, userId: string, purchaseId: string): Promise<
 }
 
 async function everything(app: TestApp) {
-  const db = app.runtime.store.database;
-  return {
-    purchases: db.prepare("SELECT COUNT(*) AS n FROM purchases").get(),
-    transfers: db.prepare("SELECT COUNT(*) AS n FROM transfers").get(),
-  };
+  const db = app.runtime.store;
+  return { purchases: await count(db, "purchases"), transfers: await count(db, "transfers") };
 }
 
 describe("purchases with the test provider", () => {

@@ -174,9 +174,9 @@ describe("the Stripe Connect rail (local stand-in of Stripe's API, through the s
     expect(transfersOf(p!, dropped)).toHaveLength(1);
     // Stripe's event of that transfer, arriving after, changes nothing.
     const created = stripe.transferEvents.filter((e) => e.type === "transfer.created").at(-1)!;
-    const before = transferCount(t);
+    const before = await transferCount(t);
     expect((await deliverStripe(t, stripe, created)).statusCode).toBe(200);
-    expect(transferCount(t)).toBe(before);
+    expect(await transferCount(t)).toBe(before);
 
     // Timed out again, and this time Stripe's event settles it before any poll does.
     const settledByEvent = await cashOut(t, method);
@@ -225,9 +225,9 @@ describe("the Stripe Connect rail (local stand-in of Stripe's API, through the s
     expect(await statusOf(t, id)).toBe("paid");
     const [created] = stripe.transferEvents;
     // The creation event after the answer changes nothing.
-    const before = transferCount(t);
+    const before = await transferCount(t);
     expect((await deliverStripe(t, stripe, created!)).statusCode).toBe(200);
-    expect(transferCount(t)).toBe(before);
+    expect(await transferCount(t)).toBe(before);
 
     const [reversed] = stripe.reverseTransfer(transfersOf(p!, id)[0]!.id);
     for (let i = 0; i < 3; i++) expect((await deliverStripe(t, stripe, reversed!)).statusCode).toBe(200);
@@ -235,11 +235,11 @@ describe("the Stripe Connect rail (local stand-in of Stripe's API, through the s
       status: "returned",
       reason: expect.stringContaining("reversed"),
     });
-    const afterReturn = transferCount(t);
+    const afterReturn = await transferCount(t);
     expect((await deliverStripe(t, stripe, created!)).statusCode).toBe(200);
     expect((await deliverStripe(t, stripe, reversed!)).statusCode).toBe(200);
     expect(await statusOf(t, id)).toBe("returned");
-    expect(transferCount(t)).toBe(afterReturn);
+    expect(await transferCount(t)).toBe(afterReturn);
     expect((await wallet(t)).diamonds).toMatchObject({ withdrawable: "20000", onHold: "0" });
     await expectBalanced(p!);
     expect((await reconciliation(t)).ok).toBe(true);
@@ -250,7 +250,7 @@ describe("the Stripe Connect rail (local stand-in of Stripe's API, through the s
     const id = await cashOut(t, await linkStripeAccount(t, stripe.createConnectedAccount()));
     await t.cashouts.process();
     const [reversed] = stripe.reverseTransfer(transfersOf(p!, id)[0]!.id);
-    const before = transferCount(t);
+    const before = await transferCount(t);
     const forged = await deliverStripe(t, stripe, reversed!, { secret: "whsec_not_the_right_one" });
     expect(forged.statusCode).toBe(400);
     expect(forged.json()).toMatchObject({ code: "invalid_signature" });
@@ -272,7 +272,7 @@ describe("the Stripe Connect rail (local stand-in of Stripe's API, through the s
     });
     expect(unsigned.statusCode).toBe(400);
     expect(await statusOf(t, id)).toBe("paid");
-    expect(transferCount(t)).toBe(before);
+    expect(await transferCount(t)).toBe(before);
   });
 
   it("finds a reversal by polling when no event comes; a part reversed shows in reconciliation", async () => {

@@ -1,8 +1,7 @@
 import { rmSync } from "node:fs";
-import { join } from "node:path";
-import Database from "better-sqlite3";
 import type { LightMyRequestResponse } from "fastify";
 import { afterEach, describe, expect, it } from "vitest";
+import { openStore } from "../src/cli/runtime.js";
 import { outboxEffect, outboxEvent } from "../src/economy/events/events.js";
 import { openTestApp, type TestApp } from "./support/app.js";
 import { eventually, WebhookReceiver } from "./support/webhook-receiver.js";
@@ -115,24 +114,23 @@ function restrict(app: TestApp, userId: string) {
   });
 }
 
-const count = (app: TestApp, sql: string) =>
-  Number((app.runtime.store.database.prepare(sql).get() as { n: bigint }).n);
-const outboxIds = (app: TestApp) =>
-  (
-    app.runtime.store.database.prepare("SELECT id FROM webhook_events ORDER BY seq").all() as { id: string }[]
-  ).map((r) => r.id);
+const count = async (app: TestApp, sql: string) =>
+  Number(((await app.runtime.store.get(sql)) as { n: bigint }).n);
+const outboxIds = async (app: TestApp) =>
+  ((await app.runtime.store.all("SELECT id FROM webhook_events ORDER BY seq")) as { id: string }[]).map(
+    (r) => r.id,
+  );
 
 /** Every webhook table and the audit log: what a refused request must leave as it was. */
-function snapshot(app: TestApp) {
-  const db = app.runtime.store.database;
-  const all = (table: string) => db.prepare(`SELECT * FROM ${table} ORDER BY rowid`).all();
+async function snapshot(app: TestApp) {
+  const db = app.runtime.store;
   return {
-    endpoints: all("webhook_endpoints"),
-    subscriptions: db.prepare("SELECT * FROM webhook_subscriptions ORDER BY type, endpoint_id").all(),
-    events: all("webhook_events"),
-    deliveries: all("webhook_deliveries"),
-    attempts: all("webhook_attempts"),
-    audit: count(app, "SELECT COUNT(*) AS n FROM audit_log"),
+    endpoints: await db.all("SELECT * FROM webhook_endpoints ORDER BY id"),
+    subscriptions: await db.all("SELECT * FROM webhook_subscriptions ORDER BY type, endpoint_id"),
+    events: await db.all("SELECT * FROM webhook_events ORDER BY seq"),
+    deliveries: await db.all("SELECT * FROM webhook_deliveries ORDER BY id"),
+    attempts: await db.all("SELECT * FROM webhook_attempts ORDER BY id"),
+    audit: await count(app, "SELECT COUNT(*) AS n FROM audit_log"),
   };
 }
 
@@ -195,7 +193,7 @@ describe("webhook endpoints", () => {
     const app = await setup();
     const good = await receiver();
     const id = await connect(app, good, ["gift.sent"]);
-    const before = snapshot(app);
+    const before = await snapshot(app);
     const cases: [string, () => Promise<LightMyRequestResponse>, number, string][] = [
       [
         "an ftp url",
@@ -256,7 +254,7 @@ describe("webhook endpoints", () => {
             payload: { url: "https://example.com/x", events: ["*"] },
           });
           // Creating the key is audited; put the count back for the comparison below.
-          before.audit = count(app, "SELECT COUNT(*) AS n FROM audit_log");
+          before.audit = await count(app, "SELECT COUNT(*) AS n FROM audit_log");
           return res;
         },
         403,
@@ -346,7 +344,7 @@ describe("webhook endpoints", () => {
       expect({ name, status: res.statusCode }).toEqual({ name, status });
       expect(res.headers["content-type"]).toContain("application/problem+json");
       expect(res.json()).toMatchObject({ code });
-      expect(snapshot(app), name).toEqual(before);
+      expect(await snapshot(app), name).toEqual(before);
     }
   });
 
@@ -355,11 +353,11 @@ describe("webhook endpoints", () => {
     const make = () => createEndpoint(app, { url: "https://example.com/x", events: ["gift.sent"] });
     const first = await make();
     expect((await make()).statusCode).toBe(201);
-    const before = snapshot(app);
+    const before = await snapshot(app);
     const third = await make();
     expect(third.statusCode).toBe(422);
     expect(third.json()).toMatchObject({ code: "too_many_webhook_endpoints" });
-    expect(snapshot(app)).toEqual(before);
+    expect(await snapshot(app)).toEqual(before);
     await app.app.inject({
       method: "DELETE",
       url: `/v1/webhook-endpoints/${first.json().id}`,
@@ -449,11 +447,11 @@ describe("webhook events", () => {
     const giftsOnly = await receiver();
     await buy(app);
     await gift(app);
-    expect(count(app, "SELECT COUNT(*) AS n FROM webhook_events")).toBe(0);
+    expect(await count(app, "SELECT COUNT(*) AS n FROM webhook_events")).toBe(0);
 
     await connect(app, purchasesOnly, ["purchase.completed"]);
     await gift(app);
-    expect(count(app, "SELECT COUNT(*) AS n FROM webhook_events")).toBe(0);
+    expect(await count(app, "SELECT COUNT(*) AS n FROM webhook_events")).toBe(0);
     const p = await buy(app);
     await eventually(() => purchasesOnly.processed.length === 1);
     expect(purchasesOnly.processed[0]).toMatchObject({ type: "purchase.completed", data: { id: p.id } });
@@ -462,11 +460,11 @@ describe("webhook events", () => {
     const g = await gift(app);
     await eventually(() => giftsOnly.processed.length === 1);
     expect(giftsOnly.processed[0]).toMatchObject({ type: "gift.sent", data: { id: g.id } });
-    expect(count(app, "SELECT COUNT(*) AS n FROM webhook_events WHERE type = 'gift.sent'")).toBe(1);
+    expect(await count(app, "SELECT COUNT(*) AS n FROM webhook_events WHERE type = 'gift.sent'")).toBe(1);
 
     await app.app.inject({ method: "DELETE", url: `/v1/webhook-endpoints/${giftsId}`, headers: app.admin });
     await gift(app);
-    expect(count(app, "SELECT COUNT(*) AS n FROM webhook_events WHERE type = 'gift.sent'")).toBe(1);
+    expect(await count(app, "SELECT COUNT(*) AS n FROM webhook_events WHERE type = 'gift.sent'")).toBe(1);
     await new Promise((resolve) => setTimeout(resolve, 100));
     expect(purchasesOnly.processed).toHaveLength(1);
     expect(giftsOnly.processed).toHaveLength(1);
@@ -484,8 +482,8 @@ describe("webhook events", () => {
     await gift(app, g);
     await restrict(app, "other");
     await restrict(app, "other");
-    expect(count(app, "SELECT COUNT(*) AS n FROM webhook_events")).toBe(3);
-    expect(count(app, "SELECT COUNT(*) AS n FROM webhook_deliveries")).toBe(3);
+    expect(await count(app, "SELECT COUNT(*) AS n FROM webhook_events")).toBe(3);
+    expect(await count(app, "SELECT COUNT(*) AS n FROM webhook_deliveries")).toBe(3);
     await eventually(() => r.processed.length === 3);
     expect(r.received).toHaveLength(3);
   });
@@ -500,8 +498,8 @@ describe("webhook events", () => {
     await connect(app, later, ["*"]);
     const again = { ...event, createdAt: event.createdAt + 1000, data: { id: "other", note: "changed" } };
     await app.runtime.ledger.submit({ transfers: [], effects: [outboxEffect([again])] });
-    expect(count(app, "SELECT COUNT(*) AS n FROM webhook_events")).toBe(1);
-    expect(count(app, "SELECT COUNT(*) AS n FROM webhook_deliveries")).toBe(1);
+    expect(await count(app, "SELECT COUNT(*) AS n FROM webhook_events")).toBe(1);
+    expect(await count(app, "SELECT COUNT(*) AS n FROM webhook_deliveries")).toBe(1);
     await eventually(() => r.processed.length === 1);
     expect(r.processed[0]).toEqual({
       id: event.id,
@@ -532,11 +530,12 @@ describe("webhook delivery", () => {
     await refund(app, purchase.id);
     await dispute(app, purchase.id);
     await restrict(app, "other");
-    const expected = outboxIds(app);
+    const expected = await outboxIds(app);
     expect(expected).toHaveLength(8);
     await eventually(() => r.processed.length === expected.length);
     await eventually(
-      () => count(app, "SELECT COUNT(*) AS n FROM webhook_deliveries WHERE status = 'delivered'") === 8,
+      async () =>
+        (await count(app, "SELECT COUNT(*) AS n FROM webhook_deliveries WHERE status = 'delivered'")) === 8,
     );
 
     expect(r.processed.map((e) => e.id).sort()).toEqual([...expected].sort());
@@ -548,9 +547,9 @@ describe("webhook delivery", () => {
       "purchase.disputed",
     ]);
     for (const g of gifts) expect(r.ofResource("gift", g.id)).toEqual(["gift.sent"]);
-    const failed = app.runtime.store.database
-      .prepare("SELECT status_code, error FROM webhook_attempts WHERE status_code <> 200 ORDER BY id")
-      .all() as { status_code: bigint; error: string }[];
+    const failed = (await app.runtime.store.all(
+      "SELECT status_code, error FROM webhook_attempts WHERE status_code <> 200 ORDER BY id",
+    )) as { status_code: bigint; error: string }[];
     expect(failed.map((a) => [Number(a.status_code), a.error])).toEqual([
       [500, "HTTP 500"],
       [503, "HTTP 503"],
@@ -601,7 +600,7 @@ describe("webhook delivery", () => {
     const gifts = [await gift(app), await gift(app)];
     await refund(app, purchase.id);
     await dispute(app, purchase.id);
-    const expected = outboxIds(app);
+    const expected = await outboxIds(app);
     expect(expected).toHaveLength(6);
 
     let minute = 0;
@@ -612,15 +611,20 @@ describe("webhook delivery", () => {
     };
     while (minute < 60) await tick();
     expect(r.received).toHaveLength(0);
-    const attempts = count(app, "SELECT COUNT(*) AS n FROM webhook_attempts");
+    const attempts = await count(app, "SELECT COUNT(*) AS n FROM webhook_attempts");
     expect(attempts).toBeGreaterThan(6);
     // Backed off: about 9 attempts each in the hour, not one a minute.
     expect(attempts).toBeLessThan(6 * 12);
-    const errors = app.runtime.store.database
-      .prepare("SELECT DISTINCT status_code, error FROM webhook_attempts")
-      .all() as { status_code: null; error: string }[];
+    const errors = (await app.runtime.store.all(
+      "SELECT DISTINCT status_code, error FROM webhook_attempts",
+    )) as {
+      status_code: null;
+      error: string;
+    }[];
     expect(errors.every((e) => e.status_code === null && e.error.startsWith("ECONNREFUSED"))).toBe(true);
-    expect(count(app, "SELECT COUNT(*) AS n FROM webhook_deliveries WHERE status <> 'pending'")).toBe(0);
+    expect(await count(app, "SELECT COUNT(*) AS n FROM webhook_deliveries WHERE status <> 'pending'")).toBe(
+      0,
+    );
 
     await r.start(r.port);
     while (r.processed.length < expected.length && minute < 180) await tick();
@@ -726,14 +730,15 @@ describe("webhook delivery", () => {
     const started = Date.now();
     await app.close();
     expect(Date.now() - started).toBeLessThan(5000);
-    const db = new Database(join(app.dir, "giftstream.db"), { readonly: true });
+    // What the closed service left in its database, read by a store opened afresh on it.
+    const db = await openStore(app.runtime.config);
     try {
-      expect(db.prepare("SELECT status, attempts FROM webhook_deliveries").all()).toEqual([
-        { status: "pending", attempts: 0 },
+      expect(await db.all("SELECT status, attempts FROM webhook_deliveries")).toEqual([
+        { status: "pending", attempts: 0n },
       ]);
-      expect(db.prepare("SELECT COUNT(*) AS n FROM webhook_attempts").get()).toEqual({ n: 0 });
+      expect(await db.get("SELECT COUNT(*) AS n FROM webhook_attempts")).toEqual({ n: 0n });
     } finally {
-      db.close();
+      await db.close();
     }
     rmSync(app.dir, { recursive: true, force: true });
   });

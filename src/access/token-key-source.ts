@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import type { Config } from "../config/index.js";
+import { type Config, ConfigError } from "../config/index.js";
 import { EnvTokenKeySource } from "./token-key-env.js";
 import { FileTokenKeySource } from "./token-key-file.js";
 import type { TokenKey } from "./token-keys.js";
@@ -21,11 +21,16 @@ export const tokenKeysFileName = "token-keys.json";
 
 /**
  * The one place that picks the source: the operator's secret when configured, else keys generated
- * into the data directory. (A shared database across hosts will need the secret from the
- * environment: a file on one host is not shared.)
+ * into the data directory. On a shared database (`databaseUrl`) the secret must come from the
+ * environment: a token signed by one process must verify in every other.
  */
 export function tokenKeySource(config: Config, clock: () => number): TokenKeySource {
   const { tokenSecret, tokenSecretPrevious } = config.auth;
   if (tokenSecret !== undefined) return new EnvTokenKeySource(tokenSecret, tokenSecretPrevious);
+  if (config.databaseUrl !== undefined) {
+    throw new ConfigError([
+      "auth.tokenSecret: with DATABASE_URL set, GIFTSTREAM_TOKEN_SECRET must be set too, the same in every process (docs/postgres.md)",
+    ]);
+  }
   return new FileTokenKeySource(join(config.dataDir, tokenKeysFileName), clock);
 }

@@ -8,7 +8,7 @@ import { itemReportOf, PaypalWebhooks } from "../providers/payouts/paypal/paypal
 import type { PayoutRail } from "../providers/payouts/rail.js";
 import { StripeConnectRail } from "../providers/payouts/stripe-connect/stripe-connect-rail.js";
 import { StripeConnectWebhooks } from "../providers/payouts/stripe-connect/stripe-connect-webhooks.js";
-import { SqlitePaypalPayoutStore } from "../store/sqlite/paypal-store.js";
+import { SqlPaypalPayoutStore } from "../store/sql/paypal-store.js";
 import { openSealer } from "./identity.js";
 import type { Runtime } from "./runtime.js";
 
@@ -39,7 +39,7 @@ export function apiRails(o: {
         timeoutMs: paypal.timeoutMs,
       }),
       // The batches hold the receivers' emails: sealed with the key of the payout methods.
-      store: new SqlitePaypalPayoutStore(o.runtime.store, openSealer(config)),
+      store: new SqlPaypalPayoutStore(o.runtime.store, openSealer(config)),
       clock: o.clock,
       batchSizeMax: paypal.batchSizeMax,
       logger: o.logger,

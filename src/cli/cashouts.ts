@@ -10,7 +10,7 @@ import type { Users } from "../economy/users/users.js";
 import type { PayoutDestination, PayoutRail } from "../providers/payouts/rail.js";
 import { routeFor } from "../providers/payouts/routing.js";
 import { TestPayoutRail } from "../providers/payouts/test-rail.js";
-import { SqliteCashoutStore } from "../store/sqlite/cashout-store.js";
+import { SqlCashoutStore } from "../store/sql/cashout-store.js";
 import { apiRails } from "./api-rails.js";
 import { fileRails } from "./file-rails.js";
 import type { Runtime } from "./runtime.js";
@@ -77,7 +77,7 @@ export function openCashouts(o: {
   const s = config.cashouts;
   const cashouts = new Cashouts({
     ledger: o.runtime.ledger,
-    store: new SqliteCashoutStore(o.runtime.store),
+    store: new SqlCashoutStore(o.runtime.store),
     gifts: o.gifts,
     catalog: o.catalog,
     users: o.users,
@@ -91,6 +91,7 @@ export function openCashouts(o: {
     clock: o.clock,
     logger: o.logger,
     audit: (actor, action, target, before, after) => o.access.audit(actor, action, target, before, after),
+    locks: (scope) => o.runtime.store.keyedLocks(scope),
     ...(o.events ? { events: o.events } : {}),
   });
   return {

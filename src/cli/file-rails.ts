@@ -13,7 +13,7 @@ import { NachaFormat } from "../providers/payouts/nacha/nacha-format.js";
 import type { PayoutRail } from "../providers/payouts/rail.js";
 import { SepaFormat } from "../providers/payouts/sepa/sepa-format.js";
 import { sepaText } from "../providers/payouts/sepa/sepa-text.js";
-import { SqlitePayoutFileStore } from "../store/sqlite/payout-file-store.js";
+import { SqlPayoutFileStore } from "../store/sql/payout-file-store.js";
 import { openSealer } from "./identity.js";
 import type { Runtime } from "./runtime.js";
 
@@ -33,7 +33,7 @@ export function fileRails(o: {
   if (!sepa && !nacha) return rails;
   // The files hold every creditor's account number: sealed with the key of the payout methods.
   const sealer = openSealer(config);
-  const store = new SqlitePayoutFileStore(o.runtime.store);
+  const store = new SqlPayoutFileStore(o.runtime.store);
   const common = { store, sealer, clock: o.clock, ordersPerFileMax: config.payouts.files.ordersPerFileMax };
   const delay = config.payouts.files.executionDelayBusinessDays;
   if (sepa) {
@@ -66,12 +66,13 @@ export function payoutFileRoutesOf(
 ): void {
   const files = o.runtime.config.payouts.files;
   const payoutFiles = new PayoutFiles({
-    store: new SqlitePayoutFileStore(o.runtime.store),
+    store: new SqlPayoutFileStore(o.runtime.store),
     sealer: o.sealer,
     cashouts: o.cashouts,
     clock: o.clock,
     audit: (actor, action, target, before, after) => o.access.audit(actor, action, target, before, after),
     linesPerFileMax: files.ordersPerFileMax,
+    locks: (scope) => o.runtime.store.keyedLocks(scope),
   });
   payoutFileRoutes(app, payoutFiles, { returnsCsvBytesMax: files.returnsCsvBytesMax });
 }

@@ -11,9 +11,9 @@ import type { EconomyCatalog } from "../economy/catalog.js";
 import { Kyc } from "../economy/kyc/kyc.js";
 import { PayoutMethods } from "../economy/payout-methods/payout-methods.js";
 import type { Users } from "../economy/users/users.js";
-import { SqliteKycDocumentStore } from "../store/sqlite/kyc-document-store.js";
-import { SqliteKycStore } from "../store/sqlite/kyc-store.js";
-import { SqlitePayoutMethodStore } from "../store/sqlite/payout-method-store.js";
+import { SqlKycDocumentStore } from "../store/sql/kyc-document-store.js";
+import { SqlKycStore } from "../store/sql/kyc-store.js";
+import { SqlPayoutMethodStore } from "../store/sql/payout-method-store.js";
 import type { Runtime } from "./runtime.js";
 
 export interface Identity {
@@ -44,8 +44,8 @@ export function openIdentity(o: {
   const { config, store } = o.runtime;
   const { sealer } = o;
   const kyc = new Kyc({
-    store: new SqliteKycStore(store),
-    documents: new SqliteKycDocumentStore(store),
+    store: new SqlKycStore(store),
+    documents: new SqlKycDocumentStore(store),
     sealer,
     users: o.users,
     catalog: o.catalog,
@@ -54,7 +54,7 @@ export function openIdentity(o: {
     documentBytesMax: config.kyc.documentBytesMax,
   });
   const payoutMethods = new PayoutMethods({
-    store: new SqlitePayoutMethodStore(store),
+    store: new SqlPayoutMethodStore(store),
     sealer,
     kyc,
     users: o.users,

@@ -4,8 +4,9 @@ import type { Runtime } from "./runtime.js";
 const idempotencyPurgeIntervalMs = 3_600_000;
 
 /**
- * The embedded process's periodic work: voiding expired holds and purging old idempotency
- * records. Each job runs at most once at a time; `stop` waits for a run in progress.
+ * The periodic work: voiding expired holds, purging old idempotency records, and the economy's
+ * jobs. Each job runs at most once at a time, in this process and across the processes sharing a
+ * database (`Coordination.exclusive`); `stop` waits for a run in progress.
  */
 export function startJobs(
   runtime: Runtime,
@@ -18,7 +19,11 @@ export function startJobs(
     const timer = setInterval(() => {
       if (busy) return;
       busy = true;
-      const run = job()
+      // One pass at a time across every process on the database: a pass another process is
+      // running is skipped here, not run twice.
+      const run = runtime.store
+        .exclusive(name, job)
+        .then((count) => count ?? 0)
         .then((count) => {
           if (count > 0) logger.info({ job: name, count }, "job done");
         })

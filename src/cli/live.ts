@@ -1,12 +1,12 @@
 import type { Logger } from "pino";
 import type { GiftReceipt } from "../economy/gifts/gifts.js";
 import type { Users } from "../economy/users/users.js";
-import { type EventBus, InProcessBus } from "../realtime/bus.js";
+import type { EventBus } from "../realtime/bus.js";
 import { LiveFeed } from "../realtime/feed.js";
 import { giftNotices } from "../realtime/gift-notices.js";
 import { Leaderboards } from "../realtime/leaderboards.js";
-import { SqliteLeaderboardStore } from "../store/sqlite/leaderboard-store.js";
-import { SqliteLiveStore } from "../store/sqlite/live-store.js";
+import { SqlLeaderboardStore } from "../store/sql/leaderboard-store.js";
+import { SqlLiveStore } from "../store/sql/live-store.js";
 import type { Runtime } from "./runtime.js";
 
 export interface Live {
@@ -17,13 +17,20 @@ export interface Live {
   onSent: (receipt: GiftReceipt) => void;
 }
 
-/** Live rooms on the runtime's store: the in-process bus, the SSE feed and the leaderboards. */
-export function openLive(o: { runtime: Runtime; users: Users; clock: () => number; logger: Logger }): Live {
+/** Live rooms on the runtime's store: the bus, the SSE feed and the leaderboards. */
+export function openLive(o: {
+  runtime: Runtime;
+  users: Users;
+  clock: () => number;
+  logger: Logger;
+  /** Where gift notices travel: this process only, or Redis/NATS to every process (fanout.ts). */
+  bus: EventBus;
+}): Live {
   const config = o.runtime.config.live;
   const report = (what: string) => (error: unknown) => o.logger.error({ err: error }, what);
-  const bus = new InProcessBus(report("live bus listener failed"));
+  const bus = o.bus;
   const feed = new LiveFeed({
-    store: new SqliteLiveStore(o.runtime.store),
+    store: new SqlLiveStore(o.runtime.store),
     bus,
     rules: { windowMs: config.streakWindowMs, periodMs: config.streakPeriodMs },
     replayEventsMax: config.replayEventsMax,
@@ -33,7 +40,7 @@ export function openLive(o: { runtime: Runtime; users: Users; clock: () => numbe
     onError: report("live feed failed"),
   });
   const leaderboards = new Leaderboards({
-    store: new SqliteLeaderboardStore(o.runtime.store),
+    store: new SqlLeaderboardStore(o.runtime.store),
     userExists: (userId) => o.users.get(userId),
     clock: o.clock,
     sizeMax: config.leaderboardSizeMax,

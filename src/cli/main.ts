@@ -5,32 +5,47 @@ import { reconciliationView } from "../api/routes/payout-reconciliation.js";
 import { ConfigError, loadConfig } from "../config/index.js";
 import { reconcilePayouts } from "../economy/cashouts/payout-reconciler.js";
 import { reconcile } from "../ledger/index.js";
-import { SqliteCashoutStore } from "../store/sqlite/cashout-store.js";
+import { SqlCashoutStore } from "../store/sql/cashout-store.js";
+import { SqliteStore } from "../store/sqlite/sqlite-store.js";
 import { openPayoutRails } from "./cashouts.js";
-import { migratePostgresLedger, postgresUrlOf, reconcilePostgresCommand } from "./postgres-ledger.js";
-import { openRuntime } from "./runtime.js";
+import { openRuntime, openStore } from "./runtime.js";
 import { startServer } from "./serve.js";
+import { exportCommand } from "./transfer/export.js";
+import { importCommand } from "./transfer/import.js";
+import { isWorker, serveWorkers } from "./workers.js";
 
 const usage = `Usage: giftstream <command>
 
 Commands:
-  serve       serve the HTTP API (the default for npm start)
-  migrate     bring the database schema up to date, then exit (on PostgreSQL: the ledger's
-              tables, the only store there yet)
+  serve [--workers N]
+              serve the HTTP API (the default for npm start); N processes on one port
+              need a PostgreSQL DATABASE_URL (default: server.workers, 1)
+  migrate     bring the database schema up to date (SQLite or PostgreSQL), then exit
   reconcile   check every account against its entries and every unit sums to zero;
               exits 1 if anything is off
   reconcile payouts [--since <ISO date-time>]
               compare every cash-out handed to a payout rail with the rail's records;
               exits 1 on any difference
+  export <file>
+              write every table of the database to a new gzipped dump (stop the server
+              first); see docs/export-import.md
+  import <file>
+              load a dump into a freshly migrated, empty database, then check that the
+              ledgers are identical; exits 1 if anything differs
 
 Configuration comes from GIFTSTREAM_CONFIG (a JSON or YAML file) and the environment
-(PORT, GIFTSTREAM_DATA_DIR, DATABASE_URL, GIFTSTREAM_API_KEY, LOG_LEVEL); see docs/configuration.md.`;
+(PORT, GIFTSTREAM_DATA_DIR, DATABASE_URL, REDIS_URL, NATS_URL, GIFTSTREAM_API_KEY, LOG_LEVEL);
+see docs/configuration.md.`;
 
 async function main(argv: string[]): Promise<number> {
   const { positionals, values } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { help: { type: "boolean", short: "h" }, since: { type: "string" } },
+    options: {
+      help: { type: "boolean", short: "h" },
+      since: { type: "string" },
+      workers: { type: "string" },
+    },
   });
   const command = positionals[0];
   if (values.help || command === undefined || command === "help") {
@@ -38,7 +53,12 @@ async function main(argv: string[]): Promise<number> {
     return command === undefined && !values.help ? 2 : 0;
   }
   const payouts = command === "reconcile" && positionals[1] === "payouts";
-  const extra = positionals[payouts ? 2 : 1];
+  const takesFile = command === "export" || command === "import";
+  if (takesFile && positionals[1] === undefined) {
+    console.error(`${command} takes a file\n\n${usage}`);
+    return 2;
+  }
+  const extra = positionals[payouts || takesFile ? 2 : 1];
   if (extra !== undefined) {
     console.error(`unexpected argument ${extra}\n\n${usage}`);
     return 2;
@@ -50,45 +70,51 @@ async function main(argv: string[]): Promise<number> {
   const config = loadConfig();
   const logger = pino({ level: config.log.level });
   switch (command) {
-    case "serve":
-      return serve(config, logger);
-    case "migrate": {
-      const postgresUrl = postgresUrlOf(config);
-      if (postgresUrl !== undefined) {
-        console.log(await migratePostgresLedger(postgresUrl));
-        return 0;
+    case "serve": {
+      const workers = values.workers === undefined ? config.server.workers : Number(values.workers);
+      if (!Number.isSafeInteger(workers) || workers < 1 || workers > 64) {
+        console.error(`--workers takes an integer from 1 to 64\n\n${usage}`);
+        return 2;
       }
-      const runtime = openRuntime(config, logger);
-      const { applied, version } = runtime.store.migration;
+      return workers > 1 && !isWorker() ? serveWorkers(config, logger, workers) : serve(config, logger);
+    }
+    case "migrate": {
+      // Opening the store brings its schema up to date, on either database.
+      const store = await openStore(config);
+      const { applied, version } = store.migration;
+      const where = store.dialect === "postgres" ? " (PostgreSQL)" : "";
       console.log(
         applied.length === 0
-          ? `schema is up to date at version ${version}`
-          : `migrated to version ${version}`,
+          ? `schema is up to date at version ${version}${where}`
+          : `migrated to version ${version}${where}`,
       );
-      await runtime.close();
+      await store.close();
       return 0;
     }
     case "reconcile": {
       if (payouts) return reconcilePayoutsCommand(config, logger, values.since);
-      const postgresUrl = postgresUrlOf(config);
-      if (postgresUrl !== undefined) return reconcilePostgresCommand(postgresUrl);
-      const runtime = openRuntime(config, logger);
+      const store = await openStore(config);
       try {
-        const integrity = runtime.store.integrityCheck();
-        const report = await reconcile(runtime.store);
-        console.log(`integrity_check: ${integrity.join("; ")}`);
+        // SQLite's own page check; PostgreSQL checks its pages itself.
+        const integrity = store instanceof SqliteStore ? store.integrityCheck() : null;
+        const report = await reconcile(store);
+        if (integrity) console.log(`integrity_check: ${integrity.join("; ")}`);
         console.log(`accounts checked: ${report.accounts}`);
         for (const [unit, totals] of Object.entries(report.units)) {
           console.log(`unit ${unit}: posted sums to ${totals.posted}, pending sums to ${totals.pending}`);
         }
         for (const problem of report.problems) console.log(`PROBLEM ${problem}`);
-        const ok = report.ok && integrity.length === 1 && integrity[0] === "ok";
+        const ok = report.ok && (integrity === null || (integrity.length === 1 && integrity[0] === "ok"));
         console.log(ok ? "reconcile: ok" : "reconcile: FAILED");
         return ok ? 0 : 1;
       } finally {
-        await runtime.close();
+        await store.close();
       }
     }
+    case "export":
+      return exportCommand(config, positionals[1]!);
+    case "import":
+      return importCommand(config, positionals[1]!);
     default:
       console.error(`unknown command ${command}\n\n${usage}`);
       return 2;
@@ -101,13 +127,13 @@ async function reconcilePayoutsCommand(
   logger: pino.Logger,
   since: string | undefined,
 ): Promise<number> {
-  const runtime = openRuntime(config, logger);
+  const runtime = await openRuntime(config, logger);
   try {
     const sinceMs =
       since === undefined ? Date.now() - config.payouts.reconcileWindowDays * 86_400_000 : Date.parse(since);
     const report = reconciliationView(
       await reconcilePayouts({
-        store: new SqliteCashoutStore(runtime.store),
+        store: new SqlCashoutStore(runtime.store),
         rails: openPayoutRails({ runtime, clock: Date.now, logger }),
         sinceMs,
         cashoutsMax: config.payouts.reconcileCashoutsMax,

@@ -1,27 +1,44 @@
 import type { Logger } from "pino";
-import { type Config, ConfigError, databaseLocation } from "../config/index.js";
+import { type Config, databaseLocation } from "../config/index.js";
 import { Ledger } from "../ledger/index.js";
+import type { LedgerStore } from "../ledger/store.js";
+import { PostgresLedgerStore } from "../store/postgres/postgres-ledger-store.js";
+import type { SqlDb } from "../store/sql/sql-db.js";
 import { SqliteStore } from "../store/sqlite/sqlite-store.js";
+
+/** The database under everything: the ledger's store and the SQL the domain stores run. */
+export type RuntimeStore = (SqliteStore | PostgresLedgerStore) & LedgerStore & SqlDb;
 
 /** The wired core: a store and the ledger on it. Every command that touches data opens one. */
 export interface Runtime {
   config: Config;
-  store: SqliteStore;
+  store: RuntimeStore;
   ledger: Ledger;
   /** Stops taking writes, answers everything queued, and closes the database. */
   close(): Promise<void>;
 }
 
-export function openRuntime(config: Config, logger: Logger, clock: () => number = Date.now): Runtime {
+/** Connections a process opens to PostgreSQL besides its batches in flight: reads and control writes. */
+const postgresReadConnections = 8;
+
+/** Opens the configured database (a SQLite file, or PostgreSQL when `databaseUrl` names one), migrated. */
+export async function openStore(config: Config): Promise<RuntimeStore> {
   const location = databaseLocation(config);
   if (location.kind === "postgres") {
-    // Refused whole rather than half-served: the domain stores (users, purchases, gifts,
-    // cash-outs, …) are not on PostgreSQL yet, only the ledger's tables.
-    throw new ConfigError([
-      "databaseUrl: PostgreSQL has only the ledger store in this version: `giftstream migrate` and `giftstream reconcile` work on it, `serve` does not yet (docs/postgres.md). Use a SQLite database to serve.",
-    ]);
+    return PostgresLedgerStore.open({
+      url: location.url,
+      connectionsMax: config.ledger.pipelineBatchesMax + postgresReadConnections,
+    });
   }
-  const store = new SqliteStore({ path: location.path, accountCacheMax: config.ledger.accountCacheMax });
+  return new SqliteStore({ path: location.path, accountCacheMax: config.ledger.accountCacheMax });
+}
+
+export async function openRuntime(
+  config: Config,
+  logger: Logger,
+  clock: () => number = Date.now,
+): Promise<Runtime> {
+  const store = await openStore(config);
   for (const migration of store.migration.applied) {
     logger.info({ version: migration.version, name: migration.name }, "applied migration");
   }

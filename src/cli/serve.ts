@@ -41,21 +41,23 @@ import { Wallets } from "../economy/wallet/wallets.js";
 import type { PaymentProvider, PaymentProviderName } from "../providers/payments/provider.js";
 import { StripeProvider } from "../providers/payments/stripe.js";
 import { TestPaymentProvider } from "../providers/payments/test-provider.js";
-import { SqliteAccessStore } from "../store/sqlite/access-store.js";
-import { SqliteActivityStore } from "../store/sqlite/activity-store.js";
-import { SqliteCashoutStore } from "../store/sqlite/cashout-store.js";
-import { SqliteEconomyStore } from "../store/sqlite/economy-store.js";
-import { SqliteGiftStore } from "../store/sqlite/gift-store.js";
-import { SqlitePurchaseStore } from "../store/sqlite/purchase-store.js";
-import { SqliteReportStore } from "../store/sqlite/report-store.js";
-import { SqliteUserStore } from "../store/sqlite/user-store.js";
+import { SqlAccessStore } from "../store/sql/access-store.js";
+import { SqlActivityStore } from "../store/sql/activity-store.js";
+import { SqlCashoutStore } from "../store/sql/cashout-store.js";
+import { SqlEconomyStore } from "../store/sql/economy-store.js";
+import { SqlGiftStore } from "../store/sql/gift-store.js";
+import { SqlPurchaseStore } from "../store/sql/purchase-store.js";
+import { SqlReportStore } from "../store/sql/report-store.js";
+import { SqlUserStore } from "../store/sql/user-store.js";
 import { apiRailWebhooks } from "./api-rails.js";
 import { openCashouts } from "./cashouts.js";
+import { type Fanout, openFanout } from "./fanout.js";
 import { payoutFileRoutesOf } from "./file-rails.js";
 import { openIdentity, openSealer } from "./identity.js";
 import { startJobs } from "./jobs.js";
 import { openLive } from "./live.js";
 import { openRuntime, type Runtime } from "./runtime.js";
+import { SharedState } from "./shared-state.js";
 import { openWebhooks, type Webhooks } from "./webhooks.js";
 
 export interface Composed {
@@ -94,17 +96,24 @@ export async function composeApp(
 ): Promise<Composed> {
   const clock = new ServiceClock();
   const sealer = openSealer(config);
-  const runtime = openRuntime(config, logger, clock.now);
-  const access = new Access(new SqliteAccessStore(runtime.store), clock.now);
+  const runtime = await openRuntime(config, logger, clock.now);
+  let fanout: Fanout;
+  try {
+    fanout = await openFanout(config, logger);
+  } catch (error) {
+    await runtime.close();
+    throw error;
+  }
+  const access = new Access(new SqlAccessStore(runtime.store), clock.now);
   const tokens = new UserTokens({
     source: tokenKeySource(config, clock.now),
     clock: clock.now,
     ttlMs: config.auth.userTokenTtlMs,
   });
   const webhooks = await openWebhooks({ runtime, access, clock: clock.now, logger });
-  const users = new Users(new SqliteUserStore(runtime.store), access, clock.now, webhooks.endpoints);
+  const users = new Users(new SqlUserStore(runtime.store), access, clock.now, webhooks.endpoints);
   const catalog = await EconomyCatalog.open({
-    store: new SqliteEconomyStore(runtime.store),
+    store: new SqlEconomyStore(runtime.store),
     access,
     clock: clock.now,
     amountMax: config.money.amountMax,
@@ -114,11 +123,11 @@ export async function composeApp(
   if (config.testMode) providers.test = new TestPaymentProvider();
   const stripe = stripeFrom(config);
   if (stripe) providers.stripe = stripe;
-  const giftStore = new SqliteGiftStore(runtime.store);
+  const giftStore = new SqlGiftStore(runtime.store);
   const purchases = new Purchases({
     gifts: giftStore,
     ledger: runtime.ledger,
-    store: new SqlitePurchaseStore(runtime.store),
+    store: new SqlPurchaseStore(runtime.store),
     catalog,
     users,
     clock: clock.now,
@@ -127,11 +136,11 @@ export async function composeApp(
     checkoutUrls: { successUrl: config.payments.successUrl, cancelUrl: config.payments.cancelUrl },
     events: webhooks.endpoints,
   });
-  const live = openLive({ runtime, users, clock: clock.now, logger });
+  const live = openLive({ runtime, users, clock: clock.now, logger, bus: fanout.live });
   const gifts = new Gifts({
     ledger: runtime.ledger,
     store: giftStore,
-    purchases: new SqlitePurchaseStore(runtime.store),
+    purchases: new SqlPurchaseStore(runtime.store),
     catalog,
     users,
     clock: clock.now,
@@ -150,6 +159,19 @@ export async function composeApp(
     clock: clock.now,
     logger,
   });
+  const shared = new SharedState({
+    bus: fanout.changes,
+    db: runtime.store,
+    users,
+    catalog,
+    endpoints: webhooks.endpoints,
+    clock,
+    refreshMs: config.fanout.cacheRefreshMs,
+    logger,
+  });
+  // One process on SQLite owns every write, so its caches are the truth; on PostgreSQL, other
+  // processes may change what this one caches.
+  if (runtime.store.dialect === "postgres") await shared.start();
   const generated = await access.seed(config.apiKey);
   if (generated) {
     (options.print ?? console.log)(
@@ -173,7 +195,7 @@ export async function composeApp(
     },
   });
   registerAuth(app, access, tokens);
-  const limits = rateLimitStore(config.rateLimit);
+  const limits = rateLimitStore(config.rateLimit, config.fanout.redisUrl);
   await registerRateLimits(app, config.rateLimit, limits);
   apiKeyRoutes(app, access);
   auditRoutes(app, access);
@@ -187,8 +209,8 @@ export async function composeApp(
   purchaseRoutes(app, purchases, inFlight, config.testMode);
   bonusRoutes(app, new Bonuses(runtime.ledger, users, access, clock.now), inFlight, config.money.amountMax);
   giftRoutes(app, gifts, inFlight, new SenderLimits(limits, config.rateLimit));
-  transactionRoutes(app, new SqliteActivityStore(runtime.store), users);
-  reportRoutes(app, new SqliteReportStore(runtime.store), catalog, clock.now);
+  transactionRoutes(app, new SqlActivityStore(runtime.store), users);
+  reportRoutes(app, new SqlReportStore(runtime.store), catalog, clock.now);
   walletRoutes(
     app,
     new Wallets({ ledger: runtime.ledger, gifts: giftStore, catalog, users, clock: clock.now }),
@@ -202,14 +224,14 @@ export async function composeApp(
     app,
     (sinceMs) =>
       reconcilePayouts({
-        store: new SqliteCashoutStore(runtime.store),
+        store: new SqlCashoutStore(runtime.store),
         rails: payouts.rails,
         sinceMs,
         cashoutsMax: config.payouts.reconcileCashoutsMax,
       }),
     () => clock.now() - config.payouts.reconcileWindowDays * 86_400_000,
   );
-  if (config.testMode) testRoutes(app, clock, purchases);
+  if (config.testMode) testRoutes(app, clock, purchases, (ms) => shared.setClock(ms));
   let closing: Promise<void> | null = null;
   const close = (): Promise<void> => {
     closing ??= (async () => {
@@ -217,6 +239,8 @@ export async function composeApp(
       // Deliveries in flight are aborted and stay due: the next start sends them.
       await webhooks.delivery.stop();
       await jobs.stop();
+      shared.stop();
+      await Promise.allSettled([fanout.close(), limits.close?.()]);
       await runtime.close();
     })();
     return closing;

@@ -1,7 +1,7 @@
 import type { Logger } from "pino";
 import type { Access } from "../access/access.js";
 import { WebhookDelivery } from "../jobs/webhook-delivery.js";
-import { SqliteWebhookStore } from "../store/sqlite/webhook-store.js";
+import { SqlWebhookStore } from "../store/sql/webhook-store.js";
 import { WebhookEndpoints } from "../webhooks/endpoints.js";
 import type { Runtime } from "./runtime.js";
 
@@ -24,7 +24,7 @@ export async function openWebhooks(o: {
   logger: Logger;
 }): Promise<Webhooks> {
   const config = o.runtime.config.webhooks;
-  const store = new SqliteWebhookStore(o.runtime.store);
+  const store = new SqlWebhookStore(o.runtime.store);
   const endpoints = await WebhookEndpoints.open({
     store,
     access: o.access,

@@ -44,6 +44,7 @@ describe("loadConfig defaults", () => {
         bodyLimitBytes: 1_048_576,
         requestTimeoutMs: 30_000,
         shutdownTimeoutMs: 10_000,
+        workers: 1,
       },
       dataDir: "./data",
       log: { level: "info", requests: true },
@@ -104,6 +105,7 @@ describe("loadConfig defaults", () => {
       },
       kyc: { documentBytesMax: 10_485_760 },
       payoutMethods: { perUserMax: 5 },
+      fanout: { cacheRefreshMs: 5000 },
       live: {
         keepAliveMs: 15_000,
         pollIntervalMs: 1000,
@@ -139,6 +141,7 @@ describe("loadConfig defaults", () => {
         apiKey: "k".repeat(32),
         auth: { tokenSecret: "t".repeat(32), tokenSecretPrevious: "p".repeat(32) },
         encryption: { key: "e".repeat(64) },
+        fanout: { redisUrl: "redis://127.0.0.1:6379", natsUrl: "nats://127.0.0.1:4222" },
         payments: {
           stripe: { secretKey: "sk_test_x", webhookSecret: "whsec_xx", apiUrl: "http://127.0.0.1:1" },
         },
@@ -244,8 +247,14 @@ describe("loadConfig sources", () => {
         DATABASE_URL: "file:/srv/data/x.db",
         GIFTSTREAM_API_KEY: apiKey,
         LOG_LEVEL: "trace",
+        REDIS_URL: "redis://127.0.0.1:6379",
+        NATS_URL: "nats://127.0.0.1:4222",
+        GIFTSTREAM_WORKERS: "3",
       },
     });
+    expect(config.fanout.redisUrl).toBe("redis://127.0.0.1:6379");
+    expect(config.fanout.natsUrl).toBe("nats://127.0.0.1:4222");
+    expect(config.server.workers).toBe(3);
     expect(config.server.port).toBe(1234);
     expect(config.dataDir).toBe("/srv/data");
     expect(config.databaseUrl).toBe("file:/srv/data/x.db");

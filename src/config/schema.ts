@@ -35,6 +35,12 @@ export const configSchema = Type.Object(
         bodyLimitBytes: integer(1024, 268_435_456, 1_048_576, "Largest request body accepted."),
         requestTimeoutMs: integer(1, 3_600_000, 30_000, "Longest time to receive a whole request."),
         shutdownTimeoutMs: integer(0, 600_000, 10_000, "Grace period for in-flight requests on shutdown."),
+        workers: integer(
+          1,
+          64,
+          1,
+          "Server processes `serve` starts on the one port; more than 1 needs a PostgreSQL databaseUrl.",
+        ),
       },
       "HTTP server.",
     ),
@@ -50,7 +56,8 @@ export const configSchema = Type.Object(
       Type.String({
         minLength: 1,
         maxLength: 4096,
-        description: "`sqlite:`/`file:` URL or a plain path of the SQLite database file.",
+        description:
+          "`sqlite:`/`file:` URL or a plain path of the SQLite database file, or a `postgres://` URL.",
       }),
     ),
     apiKey: Type.Optional(
@@ -500,6 +507,31 @@ export const configSchema = Type.Object(
       },
       "Outbound webhooks.",
     ),
+    fanout: group(
+      {
+        redisUrl: Type.Optional(
+          Type.String({
+            minLength: 1,
+            maxLength: 4096,
+            description: "Redis (`redis://`) for live-room fan-out, cache notices and shared rate limits.",
+          }),
+        ),
+        natsUrl: Type.Optional(
+          Type.String({
+            minLength: 1,
+            maxLength: 4096,
+            description: "NATS (`nats://`) for live-room fan-out and cache notices, when redisUrl is unset.",
+          }),
+        ),
+        cacheRefreshMs: integer(
+          100,
+          3_600_000,
+          5000,
+          "How often a process on PostgreSQL rereads what it caches (economy versions, webhook subscriptions, users).",
+        ),
+      },
+      "Several processes on one database.",
+    ),
     live: group(
       {
         keepAliveMs: integer(
@@ -575,6 +607,7 @@ export interface Config {
     readonly bodyLimitBytes: number;
     readonly requestTimeoutMs: number;
     readonly shutdownTimeoutMs: number;
+    readonly workers: number;
   };
   readonly dataDir: string;
   readonly databaseUrl?: string;
@@ -680,6 +713,11 @@ export interface Config {
     readonly attemptsMax: number;
     readonly retentionMs: number;
   };
+  readonly fanout: {
+    readonly redisUrl?: string;
+    readonly natsUrl?: string;
+    readonly cacheRefreshMs: number;
+  };
   readonly live: {
     readonly keepAliveMs: number;
     readonly pollIntervalMs: number;
@@ -715,6 +753,9 @@ export const envVars = {
   GIFTSTREAM_TOKEN_SECRET: "auth.tokenSecret",
   GIFTSTREAM_TOKEN_SECRET_PREVIOUS: "auth.tokenSecretPrevious",
   GIFTSTREAM_SECRET_KEY: "encryption.key",
+  REDIS_URL: "fanout.redisUrl",
+  NATS_URL: "fanout.natsUrl",
+  GIFTSTREAM_WORKERS: "server.workers",
 } as const;
 
 /** Keys whose values must never appear in messages or logs. */
@@ -727,6 +768,9 @@ export const secretKeys: ReadonlySet<string> = new Set([
   "auth.tokenSecret",
   "auth.tokenSecretPrevious",
   "encryption.key",
+  // Either URL may carry a password.
+  "fanout.redisUrl",
+  "fanout.natsUrl",
 ]);
 
 export interface ConfigLeaf {

@@ -1,4 +1,5 @@
 import { join } from "node:path";
+import { ConfigError } from "../config/config-error.js";
 import { EnvSecretKeySource } from "./key-env.js";
 import { FileSecretKeySource } from "./key-file.js";
 import type { SecretKey } from "./secret-key.js";
@@ -15,11 +16,20 @@ export const secretKeyFileName = "secret.key";
 
 /**
  * The one place that picks the source: the operator's key when configured, else a key generated into
- * the data directory. (A database shared by several hosts will need the key from the environment: a
- * file on one host is not shared. Issue 9 makes that a rule here.)
+ * the data directory. On a shared database (`databaseUrl`) the key must come from the environment:
+ * a file generated on one host is not on the others, and data sealed there could not be opened.
  */
-export function secretKeySource(config: { dataDir: string; encryption?: { key?: string } }): SecretKeySource {
+export function secretKeySource(config: {
+  dataDir: string;
+  databaseUrl?: string;
+  encryption?: { key?: string };
+}): SecretKeySource {
   const key = config.encryption?.key;
   if (key !== undefined) return new EnvSecretKeySource(key);
+  if (config.databaseUrl !== undefined) {
+    throw new ConfigError([
+      "encryption.key: with DATABASE_URL set, GIFTSTREAM_SECRET_KEY must be set too, the same in every process (docs/postgres.md)",
+    ]);
+  }
   return new FileSecretKeySource(join(config.dataDir, secretKeyFileName));
 }

@@ -52,12 +52,9 @@ export class EconomyCatalog {
     configured: { document: EconomyDocument; overridden: boolean };
   }): Promise<EconomyCatalog> {
     const { store, access, clock, amountMax, configured } = options;
-    const stored = await store.listVersions();
-    const parsed = stored.map((v) =>
-      firstVersion(v.document, { id: v.id, createdAt: v.createdAt }, { amountMax }),
-    );
-    const versions = parsed.map((v, i) => ({ ...v, effectiveAt: stored[i]!.effectiveAt }));
-    const catalog = new EconomyCatalog(store, access, clock, amountMax, versions);
+    const catalog = new EconomyCatalog(store, access, clock, amountMax, []);
+    await catalog.reload();
+    const versions = catalog.versions;
     if (versions.length === 0) {
       const first = firstVersion(
         configured.document,
@@ -103,9 +100,27 @@ export class EconomyCatalog {
     return { version, region };
   }
 
+  /** Told when this process adds a version, so other processes on the database reload theirs. */
+  onChanged: (() => void) | undefined;
+
+  /**
+   * Reads the versions back from the store: another process may have scheduled one. Versions are
+   * only ever added, so the stored list is the whole truth.
+   */
+  async reload(): Promise<void> {
+    const stored = await this.store.listVersions();
+    if (stored.length === this.versions.length) return;
+    this.versions = stored.map((v) => ({
+      ...firstVersion(v.document, { id: v.id, createdAt: v.createdAt }, { amountMax: this.amountMax }),
+      effectiveAt: v.effectiveAt,
+    }));
+  }
+
   private async save(version: EconomyVersion, actor: string, action: string): Promise<void> {
     await this.store.insertVersion(version);
-    this.versions = [...this.versions, version];
+    // A reload while the insert was in flight may have read it already.
+    if (!this.versions.some((v) => v.id === version.id)) this.versions = [...this.versions, version];
+    this.onChanged?.();
     await this.access.audit(actor, action, version.id, null, {
       id: version.id,
       effectiveAt: new Date(version.effectiveAt).toISOString(),

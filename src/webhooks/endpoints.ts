@@ -55,6 +55,9 @@ export class WebhookEndpoints implements EventFilter {
     return endpoints;
   }
 
+  /** Told when this process changes an endpoint, so other processes on the database refresh theirs. */
+  onChanged: (() => void) | undefined;
+
   wants(type: EventType): boolean {
     return this.all || this.types.has(type);
   }
@@ -90,6 +93,7 @@ export class WebhookEndpoints implements EventFilter {
         `at most ${this.o.endpointsMax} webhook endpoints (webhooks.endpointsMax); delete one first`,
       );
     }
+    this.onChanged?.();
     await this.o.access.audit(actor, "webhook_endpoint.create", endpoint.id, null, endpoint);
     return { endpoint, secret };
   }
@@ -111,6 +115,7 @@ export class WebhookEndpoints implements EventFilter {
     await this.refresh();
     if (!deleted) throw new GiftstreamError("not_found", `no webhook endpoint ${id}`);
     const after = { ...before, deletedAt: at };
+    this.onChanged?.();
     await this.o.access.audit(actor, "webhook_endpoint.delete", id, before, after);
     return after;
   }

@@ -4,6 +4,11 @@ import { join } from "node:path";
 import { type Logger, pino } from "pino";
 import { type Composed, composeApp } from "../../src/cli/serve.js";
 import { type LoadConfigOptions, loadConfig } from "../../src/config/index.js";
+import {
+  createTestSchema,
+  requirePostgres,
+  testDatabaseUrl,
+} from "../../src/store/postgres/postgres.testkit.js";
 
 export const adminKey = "gs_test_admin_key_0123456789abcdefghij";
 
@@ -14,14 +19,38 @@ export interface TestApp extends Composed {
   dispose(): Promise<void>;
 }
 
-/** The whole service as `npm start` composes it, on a SQLite file in a fresh directory. */
+/**
+ * Which store the HTTP suites run on: SQLite, or PostgreSQL when `GIFTSTREAM_TEST_STORE=postgres`
+ * (the `postgres` project of vitest.config.ts runs the suites that way).
+ */
+export const testStore: "sqlite" | "postgres" =
+  process.env.GIFTSTREAM_TEST_STORE === "postgres" ? "postgres" : "sqlite";
+
+/** Secrets the PostgreSQL runs need from the environment (a shared database refuses generated ones). */
+const postgresSecrets = {
+  GIFTSTREAM_SECRET_KEY: "0123456789abcdef".repeat(4),
+  GIFTSTREAM_TOKEN_SECRET: "giftstream-test-token-secret-0123456789",
+};
+
+/**
+ * The whole service as `npm start` composes it: on a SQLite file in a fresh directory, or, in the
+ * PostgreSQL runs, on a fresh schema of the test database (dropped by `dispose`).
+ */
 export async function openTestApp(
   overrides: LoadConfigOptions["overrides"] = {},
   logger: Logger = pino({ level: "silent" }),
+  env: Record<string, string> = {},
 ): Promise<TestApp> {
   const dir = mkdtempSync(join(tmpdir(), "giftstream-app-"));
+  const database = testStore === "postgres" ? await postgresDatabase() : undefined;
   const config = loadConfig({
-    env: { GIFTSTREAM_DATA_DIR: dir, GIFTSTREAM_API_KEY: adminKey, LOG_LEVEL: "silent" },
+    env: {
+      GIFTSTREAM_DATA_DIR: dir,
+      GIFTSTREAM_API_KEY: adminKey,
+      LOG_LEVEL: "silent",
+      ...(database ? { DATABASE_URL: database.url, ...postgresSecrets } : {}),
+      ...env,
+    },
     overrides,
   });
   const composed = await composeApp(config, logger, { print: () => {} });
@@ -32,7 +61,17 @@ export async function openTestApp(
     admin: { authorization: `Bearer ${adminKey}` },
     async dispose() {
       await composed.close();
+      await database?.drop();
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** A fresh schema on the test database, as a URL whose connections all work in it. */
+async function postgresDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
+  if (!(await requirePostgres())) throw new Error("GIFTSTREAM_TEST_STORE=postgres needs PostgreSQL");
+  const { schema, drop } = await createTestSchema();
+  const url = new URL(testDatabaseUrl);
+  url.searchParams.set("options", `-c search_path=${schema}`);
+  return { url: url.toString(), drop };
 }

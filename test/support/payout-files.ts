@@ -154,9 +154,10 @@ export function uploadReturns(t: CreatorApp, fileId: string, csv: string, query 
 }
 
 /** Cash-outs by status, straight from the database. */
-export function statusCounts(t: CreatorApp): Record<string, number> {
-  const rows = t.runtime.store.database
-    .prepare("SELECT status, COUNT(*) AS n FROM cashouts GROUP BY status")
-    .all() as { status: string; n: bigint }[];
+export async function statusCounts(t: CreatorApp): Promise<Record<string, number>> {
+  const rows = (await t.runtime.store.all("SELECT status, COUNT(*) AS n FROM cashouts GROUP BY status")) as {
+    status: string;
+    n: bigint;
+  }[];
   return Object.fromEntries(rows.map((r) => [r.status, Number(r.n)]));
 }

@@ -3,6 +3,7 @@ import { reconcile } from "../../src/ledger/reconcile.js";
 import { type PaypalEvent, type PaypalStandIn, startPaypalStandIn } from "../stand-ins/paypal-stand-in.js";
 import { type StripeEvent, type StripeStandIn, startStripeStandIn } from "../stand-ins/stripe-stand-in.js";
 import { type CreatorApp, earn, newKey, openCreatorApp, requestCashout, verify } from "./creator.js";
+import { count } from "./sql.js";
 import { deliverStripeEvent } from "./stripe.js";
 
 /** Shared steps of the payout-rail tests: the app with the PayPal and Stripe Connect rails on stand-ins. */
@@ -173,9 +174,8 @@ export async function reconciliation(t: CreatorApp, since?: string): Promise<Rec
 }
 
 /** How many ledger transfers exist: a replayed event that changed nothing adds none. */
-export function transferCount(t: CreatorApp): bigint {
-  const row = t.runtime.store.database.prepare("SELECT COUNT(*) AS n FROM transfers").get() as { n: bigint };
-  return row.n;
+export async function transferCount(t: CreatorApp): Promise<bigint> {
+  return count(t.runtime.store, "transfers");
 }
 
 /** A payouts app with a verified creator who has `cashouts` × $100 (20,000 video diamonds each) withdrawable. */

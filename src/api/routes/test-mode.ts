@@ -17,7 +17,13 @@ const ClockView = Type.Object(
  * Test mode only (`testMode: true`, refused in production): routes that simulate what takes time
  * or a provider in real life. Registered only when test mode is on, so they do not exist otherwise.
  */
-export function testRoutes(app: GiftstreamApp, clock: ServiceClock, purchases: Purchases): void {
+export function testRoutes(
+  app: GiftstreamApp,
+  clock: ServiceClock,
+  purchases: Purchases,
+  /** Sets the clock of every process on the database (src/cli/shared-state.ts). */
+  setClock: (ms: number) => Promise<void> = async (ms) => clock.set(ms),
+): void {
   const view = () => ({ now: new Date(clock.now()).toISOString(), frozen: clock.isFrozen });
 
   app.get(
@@ -46,7 +52,7 @@ export function testRoutes(app: GiftstreamApp, clock: ServiceClock, purchases: P
       },
     },
     async (request) => {
-      clock.set(Date.parse(request.body.now));
+      await setClock(Date.parse(request.body.now));
       return view();
     },
   );

@@ -34,7 +34,7 @@ import {
   type Quote,
 } from "./cashout.js";
 import { calendarDay } from "./day.js";
-import { KeyedLock } from "./keyed-lock.js";
+import { KeyedLock, type KeyedLocks } from "./keyed-lock.js";
 import { moneyAccounts, paidTransfers, releaseTransfers, returnedTransfers } from "./postings.js";
 
 /** What the cash-out needs to know of a creator's identity and payout method (docs/kyc.md). */
@@ -73,6 +73,8 @@ export interface CashoutsOptions {
   events?: EventFilter;
   /** Records an admin action (who, what, before, after). */
   audit(actor: string, action: string, target: string, before: unknown, after: unknown): Promise<void>;
+  /** Locks per creator and per cash-out; shared by every process on the database (Coordination). */
+  locks?: (scope: string) => KeyedLocks;
 }
 
 export interface QuoteInput {
@@ -101,12 +103,15 @@ const dayMs = 86_400_000;
  * together, keyed so that it happens once.
  */
 export class Cashouts {
-  private readonly creatorLock = new KeyedLock();
-  private readonly cashoutLock = new KeyedLock();
+  private readonly creatorLock: KeyedLocks;
+  private readonly cashoutLock: KeyedLocks;
   /** Where the job's walk through each status stopped, so the next pass goes on from there. */
   private readonly cursors = new Map<CashoutStatus, { updatedAt: number; id: string } | null>();
 
-  constructor(private readonly o: CashoutsOptions) {}
+  constructor(private readonly o: CashoutsOptions) {
+    this.creatorLock = o.locks?.("creator") ?? new KeyedLock();
+    this.cashoutLock = o.locks?.("cashout") ?? new KeyedLock();
+  }
 
   get(id: string): Promise<Cashout | undefined> {
     return this.o.store.get(id);

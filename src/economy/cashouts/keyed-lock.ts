@@ -1,9 +1,15 @@
+/** Runs work one at a time per key. The cash-out service and payout files take their locks here. */
+export interface KeyedLocks {
+  run<T>(key: string, work: () => Promise<T>): Promise<T>;
+}
+
 /**
- * Runs work one at a time per key, in arrival order. A creator's cash-outs choose their lots from
- * a read, so two at once could pick the same lot; in one process this lock keeps them apart, and
- * the ledger's hold still refuses any that would overdraw (a second process needs a row lock).
+ * Runs work one at a time per key, in arrival order, within this process. A creator's cash-outs
+ * choose their lots from a read, so two at once could pick the same lot; this lock keeps them
+ * apart, and the ledger's hold still refuses any that would overdraw. Several processes on one
+ * database take a database lock as well (src/store/postgres/advisory-lock.ts).
  */
-export class KeyedLock {
+export class KeyedLock implements KeyedLocks {
   private readonly tails = new Map<string, Promise<unknown>>();
 
   run<T>(key: string, work: () => Promise<T>): Promise<T> {

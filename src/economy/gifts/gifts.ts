@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { GiftstreamError, isGiftstreamError } from "../../errors.js";
 import type { Ledger } from "../../ledger/ledger.js";
-import type { JsonObject } from "../../ledger/types.js";
+import type { JsonObject, LedgerRequest } from "../../ledger/types.js";
 import { multiplyRate } from "../../money/index.js";
 import { creatorAccounts, platformAccounts, userAccounts } from "../accounts.js";
 import type { EconomyCatalog } from "../catalog.js";
@@ -39,6 +39,13 @@ export interface GiftReceipt {
 }
 
 /** Where a gift's diamonds stand, for maturation and chargebacks. */
+/** A gift checked and turned into its ledger request, not yet submitted. */
+interface PreparedGift {
+  senderId: string;
+  coins: bigint;
+  request: LedgerRequest;
+}
+
 export interface GiftLot {
   id: string;
   recipientId: string;
@@ -114,6 +121,11 @@ export class Gifts {
   ) {}
 
   async send(input: SendGift, idem: Idempotent): Promise<{ receipt: GiftReceipt; replayed: boolean }> {
+    return this.submit(await this.prepare(input, idem));
+  }
+
+  /** Checks a gift and builds its ledger request; nothing is written yet. */
+  private async prepare(input: SendGift, idem: Idempotent): Promise<PreparedGift> {
     const now = this.o.clock();
     if (input.senderId === input.recipientId) {
       throw new GiftstreamError("self_gift_forbidden", "a user cannot send a gift to themselves");
@@ -174,8 +186,10 @@ export class Gifts {
       maturesAt: now + economy.earnings.maturationDays * dayMs,
     };
     const source = input.context.type;
-    try {
-      const result = await this.o.ledger.submit({
+    return {
+      senderId: sender.id,
+      coins,
+      request: {
         idempotencyKey: idem.key,
         fingerprint: idem.fingerprint,
         accounts: [
@@ -250,13 +264,23 @@ export class Gifts {
           ...(this.o.events?.wants("gift.sent") ? [outboxEffect([giftSentEvent(receipt)])] : []),
         ],
         memo: receipt as unknown as JsonObject,
-      });
+      },
+    };
+  }
+
+  /**
+   * Hands a prepared gift to the ledger. The hand-over itself is synchronous, so gifts submitted
+   * one after another in a loop are applied in that order.
+   */
+  private async submit(p: PreparedGift): Promise<{ receipt: GiftReceipt; replayed: boolean }> {
+    try {
+      const result = await this.o.ledger.submit(p.request);
       const sent = result.memo as unknown as GiftReceipt;
       if (!result.replayed) this.o.onSent?.(sent);
       return { receipt: sent, replayed: result.replayed };
     } catch (error) {
       if (isGiftstreamError(error) && error.code === "debits_exceed_credits") {
-        throw new GiftstreamError("insufficient_coins", `${sender.id} has fewer than ${coins} coins`);
+        throw new GiftstreamError("insufficient_coins", `${p.senderId} has fewer than ${p.coins} coins`);
       }
       throw error;
     }
@@ -277,14 +301,19 @@ export class Gifts {
     if (new Set(items.map((i) => i.id)).size !== items.length) {
       throw new GiftstreamError("invalid_request", "each gift in a batch needs its own id");
     }
-    const settled = await Promise.allSettled(
+    // Checked concurrently (the reads may wait on the database), then handed to the ledger in the
+    // order sent, so that when a sender's coins run out it is the later gifts that are refused.
+    const prepared = await Promise.allSettled(
       items.map((item) => {
         const { id: _clientId, ...gift } = item;
-        return this.send(gift, {
+        return this.prepare(gift, {
           key: `${idem.key}:${item.id}`,
           fingerprint: createHash("sha256").update(`${idem.fingerprint}:${item.id}`).digest("base64url"),
         });
       }),
+    );
+    const settled = await Promise.allSettled(
+      prepared.map((p) => (p.status === "fulfilled" ? this.submit(p.value) : Promise.reject(p.reason))),
     );
     return {
       results: settled.map((outcome, i): BatchResult => {

@@ -45,9 +45,22 @@ export class Users {
     return user;
   }
 
+  /**
+   * Told of every user whose row changed here, so that other processes on the same database drop
+   * their copy too (src/cli/shared-state.ts).
+   */
+  onChanged: ((id: string) => void) | undefined;
+
   /** Drops a cached user whose row changed outside this service (a status set by a chargeback). */
   forget(id: string): void {
     this.cache.delete(id);
+    this.onChanged?.(id);
+  }
+
+  /** Drops cached users, one or all, because another process changed them; tells no one. */
+  dropCached(id?: string): void {
+    if (id === undefined) this.cache.clear();
+    else this.cache.delete(id);
   }
 
   private remember(user: User): void {

@@ -1,4 +1,5 @@
 import type pg from "pg";
+import type { KeyedLocks } from "../../economy/cashouts/keyed-lock.js";
 import { GiftstreamError, invariant } from "../../errors.js";
 import type {
   IdempotencyRecord,
@@ -16,8 +17,13 @@ import {
   type StoreEffect,
   TransferType,
 } from "../../ledger/types.js";
+import type { Coordination } from "../coordination.js";
 import { accountFromRow, previousOf, type Row, transferFromRow } from "../ledger-rows.js";
+import type { SqlDb, Statement } from "../sql/sql-db.js";
+import { AdvisoryKeyedLock, runExclusive } from "./advisory-lock.js";
+import { postgresEffectStatements } from "./bulk-effects.js";
 import { migratePostgres, type PostgresMigrationReport } from "./migrate.js";
+import { numbered } from "./placeholders.js";
 import { openPool, type PostgresPoolOptions } from "./pool.js";
 
 export interface PostgresLedgerStoreOptions extends PostgresPoolOptions {
@@ -35,6 +41,11 @@ export const postgresLedgerStoreDefaults = {
  */
 const idempotencyLockSeed = 1n;
 const accountLockSeed = 2n;
+/** Connections of the lock pool: keys locked at once, per process, beyond which lockers queue. */
+const lockConnectionsMax = 16;
+
+/** The one advisory lock gift-writing transactions take (see `writeEffects`). */
+const giftFeedLock = 0x6769_6674_6665_6564n; // "giftfeed"
 
 /**
  * The ledger store on PostgreSQL, for several processes sharing one database.
@@ -57,10 +68,16 @@ const accountLockSeed = 2n;
  * needs its own id and its neighbours' first. Ids are taken while the accounts are locked, so
  * along each account's chain they grow in commit order.
  */
-export class PostgresLedgerStore implements LedgerStore {
+export class PostgresLedgerStore implements LedgerStore, SqlDb, Coordination {
+  readonly dialect = "postgres" as const;
   private closing: Promise<void> | undefined;
 
+  private locks: pg.Pool | undefined;
+  /** Settles once the batch handed over last has done its reads and writes (see `write`). */
+  private preparing: Promise<void> = Promise.resolve();
+
   private constructor(
+    private readonly poolOptions: PostgresPoolOptions,
     /** The pool, for tests and for stores built beside this one. */
     readonly pool: pg.Pool,
     /** What opening the database migrated. */
@@ -74,6 +91,7 @@ export class PostgresLedgerStore implements LedgerStore {
     try {
       const migration = await migratePostgres(pool);
       return new PostgresLedgerStore(
+        options,
         pool,
         migration,
         options.reconcilePageRows ?? postgresLedgerStoreDefaults.reconcilePageRows,
@@ -86,25 +104,29 @@ export class PostgresLedgerStore implements LedgerStore {
 
   async write<T>(work: (tx: LedgerWriteTx) => Promise<T>): Promise<T> {
     invariant(this.closing === undefined, "no write after close");
-    const client = await this.pool.connect();
-    // A connection whose ROLLBACK failed is in an unknown state: the pool must not hand it out again.
-    let broken = false;
+    // Batches in flight (ledger.pipelineBatchesMax) do their reads and writes one after another,
+    // in the order the ledger handed them over, and overlap only their commits, as on SQLite.
+    // Otherwise a later batch could lock a sender's account first and spend coins that an
+    // earlier request of the same sender was refused for.
+    const previous = this.preparing;
+    let prepared!: () => void;
+    this.preparing = new Promise<void>((resolve) => {
+      prepared = resolve;
+    });
     try {
-      await client.query("BEGIN");
-      try {
-        const tx = new PostgresWriteTx(client);
-        const result = await work(tx);
-        await tx.finish();
-        await client.query("COMMIT");
-        return result;
-      } catch (error) {
-        await client.query("ROLLBACK").catch(() => {
-          broken = true;
-        });
-        throw error;
-      }
+      return await this.transaction(async (client) => {
+        await previous;
+        try {
+          const tx = new PostgresWriteTx(client);
+          const result = await work(tx);
+          await tx.finish();
+          return result;
+        } finally {
+          prepared();
+        }
+      });
     } finally {
-      client.release(broken);
+      prepared();
     }
   }
 
@@ -208,8 +230,66 @@ export class PostgresLedgerStore implements LedgerStore {
     }
   }
 
+  async all(text: string, params: readonly unknown[] = []): Promise<Row[]> {
+    return (await this.pool.query<Row>(numbered(text), params as unknown[])).rows;
+  }
+
+  async get(text: string, params: readonly unknown[] = []): Promise<Row | undefined> {
+    return (await this.all(text, params))[0];
+  }
+
+  async execute(statements: readonly Statement[]): Promise<number> {
+    invariant(this.closing === undefined, "no write after close");
+    return this.transaction(async (client) => {
+      let changed = 0;
+      for (const statement of statements) {
+        changed += (await client.query(numbered(statement.sql), statement.params)).rowCount ?? 0;
+      }
+      return changed;
+    });
+  }
+
+  /** Runs `work` in one transaction on its own pooled connection. */
+  async transaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    // A connection whose ROLLBACK failed is in an unknown state: the pool must not hand it out again.
+    let broken = false;
+    try {
+      await client.query("BEGIN");
+      try {
+        const result = await work(client);
+        await client.query("COMMIT");
+        return result;
+      } catch (error) {
+        await client.query("ROLLBACK").catch(() => {
+          broken = true;
+        });
+        throw error;
+      }
+    } finally {
+      client.release(broken);
+    }
+  }
+
+  keyedLocks(scope: string): KeyedLocks {
+    return new AdvisoryKeyedLock(this.lockPool(), scope);
+  }
+
+  exclusive<T>(name: string, work: () => Promise<T>): Promise<T | undefined> {
+    return runExclusive(this.lockPool(), name, work);
+  }
+
+  /**
+   * Connections that only hold advisory locks, apart from the main pool, so that lock holders
+   * waiting for their work's queries can never take every connection that work needs.
+   */
+  private lockPool(): pg.Pool {
+    this.locks ??= openPool({ ...this.poolOptions, connectionsMax: lockConnectionsMax });
+    return this.locks;
+  }
+
   close(): Promise<void> {
-    this.closing ??= this.pool.end();
+    this.closing ??= Promise.all([this.pool.end(), this.locks?.end()]).then(() => undefined);
     return this.closing;
   }
 }
@@ -394,12 +474,16 @@ class PostgresWriteTx implements LedgerWriteTx {
 
   async writeEffects(effects: readonly StoreEffect[]): Promise<void> {
     if (effects.length === 0) return;
-    // The domain tables (purchases, gifts, cash-outs, outbox, …) are not on PostgreSQL yet. Failing
-    // the batch keeps a request from moving value without the record that explains it.
-    const types = [...new Set(effects.map((e) => e.type))].join(", ");
-    throw new Error(
-      `the PostgreSQL store writes ledger records only; it cannot write the effects ${types} yet`,
-    );
+    // A live feed reads gifts after its cursor in `rowid` order, and a rowid is drawn at insert,
+    // not at commit. Held to the commit, this lock makes gift-writing transactions, in every
+    // process, draw rowids in the order they commit, so no reader passes a gift still to come.
+    // Taken last, after every account lock, so it cannot close a cycle with them.
+    if (effects.some((e) => e.type === "gift.record")) {
+      await this.client.query("SELECT pg_advisory_xact_lock($1::bigint)", [giftFeedLock]);
+    }
+    for (const statement of postgresEffectStatements(effects)) {
+      await this.client.query(statement.sql, statement.params);
+    }
   }
 
   /** Writes the chain heads no account row carried yet (none on the ledger's own path). */

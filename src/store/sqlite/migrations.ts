@@ -430,4 +430,15 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX payout_file_lines_serial ON payout_file_lines (rail, serial);
     `,
   },
+  {
+    version: 11,
+    name: "settings",
+    sql: `
+      -- Small service-wide values every process reads: the test clock (test mode).
+      CREATE TABLE settings (
+        key   TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+      ) STRICT;
+    `,
+  },
 ];

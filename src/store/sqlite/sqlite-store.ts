@@ -1,6 +1,7 @@
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
+import { KeyedLock, type KeyedLocks } from "../../economy/cashouts/keyed-lock.js";
 import { GiftstreamError, invariant } from "../../errors.js";
 import type {
   IdempotencyRecord,
@@ -18,8 +19,10 @@ import {
   type StoreEffect,
   TransferType,
 } from "../../ledger/types.js";
+import type { Coordination } from "../coordination.js";
 import { accountFromRow, previousOf, type Row, transferFromRow } from "../ledger-rows.js";
-import { statementsFor } from "./effects.js";
+import { statementsFor } from "../sql/effects.js";
+import type { SqlDb } from "../sql/sql-db.js";
 import { type MigrationReport, migrate } from "./migrate.js";
 import { type BalanceColumns, type TransferColumns, type WriterOp, WriterThread } from "./writer-thread.js";
 
@@ -52,7 +55,12 @@ interface StoredAccount {
  * from the committed file before taking another. Reads (`getAccounts`, history, …) go to the
  * main connection and see committed data only.
  */
-export class SqliteStore implements LedgerStore {
+/** Most distinct statements `all`/`get` keep prepared: the stores have a few hundred. */
+const preparedMax = 2_000;
+
+export class SqliteStore implements LedgerStore, SqlDb, Coordination {
+  readonly dialect = "sqlite" as const;
+  private readonly prepared = new Map<string, Database.Statement>();
   private readonly db: Database.Database;
   private readonly writer: WriterThread;
   private readonly statements: ReturnType<typeof prepareReads>;
@@ -195,6 +203,35 @@ export class SqliteStore implements LedgerStore {
    */
   execute(statements: readonly { sql: string; params: unknown[] }[]): Promise<number> {
     return this.writer.control(statements.map(({ sql, params }) => ["exec", sql, params] as WriterOp));
+  }
+
+  /** One process: a lock in memory is a lock for everyone. */
+  keyedLocks(_scope: string): KeyedLocks {
+    return new KeyedLock();
+  }
+
+  /** One process: its jobs already run one pass at a time (startJobs). */
+  exclusive<T>(_name: string, work: () => Promise<T>): Promise<T | undefined> {
+    return work();
+  }
+
+  async all(sql: string, params: readonly unknown[] = []): Promise<Row[]> {
+    return this.statement(sql).all(...params) as Row[];
+  }
+
+  async get(sql: string, params: readonly unknown[] = []): Promise<Row | undefined> {
+    return this.statement(sql).get(...params) as Row | undefined;
+  }
+
+  /** Reads run on the main connection; each text is prepared once. */
+  private statement(sql: string): Database.Statement {
+    let statement = this.prepared.get(sql);
+    if (statement === undefined) {
+      statement = this.db.prepare(sql);
+      if (this.prepared.size >= preparedMax) this.prepared.clear();
+      this.prepared.set(sql, statement);
+    }
+    return statement;
   }
 
   async purgeIdempotency(before: number, limit: number): Promise<number> {
@@ -559,7 +596,7 @@ class SqliteWriteTx implements LedgerWriteTx {
 
   async writeEffects(effects: readonly StoreEffect[]): Promise<void> {
     for (const effect of effects) {
-      for (const { sql, params } of statementsFor(effect)) this.ops.push(["exec", sql, params]);
+      for (const { sql, params } of statementsFor(effect, "sqlite")) this.ops.push(["exec", sql, params]);
     }
   }
 

@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import type { Sealer } from "../../../crypto/sealed.js";
 import type { Cashout } from "../../../economy/cashouts/cashout.js";
 import type { Cashouts } from "../../../economy/cashouts/cashouts.js";
-import { KeyedLock } from "../../../economy/cashouts/keyed-lock.js";
+import { KeyedLock, type KeyedLocks } from "../../../economy/cashouts/keyed-lock.js";
 import { GiftstreamError } from "../../../errors.js";
 import { fileSealContext } from "./file-rail.js";
 import {
@@ -25,6 +25,8 @@ export interface PayoutFilesOptions {
   linesPerFileMax: number;
   /** How many cash-outs a returns upload settles at once; the ledger batches them together. */
   settleConcurrency?: number;
+  /** Locks per file; shared by every process on the database (Coordination). */
+  locks?: (scope: string) => KeyedLocks;
 }
 
 export type UnlistedLines = "pending" | "paid";
@@ -48,9 +50,11 @@ const problemsListedMax = 100;
  */
 export class PayoutFiles {
   /** One action at a time per file: a CSV upload and a single mark never interleave. */
-  private readonly fileLock = new KeyedLock();
+  private readonly fileLock: KeyedLocks;
 
-  constructor(private readonly o: PayoutFilesOptions) {}
+  constructor(private readonly o: PayoutFilesOptions) {
+    this.fileLock = o.locks?.("payout_file") ?? new KeyedLock();
+  }
 
   list(rail: string | null, before: FilePageStart | null, limit: number): Promise<PayoutFile[]> {
     return this.o.store.list(rail, before, limit);

@@ -1,22 +1,17 @@
 import { invariant } from "../../errors.js";
 import type { JsonObject, StoreEffect } from "../../ledger/types.js";
 import { outboxStatements } from "./outbox.js";
-
-/** A statement of the SQLite schema with its parameters. */
-export interface Statement {
-  sql: string;
-  params: unknown[];
-}
+import type { SqlDialect, Statement } from "./sql-db.js";
 
 /**
- * How each kind of record that rides beside a ledger request is written. The economy names the
- * effect and its data; this file owns the SQL. Data is JSON, so amounts arrive as strings and are
- * bound as bigint.
+ * How each kind of record that rides beside a ledger request is written, in SQL both stores run
+ * (see sql-db.ts). The economy names the effect and its data; this file owns the SQL. Data is
+ * JSON, so amounts arrive as strings and are bound as bigint.
  */
 /** Rows per insert of a cash-out's lots: well under SQLite's limit of bound parameters. */
 const lotRowsPerInsert = 100;
 
-const writers: Record<string, (data: JsonObject) => Statement[]> = {
+const writers: Record<string, (data: JsonObject, dialect: SqlDialect) => Statement[]> = {
   "purchase.upsert": (d) => [
     {
       sql: `INSERT INTO purchases (id, user_id, pack_id, coins, price_minor, currency, provider, status,
@@ -153,10 +148,10 @@ const writers: Record<string, (data: JsonObject) => Statement[]> = {
   "outbox.events": outboxStatements,
 };
 
-export function statementsFor(effect: StoreEffect): Statement[] {
+export function statementsFor(effect: StoreEffect, dialect: SqlDialect): Statement[] {
   const writer = writers[effect.type];
-  invariant(writer !== undefined, `no SQLite writer for effect ${effect.type}`);
-  return writer(effect.data);
+  invariant(writer !== undefined, `no writer for effect ${effect.type}`);
+  return writer(effect.data, dialect);
 }
 
 export function hasEffectWriter(type: string): boolean {

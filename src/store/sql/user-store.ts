@@ -2,30 +2,30 @@ import type { User, UserStatus } from "../../economy/users/user.js";
 import type { UserStore } from "../../economy/users/user-store.js";
 import type { StoreEffect } from "../../ledger/types.js";
 import { statementsFor } from "./effects.js";
-import type { SqliteStore } from "./sqlite-store.js";
+import type { Row, SqlDb } from "./sql-db.js";
 
-type Row = Record<string, unknown>;
+const sql = {
+  byId: "SELECT * FROM users WHERE id = ?",
+  put: `INSERT INTO users (id, country, birth_date, display_name, status, status_reason, created_at, updated_at)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+        ON CONFLICT (id) DO UPDATE SET country = excluded.country,
+          birth_date = CASE WHEN users.birth_date_verified = 1 THEN users.birth_date ELSE excluded.birth_date END,
+          display_name = excluded.display_name, updated_at = excluded.updated_at`,
+  setStatus: "UPDATE users SET status = ?, status_reason = ?, updated_at = ? WHERE id = ?",
+};
 
-export class SqliteUserStore implements UserStore {
-  private readonly byId;
-
-  constructor(private readonly store: SqliteStore) {
-    this.byId = store.database.prepare("SELECT * FROM users WHERE id = ?");
-  }
+export class SqlUserStore implements UserStore {
+  constructor(private readonly db: SqlDb) {}
 
   async getUser(id: string): Promise<User | undefined> {
-    const row = this.byId.get(id) as Row | undefined;
+    const row = await this.db.get(sql.byId, [id]);
     return row ? toUser(row) : undefined;
   }
 
   async putUser(user: User): Promise<void> {
-    await this.store.execute([
+    await this.db.execute([
       {
-        sql: `INSERT INTO users (id, country, birth_date, display_name, status, status_reason, created_at, updated_at)
-              VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-              ON CONFLICT (id) DO UPDATE SET country = excluded.country,
-                birth_date = CASE WHEN users.birth_date_verified = 1 THEN users.birth_date ELSE excluded.birth_date END,
-                display_name = excluded.display_name, updated_at = excluded.updated_at`,
+        sql: sql.put,
         params: [
           user.id,
           user.country,
@@ -47,12 +47,9 @@ export class SqliteUserStore implements UserStore {
     at: number,
     effects: readonly StoreEffect[] = [],
   ): Promise<void> {
-    await this.store.execute([
-      {
-        sql: "UPDATE users SET status = ?, status_reason = ?, updated_at = ? WHERE id = ?",
-        params: [status, reason, BigInt(at), id],
-      },
-      ...effects.flatMap(statementsFor),
+    await this.db.execute([
+      { sql: sql.setStatus, params: [status, reason, BigInt(at), id] },
+      ...effects.flatMap((effect) => statementsFor(effect, this.db.dialect)),
     ]);
   }
 }

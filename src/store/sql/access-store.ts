@@ -1,44 +1,45 @@
-import type Database from "better-sqlite3";
 import type { AccessStore, AuditEntry } from "../../access/access-store.js";
 import type { ApiKey, Scope } from "../../access/api-keys.js";
-import type { SqliteStore } from "./sqlite-store.js";
+import type { Row, SqlDb } from "./sql-db.js";
 
-type Row = Record<string, unknown>;
+const sql = {
+  byHash: "SELECT * FROM api_keys WHERE hash = ?",
+  byId: "SELECT * FROM api_keys WHERE id = ?",
+  list: "SELECT * FROM api_keys ORDER BY created_at, id",
+  activeCount: "SELECT COUNT(*) AS n FROM api_keys WHERE revoked_at IS NULL",
+  audit: "SELECT * FROM audit_log WHERE id < ? ORDER BY id DESC LIMIT ?",
+  insertKey:
+    "INSERT INTO api_keys (id, name, scopes, hash, prefix, created_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?, NULL)",
+  // Scopes are a JSON array of lower-case names, so LIKE matches alike on SQLite (where it ignores
+  // case) and on PostgreSQL (where it does not).
+  revoke: `UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL AND (
+             scopes NOT LIKE '%"admin"%' OR
+             (SELECT COUNT(*) FROM api_keys WHERE revoked_at IS NULL AND scopes LIKE '%"admin"%') > 1)`,
+  appendAudit: "INSERT INTO audit_log (actor, action, target, before, after, at) VALUES (?, ?, ?, ?, ?, ?)",
+};
 
-/** Operator keys and the audit log in the embedded database; writes go through the writer thread. */
-export class SqliteAccessStore implements AccessStore {
-  private readonly db: Database.Database;
-  private readonly s;
-
-  constructor(private readonly store: SqliteStore) {
-    this.db = store.database;
-    this.s = {
-      byHash: this.db.prepare("SELECT * FROM api_keys WHERE hash = ?"),
-      byId: this.db.prepare("SELECT * FROM api_keys WHERE id = ?"),
-      list: this.db.prepare("SELECT * FROM api_keys ORDER BY created_at, id"),
-      activeCount: this.db.prepare("SELECT COUNT(*) AS n FROM api_keys WHERE revoked_at IS NULL"),
-      audit: this.db.prepare("SELECT * FROM audit_log WHERE id < ? ORDER BY id DESC LIMIT ?"),
-    };
-  }
+/** Operator keys and the audit log; writes go through the store's control-plane writes. */
+export class SqlAccessStore implements AccessStore {
+  constructor(private readonly db: SqlDb) {}
 
   async findKeyByHash(hash: string): Promise<ApiKey | undefined> {
-    const row = this.s.byHash.get(hash) as Row | undefined;
+    const row = await this.db.get(sql.byHash, [hash]);
     return row ? toKey(row) : undefined;
   }
 
   async getKey(id: string): Promise<ApiKey | undefined> {
-    const row = this.s.byId.get(id) as Row | undefined;
+    const row = await this.db.get(sql.byId, [id]);
     return row ? toKey(row) : undefined;
   }
 
   async listKeys(): Promise<ApiKey[]> {
-    return (this.s.list.all() as Row[]).map(toKey);
+    return (await this.db.all(sql.list)).map(toKey);
   }
 
   async insertKey(key: ApiKey, hash: string): Promise<void> {
-    await this.store.execute([
+    await this.db.execute([
       {
-        sql: "INSERT INTO api_keys (id, name, scopes, hash, prefix, created_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?, NULL)",
+        sql: sql.insertKey,
         params: [key.id, key.name, JSON.stringify(key.scopes), hash, key.prefix, BigInt(key.createdAt)],
       },
     ]);
@@ -48,26 +49,20 @@ export class SqliteAccessStore implements AccessStore {
     const key = await this.getKey(id);
     if (!key || key.revokedAt !== null) return "not_found";
     // Checked and written in one statement so two concurrent revocations cannot both pass.
-    const changed = await this.store.execute([
-      {
-        sql: `UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL AND (
-                scopes NOT LIKE '%"admin"%' OR
-                (SELECT COUNT(*) FROM api_keys WHERE revoked_at IS NULL AND scopes LIKE '%"admin"%') > 1)`,
-        params: [BigInt(at), id],
-      },
-    ]);
+    const changed = await this.db.execute([{ sql: sql.revoke, params: [BigInt(at), id] }]);
     if (changed === 1) return "revoked";
     return (await this.getKey(id))?.revokedAt === null ? "last_admin" : "not_found";
   }
 
   async countActiveKeys(): Promise<number> {
-    return Number((this.s.activeCount.get() as { n: bigint }).n);
+    const row = await this.db.get(sql.activeCount);
+    return Number(row!.n as bigint);
   }
 
   async appendAudit(entry: AuditEntry): Promise<void> {
-    await this.store.execute([
+    await this.db.execute([
       {
-        sql: "INSERT INTO audit_log (actor, action, target, before, after, at) VALUES (?, ?, ?, ?, ?, ?)",
+        sql: sql.appendAudit,
         params: [
           entry.actor,
           entry.action,
@@ -81,7 +76,7 @@ export class SqliteAccessStore implements AccessStore {
   }
 
   async listAudit(beforeId: bigint | null, limit: number): Promise<(AuditEntry & { id: bigint })[]> {
-    const rows = this.s.audit.all(beforeId ?? 2n ** 63n - 1n, BigInt(limit)) as Row[];
+    const rows = await this.db.all(sql.audit, [beforeId ?? 2n ** 63n - 1n, BigInt(limit)]);
     return rows.map((row) => ({
       id: row.id as bigint,
       actor: row.actor as string,

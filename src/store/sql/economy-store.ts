@@ -1,18 +1,17 @@
 import type { EconomyStore } from "../../economy/catalog.js";
 import type { EconomyDocument } from "../../economy/config/document.js";
-import type { SqliteStore } from "./sqlite-store.js";
+import type { SqlDb } from "./sql-db.js";
 
-type Row = Record<string, unknown>;
+const sql = {
+  all: "SELECT * FROM economy_versions ORDER BY effective_at, created_at, id",
+  insert: "INSERT INTO economy_versions (id, effective_at, document, created_at) VALUES (?, ?, ?, ?)",
+};
 
-export class SqliteEconomyStore implements EconomyStore {
-  private readonly all;
-
-  constructor(private readonly store: SqliteStore) {
-    this.all = store.database.prepare("SELECT * FROM economy_versions ORDER BY effective_at, created_at, id");
-  }
+export class SqlEconomyStore implements EconomyStore {
+  constructor(private readonly db: SqlDb) {}
 
   async listVersions() {
-    return (this.all.all() as Row[]).map((row) => ({
+    return (await this.db.all(sql.all)).map((row) => ({
       id: row.id as string,
       effectiveAt: Number(row.effective_at),
       document: JSON.parse(row.document as string) as unknown,
@@ -26,9 +25,9 @@ export class SqliteEconomyStore implements EconomyStore {
     document: EconomyDocument;
     createdAt: number;
   }) {
-    await this.store.execute([
+    await this.db.execute([
       {
-        sql: "INSERT INTO economy_versions (id, effective_at, document, created_at) VALUES (?, ?, ?, ?)",
+        sql: sql.insert,
         params: [
           version.id,
           BigInt(version.effectiveAt),

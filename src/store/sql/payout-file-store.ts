@@ -6,50 +6,46 @@ import type {
   PayoutFileStore,
   PayoutLineStatus,
 } from "../../providers/payouts/files/payout-file.js";
-import type { SqliteStore } from "./sqlite-store.js";
+import type { Row, SqlDb } from "./sql-db.js";
 
-type Row = Record<string, unknown>;
-
-/** Most ids one `IN (…)` lookup binds: well under SQLite's parameter limit. */
+/** Most ids one `IN (…)` lookup binds: well under SQLite's parameter limit (and PostgreSQL's). */
 const lookupChunk = 500;
 
-/** Bank files and their lines; writes go through the writer thread, each in one transaction. */
-export class SqlitePayoutFileStore implements PayoutFileStore {
-  private readonly s;
+const fileColumns =
+  "id, rail, format, filename, content_type, currency, line_count, total_minor, sha256, created_at";
+const page = "(created_at < ? OR (created_at = ? AND id < ?)) ORDER BY created_at DESC, id DESC LIMIT ?";
 
-  constructor(private readonly store: SqliteStore) {
-    const db = store.database;
-    const fileColumns =
-      "id, rail, format, filename, content_type, currency, line_count, total_minor, sha256, created_at";
-    const page = "(created_at < ? OR (created_at = ? AND id < ?)) ORDER BY created_at DESC, id DESC LIMIT ?";
-    this.s = {
-      file: db.prepare(`SELECT ${fileColumns} FROM payout_files WHERE id = ?`),
-      content: db.prepare("SELECT content FROM payout_files WHERE id = ?"),
-      all: db.prepare(`SELECT ${fileColumns} FROM payout_files WHERE ${page}`),
-      byRail: db.prepare(`SELECT ${fileColumns} FROM payout_files WHERE rail = ? AND ${page}`),
-      lines: db.prepare(
-        "SELECT * FROM payout_file_lines WHERE file_id = ? AND position > ? ORDER BY position LIMIT ?",
-      ),
-      line: db.prepare("SELECT * FROM payout_file_lines WHERE cashout_id = ?"),
-      since: db.prepare(
-        `SELECT l.* FROM payout_file_lines l JOIN payout_files f ON f.id = l.file_id
-         WHERE f.rail = ? AND f.created_at >= ? ORDER BY f.created_at, l.file_id, l.position`,
-      ),
-      count: db.prepare(
-        "SELECT COUNT(*) AS n FROM payout_files WHERE rail = ? AND created_at >= ? AND created_at < ?",
-      ),
-      lastSerial: db.prepare("SELECT COALESCE(MAX(serial), 0) AS n FROM payout_file_lines WHERE rail = ?"),
-      counts: db.prepare(
-        "SELECT status, COUNT(*) AS n FROM payout_file_lines WHERE file_id = ? GROUP BY status",
-      ),
-    };
-  }
+const sql = {
+  file: `SELECT ${fileColumns} FROM payout_files WHERE id = ?`,
+  content: "SELECT content FROM payout_files WHERE id = ?",
+  all: `SELECT ${fileColumns} FROM payout_files WHERE ${page}`,
+  byRail: `SELECT ${fileColumns} FROM payout_files WHERE rail = ? AND ${page}`,
+  lines: "SELECT * FROM payout_file_lines WHERE file_id = ? AND position > ? ORDER BY position LIMIT ?",
+  line: "SELECT * FROM payout_file_lines WHERE cashout_id = ?",
+  linesOf: (n: number) =>
+    `SELECT * FROM payout_file_lines WHERE cashout_id IN (${Array.from({ length: n }, () => "?").join(", ")})`,
+  since: `SELECT l.* FROM payout_file_lines l JOIN payout_files f ON f.id = l.file_id
+     WHERE f.rail = ? AND f.created_at >= ? ORDER BY f.created_at, l.file_id, l.position`,
+  count: "SELECT COUNT(*) AS n FROM payout_files WHERE rail = ? AND created_at >= ? AND created_at < ?",
+  lastSerial: "SELECT COALESCE(MAX(serial), 0) AS n FROM payout_file_lines WHERE rail = ?",
+  counts: "SELECT status, COUNT(*) AS n FROM payout_file_lines WHERE file_id = ? GROUP BY status",
+  insertFile: `INSERT INTO payout_files (id, rail, format, filename, content_type, currency, line_count,
+       total_minor, sha256, content, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  insertLine: `INSERT INTO payout_file_lines (cashout_id, file_id, rail, position, serial, reference, user_id,
+       currency, net_minor, status, reason, paid_at, returned_at, updated_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  updateLine: `UPDATE payout_file_lines SET status = ?, reason = ?, paid_at = ?, returned_at = ?, updated_at = ?
+     WHERE cashout_id = ? AND status = ?`,
+};
+
+/** Bank files and their lines; each write is one transaction. */
+export class SqlPayoutFileStore implements PayoutFileStore {
+  constructor(private readonly db: SqlDb) {}
 
   async insert(file: PayoutFile, sealedContent: Buffer, lines: readonly PayoutFileLine[]): Promise<void> {
-    await this.store.execute([
+    await this.db.execute([
       {
-        sql: `INSERT INTO payout_files (id, rail, format, filename, content_type, currency, line_count,
-                total_minor, sha256, content, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        sql: sql.insertFile,
         params: [
           file.id,
           file.rail,
@@ -65,9 +61,7 @@ export class SqlitePayoutFileStore implements PayoutFileStore {
         ],
       },
       ...lines.map((l) => ({
-        sql: `INSERT INTO payout_file_lines (cashout_id, file_id, rail, position, serial, reference, user_id,
-                currency, net_minor, status, reason, paid_at, returned_at, updated_at)
-              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        sql: sql.insertLine,
         params: [
           l.cashoutId,
           l.fileId,
@@ -89,28 +83,29 @@ export class SqlitePayoutFileStore implements PayoutFileStore {
   }
 
   async get(id: string): Promise<PayoutFile | undefined> {
-    const row = this.s.file.get(id) as Row | undefined;
+    const row = await this.db.get(sql.file, [id]);
     return row ? toFile(row) : undefined;
   }
 
   async sealedContent(id: string): Promise<Buffer | undefined> {
-    const row = this.s.content.get(id) as Row | undefined;
+    const row = await this.db.get(sql.content, [id]);
     return row ? (row.content as Buffer) : undefined;
   }
 
   async list(rail: string | null, before: FilePageStart | null, limit: number): Promise<PayoutFile[]> {
     const at = BigInt(before?.createdAt ?? Number.MAX_SAFE_INTEGER);
-    const page = [at, at, before?.id ?? "\uffff", BigInt(limit)];
-    const rows = rail === null ? this.s.all.all(...page) : this.s.byRail.all(rail, ...page);
-    return (rows as Row[]).map(toFile);
+    const cursor = [at, at, before?.id ?? "\uffff", BigInt(limit)];
+    const rows =
+      rail === null ? await this.db.all(sql.all, cursor) : await this.db.all(sql.byRail, [rail, ...cursor]);
+    return rows.map(toFile);
   }
 
   async lines(fileId: string, afterPosition: number, limit: number): Promise<PayoutFileLine[]> {
-    return (this.s.lines.all(fileId, BigInt(afterPosition), BigInt(limit)) as Row[]).map(toLine);
+    return (await this.db.all(sql.lines, [fileId, BigInt(afterPosition), BigInt(limit)])).map(toLine);
   }
 
   async line(cashoutId: string): Promise<PayoutFileLine | undefined> {
-    const row = this.s.line.get(cashoutId) as Row | undefined;
+    const row = await this.db.get(sql.line, [cashoutId]);
     return row ? toLine(row) : undefined;
   }
 
@@ -118,19 +113,16 @@ export class SqlitePayoutFileStore implements PayoutFileStore {
     const found = new Map<string, PayoutFileLine>();
     for (let start = 0; start < cashoutIds.length; start += lookupChunk) {
       const chunk = cashoutIds.slice(start, start + lookupChunk);
-      const rows = this.store.database
-        .prepare(`SELECT * FROM payout_file_lines WHERE cashout_id IN (${chunk.map(() => "?").join(", ")})`)
-        .all(...chunk) as Row[];
+      const rows = await this.db.all(sql.linesOf(chunk.length), chunk);
       for (const row of rows) found.set(row.cashout_id as string, toLine(row));
     }
     return found;
   }
 
   async updateLine(cashoutId: string, from: PayoutLineStatus, change: LineChange): Promise<boolean> {
-    const changed = await this.store.execute([
+    const changed = await this.db.execute([
       {
-        sql: `UPDATE payout_file_lines SET status = ?, reason = ?, paid_at = ?, returned_at = ?, updated_at = ?
-              WHERE cashout_id = ? AND status = ?`,
+        sql: sql.updateLine,
         params: [
           change.status,
           change.reason,
@@ -146,20 +138,26 @@ export class SqlitePayoutFileStore implements PayoutFileStore {
   }
 
   async linesSince(rail: string, sinceMs: number): Promise<PayoutFileLine[]> {
-    return (this.s.since.all(rail, BigInt(sinceMs)) as Row[]).map(toLine);
+    return (await this.db.all(sql.since, [rail, BigInt(sinceMs)])).map(toLine);
   }
 
   async countCreated(rail: string, fromMs: number, toMs: number): Promise<number> {
-    return Number((this.s.count.get(rail, BigInt(fromMs), BigInt(toMs)) as { n: bigint }).n);
+    return Number((await this.db.get(sql.count, [rail, BigInt(fromMs), BigInt(toMs)]))!.n);
   }
 
+  /**
+   * Read, then numbered from by the caller (file-rail.ts) for lines inserted later: nothing here
+   * keeps two processes that write files of one rail at once from taking the same serials (the
+   * serial index is not unique). On SQLite one process owns the file; on PostgreSQL, files of a
+   * rail must be written by one process at a time.
+   */
   async lastSerial(rail: string): Promise<number> {
-    return Number((this.s.lastSerial.get(rail) as { n: bigint }).n);
+    return Number((await this.db.get(sql.lastSerial, [rail]))!.n);
   }
 
   async lineCounts(fileId: string): Promise<Record<PayoutLineStatus, number>> {
     const counts: Record<PayoutLineStatus, number> = { pending: 0, paid: 0, returned: 0 };
-    for (const row of this.s.counts.all(fileId) as Row[])
+    for (const row of await this.db.all(sql.counts, [fileId]))
       counts[row.status as PayoutLineStatus] = Number(row.n);
     return counts;
   }

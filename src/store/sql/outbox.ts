@@ -1,7 +1,7 @@
 import { eventBody, eventTypes } from "../../economy/events/events.js";
 import { invariant } from "../../errors.js";
 import type { JsonObject } from "../../ledger/types.js";
-import type { Statement } from "./effects.js";
+import type { SqlDialect, Statement } from "./sql-db.js";
 
 const knownTypes: ReadonlySet<string> = new Set(eventTypes);
 
@@ -11,17 +11,27 @@ const insertEvent = `INSERT INTO webhook_events (id, type, resource, created_at,
 // Fan-out at write time, to the endpoints subscribed at that moment. `changes() = 1` holds only
 // when the statement before inserted the event: an id already in the outbox (a replay) fans out
 // to nobody new.
-const fanOut = `INSERT INTO webhook_deliveries (endpoint_id, event_seq, resource, status, next_attempt_at, created_at)
+const fanOutSqlite = `INSERT INTO webhook_deliveries (endpoint_id, event_seq, resource, status, next_attempt_at, created_at)
   SELECT DISTINCT s.endpoint_id, ev.seq, ev.resource, 'pending', ev.created_at, ev.created_at
   FROM webhook_events ev JOIN webhook_subscriptions s ON s.type IN (ev.type, '*')
   WHERE ev.id = ? AND changes() = 1
+  ON CONFLICT DO NOTHING`;
+
+// PostgreSQL has no `changes()`: the insert and the fan-out are one statement, and the fan-out
+// reads only the row this insert returned, so a replay (no row returned) fans out to nobody.
+const insertAndFanOutPostgres = `WITH ev AS (
+    INSERT INTO webhook_events (id, type, resource, created_at, payload) VALUES (?, ?, ?, ?, ?)
+    ON CONFLICT (id) DO NOTHING RETURNING seq, type, resource, created_at)
+  INSERT INTO webhook_deliveries (endpoint_id, event_seq, resource, status, next_attempt_at, created_at)
+  SELECT DISTINCT s.endpoint_id, ev.seq, ev.resource, 'pending', ev.created_at, ev.created_at
+  FROM ev JOIN webhook_subscriptions s ON s.type IN (ev.type, '*')
   ON CONFLICT DO NOTHING`;
 
 /**
  * The `outbox.events` effect: each event into the outbox, and one pending delivery per endpoint
  * that subscribes to its type, in the transaction of the request that carries it.
  */
-export function outboxStatements(data: JsonObject): Statement[] {
+export function outboxStatements(data: JsonObject, dialect: SqlDialect): Statement[] {
   const events = data.events;
   invariant(Array.isArray(events) && events.length > 0, "outbox.events carries events");
   const statements: Statement[] = [];
@@ -42,8 +52,13 @@ export function outboxStatements(data: JsonObject): Statement[] {
       createdAt,
       data: resourceData,
     });
-    statements.push({ sql: insertEvent, params: [id, type, resource, BigInt(createdAt), payload] });
-    statements.push({ sql: fanOut, params: [id] });
+    const params = [id, type, resource, BigInt(createdAt), payload];
+    if (dialect === "postgres") {
+      statements.push({ sql: insertAndFanOutPostgres, params });
+    } else {
+      statements.push({ sql: insertEvent, params });
+      statements.push({ sql: fanOutSqlite, params: [id] });
+    }
   }
   return statements;
 }

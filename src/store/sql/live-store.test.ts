@@ -3,9 +3,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { foldPeriod } from "../../realtime/streaks.js";
-import { SqliteLeaderboardStore } from "./leaderboard-store.js";
-import { SqliteLiveStore } from "./live-store.js";
-import { SqliteStore } from "./sqlite-store.js";
+import { SqliteStore } from "../sqlite/sqlite-store.js";
+import { SqlLeaderboardStore } from "./leaderboard-store.js";
+import { SqlLiveStore } from "./live-store.js";
 
 let dir: string;
 let store: SqliteStore;
@@ -86,12 +86,12 @@ function randomRows(count: number, seed: number): Row[] {
   return rows;
 }
 
-describe("SqliteLiveStore", () => {
+describe("SqlLiveStore on SQLite", () => {
   it("reads live gifts in commit order, by stream, with rowids that VACUUM keeps", async () => {
     const rows = randomRows(300, 1);
     insert(rows.slice(0, 150));
     insert(rows.slice(150));
-    const live = new SqliteLiveStore(store);
+    const live = new SqlLiveStore(store);
     expect(await live.headSeq()).toBe(300n);
     const after = await live.liveAfter(100n, 1000);
     const expected = rows.map((r, i) => ({ r, seq: BigInt(i + 1) })).filter((x) => x.r.source === "live");
@@ -106,7 +106,7 @@ describe("SqliteLiveStore", () => {
         .map((x) => x.seq),
     );
     store.database.exec("VACUUM");
-    const afterVacuum = new SqliteLiveStore(store);
+    const afterVacuum = new SqlLiveStore(store);
     expect(await afterVacuum.liveAfter(100n, 1000)).toEqual(after);
   });
 
@@ -124,7 +124,7 @@ describe("SqliteLiveStore", () => {
     });
     insert(Array.from({ length: 10 }, (_, i) => row(i, "quiet")));
     insert(Array.from({ length: 30_000 }, (_, i) => row(100 + i, i % 2 === 0 ? "busy" : "other")));
-    const live = new SqliteLiveStore(store);
+    const live = new SqlLiveStore(store);
     const head = await live.headSeq();
     expect((await live.streamLatest("busy", head, 3)).map((g) => g.id)).toEqual([
       "gft_30094",
@@ -139,7 +139,7 @@ describe("SqliteLiveStore", () => {
   it("folds a period's streaks in SQL exactly as the TypeScript rule does", async () => {
     const rows = randomRows(600, 2);
     insert(rows);
-    const live = new SqliteLiveStore(store);
+    const live = new SqlLiveStore(store);
     const withSeq = rows.map((r, i) => ({ ...r, seq: BigInt(i + 1) }));
     for (const windowMs of [0, 1500, 3000, 60_000]) {
       for (const [fromMs, toMs] of [
@@ -178,7 +178,7 @@ describe("SqliteLiveStore", () => {
   });
 });
 
-describe("SqliteLeaderboardStore", () => {
+describe("SqlLeaderboardStore on SQLite", () => {
   it("ranks by coins then user id, live gifts only per stream, any source per creator within the range", async () => {
     const rows = randomRows(400, 3);
     insert(rows);
@@ -187,7 +187,7 @@ describe("SqliteLeaderboardStore", () => {
         "INSERT INTO users (id, country, birth_date, display_name, status, created_at, updated_at) VALUES ('v1', 'US', '1990-01-01', 'Vee One', 'active', 0, 0)",
       )
       .run();
-    const boards = new SqliteLeaderboardStore(store);
+    const boards = new SqlLeaderboardStore(store);
     const top = (list: Row[]) => {
       const totals = new Map<string, { coins: bigint; gifts: bigint }>();
       for (const r of list) {

@@ -4,43 +4,41 @@ import type {
   PaypalItemRef,
   PaypalPayoutStore,
 } from "../../providers/payouts/paypal/paypal-store.js";
-import type { SqliteStore } from "./sqlite-store.js";
-
-type Row = Record<string, unknown>;
+import type { Row, SqlDb } from "./sql-db.js";
 
 const requestContext = (senderBatchId: string) => sealContext("paypal_batches", "request", senderBatchId);
 
-/**
- * The PayPal rail's batches (migration 9), written on the single writer outside the ledger. A
- * batch's request holds the receivers' emails: sealed with the key of the payout methods.
- */
-export class SqlitePaypalPayoutStore implements PaypalPayoutStore {
-  private readonly s;
+const sql = {
+  itemOf: `SELECT b.*, i.payout_item_id FROM paypal_items i
+     JOIN paypal_batches b ON b.sender_batch_id = i.sender_batch_id
+     WHERE i.cashout_id = ?`,
+  since: "SELECT * FROM paypal_batches WHERE created_at >= ? ORDER BY created_at, sender_batch_id LIMIT ?",
+  insertBatch: `INSERT INTO paypal_batches (sender_batch_id, payout_batch_id, request, item_count, created_at, refused)
+     VALUES (?, NULL, ?, ?, ?, NULL)`,
+  insertItem: "INSERT INTO paypal_items (cashout_id, sender_batch_id) VALUES (?, ?)",
+  setItemId: `UPDATE paypal_items SET payout_item_id = ?
+     WHERE cashout_id = ? AND sender_batch_id = ? AND payout_item_id IS NULL`,
+  setPayoutBatchId:
+    "UPDATE paypal_batches SET payout_batch_id = ? WHERE sender_batch_id = ? AND payout_batch_id IS NULL",
+  markRefused: "UPDATE paypal_batches SET refused = ? WHERE sender_batch_id = ? AND payout_batch_id IS NULL",
+};
 
+/**
+ * The PayPal rail's batches (SQLite migration 9), written outside the ledger. A batch's request
+ * holds the receivers' emails: sealed with the key of the payout methods.
+ */
+export class SqlPaypalPayoutStore implements PaypalPayoutStore {
   constructor(
-    private readonly store: SqliteStore,
+    private readonly db: SqlDb,
     private readonly sealer: Sealer,
-  ) {
-    const db = store.database;
-    this.s = {
-      itemOf: db.prepare(
-        `SELECT b.*, i.payout_item_id FROM paypal_items i
-         JOIN paypal_batches b ON b.sender_batch_id = i.sender_batch_id
-         WHERE i.cashout_id = ?`,
-      ),
-      since: db.prepare(
-        "SELECT * FROM paypal_batches WHERE created_at >= ? ORDER BY created_at, sender_batch_id LIMIT ?",
-      ),
-    };
-  }
+  ) {}
 
   async saveBatch(batch: PaypalBatch, cashoutIds: readonly string[]): Promise<void> {
     // One transaction: the batch and every item row, or none. A cash-out already in another batch
     // fails the primary key, and so the whole write.
-    await this.store.execute([
+    await this.db.execute([
       {
-        sql: `INSERT INTO paypal_batches (sender_batch_id, payout_batch_id, request, item_count, created_at, refused)
-              VALUES (?, NULL, ?, ?, ?, NULL)`,
+        sql: sql.insertBatch,
         params: [
           batch.senderBatchId,
           this.sealer.seal(Buffer.from(batch.request, "utf8"), requestContext(batch.senderBatchId)),
@@ -49,14 +47,14 @@ export class SqlitePaypalPayoutStore implements PaypalPayoutStore {
         ],
       },
       ...cashoutIds.map((cashoutId) => ({
-        sql: "INSERT INTO paypal_items (cashout_id, sender_batch_id) VALUES (?, ?)",
+        sql: sql.insertItem,
         params: [cashoutId, batch.senderBatchId],
       })),
     ]);
   }
 
   async itemOf(cashoutId: string): Promise<PaypalItemRef | undefined> {
-    const row = this.s.itemOf.get(cashoutId) as Row | undefined;
+    const row = await this.db.get(sql.itemOf, [cashoutId]);
     if (!row) return undefined;
     return { batch: this.toBatch(row), payoutItemId: (row.payout_item_id as string | null) ?? null };
   }
@@ -66,35 +64,34 @@ export class SqlitePaypalPayoutStore implements PaypalPayoutStore {
     items: readonly { cashoutId: string; payoutItemId: string }[],
   ): Promise<void> {
     if (items.length === 0) return;
-    await this.store.execute(
+    await this.db.execute(
       items.map(({ cashoutId, payoutItemId }) => ({
-        sql: `UPDATE paypal_items SET payout_item_id = ?
-              WHERE cashout_id = ? AND sender_batch_id = ? AND payout_item_id IS NULL`,
+        sql: sql.setItemId,
         params: [payoutItemId, cashoutId, senderBatchId],
       })),
     );
   }
 
   async setPayoutBatchId(senderBatchId: string, payoutBatchId: string): Promise<void> {
-    await this.store.execute([
+    await this.db.execute([
       {
-        sql: "UPDATE paypal_batches SET payout_batch_id = ? WHERE sender_batch_id = ? AND payout_batch_id IS NULL",
+        sql: sql.setPayoutBatchId,
         params: [payoutBatchId, senderBatchId],
       },
     ]);
   }
 
   async markRefused(senderBatchId: string, reason: string): Promise<void> {
-    await this.store.execute([
+    await this.db.execute([
       {
-        sql: "UPDATE paypal_batches SET refused = ? WHERE sender_batch_id = ? AND payout_batch_id IS NULL",
+        sql: sql.markRefused,
         params: [reason, senderBatchId],
       },
     ]);
   }
 
   async batchesSince(sinceMs: number, limit: number): Promise<PaypalBatch[]> {
-    return (this.s.since.all(BigInt(sinceMs), BigInt(limit)) as Row[]).map((row) => this.toBatch(row));
+    return (await this.db.all(sql.since, [BigInt(sinceMs), BigInt(limit)])).map((row) => this.toBatch(row));
   }
 
   private toBatch(row: Row): PaypalBatch {

@@ -1,0 +1,108 @@
+import type { Logger } from "pino";
+import type { ServiceClock } from "../clock.js";
+import type { EconomyCatalog } from "../economy/catalog.js";
+import type { Users } from "../economy/users/users.js";
+import type { EventBus } from "../realtime/bus.js";
+import type { SqlDb } from "../store/sql/sql-db.js";
+import type { WebhookEndpoints } from "../webhooks/endpoints.js";
+
+/** What one process tells the others it changed; each says only "go re-read". */
+export type ChangeNotice =
+  | { type: "user"; id: string }
+  | { type: "economy" }
+  | { type: "webhooks" }
+  | { type: "clock" };
+
+/** The one topic change notices travel on. */
+const topic = "changes";
+
+const clockSetting = "test_clock_frozen_at";
+
+/**
+ * Keeps what each process caches (users, economy versions, webhook subscriptions) and the test
+ * clock in step across the processes sharing one database. A change here is published on the
+ * bus; a notice from another process makes this one re-read from the database. Because a notice
+ * may be lost (pub/sub delivers at most once), every process also re-reads on a timer: a notice
+ * makes a change visible in milliseconds, the timer within `refreshMs` at worst.
+ *
+ * The embedded store has one process and needs none of this; `start` is not called there.
+ */
+export class SharedState {
+  private timer: NodeJS.Timeout | undefined;
+  private unsubscribe: (() => void) | undefined;
+
+  constructor(
+    private readonly o: {
+      bus: EventBus<ChangeNotice>;
+      db: SqlDb;
+      users: Users;
+      catalog: EconomyCatalog;
+      endpoints: WebhookEndpoints;
+      clock: ServiceClock;
+      refreshMs: number;
+      logger: Logger;
+    },
+  ) {}
+
+  async start(): Promise<void> {
+    const { bus, users, catalog, endpoints } = this.o;
+    users.onChanged = (id) => bus.publish(topic, { type: "user", id });
+    catalog.onChanged = () => bus.publish(topic, { type: "economy" });
+    endpoints.onChanged = () => bus.publish(topic, { type: "webhooks" });
+    this.unsubscribe = bus.subscribe(topic, (notice) => {
+      this.apply(notice).catch((error: unknown) =>
+        this.o.logger.error({ err: error }, "change notice failed"),
+      );
+    });
+    await this.refresh();
+    this.timer = setInterval(() => {
+      this.refresh().catch((error: unknown) => this.o.logger.error({ err: error }, "cache refresh failed"));
+    }, this.o.refreshMs);
+    this.timer.unref();
+  }
+
+  /** Test mode: freezes every process's clock at `ms` (the one that asked first, then the rest). */
+  async setClock(ms: number): Promise<void> {
+    this.o.clock.set(ms);
+    await this.o.db.execute([
+      {
+        sql: `INSERT INTO settings (key, value) VALUES (?, ?)
+              ON CONFLICT (key) DO UPDATE SET value = excluded.value`,
+        params: [clockSetting, String(ms)],
+      },
+    ]);
+    this.o.bus.publish(topic, { type: "clock" });
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+    this.unsubscribe?.();
+  }
+
+  private async apply(notice: ChangeNotice): Promise<void> {
+    switch (notice.type) {
+      case "user":
+        this.o.users.dropCached(notice.id);
+        return;
+      case "economy":
+        return this.o.catalog.reload();
+      case "webhooks":
+        return this.o.endpoints.refresh();
+      case "clock":
+        return this.readClock();
+    }
+  }
+
+  private async refresh(): Promise<void> {
+    this.o.users.dropCached();
+    await Promise.all([this.o.catalog.reload(), this.o.endpoints.refresh(), this.readClock()]);
+  }
+
+  /** The test clock only moves forward, so a stale or repeated reading is harmless. */
+  private async readClock(): Promise<void> {
+    const row = await this.o.db.get("SELECT value FROM settings WHERE key = ?", [clockSetting]);
+    if (row === undefined) return;
+    const ms = Number(row.value);
+    if (ms > this.o.clock.now() || !this.o.clock.isFrozen) this.o.clock.set(Math.max(ms, this.o.clock.now()));
+  }
+}

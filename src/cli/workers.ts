@@ -1,0 +1,57 @@
+import cluster, { type Worker } from "node:cluster";
+import type { Logger } from "pino";
+import { type Config, ConfigError, databaseLocation } from "../config/index.js";
+import { composeApp } from "./serve.js";
+
+/** A worker that dies sooner than this after its start is not restarted: it would only die again. */
+const restartAfterUptimeMs = 5_000;
+
+/**
+ * `serve --workers N`: N server processes on one port (node:cluster hands each connection to one
+ * of them), sharing one PostgreSQL database. Stateless by construction: every process reads and
+ * writes through the database, and tells the others of cache changes through the bus.
+ *
+ * The primary serves nothing. It first composes the service once and closes it, so that
+ * migrations, the first admin key and the first economy version are made by one process rather
+ * than raced by N; then it forks the workers, restarts one that crashes, and passes SIGTERM and
+ * SIGINT on, waiting for every worker to finish its requests.
+ */
+export async function serveWorkers(config: Config, logger: Logger, workers: number): Promise<number> {
+  if (databaseLocation(config).kind !== "postgres") {
+    throw new ConfigError([
+      `server.workers: ${workers} processes need a shared database: set DATABASE_URL to a postgres:// URL (SQLite has one writer process)`,
+    ]);
+  }
+  const prepared = await composeApp(config, logger);
+  await prepared.close();
+  const startedAt = new Map<Worker, number>();
+  let stopping = false;
+  const fork = () => startedAt.set(cluster.fork(), Date.now());
+  for (let i = 0; i < workers; i++) fork();
+  return new Promise<number>((resolve) => {
+    let failed = false;
+    cluster.on("exit", (worker, code, signal) => {
+      const uptimeMs = Date.now() - (startedAt.get(worker) ?? 0);
+      startedAt.delete(worker);
+      if (!stopping) {
+        logger.error({ pid: worker.process.pid, code, signal }, "worker exited");
+        if (uptimeMs >= restartAfterUptimeMs) fork();
+        else failed = true;
+      }
+      if (startedAt.size === 0) resolve(stopping && !failed ? 0 : 1);
+    });
+    const stop = (signal: NodeJS.Signals) => {
+      if (stopping) return;
+      stopping = true;
+      logger.info({ signal }, "stopping workers");
+      for (const worker of startedAt.keys()) worker.process.kill(signal);
+    };
+    process.once("SIGINT", stop);
+    process.once("SIGTERM", stop);
+  });
+}
+
+/** Whether this process is a worker `serveWorkers` forked: it serves like a single process. */
+export function isWorker(): boolean {
+  return cluster.isWorker;
+}

@@ -1,0 +1,87 @@
+import type { GiftLot, GiftStore } from "../../economy/gifts/gifts.js";
+import type { Row, SqlDb } from "./sql-db.js";
+
+/** Gifts are written as ledger effects (effects.ts), in the transaction that moves their coins. */
+/** Most users whose lot order is kept in memory. */
+const lotOrdersCachedMax = 100_000;
+
+const sql = {
+  lot: "SELECT * FROM gifts WHERE id = ?",
+  maturing:
+    "SELECT * FROM gifts WHERE status = 'pending' AND matures_at <= ? ORDER BY matures_at, id LIMIT ?",
+  maturingFor: `SELECT * FROM gifts WHERE recipient_id = ? AND status = 'pending' AND matures_at <= ?
+     ORDER BY matures_at, id LIMIT ?`,
+  withdrawable: `SELECT value_usd, commission_rate, SUM(diamonds - reversed_diamonds - cashed_diamonds) AS d,
+            SUM(CASE WHEN status = 'pending' THEN diamonds - reversed_diamonds ELSE 0 END) AS due
+     FROM gifts WHERE recipient_id = ? AND (status = 'matured' OR matures_at <= ?)
+     GROUP BY value_usd, commission_rate ORDER BY value_usd, commission_rate`,
+  lotOrder:
+    "SELECT id FROM purchases WHERE user_id = ? AND status IN ('completed', 'disputed') ORDER BY created_at, rowid",
+};
+
+export class SqlGiftStore implements GiftStore {
+  /**
+   * Each sender's lot order, read once per change of their purchases (see `forgetLots`). Only
+   * where one process writes (`cacheLotOrders`): another process's purchase would leave it stale.
+   */
+  private readonly lotOrders = new Map<string, string[]>();
+
+  constructor(
+    private readonly db: SqlDb,
+    private readonly cacheLotOrders = db.dialect === "sqlite",
+  ) {}
+
+  async getLot(id: string): Promise<GiftLot | undefined> {
+    const row = await this.db.get(sql.lot, [id]);
+    return row ? toLot(row) : undefined;
+  }
+
+  async listMaturing(now: number, limit: number, recipientId?: string): Promise<GiftLot[]> {
+    const rows =
+      recipientId === undefined
+        ? await this.db.all(sql.maturing, [BigInt(now), BigInt(limit)])
+        : await this.db.all(sql.maturingFor, [recipientId, BigInt(now), BigInt(limit)]);
+    return rows.map(toLot);
+  }
+
+  async withdrawableGroups(userId: string, now: number) {
+    const rows = await this.db.all(sql.withdrawable, [userId, BigInt(now)]);
+    let due = 0n;
+    const groups = rows.map((row) => {
+      // SUM is numeric on PostgreSQL, read as an exact string.
+      due += BigInt(row.due as bigint | string);
+      return {
+        diamonds: BigInt(row.d as bigint | string),
+        valueUsd: row.value_usd as string,
+        commissionRate: row.commission_rate as string,
+      };
+    });
+    return { groups, due };
+  }
+
+  async paidLotOrder(userId: string): Promise<string[]> {
+    const cached = this.lotOrders.get(userId);
+    if (cached) return cached;
+    const order = (await this.db.all(sql.lotOrder, [userId])).map((row) => row.id as string);
+    if (!this.cacheLotOrders) return order;
+    if (this.lotOrders.size >= lotOrdersCachedMax) this.lotOrders.clear();
+    this.lotOrders.set(userId, order);
+    return order;
+  }
+
+  forgetLots(userId: string): void {
+    this.lotOrders.delete(userId);
+  }
+}
+
+function toLot(row: Row): GiftLot {
+  return {
+    id: row.id as string,
+    recipientId: row.recipient_id as string,
+    diamonds: row.diamonds as bigint,
+    coins: row.coins as bigint,
+    status: row.status as GiftLot["status"],
+    reversedDiamonds: row.reversed_diamonds as bigint,
+    maturesAt: Number(row.matures_at),
+  };
+}
