@@ -18,7 +18,7 @@ export interface Runtime {
   close(): Promise<void>;
 }
 
-/** Connections a process opens to PostgreSQL besides its batches in flight: reads and control writes. */
+/** Connections a process opens to PostgreSQL for reads and control writes; batches have their own. */
 const postgresReadConnections = 8;
 
 /** Opens the configured database (a SQLite file, or PostgreSQL when `databaseUrl` names one), migrated. */
@@ -27,7 +27,8 @@ export async function openStore(config: Config): Promise<RuntimeStore> {
   if (location.kind === "postgres") {
     return PostgresLedgerStore.open({
       url: location.url,
-      connectionsMax: config.ledger.pipelineBatchesMax + postgresReadConnections,
+      connectionsMax: postgresReadConnections,
+      writeConnectionsMax: config.ledger.pipelineBatchesMax + 1,
     });
   }
   return new SqliteStore({ path: location.path, accountCacheMax: config.ledger.accountCacheMax });

@@ -163,6 +163,7 @@ export async function composeApp(
     bus: fanout.changes,
     db: runtime.store,
     users,
+    gifts: giftStore,
     catalog,
     endpoints: webhooks.endpoints,
     clock,

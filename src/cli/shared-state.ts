@@ -3,12 +3,14 @@ import type { ServiceClock } from "../clock.js";
 import type { EconomyCatalog } from "../economy/catalog.js";
 import type { Users } from "../economy/users/users.js";
 import type { EventBus } from "../realtime/bus.js";
+import type { SqlGiftStore } from "../store/sql/gift-store.js";
 import type { SqlDb } from "../store/sql/sql-db.js";
 import type { WebhookEndpoints } from "../webhooks/endpoints.js";
 
 /** What one process tells the others it changed; each says only "go re-read". */
 export type ChangeNotice =
   | { type: "user"; id: string }
+  | { type: "lots"; id: string }
   | { type: "economy" }
   | { type: "webhooks" }
   | { type: "clock" };
@@ -19,11 +21,12 @@ const topic = "changes";
 const clockSetting = "test_clock_frozen_at";
 
 /**
- * Keeps what each process caches (users, economy versions, webhook subscriptions) and the test
- * clock in step across the processes sharing one database. A change here is published on the
- * bus; a notice from another process makes this one re-read from the database. Because a notice
- * may be lost (pub/sub delivers at most once), every process also re-reads on a timer: a notice
- * makes a change visible in milliseconds, the timer within `refreshMs` at worst.
+ * Keeps what each process caches (users, senders' lot orders, economy versions, webhook
+ * subscriptions) and the test clock in step across the processes sharing one database. A change
+ * here is published on the bus; a notice from another process makes this one re-read from the
+ * database. Because a notice may be lost (pub/sub delivers at most once), every process also
+ * re-reads on a timer, and cached users and lot orders expire: a notice makes a change visible
+ * in milliseconds, the timer within `refreshMs` at worst.
  *
  * The embedded store has one process and needs none of this; `start` is not called there.
  */
@@ -36,6 +39,7 @@ export class SharedState {
       bus: EventBus<ChangeNotice>;
       db: SqlDb;
       users: Users;
+      gifts: SqlGiftStore;
       catalog: EconomyCatalog;
       endpoints: WebhookEndpoints;
       clock: ServiceClock;
@@ -45,8 +49,11 @@ export class SharedState {
   ) {}
 
   async start(): Promise<void> {
-    const { bus, users, catalog, endpoints } = this.o;
+    const { bus, users, gifts, catalog, endpoints } = this.o;
+    users.cacheTtlMs = this.o.refreshMs;
+    gifts.lotOrderTtlMs = this.o.refreshMs;
     users.onChanged = (id) => bus.publish(topic, { type: "user", id });
+    gifts.onLotsChanged = (id) => bus.publish(topic, { type: "lots", id });
     catalog.onChanged = () => bus.publish(topic, { type: "economy" });
     endpoints.onChanged = () => bus.publish(topic, { type: "webhooks" });
     this.unsubscribe = bus.subscribe(topic, (notice) => {
@@ -84,6 +91,9 @@ export class SharedState {
       case "user":
         this.o.users.dropCached(notice.id);
         return;
+      case "lots":
+        this.o.gifts.dropLots(notice.id);
+        return;
       case "economy":
         return this.o.catalog.reload();
       case "webhooks":
@@ -93,8 +103,8 @@ export class SharedState {
     }
   }
 
+  /** Users and lot orders expire one by one (their TTL); the rest is small and re-read whole. */
   private async refresh(): Promise<void> {
-    this.o.users.dropCached();
     await Promise.all([this.o.catalog.reload(), this.o.endpoints.refresh(), this.readClock()]);
   }
 

@@ -21,7 +21,14 @@ const usersCachedMax = 100_000;
  * ledger transaction call `forget`.
  */
 export class Users {
-  private readonly cache = new Map<string, User>();
+  private readonly cache = new Map<string, { user: User; atMs: number }>();
+  /** Reads in flight, so that a burst of requests for one user (a hot creator) reads it once. */
+  private readonly reading = new Map<string, Promise<User | undefined>>();
+  /**
+   * How long a cached user is trusted. Unbounded with one process, which makes every change; with
+   * several, another process's change reaches this one by notice, and at worst after this long.
+   */
+  cacheTtlMs = Number.POSITIVE_INFINITY;
 
   constructor(
     private readonly store: UserStore,
@@ -39,8 +46,13 @@ export class Users {
 
   async find(id: string): Promise<User | undefined> {
     const cached = this.cache.get(id);
-    if (cached) return cached;
-    const user = await this.store.getUser(id);
+    if (cached && Date.now() - cached.atMs < this.cacheTtlMs) return cached.user;
+    let reading = this.reading.get(id);
+    if (reading === undefined) {
+      reading = this.store.getUser(id).finally(() => this.reading.delete(id));
+      this.reading.set(id, reading);
+    }
+    const user = await reading;
     if (user) this.remember(user);
     return user;
   }
@@ -65,7 +77,7 @@ export class Users {
 
   private remember(user: User): void {
     if (this.cache.size >= usersCachedMax) this.cache.clear();
-    this.cache.set(user.id, user);
+    this.cache.set(user.id, { user, atMs: Date.now() });
   }
 
   /** Creates or updates; returns whether it created. */

@@ -27,12 +27,18 @@ import { numbered } from "./placeholders.js";
 import { openPool, type PostgresPoolOptions } from "./pool.js";
 
 export interface PostgresLedgerStoreOptions extends PostgresPoolOptions {
+  /**
+   * Connections kept for group-commit batches, apart from the reads' pool, so that a batch never
+   * queues behind reads (set it to the ledger's pipelineBatchesMax and one more).
+   */
+  writeConnectionsMax?: number;
   /** Accounts read per round trip by `reconcileRows`. */
   reconcilePageRows?: number;
 }
 
 export const postgresLedgerStoreDefaults = {
   reconcilePageRows: 1000,
+  writeConnectionsMax: 3,
 } as const;
 
 /**
@@ -73,11 +79,12 @@ export class PostgresLedgerStore implements LedgerStore, SqlDb, Coordination {
   private closing: Promise<void> | undefined;
 
   private locks: pg.Pool | undefined;
+  private writes: pg.Pool | undefined;
   /** Settles once the batch handed over last has done its reads and writes (see `write`). */
   private preparing: Promise<void> = Promise.resolve();
 
   private constructor(
-    private readonly poolOptions: PostgresPoolOptions,
+    private readonly poolOptions: PostgresLedgerStoreOptions,
     /** The pool, for tests and for stores built beside this one. */
     readonly pool: pg.Pool,
     /** What opening the database migrated. */
@@ -114,7 +121,7 @@ export class PostgresLedgerStore implements LedgerStore, SqlDb, Coordination {
       prepared = resolve;
     });
     try {
-      return await this.transaction(async (client) => {
+      return await this.transaction(this.writePool(), async (client) => {
         await previous;
         try {
           const tx = new PostgresWriteTx(client);
@@ -240,7 +247,7 @@ export class PostgresLedgerStore implements LedgerStore, SqlDb, Coordination {
 
   async execute(statements: readonly Statement[]): Promise<number> {
     invariant(this.closing === undefined, "no write after close");
-    return this.transaction(async (client) => {
+    return this.transaction(this.pool, async (client) => {
       let changed = 0;
       for (const statement of statements) {
         changed += (await client.query(numbered(statement.sql), statement.params)).rowCount ?? 0;
@@ -249,9 +256,9 @@ export class PostgresLedgerStore implements LedgerStore, SqlDb, Coordination {
     });
   }
 
-  /** Runs `work` in one transaction on its own pooled connection. */
-  async transaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-    const client = await this.pool.connect();
+  /** Runs `work` in one transaction on its own connection of `pool`. */
+  async transaction<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    const client = await pool.connect();
     // A connection whose ROLLBACK failed is in an unknown state: the pool must not hand it out again.
     let broken = false;
     try {
@@ -280,6 +287,17 @@ export class PostgresLedgerStore implements LedgerStore, SqlDb, Coordination {
   }
 
   /**
+   * Connections for group-commit batches only, so that a batch never queues behind reads.
+   */
+  private writePool(): pg.Pool {
+    this.writes ??= openPool({
+      ...this.poolOptions,
+      connectionsMax: this.poolOptions.writeConnectionsMax ?? postgresLedgerStoreDefaults.writeConnectionsMax,
+    });
+    return this.writes;
+  }
+
+  /**
    * Connections that only hold advisory locks, apart from the main pool, so that lock holders
    * waiting for their work's queries can never take every connection that work needs.
    */
@@ -289,7 +307,9 @@ export class PostgresLedgerStore implements LedgerStore, SqlDb, Coordination {
   }
 
   close(): Promise<void> {
-    this.closing ??= Promise.all([this.pool.end(), this.locks?.end()]).then(() => undefined);
+    this.closing ??= Promise.all([this.pool.end(), this.writes?.end(), this.locks?.end()]).then(
+      () => undefined,
+    );
     return this.closing;
   }
 }

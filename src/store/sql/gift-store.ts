@@ -20,16 +20,19 @@ const sql = {
 };
 
 export class SqlGiftStore implements GiftStore {
+  /** Each sender's lot order, read once per change of their purchases (see `forgetLots`). */
+  private readonly lotOrders = new Map<string, { order: string[]; atMs: number }>();
   /**
-   * Each sender's lot order, read once per change of their purchases (see `forgetLots`). Only
-   * where one process writes (`cacheLotOrders`): another process's purchase would leave it stale.
+   * How long a cached lot order is trusted. Unbounded with one process, which sees every
+   * purchase; with several, another process's purchase reaches this one by notice, and at worst
+   * after this long. A stale order costs availability only: a lot missing from it is not spent
+   * from yet, and a refunded lot left in it has nothing left to spend.
    */
-  private readonly lotOrders = new Map<string, string[]>();
+  lotOrderTtlMs = Number.POSITIVE_INFINITY;
+  /** Told of each sender whose lots changed here, so other processes drop their copy too. */
+  onLotsChanged: ((userId: string) => void) | undefined;
 
-  constructor(
-    private readonly db: SqlDb,
-    private readonly cacheLotOrders = db.dialect === "sqlite",
-  ) {}
+  constructor(private readonly db: SqlDb) {}
 
   async getLot(id: string): Promise<GiftLot | undefined> {
     const row = await this.db.get(sql.lot, [id]);
@@ -61,15 +64,21 @@ export class SqlGiftStore implements GiftStore {
 
   async paidLotOrder(userId: string): Promise<string[]> {
     const cached = this.lotOrders.get(userId);
-    if (cached) return cached;
+    if (cached && Date.now() - cached.atMs < this.lotOrderTtlMs) return cached.order;
+    const atMs = Date.now();
     const order = (await this.db.all(sql.lotOrder, [userId])).map((row) => row.id as string);
-    if (!this.cacheLotOrders) return order;
     if (this.lotOrders.size >= lotOrdersCachedMax) this.lotOrders.clear();
-    this.lotOrders.set(userId, order);
+    this.lotOrders.set(userId, { order, atMs });
     return order;
   }
 
   forgetLots(userId: string): void {
+    this.lotOrders.delete(userId);
+    this.onLotsChanged?.(userId);
+  }
+
+  /** Drops a sender's cached lot order because another process changed their lots; tells no one. */
+  dropLots(userId: string): void {
     this.lotOrders.delete(userId);
   }
 }
