@@ -7,7 +7,7 @@ import pg from "pg";
 import { creatorAccounts } from "../src/economy/accounts.js";
 import { Bonuses } from "../src/economy/bonus.js";
 import { reconcile } from "../src/ledger/index.js";
-import { openPool } from "../src/store/postgres/pool.js";
+import { openPool, withSearchPath } from "../src/store/postgres/pool.js";
 import { PostgresLedgerStore } from "../src/store/postgres/postgres-ledger-store.js";
 import {
   connections,
@@ -65,9 +65,7 @@ export async function benchPg(): Promise<void> {
     return;
   }
   const dir = mkdtempSync(join(tmpdir(), "giftstream-bench-pg-"));
-  const url = new URL(baseUrl);
-  url.searchParams.set("options", `-c search_path=${schema}`);
-  const databaseUrl = url.toString();
+  const databaseUrl = withSearchPath(baseUrl, schema);
   await admin.query(`CREATE SCHEMA ${schema}`);
   try {
     const senders = Array.from({ length: sendersTotal }, (_, i) => i);

@@ -7,9 +7,10 @@ import { Ledger } from "../src/ledger/index.js";
 import { testLedgerDefaults } from "../src/ledger/ledger.testkit.js";
 import { migrations } from "../src/store/sqlite/migrations.js";
 import { SqliteStore } from "../src/store/sqlite/sqlite-store.js";
+import { cliArgs } from "./support/cli.js";
 
 /** The real command line, run the way `npm start` runs it (through tsx here, so no build is needed). */
-const cli = ["--import", "tsx", join(import.meta.dirname, "..", "src", "cli", "main.ts")];
+const cli = cliArgs;
 
 const dirs: string[] = [];
 const children: ChildProcess[] = [];

@@ -4,17 +4,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gunzipSync, gzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  createTestSchema,
-  requirePostgres,
-  testDatabaseUrl,
-} from "../src/store/postgres/postgres.testkit.js";
+import { createTestSchema, requirePostgres, schemaUrl } from "../src/store/postgres/postgres.testkit.js";
 import { PostgresLedgerStore } from "../src/store/postgres/postgres-ledger-store.js";
 import type { SqlDb } from "../src/store/sql/sql-db.js";
 import { SqliteStore } from "../src/store/sqlite/sqlite-store.js";
 import { type PaypalStandIn, startPaypalStandIn } from "./stand-ins/paypal-stand-in.js";
 import { type StripeStandIn, startStripeStandIn } from "./stand-ins/stripe-stand-in.js";
 import { openTestApp, type TestApp } from "./support/app.js";
+import { cliArgs } from "./support/cli.js";
 import {
   type CreatorApp,
   earn,
@@ -28,8 +25,7 @@ import { cashOut, linkStripeAccount, railTimeoutMs, standInRailsConfig } from ".
 
 const available = await requirePostgres();
 
-/** The real command line, through tsx so that no build is needed. */
-const cli = ["--import", "tsx", join(import.meta.dirname, "..", "src", "cli", "main.ts")];
+const cli = cliArgs;
 
 /** Secrets both apps share: the SQLite app's KYC data must open on PostgreSQL. */
 const secrets = {
@@ -52,17 +48,10 @@ function run(args: string[], databaseUrl: string) {
   });
 }
 
-/** The test database, with the schema put first on the search path by the URL itself. */
-function urlFor(schema: string): string {
-  const url = new URL(testDatabaseUrl);
-  url.searchParams.set("options", `-c search_path=${schema}`);
-  return url.toString();
-}
-
 async function freshSchema(): Promise<string> {
   const { schema, drop } = await createTestSchema();
   drops.push(drop);
-  return urlFor(schema);
+  return schemaUrl(schema);
 }
 
 const digestOf = (stdout: string) => /ledger digest: ([0-9a-f]{64})/.exec(stdout)?.[1];

@@ -10,14 +10,15 @@ import { postgresMigrations } from "../src/store/postgres/migrations.js";
 import {
   createTestSchema,
   requirePostgres,
+  schemaUrl,
   testDatabaseUrl,
 } from "../src/store/postgres/postgres.testkit.js";
 import { PostgresLedgerStore } from "../src/store/postgres/postgres-ledger-store.js";
+import { cliArgs } from "./support/cli.js";
 
 const available = await requirePostgres();
 
-/** The real command line, through tsx so that no build is needed. */
-const cli = ["--import", "tsx", join(import.meta.dirname, "..", "src", "cli", "main.ts")];
+const cli = cliArgs;
 
 function run(args: string[], env: Record<string, string>) {
   return spawnSync(process.execPath, [...cli, ...args], {
@@ -25,13 +26,6 @@ function run(args: string[], env: Record<string, string>) {
     encoding: "utf8",
     timeout: 30_000,
   });
-}
-
-/** The test database, with the schema put first on the search path by the URL itself. */
-function urlFor(schema: string): string {
-  const url = new URL(testDatabaseUrl);
-  url.searchParams.set("options", `-c search_path=${schema}`);
-  return url.toString();
 }
 
 const drops: (() => Promise<void>)[] = [];
@@ -43,7 +37,7 @@ describe.skipIf(!available)("giftstream CLI on PostgreSQL", () => {
   it("migrates, reconciles, and refuses to serve without secrets from the environment", async () => {
     const { schema, drop } = await createTestSchema();
     drops.push(drop);
-    const env = { DATABASE_URL: urlFor(schema) };
+    const env = { DATABASE_URL: schemaUrl(schema) };
     const newest = postgresMigrations.at(-1)!.version;
 
     const first = run(["migrate"], env);
@@ -108,7 +102,7 @@ describe.skipIf(!available)("giftstream CLI on PostgreSQL", () => {
         LOG_LEVEL: "info",
         PORT: String(port),
         GIFTSTREAM_DATA_DIR: dataDir,
-        DATABASE_URL: urlFor(schema),
+        DATABASE_URL: schemaUrl(schema),
         GIFTSTREAM_API_KEY: "gs_workers_admin_key_0123456789abcdefgh",
         GIFTSTREAM_SECRET_KEY: "ab".repeat(32),
         GIFTSTREAM_TOKEN_SECRET: "workers-token-secret-0123456789abcdef",

@@ -9,17 +9,18 @@ import { requireRedis } from "../src/realtime/fanout.testkit.js";
 import {
   createTestSchema,
   requirePostgres,
+  schemaUrl,
   testDatabaseUrl,
 } from "../src/store/postgres/postgres.testkit.js";
 import { PostgresLedgerStore } from "../src/store/postgres/postgres-ledger-store.js";
+import { cliArgs } from "./support/cli.js";
 import { png } from "./support/documents.js";
 import { SseClient } from "./support/sse.js";
 import { eventually, WebhookReceiver } from "./support/webhook-receiver.js";
 
 const available = (await requirePostgres()) && (await requireRedis());
 
-/** The real command line, through tsx so that no build is needed. */
-const cli = ["--import", "tsx", join(import.meta.dirname, "..", "src", "cli", "main.ts")];
+const cli = cliArgs;
 const adminKey = "gs_scale_out_admin_key_0123456789abcdef";
 const admin = { authorization: `Bearer ${adminKey}` };
 const processes = 3;
@@ -123,10 +124,8 @@ beforeAll(async () => {
       rateLimit: { senderGiftsMax: 100_000 },
     }),
   );
-  const url = new URL(testDatabaseUrl);
-  url.searchParams.set("options", `-c search_path=${schema.schema}`);
   const env = {
-    DATABASE_URL: url.toString(),
+    DATABASE_URL: schemaUrl(schema.schema),
     REDIS_URL: process.env.GIFTSTREAM_TEST_REDIS_URL ?? "redis://127.0.0.1:6379",
     GIFTSTREAM_API_KEY: adminKey,
     GIFTSTREAM_SECRET_KEY: "a1".repeat(32),

@@ -4,11 +4,7 @@ import { join } from "node:path";
 import { type Logger, pino } from "pino";
 import { type Composed, composeApp } from "../../src/cli/serve.js";
 import { type LoadConfigOptions, loadConfig } from "../../src/config/index.js";
-import {
-  createTestSchema,
-  requirePostgres,
-  testDatabaseUrl,
-} from "../../src/store/postgres/postgres.testkit.js";
+import { createTestSchema, requirePostgres, schemaUrl } from "../../src/store/postgres/postgres.testkit.js";
 
 export const adminKey = "gs_test_admin_key_0123456789abcdefghij";
 
@@ -71,7 +67,5 @@ export async function openTestApp(
 async function postgresDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
   if (!(await requirePostgres())) throw new Error("GIFTSTREAM_TEST_STORE=postgres needs PostgreSQL");
   const { schema, drop } = await createTestSchema();
-  const url = new URL(testDatabaseUrl);
-  url.searchParams.set("options", `-c search_path=${schema}`);
-  return { url: url.toString(), drop };
+  return { url: schemaUrl(schema), drop };
 }

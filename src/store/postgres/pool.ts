@@ -70,3 +70,14 @@ export function openPool(options: PostgresPoolOptions): pg.Pool {
   pool.on("error", (error) => options.onIdleError?.(error));
   return pool;
 }
+
+/**
+ * `url` with `schema` first on the search path of every connection, set by the URL itself: one
+ * database can hold several Giftstreams (tests, benchmarks) in schemas of their own.
+ */
+export function withSearchPath(url: string, schema: string): string {
+  if (!schemaPattern.test(schema)) throw new Error(`schema name "${schema}" must match ${schemaPattern}`);
+  const withSchema = new URL(url);
+  withSchema.searchParams.set("options", `-c search_path=${schema}`);
+  return withSchema.toString();
+}

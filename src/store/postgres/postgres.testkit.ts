@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import pg from "pg";
+import { withSearchPath } from "./pool.js";
 
 /**
  * Where the PostgreSQL suites run: `GIFTSTREAM_TEST_DATABASE_URL`, else the local server with
@@ -68,4 +69,9 @@ async function adminQuery(text: string): Promise<void> {
   } finally {
     await client.end();
   }
+}
+
+/** The test database, with `schema` first on the search path of every connection. */
+export function schemaUrl(schema: string): string {
+  return withSearchPath(testDatabaseUrl, schema);
 }

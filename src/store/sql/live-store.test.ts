@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { foldPeriod } from "../../realtime/streaks.js";
 import { SqliteStore } from "../sqlite/sqlite-store.js";
+import { type GiftRow, insertGifts, randomGifts } from "./gift-rows.testkit.js";
 import { SqlLeaderboardStore } from "./leaderboard-store.js";
 import { SqlLiveStore } from "./live-store.js";
 
@@ -20,77 +21,11 @@ afterEach(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-interface Row {
-  id: string;
-  sender: string;
-  recipient: string;
-  gift: string;
-  quantity: number;
-  coins: number;
-  source: "live" | "video";
-  context: string;
-  at: number;
-}
-
-/** Gift rows written straight into the table, as the gift.record effect writes them. */
-function insert(rows: readonly Row[]) {
-  const statement = store.database.prepare(
-    `INSERT INTO gifts (id, sender_id, recipient_id, catalog_id, quantity, coins, diamonds, source, context_id,
-       value_usd, commission_rate, economy_version, status, created_at, matures_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, '0.005', '0.5', 'ev_1', 'pending', ?, ?)`,
-  );
-  store.database.transaction(() => {
-    for (const r of rows) {
-      statement.run(
-        r.id,
-        r.sender,
-        r.recipient,
-        r.gift,
-        BigInt(r.quantity),
-        BigInt(r.coins),
-        BigInt(r.coins * 2),
-        r.source,
-        r.context,
-        BigInt(r.at),
-        BigInt(r.at),
-      );
-    }
-  })();
-}
-
-function randomRows(count: number, seed: number): Row[] {
-  let s = seed;
-  const random = () => {
-    s = (s * 1_103_515_245 + 12_345) % 2 ** 31;
-    return s / 2 ** 31;
-  };
-  const rows: Row[] = [];
-  let at = 1_000_000;
-  for (let i = 0; i < count; i++) {
-    // Mostly forward, sometimes a little back: request clocks are read before commit order is fixed.
-    at += Math.floor(random() * 4000) - 500;
-    const quantity = 1 + Math.floor(random() * 5);
-    rows.push({
-      // Ids in no particular order, so that nothing can lean on the primary key's order.
-      id: `gft_${Math.floor(random() * 1e12).toString(36)}_${i}`,
-      sender: `v${Math.floor(random() * 4)}`,
-      recipient: random() < 0.8 ? "creator" : "other",
-      gift: random() < 0.7 ? "rose" : "lion",
-      quantity,
-      coins: quantity * (random() < 0.7 ? 1 : 29_999),
-      source: random() < 0.85 ? "live" : "video",
-      context: `s${Math.floor(random() * 3)}`,
-      at,
-    });
-  }
-  return rows;
-}
-
 describe("SqlLiveStore on SQLite", () => {
   it("reads live gifts in commit order, by stream, with rowids that VACUUM keeps", async () => {
-    const rows = randomRows(300, 1);
-    insert(rows.slice(0, 150));
-    insert(rows.slice(150));
+    const rows = randomGifts(300, 1);
+    await insertGifts(store, rows.slice(0, 150));
+    await insertGifts(store, rows.slice(150));
     const live = new SqlLiveStore(store);
     expect(await live.headSeq()).toBe(300n);
     const after = await live.liveAfter(100n, 1000);
@@ -111,7 +46,7 @@ describe("SqlLiveStore on SQLite", () => {
   });
 
   it("finds a stream's newest gifts near the head and far behind it", async () => {
-    const row = (i: number, context: string): Row => ({
+    const row = (i: number, context: string): GiftRow => ({
       id: `gft_${i}`,
       sender: "v",
       recipient: "creator",
@@ -122,8 +57,14 @@ describe("SqlLiveStore on SQLite", () => {
       context,
       at: i,
     });
-    insert(Array.from({ length: 10 }, (_, i) => row(i, "quiet")));
-    insert(Array.from({ length: 30_000 }, (_, i) => row(100 + i, i % 2 === 0 ? "busy" : "other")));
+    await insertGifts(
+      store,
+      Array.from({ length: 10 }, (_, i) => row(i, "quiet")),
+    );
+    await insertGifts(
+      store,
+      Array.from({ length: 30_000 }, (_, i) => row(100 + i, i % 2 === 0 ? "busy" : "other")),
+    );
     const live = new SqlLiveStore(store);
     const head = await live.headSeq();
     expect((await live.streamLatest("busy", head, 3)).map((g) => g.id)).toEqual([
@@ -137,8 +78,8 @@ describe("SqlLiveStore on SQLite", () => {
   });
 
   it("folds a period's streaks in SQL exactly as the TypeScript rule does", async () => {
-    const rows = randomRows(600, 2);
-    insert(rows);
+    const rows = randomGifts(600, 2);
+    await insertGifts(store, rows);
     const live = new SqlLiveStore(store);
     const withSeq = rows.map((r, i) => ({ ...r, seq: BigInt(i + 1) }));
     for (const windowMs of [0, 1500, 3000, 60_000]) {
@@ -180,15 +121,15 @@ describe("SqlLiveStore on SQLite", () => {
 
 describe("SqlLeaderboardStore on SQLite", () => {
   it("ranks by coins then user id, live gifts only per stream, any source per creator within the range", async () => {
-    const rows = randomRows(400, 3);
-    insert(rows);
+    const rows = randomGifts(400, 3);
+    await insertGifts(store, rows);
     store.database
       .prepare(
         "INSERT INTO users (id, country, birth_date, display_name, status, created_at, updated_at) VALUES ('v1', 'US', '1990-01-01', 'Vee One', 'active', 0, 0)",
       )
       .run();
     const boards = new SqlLeaderboardStore(store);
-    const top = (list: Row[]) => {
+    const top = (list: GiftRow[]) => {
       const totals = new Map<string, { coins: bigint; gifts: bigint }>();
       for (const r of list) {
         const t = totals.get(r.sender) ?? { coins: 0n, gifts: 0n };

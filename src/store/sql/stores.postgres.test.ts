@@ -11,6 +11,7 @@ import { SqlAccessStore } from "./access-store.js";
 import { SqlActivityStore } from "./activity-store.js";
 import { SqlEconomyStore } from "./economy-store.js";
 import { statementsFor } from "./effects.js";
+import { type GiftRow, insertGifts, randomGifts } from "./gift-rows.testkit.js";
 import { SqlLeaderboardStore } from "./leaderboard-store.js";
 import { SqlLiveStore } from "./live-store.js";
 import { SqlPurchaseStore } from "./purchase-store.js";
@@ -27,72 +28,6 @@ const available = await requirePostgres();
 
 let db: PostgresLedgerStore;
 let drop: (() => Promise<void>) | undefined;
-
-interface GiftRow {
-  id: string;
-  sender: string;
-  recipient: string;
-  gift: string;
-  quantity: number;
-  coins: number;
-  source: "live" | "video";
-  context: string;
-  at: number;
-}
-
-/** Gift rows written straight into the table, as the gift.record effect writes them; all pending. */
-async function insertGifts(rows: readonly GiftRow[]): Promise<void> {
-  const perInsert = 500;
-  const statements: Statement[] = [];
-  for (let i = 0; i < rows.length; i += perInsert) {
-    const chunk = rows.slice(i, i + perInsert);
-    statements.push({
-      sql: `INSERT INTO gifts (id, sender_id, recipient_id, catalog_id, quantity, coins, diamonds, source,
-              context_id, value_usd, commission_rate, economy_version, status, created_at, matures_at)
-            VALUES ${chunk.map(() => "(?, ?, ?, ?, ?, ?, ?, ?, ?, '0.005', '0.5', 'ev_1', 'pending', ?, ?)").join(", ")}`,
-      params: chunk.flatMap((r) => [
-        r.id,
-        r.sender,
-        r.recipient,
-        r.gift,
-        BigInt(r.quantity),
-        BigInt(r.coins),
-        BigInt(r.coins * 2),
-        r.source,
-        r.context,
-        BigInt(r.at),
-        BigInt(r.at),
-      ]),
-    });
-  }
-  await db.execute(statements);
-}
-
-function randomGifts(count: number, seed: number): GiftRow[] {
-  let s = seed;
-  const random = () => {
-    s = (s * 1_103_515_245 + 12_345) % 2 ** 31;
-    return s / 2 ** 31;
-  };
-  const rows: GiftRow[] = [];
-  let at = 1_000_000;
-  for (let i = 0; i < count; i++) {
-    at += Math.floor(random() * 4000) - 500;
-    const quantity = 1 + Math.floor(random() * 5);
-    rows.push({
-      id: `gft_${Math.floor(random() * 1e12).toString(36)}_${i}`,
-      sender: `v${Math.floor(random() * 4)}`,
-      recipient: random() < 0.8 ? "creator" : "other",
-      gift: random() < 0.7 ? "rose" : "lion",
-      quantity,
-      coins: quantity * (random() < 0.7 ? 1 : 29_999),
-      source: random() < 0.85 ? "live" : "video",
-      context: `s${Math.floor(random() * 3)}`,
-      at,
-    });
-  }
-  return rows;
-}
 
 function purchase(over: Partial<Purchase> & Pick<Purchase, "id">): Purchase {
   return {
@@ -335,7 +270,7 @@ describe.skipIf(!available)("the SQL stores on PostgreSQL", () => {
 
   it("reports gifts in a window and the diamonds outstanding", async () => {
     const rows = randomGifts(200, 4);
-    await insertGifts(rows);
+    await insertGifts(db, rows);
     // One lot matured early and partly reversed.
     await db.execute([
       {
@@ -383,7 +318,7 @@ describe.skipIf(!available)("the SQL stores on PostgreSQL", () => {
 
   it("ranks leaderboards by coins then user id", async () => {
     const rows = randomGifts(300, 3);
-    await insertGifts(rows);
+    await insertGifts(db, rows);
     await db.execute([
       {
         sql: `INSERT INTO users (id, country, birth_date, display_name, status, created_at, updated_at)
@@ -419,8 +354,8 @@ describe.skipIf(!available)("the SQL stores on PostgreSQL", () => {
     const live = new SqlLiveStore(db);
     expect(await live.headSeq()).toBe(0n);
     const rows = randomGifts(300, 2);
-    await insertGifts(rows.slice(0, 150));
-    await insertGifts(rows.slice(150));
+    await insertGifts(db, rows.slice(0, 150));
+    await insertGifts(db, rows.slice(150));
     expect(await live.headSeq()).toBe(300n);
     const withSeq = rows.map((r, i) => ({ ...r, seq: BigInt(i + 1) }));
     const liveRows = withSeq.filter((r) => r.source === "live");
@@ -482,10 +417,16 @@ describe.skipIf(!available)("the SQL stores on PostgreSQL", () => {
       context,
       at: i,
     });
-    await insertGifts(Array.from({ length: 10 }, (_, i) => row(i, "quiet")));
+    await insertGifts(
+      db,
+      Array.from({ length: 10 }, (_, i) => row(i, "quiet")),
+    );
     // A gap, as rolled-back inserts leave on PostgreSQL, wider than the stretch read near the head.
     await db.all("SELECT setval(pg_get_serial_sequence('gifts', 'rowid'), 30000)");
-    await insertGifts(Array.from({ length: 100 }, (_, i) => row(100 + i, i % 2 === 0 ? "busy" : "other")));
+    await insertGifts(
+      db,
+      Array.from({ length: 100 }, (_, i) => row(100 + i, i % 2 === 0 ? "busy" : "other")),
+    );
     const live = new SqlLiveStore(db);
     const head = await live.headSeq();
     expect(head).toBe(30_100n);

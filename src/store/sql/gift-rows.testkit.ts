@@ -1,0 +1,73 @@
+import type { SqlDb, Statement } from "./sql-db.js";
+
+/** A gift row as the live feed and leaderboards read it, for the store tests. */
+export interface GiftRow {
+  id: string;
+  sender: string;
+  recipient: string;
+  gift: string;
+  quantity: number;
+  coins: number;
+  source: "live" | "video";
+  context: string;
+  at: number;
+}
+
+/** Rows per insert: well under either database's limit of bound parameters. */
+const rowsPerInsert = 500;
+
+/** Gift rows written straight into the table, as the gift.record effect writes them; all pending. */
+export async function insertGifts(db: SqlDb, rows: readonly GiftRow[]): Promise<void> {
+  const statements: Statement[] = [];
+  for (let i = 0; i < rows.length; i += rowsPerInsert) {
+    const chunk = rows.slice(i, i + rowsPerInsert);
+    statements.push({
+      sql: `INSERT INTO gifts (id, sender_id, recipient_id, catalog_id, quantity, coins, diamonds, source,
+              context_id, value_usd, commission_rate, economy_version, status, created_at, matures_at)
+            VALUES ${chunk.map(() => "(?, ?, ?, ?, ?, ?, ?, ?, ?, '0.005', '0.5', 'ev_1', 'pending', ?, ?)").join(", ")}`,
+      params: chunk.flatMap((r) => [
+        r.id,
+        r.sender,
+        r.recipient,
+        r.gift,
+        BigInt(r.quantity),
+        BigInt(r.coins),
+        BigInt(r.coins * 2),
+        r.source,
+        r.context,
+        BigInt(r.at),
+        BigInt(r.at),
+      ]),
+    });
+  }
+  await db.execute(statements);
+}
+
+/** `count` gift rows from a seeded generator: the same rows for the same seed, on any store. */
+export function randomGifts(count: number, seed: number): GiftRow[] {
+  let s = seed;
+  const random = () => {
+    s = (s * 1_103_515_245 + 12_345) % 2 ** 31;
+    return s / 2 ** 31;
+  };
+  const rows: GiftRow[] = [];
+  let at = 1_000_000;
+  for (let i = 0; i < count; i++) {
+    // Mostly forward, sometimes a little back: request clocks are read before commit order is fixed.
+    at += Math.floor(random() * 4000) - 500;
+    const quantity = 1 + Math.floor(random() * 5);
+    rows.push({
+      // Ids in no particular order, so that nothing can lean on the primary key's order.
+      id: `gft_${Math.floor(random() * 1e12).toString(36)}_${i}`,
+      sender: `v${Math.floor(random() * 4)}`,
+      recipient: random() < 0.8 ? "creator" : "other",
+      gift: random() < 0.7 ? "rose" : "lion",
+      quantity,
+      coins: quantity * (random() < 0.7 ? 1 : 29_999),
+      source: random() < 0.85 ? "live" : "video",
+      context: `s${Math.floor(random() * 3)}`,
+      at,
+    });
+  }
+  return rows;
+}
