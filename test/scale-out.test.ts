@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { reconcile } from "../src/ledger/index.js";
-import { requireRedis } from "../src/realtime/fanout.testkit.js";
+import { requireNats, requireRedis } from "../src/realtime/fanout.testkit.js";
 import {
   createTestSchema,
   requirePostgres,
@@ -18,7 +18,19 @@ import { png } from "./support/documents.js";
 import { SseClient } from "./support/sse.js";
 import { eventually, WebhookReceiver } from "./support/webhook-receiver.js";
 
-const available = (await requirePostgres()) && (await requireRedis());
+const postgresUp = await requirePostgres();
+const brokers: { name: string; up: boolean; env: Record<string, string> }[] = [
+  {
+    name: "Redis",
+    up: await requireRedis(),
+    env: { REDIS_URL: process.env.GIFTSTREAM_TEST_REDIS_URL ?? "redis://127.0.0.1:6379" },
+  },
+  {
+    name: "NATS",
+    up: await requireNats(),
+    env: { NATS_URL: process.env.GIFTSTREAM_TEST_NATS_URL ?? "nats://127.0.0.1:4222" },
+  },
+];
 
 const cli = cliArgs;
 const adminKey = "gs_scale_out_admin_key_0123456789abcdef";
@@ -37,7 +49,7 @@ interface Node {
 let nodes: Node[] = [];
 let schema: { schema: string; drop(): Promise<void> } | undefined;
 let dir = "";
-const receiver = new WebhookReceiver();
+let receiver = new WebhookReceiver();
 const subscribers: { stream: string; node: number; client: SseClient }[] = [];
 /** Errors the servers logged: any fails the test, with the lines to say why. */
 const serverErrors: string[] = [];
@@ -97,8 +109,12 @@ async function ok(
   return json;
 }
 
-beforeAll(async () => {
-  if (!available) return;
+/** Three processes on a fresh schema, each told of the others through the broker of `brokerEnv`. */
+async function setUp(brokerEnv: Record<string, string>): Promise<void> {
+  nodes = [];
+  subscribers.length = 0;
+  serverErrors.length = 0;
+  receiver = new WebhookReceiver();
   schema = await createTestSchema();
   dir = mkdtempSync(join(tmpdir(), "giftstream-scale-"));
   const configFile = join(dir, "giftstream.yaml");
@@ -126,24 +142,21 @@ beforeAll(async () => {
   );
   const env = {
     DATABASE_URL: schemaUrl(schema.schema),
-    REDIS_URL: process.env.GIFTSTREAM_TEST_REDIS_URL ?? "redis://127.0.0.1:6379",
+    ...brokerEnv,
     GIFTSTREAM_API_KEY: adminKey,
     GIFTSTREAM_SECRET_KEY: "a1".repeat(32),
     GIFTSTREAM_TOKEN_SECRET: "scale-out-token-secret-0123456789abcdef",
     GIFTSTREAM_CONFIG: configFile,
   };
-  // The first process migrates and seeds the empty database; the others join it (as `serve
-  // --workers` does, so that N processes never race to create the first admin key).
-  nodes = [await startNode({ ...env, GIFTSTREAM_DATA_DIR: join(dir, "0") })];
-  nodes.push(
-    ...(await Promise.all(
-      [1, 2].map((i) => startNode({ ...env, GIFTSTREAM_DATA_DIR: join(dir, String(i)) })),
-    )),
+  // All three at once on the empty database: they take turns to migrate it and to seed its
+  // first economy version and admin key.
+  nodes = await Promise.all(
+    [0, 1, 2].map((i) => startNode({ ...env, GIFTSTREAM_DATA_DIR: join(dir, String(i)) })),
   );
   await receiver.start();
-}, 120_000);
+}
 
-afterAll(async () => {
+async function tearDown(): Promise<void> {
   for (const s of subscribers) s.client.close();
   await Promise.all(
     nodes.map(
@@ -158,10 +171,10 @@ afterAll(async () => {
   await receiver.stop();
   await schema?.drop();
   if (dir) rmSync(dir, { recursive: true, force: true });
-});
+}
 
-describe.skipIf(!available)("three server processes on one PostgreSQL database", () => {
-  it("moves every coin once, overdraws nothing, runs each job once and feeds every subscriber", async () => {
+async function scenario(): Promise<void> {
+  {
     await ok(0, "POST", "/v1/test/clock", { now: new Date(startAt).toISOString() });
 
     // A webhook endpoint made on one process: the others learn of it through the change bus.
@@ -342,5 +355,20 @@ describe.skipIf(!available)("three server processes on one PostgreSQL database",
     } finally {
       await store.close();
     }
-  }, 240_000);
-});
+  }
+}
+
+for (const broker of brokers) {
+  describe.skipIf(!(postgresUp && broker.up))(
+    `three server processes on one PostgreSQL database, with ${broker.name} between them`,
+    () => {
+      beforeAll(() => setUp(broker.env), 120_000);
+      afterAll(tearDown);
+      it(
+        "moves every coin once, overdraws nothing, runs each job once and feeds every subscriber",
+        scenario,
+        240_000,
+      );
+    },
+  );
+}

@@ -112,13 +112,18 @@ export async function composeApp(
   });
   const webhooks = await openWebhooks({ runtime, access, clock: clock.now, logger });
   const users = new Users(new SqlUserStore(runtime.store), access, clock.now, webhooks.endpoints);
-  const catalog = await EconomyCatalog.open({
-    store: new SqlEconomyStore(runtime.store),
-    access,
-    clock: clock.now,
-    amountMax: config.money.amountMax,
-    configured: config.economy,
-  });
+  // Processes starting together on an empty database take turns to seed it, so that it gets one
+  // first economy version and one first admin key, not one per process.
+  const seeding = runtime.store.keyedLocks("startup");
+  const catalog = await seeding.run("economy", () =>
+    EconomyCatalog.open({
+      store: new SqlEconomyStore(runtime.store),
+      access,
+      clock: clock.now,
+      amountMax: config.money.amountMax,
+      configured: config.economy,
+    }),
+  );
   const providers: Partial<Record<PaymentProviderName, PaymentProvider>> = {};
   if (config.testMode) providers.test = new TestPaymentProvider();
   const stripe = stripeFrom(config);
@@ -173,7 +178,7 @@ export async function composeApp(
   // One process on SQLite owns every write, so its caches are the truth; on PostgreSQL, other
   // processes may change what this one caches.
   if (runtime.store.dialect === "postgres") await shared.start();
-  const generated = await access.seed(config.apiKey);
+  const generated = await seeding.run("api_key", () => access.seed(config.apiKey));
   if (generated) {
     (options.print ?? console.log)(
       `Generated the first admin API key. It is shown once; store it now:\n\n  ${generated.secret}\n`,
