@@ -25,4 +25,12 @@ export class ServiceClock {
     }
     this.frozenAt = ms;
   }
+
+  /**
+   * Test mode, several processes: freezes this clock where another process set its own. A frozen
+   * clock never moves back; one that was running takes `ms` as it is, as the others did.
+   */
+  follow(ms: number): void {
+    if (this.frozenAt === null || ms > this.frozenAt) this.frozenAt = ms;
+  }
 }

@@ -113,6 +113,6 @@ export class SharedState {
     const row = await this.o.db.get("SELECT value FROM settings WHERE key = ?", [clockSetting]);
     if (row === undefined) return;
     const ms = Number(row.value);
-    if (ms > this.o.clock.now() || !this.o.clock.isFrozen) this.o.clock.set(Math.max(ms, this.o.clock.now()));
+    if (Number.isSafeInteger(ms)) this.o.clock.follow(ms);
   }
 }
