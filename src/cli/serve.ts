@@ -104,169 +104,183 @@ export async function composeApp(
     await runtime.close();
     throw error;
   }
-  const access = new Access(new SqlAccessStore(runtime.store), clock.now);
-  const tokens = new UserTokens({
-    source: tokenKeySource(config, clock.now),
-    clock: clock.now,
-    ttlMs: config.auth.userTokenTtlMs,
-  });
-  const webhooks = await openWebhooks({ runtime, access, clock: clock.now, logger });
-  const users = new Users(new SqlUserStore(runtime.store), access, clock.now, webhooks.endpoints);
-  // Processes starting together on an empty database take turns to seed it, so that it gets one
-  // first economy version and one first admin key, not one per process.
-  const seeding = runtime.store.keyedLocks("startup");
-  const catalog = await seeding.run("economy", () =>
-    EconomyCatalog.open({
-      store: new SqlEconomyStore(runtime.store),
-      access,
+  // What is opened below is closed again if the start fails part way, so a failed start leaks
+  // no connection, subscription or timer.
+  let shared: SharedState | undefined;
+  let jobs: { stop(): Promise<void> } | undefined;
+  try {
+    const access = new Access(new SqlAccessStore(runtime.store), clock.now);
+    const tokens = new UserTokens({
+      source: tokenKeySource(config, clock.now),
       clock: clock.now,
-      amountMax: config.money.amountMax,
-      configured: config.economy,
-    }),
-  );
-  const providers: Partial<Record<PaymentProviderName, PaymentProvider>> = {};
-  if (config.testMode) providers.test = new TestPaymentProvider();
-  const stripe = stripeFrom(config);
-  if (stripe) providers.stripe = stripe;
-  const giftStore = new SqlGiftStore(runtime.store);
-  const purchases = new Purchases({
-    gifts: giftStore,
-    ledger: runtime.ledger,
-    store: new SqlPurchaseStore(runtime.store),
-    catalog,
-    users,
-    clock: clock.now,
-    logger,
-    providers,
-    checkoutUrls: { successUrl: config.payments.successUrl, cancelUrl: config.payments.cancelUrl },
-    events: webhooks.endpoints,
-  });
-  const live = openLive({ runtime, users, clock: clock.now, logger, bus: fanout.live });
-  const gifts = new Gifts({
-    ledger: runtime.ledger,
-    store: giftStore,
-    purchases: new SqlPurchaseStore(runtime.store),
-    catalog,
-    users,
-    clock: clock.now,
-    events: webhooks.endpoints,
-    onSent: live.onSent,
-  });
-  const identity = openIdentity({ runtime, sealer, users, catalog, access, clock: clock.now });
-  const payouts = openCashouts({
-    runtime,
-    gifts,
-    catalog,
-    users,
-    methods: identity.payoutMethods,
-    access,
-    events: webhooks.endpoints,
-    clock: clock.now,
-    logger,
-  });
-  const shared = new SharedState({
-    bus: fanout.changes,
-    db: runtime.store,
-    users,
-    gifts: giftStore,
-    catalog,
-    endpoints: webhooks.endpoints,
-    clock,
-    refreshMs: config.fanout.cacheRefreshMs,
-    logger,
-  });
-  // One process on SQLite owns every write, so its caches are the truth; on PostgreSQL, other
-  // processes may change what this one caches.
-  if (runtime.store.dialect === "postgres") await shared.start();
-  const generated = await seeding.run("api_key", () => access.seed(config.apiKey));
-  if (generated) {
-    (options.print ?? console.log)(
-      `Generated the first admin API key. It is shown once; store it now:\n\n  ${generated.secret}\n`,
-    );
-  }
-  const jobs = startJobs(runtime, logger, [
-    ["mature-diamonds", () => gifts.mature()],
-    ...webhooks.jobs,
-    ...payouts.jobs,
-  ]);
-  const app = await buildApp({
-    config,
-    logger,
-    checks: {
-      async health() {
-        // A read through the store proves the database answers.
-        await runtime.store.getAccounts(["healthz"]);
-        return { ok: true };
-      },
-    },
-  });
-  registerAuth(app, access, tokens);
-  const limits = rateLimitStore(config.rateLimit, config.fanout.redisUrl);
-  await registerRateLimits(app, config.rateLimit, limits);
-  apiKeyRoutes(app, access);
-  auditRoutes(app, access);
-  userTokenRoutes(app, tokens, users, access);
-  userRoutes(app, users, clock.now);
-  economyRoutes(app, catalog, clock.now);
-  const inFlight = new InFlightKeys();
-  identity.routes(app);
-  cashoutRoutes(app, payouts.cashouts, inFlight);
-  payoutFileRoutesOf(app, { runtime, sealer, cashouts: payouts.cashouts, access, clock: clock.now });
-  purchaseRoutes(app, purchases, inFlight, config.testMode);
-  bonusRoutes(app, new Bonuses(runtime.ledger, users, access, clock.now), inFlight, config.money.amountMax);
-  giftRoutes(app, gifts, inFlight, new SenderLimits(limits, config.rateLimit));
-  transactionRoutes(app, new SqlActivityStore(runtime.store), users);
-  reportRoutes(app, new SqlReportStore(runtime.store), catalog, clock.now);
-  walletRoutes(
-    app,
-    new Wallets({ ledger: runtime.ledger, gifts: giftStore, catalog, users, clock: clock.now }),
-  );
-  webhookEndpointRoutes(app, webhooks.endpoints);
-  liveRoutes(app, live.feed, live.leaderboards, config.live);
-  const railWebhooks = apiRailWebhooks(payouts.rails, payouts.cashouts, config.payouts.paypal.webhookId);
-  if (stripe) stripeWebhookRoute(app, stripe, purchases, railWebhooks.stripeConnect);
-  if (railWebhooks.paypal) paypalWebhookRoute(app, railWebhooks.paypal);
-  payoutReconciliationRoutes(
-    app,
-    (sinceMs) =>
-      reconcilePayouts({
-        store: new SqlCashoutStore(runtime.store),
-        rails: payouts.rails,
-        sinceMs,
-        cashoutsMax: config.payouts.reconcileCashoutsMax,
+      ttlMs: config.auth.userTokenTtlMs,
+    });
+    const webhooks = await openWebhooks({ runtime, access, clock: clock.now, logger });
+    const users = new Users(new SqlUserStore(runtime.store), access, clock.now, webhooks.endpoints);
+    // Processes starting together on an empty database take turns to seed it, so that it gets one
+    // first economy version and one first admin key, not one per process.
+    const seeding = runtime.store.keyedLocks("startup");
+    const catalog = await seeding.run("economy", () =>
+      EconomyCatalog.open({
+        store: new SqlEconomyStore(runtime.store),
+        access,
+        clock: clock.now,
+        amountMax: config.money.amountMax,
+        configured: config.economy,
       }),
-    () => clock.now() - config.payouts.reconcileWindowDays * 86_400_000,
-  );
-  if (config.testMode) testRoutes(app, clock, purchases, (ms) => shared.setClock(ms));
-  let closing: Promise<void> | null = null;
-  const close = (): Promise<void> => {
-    closing ??= (async () => {
-      await app.close();
-      // Deliveries in flight are aborted and stay due: the next start sends them.
-      await webhooks.delivery.stop();
-      await jobs.stop();
-      shared.stop();
-      await Promise.allSettled([fanout.close(), limits.close?.()]);
-      await runtime.close();
-    })();
-    return closing;
-  };
-  return {
-    app,
-    runtime,
-    access,
-    tokens,
-    users,
-    catalog,
-    purchases,
-    gifts,
-    kyc: identity.kyc,
-    payoutMethods: identity.payoutMethods,
-    cashouts: payouts.cashouts,
-    webhooks,
-    clock,
-    close,
-  };
+    );
+    const providers: Partial<Record<PaymentProviderName, PaymentProvider>> = {};
+    if (config.testMode) providers.test = new TestPaymentProvider();
+    const stripe = stripeFrom(config);
+    if (stripe) providers.stripe = stripe;
+    const giftStore = new SqlGiftStore(runtime.store);
+    const purchases = new Purchases({
+      gifts: giftStore,
+      ledger: runtime.ledger,
+      store: new SqlPurchaseStore(runtime.store),
+      catalog,
+      users,
+      clock: clock.now,
+      logger,
+      providers,
+      checkoutUrls: { successUrl: config.payments.successUrl, cancelUrl: config.payments.cancelUrl },
+      events: webhooks.endpoints,
+    });
+    const live = openLive({ runtime, users, clock: clock.now, logger, bus: fanout.live });
+    const gifts = new Gifts({
+      ledger: runtime.ledger,
+      store: giftStore,
+      purchases: new SqlPurchaseStore(runtime.store),
+      catalog,
+      users,
+      clock: clock.now,
+      events: webhooks.endpoints,
+      onSent: live.onSent,
+    });
+    const identity = openIdentity({ runtime, sealer, users, catalog, access, clock: clock.now });
+    const payouts = openCashouts({
+      runtime,
+      gifts,
+      catalog,
+      users,
+      methods: identity.payoutMethods,
+      access,
+      events: webhooks.endpoints,
+      clock: clock.now,
+      logger,
+    });
+    const sharedState = new SharedState({
+      bus: fanout.changes,
+      db: runtime.store,
+      users,
+      gifts: giftStore,
+      catalog,
+      endpoints: webhooks.endpoints,
+      clock,
+      refreshMs: config.fanout.cacheRefreshMs,
+      logger,
+    });
+    shared = sharedState;
+    // One process on SQLite owns every write, so its caches are the truth; on PostgreSQL, other
+    // processes may change what this one caches.
+    if (runtime.store.dialect === "postgres") await sharedState.start();
+    const generated = await seeding.run("api_key", () => access.seed(config.apiKey));
+    if (generated) {
+      (options.print ?? console.log)(
+        `Generated the first admin API key. It is shown once; store it now:\n\n  ${generated.secret}\n`,
+      );
+    }
+    const runningJobs = startJobs(runtime, logger, [
+      ["mature-diamonds", () => gifts.mature()],
+      ...webhooks.jobs,
+      ...payouts.jobs,
+    ]);
+    jobs = runningJobs;
+    const app = await buildApp({
+      config,
+      logger,
+      checks: {
+        async health() {
+          // A read through the store proves the database answers.
+          await runtime.store.getAccounts(["healthz"]);
+          return { ok: true };
+        },
+      },
+    });
+    registerAuth(app, access, tokens);
+    const limits = rateLimitStore(config.rateLimit, config.fanout.redisUrl);
+    await registerRateLimits(app, config.rateLimit, limits);
+    apiKeyRoutes(app, access);
+    auditRoutes(app, access);
+    userTokenRoutes(app, tokens, users, access);
+    userRoutes(app, users, clock.now);
+    economyRoutes(app, catalog, clock.now);
+    const inFlight = new InFlightKeys();
+    identity.routes(app);
+    cashoutRoutes(app, payouts.cashouts, inFlight);
+    payoutFileRoutesOf(app, { runtime, sealer, cashouts: payouts.cashouts, access, clock: clock.now });
+    purchaseRoutes(app, purchases, inFlight, config.testMode);
+    bonusRoutes(app, new Bonuses(runtime.ledger, users, access, clock.now), inFlight, config.money.amountMax);
+    giftRoutes(app, gifts, inFlight, new SenderLimits(limits, config.rateLimit));
+    transactionRoutes(app, new SqlActivityStore(runtime.store), users);
+    reportRoutes(app, new SqlReportStore(runtime.store), catalog, clock.now);
+    walletRoutes(
+      app,
+      new Wallets({ ledger: runtime.ledger, gifts: giftStore, catalog, users, clock: clock.now }),
+    );
+    webhookEndpointRoutes(app, webhooks.endpoints);
+    liveRoutes(app, live.feed, live.leaderboards, config.live);
+    const railWebhooks = apiRailWebhooks(payouts.rails, payouts.cashouts, config.payouts.paypal.webhookId);
+    if (stripe) stripeWebhookRoute(app, stripe, purchases, railWebhooks.stripeConnect);
+    if (railWebhooks.paypal) paypalWebhookRoute(app, railWebhooks.paypal);
+    payoutReconciliationRoutes(
+      app,
+      (sinceMs) =>
+        reconcilePayouts({
+          store: new SqlCashoutStore(runtime.store),
+          rails: payouts.rails,
+          sinceMs,
+          cashoutsMax: config.payouts.reconcileCashoutsMax,
+        }),
+      () => clock.now() - config.payouts.reconcileWindowDays * 86_400_000,
+    );
+    if (config.testMode) testRoutes(app, clock, purchases, (ms) => sharedState.setClock(ms));
+    let closing: Promise<void> | null = null;
+    const close = (): Promise<void> => {
+      closing ??= (async () => {
+        await app.close();
+        // Deliveries in flight are aborted and stay due: the next start sends them.
+        await webhooks.delivery.stop();
+        await runningJobs.stop();
+        sharedState.stop();
+        await Promise.allSettled([fanout.close(), limits.close?.()]);
+        await runtime.close();
+      })();
+      return closing;
+    };
+    return {
+      app,
+      runtime,
+      access,
+      tokens,
+      users,
+      catalog,
+      purchases,
+      gifts,
+      kyc: identity.kyc,
+      payoutMethods: identity.payoutMethods,
+      cashouts: payouts.cashouts,
+      webhooks,
+      clock,
+      close,
+    };
+  } catch (error) {
+    shared?.stop();
+    await jobs?.stop();
+    await fanout.close();
+    await runtime.close();
+    throw error;
+  }
 }
 
 /** The Stripe provider when both of its secrets are configured. */
