@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import { type Config, ConfigError } from "../config/index.js";
+import { type Config, ConfigError, databaseLocation } from "../config/index.js";
 import { EnvTokenKeySource } from "./token-key-env.js";
 import { FileTokenKeySource } from "./token-key-file.js";
 import type { TokenKey } from "./token-keys.js";
@@ -27,7 +27,7 @@ export const tokenKeysFileName = "token-keys.json";
 export function tokenKeySource(config: Config, clock: () => number): TokenKeySource {
   const { tokenSecret, tokenSecretPrevious } = config.auth;
   if (tokenSecret !== undefined) return new EnvTokenKeySource(tokenSecret, tokenSecretPrevious);
-  if (config.databaseUrl !== undefined) {
+  if (databaseLocation(config).kind === "postgres") {
     throw new ConfigError([
       "auth.tokenSecret: with DATABASE_URL set, GIFTSTREAM_TOKEN_SECRET must be set too, the same in every process (docs/postgres.md)",
     ]);

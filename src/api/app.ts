@@ -12,6 +12,7 @@ import Fastify, {
 import type { Logger } from "pino";
 import type { Config } from "../config/index.js";
 import { clientErrorHandler, errorHandler, notFoundHandler, requestProblem } from "./error-handler.js";
+import { refuseNul } from "./nul-text.js";
 import { registerOpenApi } from "./openapi.js";
 import { sendProblem } from "./problem.js";
 import { type HealthChecks, healthRoutes } from "./routes/health.js";
@@ -118,6 +119,11 @@ export async function buildApp(options: BuildAppOptions): Promise<GiftstreamApp>
       const detail = "The server is shutting down; retry against another instance.";
       return sendProblem(reply, requestProblem(request, "shutting_down", detail));
     }
+  });
+
+  // After parsing, before the schemas: a NUL anywhere in the request's text is a 400 (nul-text.ts).
+  app.addHook("preValidation", async (request) => {
+    refuseNul([request.params, request.query, request.body]);
   });
 
   await registerOpenApi(app);

@@ -108,6 +108,8 @@ export async function composeApp(
   // no connection, subscription or timer.
   let shared: SharedState | undefined;
   let jobs: { stop(): Promise<void> } | undefined;
+  let limitsOpened: { close?(): Promise<void> } | undefined;
+  let appOpened: { close(): Promise<unknown> } | undefined;
   try {
     const access = new Access(new SqlAccessStore(runtime.store), clock.now);
     const tokens = new UserTokens({
@@ -178,6 +180,7 @@ export async function composeApp(
       endpoints: webhooks.endpoints,
       clock,
       refreshMs: config.fanout.cacheRefreshMs,
+      testMode: config.testMode,
       logger,
     });
     shared = sharedState;
@@ -207,8 +210,10 @@ export async function composeApp(
         },
       },
     });
+    appOpened = app;
     registerAuth(app, access, tokens);
     const limits = rateLimitStore(config.rateLimit, config.fanout.redisUrl);
+    limitsOpened = limits;
     await registerRateLimits(app, config.rateLimit, limits);
     apiKeyRoutes(app, access);
     auditRoutes(app, access);
@@ -277,6 +282,8 @@ export async function composeApp(
   } catch (error) {
     shared?.stop();
     await jobs?.stop();
+    await appOpened?.close().catch(() => undefined);
+    await limitsOpened?.close?.().catch(() => undefined);
     await fanout.close();
     await runtime.close();
     throw error;

@@ -44,6 +44,8 @@ export class SharedState {
       endpoints: WebhookEndpoints;
       clock: ServiceClock;
       refreshMs: number;
+      /** Only a test-mode service follows the test clock; a production one never reads it. */
+      testMode: boolean;
       logger: Logger;
     },
   ) {}
@@ -110,6 +112,7 @@ export class SharedState {
 
   /** The test clock only moves forward, so a stale or repeated reading is harmless. */
   private async readClock(): Promise<void> {
+    if (!this.o.testMode) return;
     const row = await this.o.db.get("SELECT value FROM settings WHERE key = ?", [clockSetting]);
     if (row === undefined) return;
     const ms = Number(row.value);

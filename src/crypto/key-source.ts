@@ -1,5 +1,6 @@
 import { join } from "node:path";
 import { ConfigError } from "../config/config-error.js";
+import { databaseLocation } from "../config/database-url.js";
 import { EnvSecretKeySource } from "./key-env.js";
 import { FileSecretKeySource } from "./key-file.js";
 import type { SecretKey } from "./secret-key.js";
@@ -26,7 +27,7 @@ export function secretKeySource(config: {
 }): SecretKeySource {
   const key = config.encryption?.key;
   if (key !== undefined) return new EnvSecretKeySource(key);
-  if (config.databaseUrl !== undefined) {
+  if (databaseLocation(config).kind === "postgres") {
     throw new ConfigError([
       "encryption.key: with DATABASE_URL set, GIFTSTREAM_SECRET_KEY must be set too, the same in every process (docs/postgres.md)",
     ]);

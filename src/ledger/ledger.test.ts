@@ -942,6 +942,22 @@ describe("effectsOf", () => {
   });
 });
 
+describe("effects with a NUL in their text", () => {
+  it("refuse only their own request, never the batch it rides in", async () => {
+    const t = await world();
+    const nul = { type: "activity.record", data: { userId: "u\u0000", kind: "gift_sent", at: 1 } };
+    const [bad, good] = await Promise.allSettled([
+      t.ledger.submit({ transfers: [pay("alice", "bob", 1n)], effects: [nul] }),
+      t.ledger.submit({ transfers: [pay("alice", "carol", 1n)] }),
+    ]);
+    expect(bad.status).toBe("rejected");
+    expect((bad as PromiseRejectedResult).reason).toMatchObject({ code: "invalid_request" });
+    expect(good.status).toBe("fulfilled");
+    expect((await t.ledger.balance("bob")).creditsPosted).toBe(0n);
+    expect((await t.ledger.balance("carol")).creditsPosted).toBe(1n);
+  });
+});
+
 describe("overflow", () => {
   it("refuses a transfer that would push a running total past 2^63 - 1", async () => {
     const amountMax = 2n ** 62n;

@@ -46,7 +46,12 @@ export function validateRequest(request: LedgerRequest, limits: RequestLimits): 
     if (typeof effect.type !== "string" || effect.type.length === 0) {
       throw new GiftstreamError("invalid_request", "an effect needs a type");
     }
-    checkJson(effect.data, `effect ${effect.type}`);
+    // PostgreSQL text cannot hold a NUL, and an effect's strings go into text columns of the
+    // batch's shared statements: one such string would fail every request in its batch. It is
+    // refused here, for this request only (and on SQLite too, so both stores answer alike).
+    if (checkJson(effect.data, `effect ${effect.type}`)?.includes("\\u0000")) {
+      throw new GiftstreamError("invalid_request", "text must not contain the NUL character (U+0000)");
+    }
   }
   if (
     request.fingerprint !== undefined &&
@@ -207,8 +212,9 @@ function checkMetadata(metadata: JsonObject | undefined, where: string): void {
 }
 
 /** Metadata and memos are stored as JSON text, so they must be plain JSON of a bounded size. */
-function checkJson(value: unknown, field: string): void {
-  if (value === undefined) return;
+/** Checks `value` is JSON within the size limit; returns its text. */
+function checkJson(value: unknown, field: string): string | undefined {
+  if (value === undefined) return undefined;
   let text: string | undefined;
   try {
     text = JSON.stringify(value);
@@ -219,4 +225,5 @@ function checkJson(value: unknown, field: string): void {
   if (Buffer.byteLength(text) > ledgerLimits.metadataBytesMax) {
     throw new GiftstreamError("invalid_request", `${field} exceeds ${ledgerLimits.metadataBytesMax} bytes`);
   }
+  return text;
 }

@@ -134,7 +134,8 @@ export class PostgresLedgerStore implements LedgerStore, SqlDb, Coordination {
         }
       });
     } finally {
-      prepared();
+      // Opened only once the batch before has prepared, even when this one failed to connect.
+      void previous.then(prepared);
     }
   }
 

@@ -214,9 +214,14 @@ export class SqlWebhookStore implements WebhookStore {
 
   async recordAttempts(outcomes: readonly AttemptOutcome[]): Promise<void> {
     if (outcomes.length === 0) return;
-    // One transaction for a round of attempts: one commit, however many were made.
+    // One transaction for a round of attempts: one commit, however many were made. Rows are
+    // updated in delivery id order, as every other multi-row write of deliveries goes, so two
+    // processes' writes cannot wait on each other in a cycle.
+    const ordered = [...outcomes].sort((a, b) =>
+      a.deliveryId < b.deliveryId ? -1 : a.deliveryId > b.deliveryId ? 1 : 0,
+    );
     await this.db.execute(
-      outcomes.flatMap(({ deliveryId, attempt, status, nextAttemptAt, windowFrom }) => [
+      ordered.flatMap(({ deliveryId, attempt, status, nextAttemptAt, windowFrom }) => [
         {
           sql: sql.insertAttempt,
           params: [
