@@ -3,8 +3,9 @@ import type { Logger } from "pino";
 import { type Config, ConfigError, databaseLocation } from "../config/index.js";
 import { composeApp } from "./serve.js";
 
-/** A worker that dies sooner than this after its start is not restarted: it would only die again. */
-const restartAfterUptimeMs = 5_000;
+/** A worker that lived this long before dying is restarted at once; sooner, after a backoff. */
+const healthyUptimeMs = 5_000;
+const restartBackoffMs = { first: 1_000, max: 30_000 };
 
 /**
  * `serve --workers N`: N server processes on one port (node:cluster hands each connection to one
@@ -13,8 +14,9 @@ const restartAfterUptimeMs = 5_000;
  *
  * The primary serves nothing. It first composes the service once and closes it, so that
  * migrations, the first admin key and the first economy version are made by one process rather
- * than raced by N; then it forks the workers, restarts one that crashes, and passes SIGTERM and
- * SIGINT on, waiting for every worker to finish its requests.
+ * than raced by N; then it forks the workers, restarts one that crashes (after a backoff, doubling
+ * up to 30 s, while they keep dying young: a database that is down for a while must not end the
+ * service), and passes SIGTERM and SIGINT on, waiting for every worker to finish its requests.
  */
 export async function serveWorkers(config: Config, logger: Logger, workers: number): Promise<number> {
   if (databaseLocation(config).kind !== "postgres") {
@@ -29,21 +31,37 @@ export async function serveWorkers(config: Config, logger: Logger, workers: numb
   const fork = () => startedAt.set(cluster.fork(), Date.now());
   for (let i = 0; i < workers; i++) fork();
   return new Promise<number>((resolve) => {
-    let failed = false;
+    let backoffMs = restartBackoffMs.first;
+    const pending = new Set<NodeJS.Timeout>();
+    // A worker that did not stop cleanly (its shutdown timed out, say) makes the whole exit 1.
+    let unclean = false;
     cluster.on("exit", (worker, code, signal) => {
       const uptimeMs = Date.now() - (startedAt.get(worker) ?? 0);
       startedAt.delete(worker);
       if (!stopping) {
         logger.error({ pid: worker.process.pid, code, signal }, "worker exited");
-        if (uptimeMs >= restartAfterUptimeMs) fork();
-        else failed = true;
+        if (uptimeMs >= healthyUptimeMs) {
+          backoffMs = restartBackoffMs.first;
+          fork();
+        } else {
+          logger.warn({ inMs: backoffMs }, "worker died young; restarting after a backoff");
+          const timer = setTimeout(() => {
+            pending.delete(timer);
+            if (!stopping) fork();
+          }, backoffMs);
+          pending.add(timer);
+          backoffMs = Math.min(backoffMs * 2, restartBackoffMs.max);
+        }
       }
-      if (startedAt.size === 0) resolve(stopping && !failed ? 0 : 1);
+      if (stopping && code !== 0) unclean = true;
+      if (stopping && startedAt.size === 0) resolve(unclean ? 1 : 0);
     });
     const stop = (signal: NodeJS.Signals) => {
       if (stopping) return;
       stopping = true;
       logger.info({ signal }, "stopping workers");
+      for (const timer of pending) clearTimeout(timer);
+      if (startedAt.size === 0) resolve(0);
       for (const worker of startedAt.keys()) worker.process.kill(signal);
     };
     process.once("SIGINT", stop);

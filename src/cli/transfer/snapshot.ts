@@ -1,3 +1,4 @@
+import { checkout } from "../../store/postgres/checkout.js";
 import { numbered } from "../../store/postgres/placeholders.js";
 import type { Row, SqlDialect } from "../../store/sql/sql-db.js";
 import { SqliteStore } from "../../store/sqlite/sqlite-store.js";
@@ -33,7 +34,7 @@ export async function openSnapshot(store: RuntimeStore): Promise<Snapshot> {
       },
     };
   }
-  const client = await store.pool.connect();
+  const client = await checkout(store.pool);
   let broken = false;
   try {
     await client.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");

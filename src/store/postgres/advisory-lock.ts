@@ -1,5 +1,6 @@
 import type pg from "pg";
 import { KeyedLock, type KeyedLocks } from "../../economy/cashouts/keyed-lock.js";
+import { checkout } from "./checkout.js";
 
 /**
  * A keyed lock held across every process on one database: a PostgreSQL session advisory lock on
@@ -22,7 +23,7 @@ export class AdvisoryKeyedLock implements KeyedLocks {
 
   run<T>(key: string, work: () => Promise<T>): Promise<T> {
     return this.local.run(key, async () => {
-      const client = await this.pool.connect();
+      const client = await checkout(this.pool);
       const name = `${this.scope}:${key}`;
       let broken = false;
       try {
@@ -52,7 +53,7 @@ export async function runExclusive<T>(
   name: string,
   work: () => Promise<T>,
 ): Promise<T | undefined> {
-  const client = await pool.connect();
+  const client = await checkout(pool);
   let broken = false;
   try {
     const { rows } = await client.query<{ ok: boolean }>(

@@ -1,4 +1,5 @@
 import type pg from "pg";
+import { checkout } from "./checkout.js";
 import { type PostgresMigration, postgresMigrations } from "./migrations.js";
 
 export interface PostgresMigrationReport {
@@ -23,7 +24,7 @@ export async function migratePostgres(
 ): Promise<PostgresMigrationReport> {
   const newest = available.at(-1)?.version ?? 0;
   const applied: PostgresMigration[] = [];
-  const client = await pool.connect();
+  const client = await checkout(pool);
   try {
     // Bounded by the number of migrations: each pass applies one, or finds none left.
     for (let pass = 0; pass <= available.length; pass++) {

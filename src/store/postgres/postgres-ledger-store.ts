@@ -22,6 +22,7 @@ import { accountFromRow, previousOf, type Row, transferFromRow } from "../ledger
 import type { SqlDb, Statement } from "../sql/sql-db.js";
 import { AdvisoryKeyedLock, runExclusive } from "./advisory-lock.js";
 import { postgresEffectStatements } from "./bulk-effects.js";
+import { checkout } from "./checkout.js";
 import { migratePostgres, type PostgresMigrationReport } from "./migrate.js";
 import { numbered } from "./placeholders.js";
 import { openPool, type PostgresPoolOptions } from "./pool.js";
@@ -203,7 +204,7 @@ export class PostgresLedgerStore implements LedgerStore, SqlDb, Coordination {
    * ledger that may be taking writes; read through a cursor, a page at a time.
    */
   async *reconcileRows(): AsyncIterable<ReconcileRow> {
-    const client = await this.pool.connect();
+    const client = await checkout(this.pool);
     // Open until COMMIT or ROLLBACK: a caller that stops iterating early leaves it open.
     let open = false;
     let broken = false;
@@ -260,7 +261,7 @@ export class PostgresLedgerStore implements LedgerStore, SqlDb, Coordination {
 
   /** Runs `work` in one transaction on its own connection of `pool`. */
   async transaction<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-    const client = await pool.connect();
+    const client = await checkout(pool);
     // A connection whose ROLLBACK failed is in an unknown state: the pool must not hand it out again.
     let broken = false;
     try {
