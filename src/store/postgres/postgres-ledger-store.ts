@@ -43,11 +43,17 @@ export const postgresLedgerStoreDefaults = {
 } as const;
 
 /**
- * Seeds of the 64-bit hashes that name advisory locks, one per kind of key, so that an
- * idempotency key and an account id with the same text never share a lock.
+ * Idempotency keys and account ids are locked by stripe: the key's hash picks one of
+ * `lockStripes` advisory locks of its kind (the two-int form, whose first int names the kind, so
+ * an idempotency key and an account id never share a lock). A batch so takes at most
+ * 2 × lockStripes advisory locks however many keys and accounts it has: one lock per id
+ * overflowed PostgreSQL's shared lock table (max_locks_per_transaction × max_connections, 6,400
+ * by default) with large batches, failing every request in them. Two ids on one stripe only
+ * wait for each other, which batches sharing a hot account do anyway.
  */
-const idempotencyLockSeed = 1n;
-const accountLockSeed = 2n;
+const lockStripes = 256;
+const idempotencyLockKind = 1;
+const accountLockKind = 2;
 /** Connections of the lock pool: keys locked at once, per process, beyond which lockers queue. */
 const lockConnectionsMax = 16;
 
@@ -61,10 +67,10 @@ const giftFeedLock = 0x6769_6674_6665_6564n; // "giftfeed"
  * `synchronous_commit=on`. Everything a batch decides on is read under a lock held to its commit,
  * taken in one global order so that no two batches, in this process or another, wait on each
  * other in a cycle:
- * 1. idempotency keys: transaction advisory locks, in hash order (a key not yet stored has no
+ * 1. idempotency keys: transaction advisory locks on their stripes, in stripe order (a key not yet stored has no
  *    row to lock, and two processes must not both apply it);
  * 2. holds: `SELECT … ORDER BY transfer_id FOR UPDATE`;
- * 3. accounts: advisory locks on every id in hash order, existing or not (so two processes
+ * 3. accounts: advisory locks on every id's stripe in stripe order, existing or not (so two processes
  *    cannot both create one account), then `SELECT … ORDER BY id FOR UPDATE`, which then never
  *    waits: a batch holding a row's lock holds its id's advisory lock too.
  * The ledger loads in exactly that order (see LedgerStore). A READ COMMITTED statement that
@@ -329,12 +335,12 @@ class PostgresWriteTx implements LedgerWriteTx {
   async loadAccounts(ids: readonly string[]): Promise<Map<string, AccountState>> {
     const found = new Map<string, AccountState>();
     if (ids.length === 0) return found;
-    // Every id first, by advisory lock in hash order, the ones with no row yet as well: a batch
+    // Every id first, by advisory lock on its stripe in stripe order, the ones with no row yet as well: a batch
     // that locked existing rows first and only then the missing ids could find one of them
     // created and locked by a batch that waits on it (found by three processes in
     // test/scale-out.test.ts). Holding an id's advisory lock is the right to lock its row, so
     // the row locks that follow never wait, and the advisory locks are taken in one global order.
-    await this.client.query(sql.advisoryLocks, [ids, accountLockSeed]);
+    await this.client.query(sql.advisoryLocks, [ids, accountLockKind]);
     this.collect(found, (await this.client.query<Row>(sql.lockAccounts, [ids])).rows);
     for (const id of ids) if (!found.has(id)) this.heads.set(id, null);
     return found;
@@ -354,7 +360,7 @@ class PostgresWriteTx implements LedgerWriteTx {
     // Locked before they are read: a key another batch is applying right now has no row yet, and
     // this batch must wait for it rather than apply the same request a second time. The read is
     // its own statement so that its snapshot is taken after the wait.
-    await this.client.query(sql.advisoryLocks, [keys, idempotencyLockSeed]);
+    await this.client.query(sql.advisoryLocks, [keys, idempotencyLockKind]);
     const { rows } = await this.client.query<Row>(sql.idempotencyByKey, [keys]);
     for (const row of rows) found.set(row.key as string, toIdempotency(row));
     return found;
@@ -551,10 +557,10 @@ const sql = {
   lockAccounts: `SELECT ${accountColumns} FROM accounts WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE`,
   lockHolds: `SELECT transfer_id, debit_account_id, credit_account_id, amount, expires_at, status
     FROM holds WHERE transfer_id = ANY($1::bigint[]) ORDER BY transfer_id FOR UPDATE`,
-  // A volatile call in the select list runs after the sort, so the locks are taken in hash order.
-  advisoryLocks: `SELECT pg_advisory_xact_lock(h) FROM (
-      SELECT DISTINCT hashtextextended(k, $2::bigint) AS h FROM unnest($1::text[]) AS k
-    ) AS l ORDER BY h`,
+  // A volatile call in the select list runs after the sort, so the locks are taken in stripe order.
+  advisoryLocks: `SELECT pg_advisory_xact_lock($2::integer, s) FROM (
+      SELECT DISTINCT (hashtextextended(k, 0) & ${lockStripes - 1})::integer AS s FROM unnest($1::text[]) AS k
+    ) AS l ORDER BY s`,
   idempotencyByKey:
     "SELECT key, request_hash, result, created_at FROM idempotency WHERE key = ANY($1::text[])",
   transfersById: `SELECT ${transferColumns} FROM transfers WHERE id = ANY($1::bigint[])`,

@@ -314,6 +314,22 @@ describe.skipIf(!available)("the ledger on PostgreSQL", () => {
     await expectReconciled(node!.store);
   });
 
+  it("locks a batch of thousands of accounts and keys without overflowing the server's lock table", async () => {
+    const [node] = await cluster(1);
+    // Three requests of 6,000 new accounts each (and a key each) share one batch: one advisory
+    // lock per id would ask for 18,000, far past PostgreSQL's default lock table (about 6,400
+    // entries, with some slack), and fail the whole batch with "out of shared memory".
+    const accounts = (prefix: string) =>
+      Array.from({ length: 6000 }, (_, i) => ({ id: `${prefix}${i}`, unit: "COIN" as const }));
+    await Promise.all(
+      ["a", "b", "c"].map((p) =>
+        node!.ledger.submit({ accounts: accounts(p), transfers: [], idempotencyKey: `many-${p}` }),
+      ),
+    );
+    const { n } = (await node!.store.get("SELECT COUNT(*) AS n FROM accounts"))!;
+    expect(n).toBe(18_000n);
+  });
+
   it("writes a request's domain records in its transaction, and rolls both back when one cannot be written", async () => {
     const [node] = await cluster(1);
     await node!.ledger.createAccounts([
