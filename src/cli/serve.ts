@@ -129,6 +129,7 @@ export async function composeApp(
         clock: clock.now,
         amountMax: config.money.amountMax,
         configured: config.economy,
+        locks: runtime.store.keyedLocks("economy"),
       }),
     );
     const providers: Partial<Record<PaymentProviderName, PaymentProvider>> = {};

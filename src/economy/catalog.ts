@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import type { Access } from "../access/access.js";
 import { GiftstreamError } from "../errors.js";
+import { KeyedLock, type KeyedLocks } from "./cashouts/keyed-lock.js";
 import type { EconomyDocument } from "./config/document.js";
 import type { EconomyRegion } from "./config/parse.js";
 import {
@@ -37,6 +38,8 @@ export class EconomyCatalog {
     private readonly clock: () => number,
     private readonly amountMax: bigint,
     private versions: EconomyVersion[],
+    /** Serializes schedules; shared by every process on the database (Coordination). */
+    private readonly locks: KeyedLocks,
   ) {}
 
   /**
@@ -50,9 +53,10 @@ export class EconomyCatalog {
     clock: () => number;
     amountMax: bigint;
     configured: { document: EconomyDocument; overridden: boolean };
+    locks?: KeyedLocks;
   }): Promise<EconomyCatalog> {
     const { store, access, clock, amountMax, configured } = options;
-    const catalog = new EconomyCatalog(store, access, clock, amountMax, []);
+    const catalog = new EconomyCatalog(store, access, clock, amountMax, [], options.locks ?? new KeyedLock());
     await catalog.reload();
     const versions = catalog.versions;
     if (versions.length === 0) {
@@ -82,14 +86,19 @@ export class EconomyCatalog {
 
   /** Schedules `override`, applied onto the version in force at `effectiveAt`. */
   async schedule(effectiveAt: number, override: unknown, actor: string): Promise<EconomyVersion> {
-    const now = this.clock();
-    const version = planVersion(
-      this.versions,
-      { effectiveAt, override, now, id: newVersionId(), createdAt: now },
-      { amountMax: this.amountMax },
-    );
-    await this.save(version, actor, "economy.schedule");
-    return version;
+    // One schedule at a time across processes, each planned on every version stored so far: a
+    // version planned on a stale list would silently undo one another process just scheduled.
+    return this.locks.run("schedule", async () => {
+      await this.reload();
+      const now = this.clock();
+      const version = planVersion(
+        this.versions,
+        { effectiveAt, override, now, id: newVersionId(), createdAt: now },
+        { amountMax: this.amountMax },
+      );
+      await this.save(version, actor, "economy.schedule");
+      return version;
+    });
   }
 
   /** The region of `country` in the version in force now, or a clear refusal. */
@@ -109,11 +118,19 @@ export class EconomyCatalog {
    */
   async reload(): Promise<void> {
     const stored = await this.store.listVersions();
-    if (stored.length === this.versions.length) return;
-    this.versions = stored.map((v) => ({
-      ...firstVersion(v.document, { id: v.id, createdAt: v.createdAt }, { amountMax: this.amountMax }),
-      effectiveAt: v.effectiveAt,
-    }));
+    // Merged by id, never replaced: a reload that read before this process's own insert committed
+    // (or two reloads finishing out of order) must not drop a version this process already has.
+    const known = new Map(this.versions.map((v) => [v.id, v]));
+    if (stored.every((v) => known.has(v.id))) return;
+    const merged = stored.map(
+      (v) =>
+        known.get(v.id) ?? {
+          ...firstVersion(v.document, { id: v.id, createdAt: v.createdAt }, { amountMax: this.amountMax }),
+          effectiveAt: v.effectiveAt,
+        },
+    );
+    const storedIds = new Set(stored.map((v) => v.id));
+    this.versions = [...merged, ...this.versions.filter((v) => !storedIds.has(v.id))];
   }
 
   private async save(version: EconomyVersion, actor: string, action: string): Promise<void> {

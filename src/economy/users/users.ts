@@ -25,6 +25,12 @@ export class Users {
   /** Reads in flight, so that a burst of requests for one user (a hot creator) reads it once. */
   private readonly reading = new Map<string, Promise<User | undefined>>();
   /**
+   * Bumped by every forget: a read that started before a change and ends after it is not
+   * cached, and later callers do not join it (else a blocked user could read as active again).
+   */
+  private readonly changes = new Map<string, number>();
+  private epoch = 0;
+  /**
    * How long a cached user is trusted. Unbounded with one process, which makes every change; with
    * several, another process's change reaches this one by notice, and at worst after this long.
    */
@@ -47,13 +53,19 @@ export class Users {
   async find(id: string): Promise<User | undefined> {
     const cached = this.cache.get(id);
     if (cached && Date.now() - cached.atMs < this.cacheTtlMs) return cached.user;
+    const stamp = this.stamp(id);
     let reading = this.reading.get(id);
     if (reading === undefined) {
-      reading = this.store.getUser(id).finally(() => this.reading.delete(id));
-      this.reading.set(id, reading);
+      const started = this.store.getUser(id);
+      reading = started;
+      this.reading.set(id, started);
+      void started.then(
+        () => this.reading.get(id) === started && this.reading.delete(id),
+        () => this.reading.get(id) === started && this.reading.delete(id),
+      );
     }
     const user = await reading;
-    if (user) this.remember(user);
+    if (user && this.stamp(id) === stamp) this.remember(user);
     return user;
   }
 
@@ -65,14 +77,32 @@ export class Users {
 
   /** Drops a cached user whose row changed outside this service (a status set by a chargeback). */
   forget(id: string): void {
-    this.cache.delete(id);
+    this.dropCached(id);
     this.onChanged?.(id);
   }
 
   /** Drops cached users, one or all, because another process changed them; tells no one. */
   dropCached(id?: string): void {
-    if (id === undefined) this.cache.clear();
-    else this.cache.delete(id);
+    if (id === undefined) {
+      this.cache.clear();
+      this.reading.clear();
+      this.epoch += 1;
+      this.changes.clear();
+    } else {
+      this.cache.delete(id);
+      this.reading.delete(id);
+      if (this.changes.size >= usersCachedMax) {
+        // Forgetting the counts invalidates every read in flight, as a new epoch.
+        this.changes.clear();
+        this.epoch += 1;
+      }
+      this.changes.set(id, (this.changes.get(id) ?? 0) + 1);
+    }
+  }
+
+  /** What a read of `id` started now must still see at its end for its result to be cached. */
+  private stamp(id: string): string {
+    return `${this.epoch}:${this.changes.get(id) ?? 0}`;
   }
 
   private remember(user: User): void {

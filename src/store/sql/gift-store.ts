@@ -29,6 +29,8 @@ export class SqlGiftStore implements GiftStore {
    * from yet, and a refunded lot left in it has nothing left to spend.
    */
   lotOrderTtlMs = Number.POSITIVE_INFINITY;
+  /** Bumped per sender by every change, so a read that a change overtook is not cached. */
+  private readonly lotChanges = new Map<string, number>();
   /** Told of each sender whose lots changed here, so other processes drop their copy too. */
   onLotsChanged: ((userId: string) => void) | undefined;
 
@@ -66,20 +68,24 @@ export class SqlGiftStore implements GiftStore {
     const cached = this.lotOrders.get(userId);
     if (cached && Date.now() - cached.atMs < this.lotOrderTtlMs) return cached.order;
     const atMs = Date.now();
+    const changes = this.lotChanges.get(userId);
     const order = (await this.db.all(sql.lotOrder, [userId])).map((row) => row.id as string);
+    if (this.lotChanges.get(userId) !== changes) return order;
     if (this.lotOrders.size >= lotOrdersCachedMax) this.lotOrders.clear();
     this.lotOrders.set(userId, { order, atMs });
     return order;
   }
 
   forgetLots(userId: string): void {
-    this.lotOrders.delete(userId);
+    this.dropLots(userId);
     this.onLotsChanged?.(userId);
   }
 
   /** Drops a sender's cached lot order because another process changed their lots; tells no one. */
   dropLots(userId: string): void {
     this.lotOrders.delete(userId);
+    if (this.lotChanges.size >= lotOrdersCachedMax) this.lotChanges.clear();
+    this.lotChanges.set(userId, (this.lotChanges.get(userId) ?? 0) + 1);
   }
 }
 
