@@ -53,6 +53,7 @@ export class SharedState {
   async start(): Promise<void> {
     const { bus, users, gifts, catalog, endpoints } = this.o;
     users.cacheTtlMs = this.o.refreshMs;
+    endpoints.writeAll = true;
     gifts.lotOrderTtlMs = this.o.refreshMs;
     users.onChanged = (id) => bus.publish(topic, { type: "user", id });
     gifts.onLotsChanged = (id) => bus.publish(topic, { type: "lots", id });

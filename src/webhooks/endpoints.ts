@@ -58,8 +58,16 @@ export class WebhookEndpoints implements EventFilter {
   /** Told when this process changes an endpoint, so other processes on the database refresh theirs. */
   onChanged: (() => void) | undefined;
 
+  /**
+   * Several processes: write every event, and let the outbox's fan-out (which reads the
+   * subscriptions in the writing transaction) decide who gets it. A filter kept in memory is
+   * stale for a moment after another process adds an endpoint, and an event it turned away then
+   * would be lost, not late. Events nobody subscribed to are purged with the rest.
+   */
+  writeAll = false;
+
   wants(type: EventType): boolean {
-    return this.all || this.types.has(type);
+    return this.writeAll || this.all || this.types.has(type);
   }
 
   async create(input: CreateEndpoint, actor: string): Promise<CreatedEndpoint> {

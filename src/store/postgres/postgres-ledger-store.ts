@@ -54,8 +54,13 @@ export const postgresLedgerStoreDefaults = {
 const lockStripes = 256;
 const idempotencyLockKind = 1;
 const accountLockKind = 2;
-/** Connections of the lock pool: keys locked at once, per process, beyond which lockers queue. */
-const lockConnectionsMax = 16;
+/**
+ * Connections of each lock scope's pool: keys of that scope locked at once, per process, beyond
+ * which lockers queue (they are rare: cash-out requests and transitions, payout files, seeding).
+ * Jobs get their own pool, one connection per job pass running.
+ */
+const lockConnectionsMax = 4;
+const jobConnectionsMax = 8;
 
 /** The one advisory lock gift-writing transactions take (see `writeEffects`). */
 const giftFeedLock = 0x6769_6674_6665_6564n; // "giftfeed"
@@ -86,7 +91,8 @@ export class PostgresLedgerStore implements LedgerStore, SqlDb, Coordination {
   readonly dialect = "postgres" as const;
   private closing: Promise<void> | undefined;
 
-  private locks: pg.Pool | undefined;
+  /** One small pool per lock scope (and one for jobs): see `lockPool`. */
+  private readonly locks = new Map<string, pg.Pool>();
   private writes: pg.Pool | undefined;
   /** Settles once the batch handed over last has done its reads and writes (see `write`). */
   private preparing: Promise<void> = Promise.resolve();
@@ -288,11 +294,11 @@ export class PostgresLedgerStore implements LedgerStore, SqlDb, Coordination {
   }
 
   keyedLocks(scope: string): KeyedLocks {
-    return new AdvisoryKeyedLock(this.lockPool(), scope);
+    return new AdvisoryKeyedLock(this.lockPool(`scope:${scope}`), scope);
   }
 
   exclusive<T>(name: string, work: () => Promise<T>): Promise<T | undefined> {
-    return runExclusive(this.lockPool(), name, work);
+    return runExclusive(this.lockPool("jobs"), name, work);
   }
 
   /**
@@ -308,17 +314,27 @@ export class PostgresLedgerStore implements LedgerStore, SqlDb, Coordination {
 
   /**
    * Connections that only hold advisory locks, apart from the main pool, so that lock holders
-   * waiting for their work's queries can never take every connection that work needs.
+   * waiting for their work's queries can never take every connection that work needs. Each
+   * scope has its own, because work under one lock may take another (a payout file's lock,
+   * then its cash-outs'; a job pass, then a cash-out's): holders of the outer lock must not be
+   * able to use up the connections the inner one needs.
    */
-  private lockPool(): pg.Pool {
-    this.locks ??= openPool({ ...this.poolOptions, connectionsMax: lockConnectionsMax });
-    return this.locks;
+  private lockPool(name: string): pg.Pool {
+    let pool = this.locks.get(name);
+    if (pool === undefined) {
+      const connectionsMax = name === "jobs" ? jobConnectionsMax : lockConnectionsMax;
+      pool = openPool({ ...this.poolOptions, connectionsMax });
+      this.locks.set(name, pool);
+    }
+    return pool;
   }
 
   close(): Promise<void> {
-    this.closing ??= Promise.all([this.pool.end(), this.writes?.end(), this.locks?.end()]).then(
-      () => undefined,
-    );
+    this.closing ??= Promise.all([
+      this.pool.end(),
+      this.writes?.end(),
+      ...[...this.locks.values()].map((pool) => pool.end()),
+    ]).then(() => undefined);
     return this.closing;
   }
 }

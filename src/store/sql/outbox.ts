@@ -19,8 +19,11 @@ const fanOutSqlite = `INSERT INTO webhook_deliveries (endpoint_id, event_seq, re
 
 // PostgreSQL has no `changes()`: the insert and the fan-out are one statement, and the fan-out
 // reads only the row this insert returned, so a replay (no row returned) fans out to nobody.
+// Several processes write every event (WebhookEndpoints.writeAll): the row is only stored when
+// some endpoint subscribes to its type, read in this transaction, so no junk rows pile up.
 const insertAndFanOutPostgres = `WITH ev AS (
-    INSERT INTO webhook_events (id, type, resource, created_at, payload) VALUES (?, ?, ?, ?, ?)
+    INSERT INTO webhook_events (id, type, resource, created_at, payload)
+    SELECT ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM webhook_subscriptions WHERE type IN (?, '*'))
     ON CONFLICT (id) DO NOTHING RETURNING seq, type, resource, created_at)
   INSERT INTO webhook_deliveries (endpoint_id, event_seq, resource, status, next_attempt_at, created_at)
   SELECT DISTINCT s.endpoint_id, ev.seq, ev.resource, 'pending', ev.created_at, ev.created_at
@@ -54,7 +57,7 @@ export function outboxStatements(data: JsonObject, dialect: SqlDialect): Stateme
     });
     const params = [id, type, resource, BigInt(createdAt), payload];
     if (dialect === "postgres") {
-      statements.push({ sql: insertAndFanOutPostgres, params });
+      statements.push({ sql: insertAndFanOutPostgres, params: [...params, type] });
     } else {
       statements.push({ sql: insertEvent, params });
       statements.push({ sql: fanOutSqlite, params: [id] });
