@@ -71,3 +71,18 @@ export function randomGifts(count: number, seed: number): GiftRow[] {
   }
   return rows;
 }
+
+/** A one-rose live gift from one viewer, numbered `i` (its id and time), in stream `context`. */
+export function plainGift(i: number, context: string): GiftRow {
+  return {
+    id: `gft_${i}`,
+    sender: "v",
+    recipient: "creator",
+    gift: "rose",
+    quantity: 1,
+    coins: 1,
+    source: "live",
+    context,
+    at: i,
+  };
+}

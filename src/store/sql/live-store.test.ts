@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { foldPeriod } from "../../realtime/streaks.js";
 import { SqliteStore } from "../sqlite/sqlite-store.js";
-import { type GiftRow, insertGifts, randomGifts } from "./gift-rows.testkit.js";
+import { type GiftRow, insertGifts, plainGift, randomGifts } from "./gift-rows.testkit.js";
 import { SqlLeaderboardStore } from "./leaderboard-store.js";
 import { SqlLiveStore } from "./live-store.js";
 
@@ -46,17 +46,7 @@ describe("SqlLiveStore on SQLite", () => {
   });
 
   it("finds a stream's newest gifts near the head and far behind it", async () => {
-    const row = (i: number, context: string): GiftRow => ({
-      id: `gft_${i}`,
-      sender: "v",
-      recipient: "creator",
-      gift: "rose",
-      quantity: 1,
-      coins: 1,
-      source: "live",
-      context,
-      at: i,
-    });
+    const row = plainGift;
     await insertGifts(
       store,
       Array.from({ length: 10 }, (_, i) => row(i, "quiet")),

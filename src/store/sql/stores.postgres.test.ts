@@ -11,7 +11,7 @@ import { SqlAccessStore } from "./access-store.js";
 import { SqlActivityStore } from "./activity-store.js";
 import { SqlEconomyStore } from "./economy-store.js";
 import { statementsFor } from "./effects.js";
-import { type GiftRow, insertGifts, randomGifts } from "./gift-rows.testkit.js";
+import { type GiftRow, insertGifts, plainGift, randomGifts } from "./gift-rows.testkit.js";
 import { SqlLeaderboardStore } from "./leaderboard-store.js";
 import { SqlLiveStore } from "./live-store.js";
 import { SqlPurchaseStore } from "./purchase-store.js";
@@ -406,17 +406,7 @@ describe.skipIf(!available)("the SQL stores on PostgreSQL", () => {
   });
 
   it("finds a stream's newest gifts near the head and far behind it, across gaps in rowid", async () => {
-    const row = (i: number, context: string): GiftRow => ({
-      id: `gft_${i}`,
-      sender: "v",
-      recipient: "creator",
-      gift: "rose",
-      quantity: 1,
-      coins: 1,
-      source: "live",
-      context,
-      at: i,
-    });
+    const row = plainGift;
     await insertGifts(
       db,
       Array.from({ length: 10 }, (_, i) => row(i, "quiet")),
