@@ -21,7 +21,13 @@ import {
   openCreatorApp,
   verify,
 } from "./support/creator.js";
-import { cashOut, linkStripeAccount, railTimeoutMs, standInRailsConfig } from "./support/payouts.js";
+import {
+  cashOut,
+  linkStripeAccount,
+  payoutsEconomy,
+  railTimeoutMs,
+  standInRailsConfig,
+} from "./support/payouts.js";
 
 const available = await requirePostgres();
 
@@ -78,20 +84,7 @@ describe.skipIf(!available)("giftstream export and import", { timeout: 120_000 }
     paypal = await startPaypalStandIn();
     stripe = await startStripeStandIn();
     shared = {
-      economy: {
-        earnings: { maturationDays: 0 },
-        regions: {
-          US: {
-            payoutMethods: ["bank_account", "paypal", "stripe_account"],
-            cashoutDailyMaxNetMinor: "10000000",
-          },
-        },
-      },
-      cashouts: {
-        autoApproveNetMaxMinor: "100000000",
-        autoApproveAccountAgeDaysMin: 0,
-        processIntervalMs: 3_600_000,
-      },
+      ...payoutsEconomy,
       ...standInRailsConfig(paypal, stripe, { timeoutMs: railTimeoutMs, networkRetriesMax: 0 }),
       encryption: { key: secrets.GIFTSTREAM_SECRET_KEY },
       auth: { tokenSecret: secrets.GIFTSTREAM_TOKEN_SECRET },

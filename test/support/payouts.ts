@@ -54,6 +54,25 @@ export function standInRailsConfig(
  * the built-in `test` rail. Cash-outs approve themselves; the background job is idle, so each test
  * runs the passes itself (`t.cashouts.process()`).
  */
+/** Diamonds that mature at once, every payout method in the US, and cash-outs that approve themselves. */
+export const payoutsEconomy = {
+  economy: {
+    earnings: { maturationDays: 0 },
+    // Mixed runs pay more than the default $1,000 a day to one creator.
+    regions: {
+      US: {
+        payoutMethods: ["bank_account", "paypal", "stripe_account"],
+        cashoutDailyMaxNetMinor: "10000000",
+      },
+    },
+  },
+  cashouts: {
+    autoApproveNetMaxMinor: "100000000",
+    autoApproveAccountAgeDaysMin: 0,
+    processIntervalMs: 3_600_000,
+  },
+};
+
 export async function openPayoutsApp(overrides: Record<string, unknown> = {}): Promise<PayoutsApp> {
   let app: CreatorApp | undefined;
   // The stand-ins date what they create by the app's service clock, as the real providers' clocks
@@ -62,21 +81,7 @@ export async function openPayoutsApp(overrides: Record<string, unknown> = {}): P
   const paypal = await startPaypalStandIn({ clock });
   const stripe = await startStripeStandIn({ clock });
   app = await openCreatorApp("US", {
-    economy: {
-      earnings: { maturationDays: 0 },
-      // Mixed runs pay more than the default $1,000 a day to one creator.
-      regions: {
-        US: {
-          payoutMethods: ["bank_account", "paypal", "stripe_account"],
-          cashoutDailyMaxNetMinor: "10000000",
-        },
-      },
-    },
-    cashouts: {
-      autoApproveNetMaxMinor: "100000000",
-      autoApproveAccountAgeDaysMin: 0,
-      processIntervalMs: 3_600_000,
-    },
+    ...payoutsEconomy,
     payoutMethods: { perUserMax: 20 },
     ...standInRailsConfig(paypal, stripe, { timeoutMs: railTimeoutMs, networkRetriesMax: 0 }),
     ...overrides,
