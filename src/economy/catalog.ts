@@ -88,9 +88,11 @@ export class EconomyCatalog {
   async schedule(effectiveAt: number, override: unknown, actor: string): Promise<EconomyVersion> {
     // One schedule at a time across processes, each planned on every version stored so far: a
     // version planned on a stale list would silently undo one another process just scheduled.
+    // The request's own time, read before any wait: "effective now" must not become "the past"
+    // while the lock is awaited.
+    const now = this.clock();
     return this.locks.run("schedule", async () => {
       await this.reload();
-      const now = this.clock();
       const version = planVersion(
         this.versions,
         { effectiveAt, override, now, id: newVersionId(), createdAt: now },
