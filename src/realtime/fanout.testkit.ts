@@ -94,6 +94,8 @@ export interface RemoteBusHarness {
   open(o: { prefix: string; onError: (error: unknown) => void; channelsMax?: number }): RemoteBus;
   /** Sends raw bytes where the bus would send the stream's notices, as a foreign process might. */
   publishRaw(prefix: string, streamId: string, payload: string): Promise<void>;
+  /** A bus pointed at a port where no server listens. */
+  openUnreachable(o: { prefix: string; onError: (error: unknown) => void }): RemoteBus;
 }
 
 /**
@@ -226,6 +228,15 @@ export function describeRemoteBus(harness: RemoteBusHarness): void {
     await b.flush();
     a.publish("s3", { type: "gift", n: 1 });
     await expect.poll(() => seen).toEqual(["s3:gift:1"]);
+  });
+
+  it("rejects ready when the server cannot be reached, reports publishes, and closes all the same", async () => {
+    const errors: unknown[] = [];
+    const bus = harness.openUnreachable({ prefix: harness.prefix(), onError: (e) => errors.push(e) });
+    await expect(bus.ready()).rejects.toThrow();
+    bus.publish("room", { type: "gift", n: 1 });
+    expect(errors.length).toBeGreaterThanOrEqual(1);
+    await bus.close();
   });
 
   it("delivers to a listener in the publishing process too, as the in-process bus does", async () => {
