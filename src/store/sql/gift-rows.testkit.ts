@@ -1,3 +1,5 @@
+import type { StoredStreak } from "../../realtime/live-store.js";
+import { foldPeriod } from "../../realtime/streaks.js";
 import type { SqlDb, Statement } from "./sql-db.js";
 
 /** A gift row as the live feed and leaderboards read it, for the store tests. */
@@ -85,4 +87,23 @@ export function plainGift(i: number, context: string): GiftRow {
     context,
     at: i,
   };
+}
+
+/** The TypeScript streak rule over `rows`, for the SQL version to be compared with. */
+export function referenceStreaks(rows: readonly GiftRow[], windowMs: number): StoredStreak[] {
+  return foldPeriod(
+    rows.map((r) => ({
+      id: r.id,
+      senderId: r.sender,
+      giftId: r.gift,
+      quantity: r.quantity,
+      createdAt: r.at,
+    })),
+    windowMs,
+  );
+}
+
+/** Streaks in one order, by viewer then gift, whichever order a query returned them in. */
+export function sortedStreaks(streaks: StoredStreak[]): StoredStreak[] {
+  return streaks.sort((a, b) => `${a.senderId}/${a.giftId}`.localeCompare(`${b.senderId}/${b.giftId}`));
 }

@@ -2,9 +2,15 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { foldPeriod } from "../../realtime/streaks.js";
 import { SqliteStore } from "../sqlite/sqlite-store.js";
-import { type GiftRow, insertGifts, plainGift, randomGifts } from "./gift-rows.testkit.js";
+import {
+  type GiftRow,
+  insertGifts,
+  plainGift,
+  randomGifts,
+  referenceStreaks,
+  sortedStreaks,
+} from "./gift-rows.testkit.js";
 import { SqlLeaderboardStore } from "./leaderboard-store.js";
 import { SqlLiveStore } from "./live-store.js";
 
@@ -79,29 +85,15 @@ describe("SqlLiveStore on SQLite", () => {
       ] as const) {
         for (const before of [1n, 250n, 601n]) {
           const got = await live.periodStreaks("s2", { fromMs, toMs }, before, windowMs);
-          const reference = foldPeriod(
-            withSeq
-              .filter(
-                (r) =>
-                  r.source === "live" &&
-                  r.context === "s2" &&
-                  r.at >= fromMs &&
-                  r.at < toMs &&
-                  r.seq < before,
-              )
-              .map((r) => ({
-                id: r.id,
-                senderId: r.sender,
-                giftId: r.gift,
-                quantity: r.quantity,
-                createdAt: r.at,
-              })),
+          const reference = referenceStreaks(
+            withSeq.filter(
+              (r) =>
+                r.source === "live" && r.context === "s2" && r.at >= fromMs && r.at < toMs && r.seq < before,
+            ),
             windowMs,
           );
-          const order = (a: { senderId: string; giftId: string }, b: { senderId: string; giftId: string }) =>
-            `${a.senderId}/${a.giftId}`.localeCompare(`${b.senderId}/${b.giftId}`);
-          expect(got.sort(order), `window ${windowMs}, [${fromMs}, ${toMs}), before ${before}`).toEqual(
-            reference.sort(order),
+          expect(sortedStreaks(got), `window ${windowMs}, [${fromMs}, ${toMs}), before ${before}`).toEqual(
+            sortedStreaks(reference),
           );
         }
       }

@@ -4,14 +4,20 @@ import type { EconomyDocument } from "../../economy/config/document.js";
 import { type Purchase, purchaseDocument } from "../../economy/purchases/purchase.js";
 import type { User } from "../../economy/users/user.js";
 import type { JsonObject, StoreEffect } from "../../ledger/types.js";
-import { foldPeriod } from "../../realtime/streaks.js";
 import { createTestSchema, requirePostgres, testDatabaseUrl } from "../postgres/postgres.testkit.js";
 import { PostgresLedgerStore } from "../postgres/postgres-ledger-store.js";
 import { SqlAccessStore } from "./access-store.js";
 import { SqlActivityStore } from "./activity-store.js";
 import { SqlEconomyStore } from "./economy-store.js";
 import { statementsFor } from "./effects.js";
-import { type GiftRow, insertGifts, plainGift, randomGifts } from "./gift-rows.testkit.js";
+import {
+  type GiftRow,
+  insertGifts,
+  plainGift,
+  randomGifts,
+  referenceStreaks,
+  sortedStreaks,
+} from "./gift-rows.testkit.js";
 import { SqlLeaderboardStore } from "./leaderboard-store.js";
 import { SqlLiveStore } from "./live-store.js";
 import { SqlPurchaseStore } from "./purchase-store.js";
@@ -386,21 +392,11 @@ describe.skipIf(!available)("the SQL stores on PostgreSQL", () => {
     for (const windowMs of [0, 3000, 60_000]) {
       for (const before of [1n, 250n, 301n]) {
         const got = await live.periodStreaks("s2", { fromMs: 0, toMs: 10 ** 13 }, before, windowMs);
-        const reference = foldPeriod(
-          liveRows
-            .filter((r) => r.context === "s2" && r.seq < before)
-            .map((r) => ({
-              id: r.id,
-              senderId: r.sender,
-              giftId: r.gift,
-              quantity: r.quantity,
-              createdAt: r.at,
-            })),
+        const reference = referenceStreaks(
+          liveRows.filter((r) => r.context === "s2" && r.seq < before),
           windowMs,
         );
-        const order = (a: { senderId: string; giftId: string }, b: { senderId: string; giftId: string }) =>
-          `${a.senderId}/${a.giftId}`.localeCompare(`${b.senderId}/${b.giftId}`);
-        expect(got.sort(order), `window ${windowMs}, before ${before}`).toEqual(reference.sort(order));
+        expect(sortedStreaks(got), `window ${windowMs}, before ${before}`).toEqual(sortedStreaks(reference));
       }
     }
   });
