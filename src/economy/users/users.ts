@@ -81,23 +81,16 @@ export class Users {
     this.onChanged?.(id);
   }
 
-  /** Drops cached users, one or all, because another process changed them; tells no one. */
-  dropCached(id?: string): void {
-    if (id === undefined) {
-      this.cache.clear();
-      this.reading.clear();
-      this.epoch += 1;
+  /** Drops a cached user because another process changed it; tells no one. */
+  dropCached(id: string): void {
+    this.cache.delete(id);
+    this.reading.delete(id);
+    if (this.changes.size >= usersCachedMax) {
+      // Forgetting the counts invalidates every read in flight, as a new epoch.
       this.changes.clear();
-    } else {
-      this.cache.delete(id);
-      this.reading.delete(id);
-      if (this.changes.size >= usersCachedMax) {
-        // Forgetting the counts invalidates every read in flight, as a new epoch.
-        this.changes.clear();
-        this.epoch += 1;
-      }
-      this.changes.set(id, (this.changes.get(id) ?? 0) + 1);
+      this.epoch += 1;
     }
+    this.changes.set(id, (this.changes.get(id) ?? 0) + 1);
   }
 
   /** What a read of `id` started now must still see at its end for its result to be cached. */
