@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import { configure } from "safe-stable-stringify";
+import { jsonText } from "./json-text.js";
 import type { StoredTransfer } from "./store.js";
 import type { JsonObject, JsonValue, LedgerRequest, LedgerResult, TransferRecord } from "./types.js";
 
@@ -29,16 +30,24 @@ interface StoredResult {
 
 /** Results are stored as JSON with bigints as decimal strings, and read back exactly. */
 export function serializeResult(result: Omit<LedgerResult, "replayed">): string {
-  const stored: StoredResult = {
-    transfers: result.transfers.map((t) => ({
-      ...t,
+  // The shape of StoredResult, assembled from parts so that metadata and the memo, whose text the
+  // ledger already computed when it checked them, are not stringified again (json-text.ts).
+  const transfers = result.transfers.map((t) => {
+    const { metadata, ...rest } = t;
+    const head = JSON.stringify({
+      ...rest,
       id: t.id.toString(),
       amount: t.amount.toString(),
       pendingId: t.pendingId === null ? null : t.pendingId.toString(),
-    })),
-    memo: result.memo,
-  };
-  return JSON.stringify(stored);
+    });
+    return `${head.slice(0, -1)},"metadata":${metadata === null ? "null" : jsonText(metadata)}}`;
+  });
+  return `{"transfers":[${transfers.join(",")}],"memo":${textOf(result.memo)}}`;
+}
+
+function textOf(value: JsonValue | null | undefined): string {
+  if (value === undefined || value === null) return "null";
+  return typeof value === "object" ? jsonText(value) : JSON.stringify(value);
 }
 
 export function deserializeResult(text: string): Omit<LedgerResult, "replayed"> {

@@ -1,6 +1,7 @@
 import { GiftstreamError } from "../errors.js";
 import { findUnit } from "../money/unit.js";
 import { int64Max } from "./apply.js";
+import { jsonText } from "./json-text.js";
 import type { JsonObject, LedgerRequest, TransferInput } from "./types.js";
 
 export interface RequestLimits {
@@ -217,7 +218,8 @@ function checkJson(value: unknown, field: string): string | undefined {
   if (value === undefined) return undefined;
   let text: string | undefined;
   try {
-    text = JSON.stringify(value);
+    // Objects keep their text for the store to write (json-text.ts); scalars are cheap anyway.
+    text = value !== null && typeof value === "object" ? jsonText(value) : JSON.stringify(value);
   } catch {
     throw new GiftstreamError("invalid_request", `${field} must be JSON (no bigints, no cycles)`);
   }

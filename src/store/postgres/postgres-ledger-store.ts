@@ -1,6 +1,7 @@
 import type pg from "pg";
 import type { KeyedLocks } from "../../economy/cashouts/keyed-lock.js";
 import { GiftstreamError, invariant } from "../../errors.js";
+import { jsonText } from "../../ledger/json-text.js";
 import type {
   IdempotencyRecord,
   LedgerStore,
@@ -443,7 +444,7 @@ class PostgresWriteTx implements LedgerWriteTx {
         rows.map((r) => r.kind),
         rows.map((r) => r.pendingId),
         rows.map((r) => (r.expiresAt === null ? null : BigInt(r.expiresAt))),
-        rows.map((r) => (r.metadata === null ? null : JSON.stringify(r.metadata))),
+        rows.map((r) => (r.metadata === null ? null : jsonText(r.metadata))),
         rows.map((r) => BigInt(r.createdAt)),
         debitPrev,
         creditPrev,

@@ -1,4 +1,5 @@
 import { invariant } from "../../errors.js";
+import { jsonText } from "../../ledger/json-text.js";
 import type { JsonObject, StoreEffect } from "../../ledger/types.js";
 import { outboxStatements } from "./outbox.js";
 import type { SqlDialect, Statement } from "./sql-db.js";
@@ -35,7 +36,7 @@ const writers: Record<string, (data: JsonObject, dialect: SqlDialect) => Stateme
         str(d, "country"),
         BigInt(num(d, "createdAt")),
         BigInt(num(d, "updatedAt")),
-        JSON.stringify(d),
+        jsonText(d),
       ],
     },
   ],
@@ -90,7 +91,7 @@ const writers: Record<string, (data: JsonObject, dialect: SqlDialect) => Stateme
         BigInt(str(d, "netMinor")),
         BigInt(num(d, "createdAt")),
         BigInt(num(d, "updatedAt")),
-        JSON.stringify(d),
+        jsonText(d),
       ],
     },
   ],
@@ -129,7 +130,7 @@ const writers: Record<string, (data: JsonObject, dialect: SqlDialect) => Stateme
   "activity.record": (d) => [
     {
       sql: "INSERT INTO activity (user_id, kind, at, data) VALUES (?, ?, ?, ?)",
-      params: [str(d, "userId"), str(d, "kind"), BigInt(num(d, "at")), JSON.stringify(d)],
+      params: [str(d, "userId"), str(d, "kind"), BigInt(num(d, "at")), jsonText(d)],
     },
   ],
   "user.status": (d) => [

@@ -3,6 +3,7 @@ import { dirname } from "node:path";
 import Database from "better-sqlite3";
 import { KeyedLock, type KeyedLocks } from "../../economy/cashouts/keyed-lock.js";
 import { GiftstreamError, invariant } from "../../errors.js";
+import { jsonText } from "../../ledger/json-text.js";
 import type {
   IdempotencyRecord,
   LedgerStore,
@@ -526,7 +527,7 @@ class SqliteWriteTx implements LedgerWriteTx {
       c.kind[j] = r.kind;
       c.pendingId[j] = r.pendingId ?? 0n;
       c.expiresAt[j] = r.expiresAt ?? Number.NaN;
-      c.metadata[j] = r.metadata === null ? null : JSON.stringify(r.metadata);
+      c.metadata[j] = r.metadata === null ? null : jsonText(r.metadata);
       c.createdAt[j] = r.createdAt;
       c.debitPrev[j] = this.headOf(r.debitAccountId) ?? 0n;
       c.creditPrev[j] = this.headOf(r.creditAccountId) ?? 0n;
