@@ -24,17 +24,18 @@ export class Access {
 
   /** The active key with this secret, or undefined. */
   async authenticate(secret: string): Promise<ApiKey | undefined> {
-    const hash = hashSecret(secret);
+    // Cached by the secret itself, which every request of the key carries anyway: a hit costs no
+    // hash. Only keys that authenticated are cached, so guessing cannot fill the cache.
     const now = Date.now();
-    const cached = this.keys.get(hash);
+    const cached = this.keys.get(secret);
     if (cached && now - cached.at < keyCacheTtlMs) return cached.key;
-    const key = await this.store.findKeyByHash(hash);
+    const key = await this.store.findKeyByHash(hashSecret(secret));
     if (!key || key.revokedAt !== null) {
-      this.keys.delete(hash);
+      this.keys.delete(secret);
       return undefined;
     }
     if (this.keys.size >= keysCachedMax) this.keys.clear();
-    this.keys.set(hash, { key, at: now });
+    this.keys.set(secret, { key, at: now });
     return key;
   }
 
@@ -56,7 +57,7 @@ export class Access {
     const before = await this.store.getKey(id);
     const outcome = await this.store.revokeKey(id, this.clock());
     // Revoked here: no request of this process may pass on a cached copy.
-    for (const [hash, entry] of this.keys) if (entry.key.id === id) this.keys.delete(hash);
+    for (const [secret, entry] of this.keys) if (entry.key.id === id) this.keys.delete(secret);
     if (outcome === "not_found" || !before) throw new GiftstreamError("not_found", `no active API key ${id}`);
     if (outcome === "last_admin") throw new GiftstreamError("last_admin_key");
     const after = (await this.store.getKey(id))!;

@@ -12,6 +12,7 @@ import Fastify, {
 import type { Logger } from "pino";
 import type { Config } from "../config/index.js";
 import { clientErrorHandler, errorHandler, notFoundHandler, requestProblem } from "./error-handler.js";
+import { lazyChildLogger } from "./lazy-logger.js";
 import { refuseNul } from "./nul-text.js";
 import { registerOpenApi } from "./openapi.js";
 import { sendProblem } from "./problem.js";
@@ -87,6 +88,7 @@ export async function buildApp(options: BuildAppOptions): Promise<GiftstreamApp>
     // Answered below as a problem+json `shutting_down`, rather than Fastify's plain JSON 503.
     return503OnClosing: false,
     genReqId: requestId,
+    childLoggerFactory: lazyChildLogger,
     // A live stream's id (a gift's `context.id`) is a path parameter of up to 128 characters.
     routerOptions: { maxParamLength: 128 },
     logController: new LogController({ disableRequestLogging: !config.log.requests }),

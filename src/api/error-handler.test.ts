@@ -260,10 +260,17 @@ describe("request ids and logging", () => {
     await app.inject({
       method: "GET",
       url: "/test/log-headers",
-      headers: { authorization: "Bearer s3cr3t", cookie: "session=s3cr3t", "x-api-key": "s3cr3t" },
+      headers: {
+        authorization: "Bearer s3cr3t",
+        cookie: "session=s3cr3t",
+        "x-api-key": "s3cr3t",
+        "x-request-id": "req-log-1",
+      },
     });
     const logged = lines.find((line) => line.msg === "headers");
     expect(logged).toBeDefined();
+    // The request's logger is made on first use (lazy-logger.ts) and still carries its id.
+    expect(logged?.reqId).toBe("req-log-1");
     expect(JSON.stringify(logged)).not.toContain("s3cr3t");
     expect(logged).toMatchObject({
       headers: { authorization: "[redacted]", cookie: "[redacted]" },
