@@ -59,8 +59,15 @@ function balances(c) {
     p[k + 5] = nullable(c.head[j]);
   }, "upsertBalance", "upsertBalanceN");
 }
-// Ad-hoc statements (control-plane writes) are prepared once and kept, up to a bound.
+// Statements the main thread numbered (writes it sends again and again) are prepared once, when
+// their definition arrives; ad-hoc ones (past that registry's bound) are kept up to a bound too.
+const defined = [];
 const adHoc = new Map();
+function run(id, params) {
+  const statement = defined[id];
+  if (statement instanceof Error) throw statement;
+  return Number(statement.run(params).changes);
+}
 function exec(sql, params) {
   let statement = adHoc.get(sql);
   if (statement === undefined) {
@@ -72,6 +79,17 @@ function exec(sql, params) {
 }
 let poisoned = null;
 parentPort.on("message", (message) => {
+  // Definitions first, whatever else happens to this message: later messages may use them.
+  // SQL that does not prepare fails the ops that use it, as text that does not prepare does.
+  if (message.defs !== undefined) {
+    for (const [id, sql] of message.defs) {
+      try {
+        defined[id] = db.prepare(sql);
+      } catch (error) {
+        defined[id] = error;
+      }
+    }
+  }
   if (message.type === "reset") {
     poisoned = null;
     parentPort.postMessage({ seq: message.seq, ok: true, changes: 0 });
@@ -88,7 +106,7 @@ parentPort.on("message", (message) => {
     try {
       db.exec("BEGIN IMMEDIATE");
       let controlChanges = 0;
-      for (const op of message.ops) controlChanges += exec(op[1], op[2]);
+      for (const op of message.ops) controlChanges += op[0] === "run" ? run(op[1], op[2]) : exec(op[1], op[2]);
       db.exec("COMMIT");
       parentPort.postMessage({ seq: message.seq, ok: true, changes: controlChanges });
     } catch (error) {
@@ -107,6 +125,7 @@ parentPort.on("message", (message) => {
     for (const op of message.ops) {
       if (op[0] === "transfers") changes += transfers(op[1]);
       else if (op[0] === "balances") changes += balances(op[1]);
+      else if (op[0] === "run") changes += run(op[1], op[2]);
       else if (op[0] === "exec") changes += exec(op[1], op[2]);
       else changes += Number(statements.get(op[0]).run(op[1]).changes);
     }
@@ -148,12 +167,21 @@ export interface BalanceColumns {
   head: BigInt64Array;
 }
 
-/** A statement by name with its parameters, or a columnar bulk write. */
+/** A statement by name with its parameters, or a columnar bulk write, or SQL text with its parameters. */
 export type WriterOp =
   | [statement: string, params: unknown[]]
   | ["transfers", TransferColumns]
   | ["balances", BalanceColumns]
   | ["exec", sql: string, params: unknown[]];
+
+/** What is posted: `exec` ops whose SQL the writer already knows travel as its number instead. */
+type PostedOp = WriterOp | ["run", sqlId: number, params: unknown[]];
+
+/**
+ * Most SQL texts numbered for the writer. The stores' statements are a few hundred fixed texts;
+ * past the bound (say, texts built with a varying number of placeholders) SQL travels as text.
+ */
+const definedSqlMax = 4_096;
 
 interface Reply {
   seq: number;
@@ -179,6 +207,12 @@ export class WriterThread {
   >();
   private seq = 0;
   private failure: Error | null = null;
+  /**
+   * SQL texts the writer has been sent, by number. A batch's SQL would otherwise be copied to the
+   * writer with every row (a gift's history entries and gift row carry several hundred bytes of
+   * it), and hashed there again to find its prepared statement.
+   */
+  private readonly sqlIds = new Map<string, number>();
 
   constructor(options: WriterThreadOptions) {
     const driver = createRequire(import.meta.url).resolve("better-sqlite3");
@@ -210,12 +244,34 @@ export class WriterThread {
         if (ArrayBuffer.isView(column)) transfer.push(column.buffer as ArrayBuffer);
       }
     }
-    return this.send({ type: "batch", ops }, transfer);
+    return this.send({ type: "batch", ...this.numbered(ops) }, transfer);
   }
 
   /** Runs control-plane statements in their own transaction, outside the batch pipeline's poisoning. */
   control(ops: WriterOp[]): Promise<number> {
-    return this.send({ type: "control", ops });
+    return this.send({ type: "control", ...this.numbered(ops) });
+  }
+
+  /** `ops` with known SQL texts as numbers, and the definitions of texts numbered now. */
+  private numbered(ops: WriterOp[]): { ops: PostedOp[]; defs?: [number, string][] } {
+    const defs: [number, string][] = [];
+    const posted: PostedOp[] = new Array(ops.length);
+    for (let i = 0; i < ops.length; i++) {
+      const op = ops[i]!;
+      if (op[0] !== "exec") {
+        posted[i] = op;
+        continue;
+      }
+      const sql = op[1] as string;
+      let id = this.sqlIds.get(sql);
+      if (id === undefined && this.sqlIds.size < definedSqlMax) {
+        id = this.sqlIds.size;
+        this.sqlIds.set(sql, id);
+        defs.push([id, sql]);
+      }
+      posted[i] = id === undefined ? op : ["run", id, op[2] as unknown[]];
+    }
+    return defs.length === 0 ? { ops: posted } : { ops: posted, defs };
   }
 
   /** Lets the writer take batches again after a failure. */
