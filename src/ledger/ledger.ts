@@ -3,6 +3,7 @@ import { applyRequest, assertBatchInvariants, type BatchState, newBatchEffects }
 import { balanceOf } from "./balance.js";
 import { decodeCursor, encodeCursor } from "./cursor.js";
 import { type GroupCommitOptions, GroupCommitter, type Queued } from "./group-commit.js";
+import { JsonTextCache } from "./json-texts.js";
 import { deserializeResult, requestHash, serializeResult, transferRecord } from "./serialize.js";
 import type { IdempotencyRecord, LedgerStore, LedgerWriteTx } from "./store.js";
 import {
@@ -33,6 +34,8 @@ export interface LedgerOptions extends RequestLimits, GroupCommitOptions {
 interface Work {
   request: LedgerRequest;
   hash: string | null;
+  /** The JSON texts validation computed, for the store to write. */
+  texts: JsonTextCache;
 }
 
 type Item = Queued<Work, LedgerResult>;
@@ -54,13 +57,14 @@ export class Ledger {
   /** Applies one atomic request. Rejects with a GiftstreamError when any transfer in it is refused. */
   submit(request: LedgerRequest): Promise<LedgerResult> {
     let hash: string | null;
+    const texts = new JsonTextCache();
     try {
-      validateRequest(request, this.options);
+      validateRequest(request, this.options, texts);
       hash = request.idempotencyKey === undefined ? null : (request.fingerprint ?? requestHash(request));
     } catch (error) {
       return Promise.reject(error);
     }
-    return this.committer.submit({ request, hash }, Math.max(1, request.transfers.length));
+    return this.committer.submit({ request, hash, texts }, Math.max(1, request.transfers.length));
   }
 
   /** Creates accounts that do not exist yet; existing ones must match unit and flags. */
@@ -207,6 +211,7 @@ export class Ledger {
     }
     const accounts = await tx.loadAccounts([...accountIds]);
     const state: BatchState = { accounts, pending, now };
+    const texts = new JsonTextCache();
     const effects = newBatchEffects();
 
     const applied: { item: Item; transfers: TransferRecord[] }[] = [];
@@ -219,13 +224,14 @@ export class Ledger {
         continue;
       }
       applied.push({ item, transfers: outcome.transfers });
+      texts.addAll(item.request.texts);
       for (const row of outcome.transfers) rows.push(row);
       for (const close of outcome.closes) closes.push(close);
     }
     assertBatchInvariants(state, effects);
 
     if (rows.length > 0) {
-      const ids = await tx.insertTransfers(rows);
+      const ids = await tx.insertTransfers(rows, texts);
       invariant(ids.length === rows.length, "the store assigns one id per transfer");
       for (let i = 0; i < rows.length; i++) rows[i]!.id = ids[i]!;
     }
@@ -254,7 +260,7 @@ export class Ledger {
       for (const effect of request.effects ?? []) effectsToWrite.push(effect);
       if (request.effectsOf) for (const effect of request.effectsOf(transfers)) effectsToWrite.push(effect);
     }
-    if (effectsToWrite.length > 0) await tx.writeEffects(effectsToWrite);
+    if (effectsToWrite.length > 0) await tx.writeEffects(effectsToWrite, texts);
 
     const records: IdempotencyRecord[] = [];
     for (const { item, transfers } of applied) {
@@ -265,7 +271,7 @@ export class Ledger {
         records.push({
           key: request.idempotencyKey,
           requestHash: item.request.hash,
-          result: serializeResult(result),
+          result: serializeResult(result, texts),
           createdAt: now,
         });
       }

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { configure } from "safe-stable-stringify";
-import { jsonText } from "./json-text.js";
+import { freshJson, type JsonTexts } from "./json-texts.js";
 import type { StoredTransfer } from "./store.js";
 import type { JsonObject, JsonValue, LedgerRequest, LedgerResult, TransferRecord } from "./types.js";
 
@@ -29,9 +29,12 @@ interface StoredResult {
 }
 
 /** Results are stored as JSON with bigints as decimal strings, and read back exactly. */
-export function serializeResult(result: Omit<LedgerResult, "replayed">): string {
+export function serializeResult(
+  result: Omit<LedgerResult, "replayed">,
+  texts: JsonTexts = freshJson,
+): string {
   // The shape of StoredResult, assembled from parts so that metadata and the memo, whose text the
-  // ledger already computed when it checked them, are not stringified again (json-text.ts).
+  // ledger already computed when it checked them, are not stringified again (json-texts.ts).
   const transfers = result.transfers.map((t) => {
     const { metadata, ...rest } = t;
     const head = JSON.stringify({
@@ -40,14 +43,14 @@ export function serializeResult(result: Omit<LedgerResult, "replayed">): string 
       amount: t.amount.toString(),
       pendingId: t.pendingId === null ? null : t.pendingId.toString(),
     });
-    return `${head.slice(0, -1)},"metadata":${metadata === null ? "null" : jsonText(metadata)}}`;
+    return `${head.slice(0, -1)},"metadata":${metadata === null ? "null" : texts.of(metadata)}}`;
   });
-  return `{"transfers":[${transfers.join(",")}],"memo":${textOf(result.memo)}}`;
+  return `{"transfers":[${transfers.join(",")}],"memo":${textOf(result.memo, texts)}}`;
 }
 
-function textOf(value: JsonValue | null | undefined): string {
+function textOf(value: JsonValue | null | undefined, texts: JsonTexts): string {
   if (value === undefined || value === null) return "null";
-  return typeof value === "object" ? jsonText(value) : JSON.stringify(value);
+  return typeof value === "object" ? texts.of(value) : JSON.stringify(value);
 }
 
 export function deserializeResult(text: string): Omit<LedgerResult, "replayed"> {

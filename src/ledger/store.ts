@@ -1,3 +1,4 @@
+import type { JsonTexts } from "./json-texts.js";
 import type { AccountState, PendingState, PendingStatusCode, StoreEffect, TransferRecord } from "./types.js";
 
 /**
@@ -38,15 +39,18 @@ export interface LedgerWriteTx {
   loadIdempotency(keys: readonly string[]): Promise<Map<string, IdempotencyRecord>>;
 
   insertAccounts(accounts: readonly AccountState[]): Promise<void>;
-  /** Returns the ids the store assigned, in the order of `rows`; ids only ever grow. */
-  insertTransfers(rows: readonly TransferRow[]): Promise<bigint[]>;
+  /**
+   * Returns the ids the store assigned, in the order of `rows`; ids only ever grow. Metadata is
+   * written as `texts` gives it (the ledger passes the texts it checked).
+   */
+  insertTransfers(rows: readonly TransferRow[], texts?: JsonTexts): Promise<bigint[]>;
   /** Writes the four running totals of each account. */
   updateBalances(accounts: readonly AccountState[]): Promise<void>;
   insertPending(rows: readonly PendingState[]): Promise<void>;
   closePending(updates: readonly { id: bigint; status: PendingStatusCode }[]): Promise<void>;
   insertIdempotency(rows: readonly IdempotencyRecord[]): Promise<void>;
   /** Writes the records requests carried beside their transfers (see `LedgerRequest.effects`). */
-  writeEffects(effects: readonly StoreEffect[]): Promise<void>;
+  writeEffects(effects: readonly StoreEffect[], texts?: JsonTexts): Promise<void>;
 }
 
 /** A transfer as the store writes it; the store assigns the id. */

@@ -1,7 +1,7 @@
 import { GiftstreamError } from "../errors.js";
 import { findUnit } from "../money/unit.js";
 import { int64Max } from "./apply.js";
-import { jsonText } from "./json-text.js";
+import { freshJson, type JsonTexts } from "./json-texts.js";
 import type { JsonObject, LedgerRequest, TransferInput } from "./types.js";
 
 export interface RequestLimits {
@@ -28,9 +28,14 @@ const idPattern = /^[A-Za-z0-9_.:\-/]+$/;
 
 /**
  * Checks everything about a request that needs no stored state, before it joins a batch: a
- * request that fails here never reaches the store.
+ * request that fails here never reaches the store. The JSON texts of its objects are computed
+ * through `texts`, which keeps them for the store when it is a cache (json-texts.ts).
  */
-export function validateRequest(request: LedgerRequest, limits: RequestLimits): void {
+export function validateRequest(
+  request: LedgerRequest,
+  limits: RequestLimits,
+  texts: JsonTexts = freshJson,
+): void {
   const transfers = request.transfers;
   if (!Array.isArray(transfers)) throw new GiftstreamError("invalid_request", "transfers must be a list");
   if (
@@ -50,7 +55,7 @@ export function validateRequest(request: LedgerRequest, limits: RequestLimits): 
     // PostgreSQL text cannot hold a NUL, and an effect's strings go into text columns of the
     // batch's shared statements: one such string would fail every request in its batch. It is
     // refused here, for this request only (and on SQLite too, so both stores answer alike).
-    if (checkJson(effect.data, `effect ${effect.type}`)?.includes("\\u0000")) {
+    if (checkJson(effect.data, `effect ${effect.type}`, texts)?.includes("\\u0000")) {
       throw new GiftstreamError("invalid_request", "text must not contain the NUL character (U+0000)");
     }
   }
@@ -78,7 +83,7 @@ export function validateRequest(request: LedgerRequest, limits: RequestLimits): 
       throw new GiftstreamError("invalid_request", "idempotency key must be 1–255 characters");
     }
   }
-  checkJson(request.memo, "memo");
+  checkJson(request.memo, "memo", texts);
   for (const account of request.accounts ?? []) {
     if (!isAccountId(account.id)) throw badAccountId("account id");
     if (typeof account.unit !== "string" || !findUnit(account.unit)) {
@@ -99,18 +104,24 @@ export function validateRequest(request: LedgerRequest, limits: RequestLimits): 
       checkAmount(amount, limits.amountMax, `opening of ${account.id}`);
     }
   }
-  for (let index = 0; index < transfers.length; index++) checkTransfer(transfers[index]!, index, limits);
+  for (let index = 0; index < transfers.length; index++)
+    checkTransfer(transfers[index]!, index, limits, texts);
 }
 
 /** Field names in messages are built only on the way to an error: this runs for every transfer. */
 const at = (index: number, field: string): string => `transfers[${index}]${field}`;
 
-function checkTransfer(transfer: TransferInput, index: number, limits: RequestLimits): void {
+function checkTransfer(
+  transfer: TransferInput,
+  index: number,
+  limits: RequestLimits,
+  texts: JsonTexts,
+): void {
   const kind = transfer.kind;
   if (typeof kind !== "string" || kind.length === 0 || kind.length > ledgerLimits.kindLengthMax) {
     throw new GiftstreamError("invalid_request", `${at(index, ".kind")} must be 1–64 characters`);
   }
-  if (transfer.metadata !== undefined) checkMetadata(transfer.metadata, at(index, ""));
+  if (transfer.metadata !== undefined) checkMetadata(transfer.metadata, at(index, ""), texts);
   switch (transfer.type) {
     case undefined:
     case "posted":
@@ -204,22 +215,22 @@ function checkPendingId(id: unknown, where: string): void {
     throw new GiftstreamError("invalid_request", `${where}.pendingId must be a transfer id`);
 }
 
-function checkMetadata(metadata: JsonObject | undefined, where: string): void {
+function checkMetadata(metadata: JsonObject | undefined, where: string, texts: JsonTexts): void {
   if (metadata === undefined) return;
   if (metadata === null || typeof metadata !== "object" || Array.isArray(metadata)) {
     throw new GiftstreamError("invalid_request", `${where}.metadata must be an object`);
   }
-  checkJson(metadata, `${where}.metadata`);
+  checkJson(metadata, `${where}.metadata`, texts);
 }
 
 /** Metadata and memos are stored as JSON text, so they must be plain JSON of a bounded size. */
 /** Checks `value` is JSON within the size limit; returns its text. */
-function checkJson(value: unknown, field: string): string | undefined {
+function checkJson(value: unknown, field: string, texts: JsonTexts): string | undefined {
   if (value === undefined) return undefined;
   let text: string | undefined;
   try {
-    // Objects keep their text for the store to write (json-text.ts); scalars are cheap anyway.
-    text = value !== null && typeof value === "object" ? jsonText(value) : JSON.stringify(value);
+    // An object's text is kept for the store to write (json-texts.ts); a scalar's is cheap anyway.
+    text = value !== null && typeof value === "object" ? texts.of(value) : JSON.stringify(value);
   } catch {
     throw new GiftstreamError("invalid_request", `${field} must be JSON (no bigints, no cycles)`);
   }

@@ -1,3 +1,4 @@
+import { freshJson, type JsonTexts } from "../../ledger/json-texts.js";
 import type { StoreEffect } from "../../ledger/types.js";
 import { statementsFor } from "../sql/effects.js";
 import type { Statement } from "../sql/sql-db.js";
@@ -9,11 +10,14 @@ import { numbered } from "./placeholders.js";
  * are written as one multi-row insert per kind (the same SQL as effects.ts, its VALUES repeated).
  * Every other effect keeps its own statements, in the order the requests carried them.
  */
-export function postgresEffectStatements(effects: readonly StoreEffect[]): Statement[] {
+export function postgresEffectStatements(
+  effects: readonly StoreEffect[],
+  texts: JsonTexts = freshJson,
+): Statement[] {
   const grouped = new Map<string, unknown[][]>();
   const out: Statement[] = [];
   for (const effect of effects) {
-    const statements = statementsFor(effect, "postgres");
+    const statements = statementsFor(effect, "postgres", texts);
     if (bulkTypes.has(effect.type) && statements.length === 1) {
       const { sql, params } = statements[0]!;
       let rows = grouped.get(sql);

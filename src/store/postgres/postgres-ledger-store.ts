@@ -1,7 +1,7 @@
 import type pg from "pg";
 import type { KeyedLocks } from "../../economy/cashouts/keyed-lock.js";
 import { GiftstreamError, invariant } from "../../errors.js";
-import { jsonText } from "../../ledger/json-text.js";
+import { freshJson, type JsonTexts } from "../../ledger/json-texts.js";
 import type {
   IdempotencyRecord,
   LedgerStore,
@@ -411,7 +411,7 @@ class PostgresWriteTx implements LedgerWriteTx {
     invariant(result.rowCount === accounts.length, "every new account is inserted");
   }
 
-  async insertTransfers(rows: readonly TransferRow[]): Promise<bigint[]> {
+  async insertTransfers(rows: readonly TransferRow[], texts: JsonTexts = freshJson): Promise<bigint[]> {
     const n = rows.length;
     if (n === 0) return [];
     await this.lockUnknownAccounts(rows);
@@ -444,7 +444,7 @@ class PostgresWriteTx implements LedgerWriteTx {
         rows.map((r) => r.kind),
         rows.map((r) => r.pendingId),
         rows.map((r) => (r.expiresAt === null ? null : BigInt(r.expiresAt))),
-        rows.map((r) => (r.metadata === null ? null : jsonText(r.metadata))),
+        rows.map((r) => (r.metadata === null ? null : texts.of(r.metadata))),
         rows.map((r) => BigInt(r.createdAt)),
         debitPrev,
         creditPrev,
@@ -517,7 +517,7 @@ class PostgresWriteTx implements LedgerWriteTx {
     });
   }
 
-  async writeEffects(effects: readonly StoreEffect[]): Promise<void> {
+  async writeEffects(effects: readonly StoreEffect[], texts: JsonTexts = freshJson): Promise<void> {
     if (effects.length === 0) return;
     // A live feed reads gifts after its cursor in `rowid` order, and a rowid is drawn at insert,
     // not at commit. Held to the commit, this lock makes gift-writing transactions, in every
@@ -526,7 +526,7 @@ class PostgresWriteTx implements LedgerWriteTx {
     if (effects.some((e) => e.type === "gift.record")) {
       await this.client.query("SELECT pg_advisory_xact_lock($1::bigint)", [giftFeedLock]);
     }
-    for (const statement of postgresEffectStatements(effects)) {
+    for (const statement of postgresEffectStatements(effects, texts)) {
       await this.client.query(statement.sql, statement.params);
     }
   }

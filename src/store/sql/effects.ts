@@ -1,5 +1,5 @@
 import { invariant } from "../../errors.js";
-import { jsonText } from "../../ledger/json-text.js";
+import { freshJson, type JsonTexts } from "../../ledger/json-texts.js";
 import type { JsonObject, StoreEffect } from "../../ledger/types.js";
 import { outboxStatements } from "./outbox.js";
 import type { SqlDialect, Statement } from "./sql-db.js";
@@ -12,8 +12,9 @@ import type { SqlDialect, Statement } from "./sql-db.js";
 /** Rows per insert of a cash-out's lots: well under SQLite's limit of bound parameters. */
 const lotRowsPerInsert = 100;
 
-const writers: Record<string, (data: JsonObject, dialect: SqlDialect) => Statement[]> = {
-  "purchase.upsert": (d) => [
+/** `texts` gives the JSON text of the data, as the ledger checked it (json-texts.ts). */
+const writers: Record<string, (data: JsonObject, dialect: SqlDialect, texts: JsonTexts) => Statement[]> = {
+  "purchase.upsert": (d, _dialect, texts) => [
     {
       sql: `INSERT INTO purchases (id, user_id, pack_id, coins, price_minor, currency, provider, status,
               provider_ref, payment_ref, economy_version, channel, country, created_at, updated_at, document)
@@ -36,7 +37,7 @@ const writers: Record<string, (data: JsonObject, dialect: SqlDialect) => Stateme
         str(d, "country"),
         BigInt(num(d, "createdAt")),
         BigInt(num(d, "updatedAt")),
-        jsonText(d),
+        texts.of(d),
       ],
     },
   ],
@@ -75,7 +76,7 @@ const writers: Record<string, (data: JsonObject, dialect: SqlDialect) => Stateme
       params: [BigInt(str(d, "diamonds")), str(d, "id")],
     },
   ],
-  "cashout.upsert": (d) => [
+  "cashout.upsert": (d, _dialect, texts) => [
     {
       sql: `INSERT INTO cashouts (id, user_id, status, rail, diamonds, currency, net_minor, created_at, updated_at, document)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -91,7 +92,7 @@ const writers: Record<string, (data: JsonObject, dialect: SqlDialect) => Stateme
         BigInt(str(d, "netMinor")),
         BigInt(num(d, "createdAt")),
         BigInt(num(d, "updatedAt")),
-        jsonText(d),
+        texts.of(d),
       ],
     },
   ],
@@ -127,10 +128,10 @@ const writers: Record<string, (data: JsonObject, dialect: SqlDialect) => Stateme
     },
     { sql: "UPDATE cashout_lots SET released = 1 WHERE cashout_id = ?", params: [str(d, "cashoutId")] },
   ],
-  "activity.record": (d) => [
+  "activity.record": (d, _dialect, texts) => [
     {
       sql: "INSERT INTO activity (user_id, kind, at, data) VALUES (?, ?, ?, ?)",
-      params: [str(d, "userId"), str(d, "kind"), BigInt(num(d, "at")), jsonText(d)],
+      params: [str(d, "userId"), str(d, "kind"), BigInt(num(d, "at")), texts.of(d)],
     },
   ],
   "user.status": (d) => [
@@ -149,10 +150,14 @@ const writers: Record<string, (data: JsonObject, dialect: SqlDialect) => Stateme
   "outbox.events": outboxStatements,
 };
 
-export function statementsFor(effect: StoreEffect, dialect: SqlDialect): Statement[] {
+export function statementsFor(
+  effect: StoreEffect,
+  dialect: SqlDialect,
+  texts: JsonTexts = freshJson,
+): Statement[] {
   const writer = writers[effect.type];
   invariant(writer !== undefined, `no writer for effect ${effect.type}`);
-  return writer(effect.data, dialect);
+  return writer(effect.data, dialect, texts);
 }
 
 export function hasEffectWriter(type: string): boolean {

@@ -3,7 +3,7 @@ import { dirname } from "node:path";
 import Database from "better-sqlite3";
 import { KeyedLock, type KeyedLocks } from "../../economy/cashouts/keyed-lock.js";
 import { GiftstreamError, invariant } from "../../errors.js";
-import { jsonText } from "../../ledger/json-text.js";
+import { freshJson, type JsonTexts } from "../../ledger/json-texts.js";
 import type {
   IdempotencyRecord,
   LedgerStore,
@@ -494,7 +494,7 @@ class SqliteWriteTx implements LedgerWriteTx {
     }
   }
 
-  async insertTransfers(rows: readonly TransferRow[]): Promise<bigint[]> {
+  async insertTransfers(rows: readonly TransferRow[], texts: JsonTexts = freshJson): Promise<bigint[]> {
     const n = rows.length;
     const ids = new Array<bigint>(n);
     const c: TransferColumns = {
@@ -527,7 +527,7 @@ class SqliteWriteTx implements LedgerWriteTx {
       c.kind[j] = r.kind;
       c.pendingId[j] = r.pendingId ?? 0n;
       c.expiresAt[j] = r.expiresAt ?? Number.NaN;
-      c.metadata[j] = r.metadata === null ? null : jsonText(r.metadata);
+      c.metadata[j] = r.metadata === null ? null : texts.of(r.metadata);
       c.createdAt[j] = r.createdAt;
       c.debitPrev[j] = this.headOf(r.debitAccountId) ?? 0n;
       c.creditPrev[j] = this.headOf(r.creditAccountId) ?? 0n;
@@ -595,9 +595,10 @@ class SqliteWriteTx implements LedgerWriteTx {
     }
   }
 
-  async writeEffects(effects: readonly StoreEffect[]): Promise<void> {
+  async writeEffects(effects: readonly StoreEffect[], texts: JsonTexts = freshJson): Promise<void> {
     for (const effect of effects) {
-      for (const { sql, params } of statementsFor(effect, "sqlite")) this.ops.push(["exec", sql, params]);
+      for (const { sql, params } of statementsFor(effect, "sqlite", texts))
+        this.ops.push(["exec", sql, params]);
     }
   }
 
