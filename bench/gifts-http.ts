@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import autocannon from "autocannon";
 import { formatRate, printTable } from "./stats.js";
+import { cpuPerGift, threadCpu } from "./thread-cpu.js";
 
 /**
  * `POST /v1/gifts/send` over HTTP: the real server (`giftstream serve`, durable commits, API key
@@ -119,6 +120,7 @@ export async function run(
   const ok = result["2xx"];
   return {
     rate: (ok * perRequest) / result.duration,
+    durationS: result.duration,
     p50: result.latency.p50,
     p99: result.latency.p99,
     errors: result.non2xx + result.errors,
@@ -157,14 +159,19 @@ export async function benchGiftsHttp(): Promise<void> {
       });
     });
 
+    const pid = server.child.pid;
+    let before = threadCpu(pid);
     const single = await run(server.url, "/v1/gifts/send", (n) => gift(n % sendersTotal), 1);
+    const singleCpu = cpuPerGift(pid, before, threadCpu(pid), single.rate * single.durationS);
     const batchSize = 100;
+    before = threadCpu(pid);
     const batch = await run(
       server.url,
       "/v1/gifts/send-batch",
       (n) => giftBatch(n, batchSize, sendersTotal),
       batchSize,
     );
+    const batchCpu = cpuPerGift(pid, before, threadCpu(pid), batch.rate * batch.durationS);
     await stop(server);
 
     const baseline = await start([bare], {});
@@ -178,10 +185,12 @@ export async function benchGiftsHttp(): Promise<void> {
           "POST /v1/gifts/send",
           `${formatRate(single.rate)}, p50 ${single.p50} ms, p99 ${single.p99} ms, non-2xx ${single.errors}`,
         ],
+        ["  server", singleCpu],
         [
           `POST /v1/gifts/send-batch (${batchSize}/request)`,
           `${formatRate(batch.rate)} gifts, p50 ${batch.p50} ms, p99 ${batch.p99} ms, non-2xx ${batch.errors}`,
         ],
+        ["  server", batchCpu],
         [
           "bare Fastify route (baseline)",
           `${formatRate(bareRun.rate)}, p50 ${bareRun.p50} ms, p99 ${bareRun.p99} ms`,

@@ -1,0 +1,54 @@
+import { readdirSync, readFileSync } from "node:fs";
+
+/** CPU ms so far of each thread of a process, by thread id, from Linux `/proc` (USER_HZ = 100). */
+export type ThreadCpu = Map<string, { userMs: number; sysMs: number }>;
+
+const tickMs = 10;
+
+/** Undefined where there is no `/proc` (not Linux) or the process is gone. */
+export function threadCpu(pid: number | undefined): ThreadCpu | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const threads: ThreadCpu = new Map();
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      try {
+        const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8");
+        const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+        threads.set(tid, { userMs: Number(fields[11]) * tickMs, sysMs: Number(fields[12]) * tickMs });
+      } catch {
+        // The thread ended between the listing and the read.
+      }
+    }
+    return threads;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Where a server's CPU went per gift between two samples: its main thread (the event loop: HTTP,
+ * auth, validation, the ledger's logic), its busiest other thread (under load, the SQLite writer),
+ * and all the rest (V8's collector and compiler threads, libuv's pool). Threads are not named in
+ * `/proc` for Node, so the busiest other one is named by its role only in the docs.
+ */
+export function cpuPerGift(
+  pid: number | undefined,
+  before: ThreadCpu | undefined,
+  after: ThreadCpu | undefined,
+  gifts: number,
+): string {
+  if (pid === undefined || !before || !after || gifts <= 0) return "CPU per gift: no /proc here";
+  const us = (ms: number) => Math.round((ms * 1000) / gifts);
+  let main = { userMs: 0, sysMs: 0 };
+  const others: number[] = [];
+  for (const [tid, now] of after) {
+    const then = before.get(tid) ?? { userMs: 0, sysMs: 0 };
+    const used = { userMs: now.userMs - then.userMs, sysMs: now.sysMs - then.sysMs };
+    if (tid === String(pid)) main = used;
+    else others.push(used.userMs + used.sysMs);
+  }
+  others.sort((a, b) => b - a);
+  const busiest = others[0] ?? 0;
+  const rest = others.slice(1).reduce((sum, ms) => sum + ms, 0);
+  return `CPU per gift: main thread ${us(main.userMs + main.sysMs)} µs (user ${us(main.userMs)}, system ${us(main.sysMs)}), busiest other thread ${us(busiest)} µs, other threads ${us(rest)} µs`;
+}
