@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from "node:crypto";
+import { hash, randomBytes } from "node:crypto";
 
 /** What an operator key may do. `admin` implies everything `server` may. */
 export const scopes = ["admin", "server"] as const;
@@ -30,7 +30,7 @@ export function isGeneratedSecret(secret: string): boolean {
 
 /** Secrets are stored only as this hash. */
 export function hashSecret(secret: string): string {
-  return createHash("sha256").update(secret).digest("hex");
+  return hash("sha256", secret, "hex");
 }
 
 export function secretPrefix(secret: string): string {

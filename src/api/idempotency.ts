@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { hash } from "node:crypto";
 import type { FastifyRequest } from "fastify";
 import { configure } from "safe-stable-stringify";
 import { GiftstreamError } from "../errors.js";
@@ -30,11 +30,14 @@ export function idempotencyOf(request: FastifyRequest): Idempotency {
   // `key_…` for an API key, `user:<id>` for a user token: a user's keys never meet an operator's.
   const caller = actorOf(request.principal);
   const route = `${request.method} ${request.routeOptions.url ?? request.url}`;
-  const fingerprint = createHash("sha256")
-    .update(canonical({ params: request.params, body: request.body }) ?? "")
-    .digest("base64url");
+  // One-shot hashes: no Hash object per call, which halves their cost on the hot path.
+  const fingerprint = hash(
+    "sha256",
+    canonical({ params: request.params, body: request.body }) ?? "",
+    "base64url",
+  );
   // Hashed, so a key of any legal length leaves room for what the server derives from it.
-  const scoped = createHash("sha256").update(`${caller}\u0000${route}\u0000${header}`).digest("base64url");
+  const scoped = hash("sha256", `${caller}\u0000${route}\u0000${header}`, "base64url");
   return { key: `http:${scoped}`, fingerprint };
 }
 

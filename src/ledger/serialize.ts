@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { hash } from "node:crypto";
 import { configure } from "safe-stable-stringify";
 import { freshJson, type JsonTexts } from "./json-texts.js";
 import type { StoredTransfer } from "./store.js";
@@ -10,9 +10,7 @@ const canonical = configure({ bigint: true, deterministic: true, circularValue: 
 /** The fingerprint an idempotency key is bound to. `idempotencyKey` itself is not part of it. */
 export function requestHash(request: LedgerRequest): string {
   const { idempotencyKey: _key, ...rest } = request;
-  return createHash("sha256")
-    .update(canonical(rest) ?? "")
-    .digest("base64url");
+  return hash("sha256", canonical(rest) ?? "", "base64url");
 }
 
 export function transferRecord(stored: StoredTransfer, unit: string): TransferRecord {

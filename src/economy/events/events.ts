@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { hash } from "node:crypto";
 import { invariant } from "../../errors.js";
 import type { JsonObject, StoreEffect } from "../../ledger/types.js";
 
@@ -54,7 +54,7 @@ export const eventBytesMax = 8192;
  * second event: the outbox keeps the first of an id.
  */
 export function eventId(type: EventType, origin: string): string {
-  const digest = createHash("sha256").update(`${type}\u0000${origin}`).digest("base64url");
+  const digest = hash("sha256", `${type}\u0000${origin}`, "base64url");
   return `evt_${digest.slice(0, 24)}`;
 }
 

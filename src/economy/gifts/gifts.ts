@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { hash } from "node:crypto";
 import { GiftstreamError, isGiftstreamError } from "../../errors.js";
 import type { Ledger } from "../../ledger/ledger.js";
 import type { JsonObject, LedgerRequest } from "../../ledger/types.js";
@@ -165,7 +165,7 @@ export class Gifts {
     // random pages, and the key's hash follows, so the id is new for every send: a retry within
     // the idempotency retention is answered by the ledger with the first receipt (and its id),
     // and a key used again past it is a new gift, never a second row under an existing id.
-    const id = `gft_${now.toString(36)}${createHash("sha256").update(idem.key).digest("base64url").slice(0, 14)}`;
+    const id = `gft_${now.toString(36)}${hash("sha256", idem.key, "base64url").slice(0, 14)}`;
     const lots = (await this.o.store.paidLotOrder(sender.id)).map(
       (p) => userAccounts.paidCoins(sender.id, p).id,
     );
@@ -308,7 +308,7 @@ export class Gifts {
         const { id: _clientId, ...gift } = item;
         return this.prepare(gift, {
           key: `${idem.key}:${item.id}`,
-          fingerprint: createHash("sha256").update(`${idem.fingerprint}:${item.id}`).digest("base64url"),
+          fingerprint: hash("sha256", `${idem.fingerprint}:${item.id}`, "base64url"),
         });
       }),
     );
