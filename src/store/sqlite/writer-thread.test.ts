@@ -65,6 +65,36 @@ describe("WriterThread SQL numbering", () => {
     expect(w.rows()).toEqual([5n]);
   });
 
+  it("defines nothing when a post fails, so the text works when sent again", async () => {
+    const w = open();
+    // A function cannot be cloned to the writer: the post throws and nothing is sent.
+    await expect(w.writer.control([["exec", insert, [() => 1]]])).rejects.toThrow(/could not be cloned/);
+    expect(await w.writer.control([["exec", insert, [7]]])).toBe(1);
+    expect(await w.writer.run([["exec", insert, [8]]])).toBe(1);
+    expect(w.rows()).toEqual([7n, 8n]);
+  });
+
+  it("prepares a numbered text when it is first run, after the statements before it", async () => {
+    const w = open();
+    const create = "CREATE TABLE u (v INTEGER)";
+    const insertU = "INSERT INTO u (v) VALUES (?)";
+    expect(
+      await w.writer.control([
+        ["exec", create, []],
+        ["exec", insertU, [1]],
+      ]),
+    ).toBe(1);
+    expect(await w.writer.control([["exec", insertU, [2]]])).toBe(1);
+  });
+
+  it("sends a long text as text, and runs it each time", async () => {
+    const w = open();
+    const long = `INSERT INTO t (v) VALUES (?) -- ${"x".repeat(5_000)}`;
+    expect(await w.writer.control([["exec", long, [1]]])).toBe(1);
+    expect(await w.writer.run([["exec", long, [2]]])).toBe(1);
+    expect(w.rows()).toEqual([1n, 2n]);
+  });
+
   it("keeps texts first sent in a refused batch, for the batches after the reset", async () => {
     const w = open();
     await w.writer.run([["exec", insert, [1]]]);

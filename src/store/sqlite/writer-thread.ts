@@ -59,13 +59,19 @@ function balances(c) {
     p[k + 5] = nullable(c.head[j]);
   }, "upsertBalance", "upsertBalanceN");
 }
-// Statements the main thread numbered (writes it sends again and again) are prepared once, when
-// their definition arrives; ad-hoc ones (past that registry's bound) are kept up to a bound too.
-const defined = [];
+// SQL texts the main thread numbered (writes it sends again and again), by number, each prepared
+// on its first use as text is, and kept once it prepared; texts sent as text are kept up to a bound.
+const texts = new Map();
+const prepared = new Map();
 const adHoc = new Map();
 function run(id, params) {
-  const statement = defined[id];
-  if (statement instanceof Error) throw statement;
+  let statement = prepared.get(id);
+  if (statement === undefined) {
+    const sql = texts.get(id);
+    if (sql === undefined) throw new Error("no SQL text numbered " + id);
+    statement = db.prepare(sql);
+    prepared.set(id, statement);
+  }
   return Number(statement.run(params).changes);
 }
 function exec(sql, params) {
@@ -79,17 +85,9 @@ function exec(sql, params) {
 }
 let poisoned = null;
 parentPort.on("message", (message) => {
-  // Definitions first, whatever else happens to this message: later messages may use them.
-  // SQL that does not prepare fails the ops that use it, as text that does not prepare does.
-  if (message.defs !== undefined) {
-    for (const [id, sql] of message.defs) {
-      try {
-        defined[id] = db.prepare(sql);
-      } catch (error) {
-        defined[id] = error;
-      }
-    }
-  }
+  // Definitions first, whatever else happens to this message (a refused batch): later messages
+  // use them.
+  if (message.defs !== undefined) for (const [id, sql] of message.defs) texts.set(id, sql);
   if (message.type === "reset") {
     poisoned = null;
     parentPort.postMessage({ seq: message.seq, ok: true, changes: 0 });
@@ -178,10 +176,12 @@ export type WriterOp =
 type PostedOp = WriterOp | ["run", sqlId: number, params: unknown[]];
 
 /**
- * Most SQL texts numbered for the writer. The stores' statements are a few hundred fixed texts;
- * past the bound (say, texts built with a varying number of placeholders) SQL travels as text.
+ * Most SQL texts numbered for the writer, and the longest numbered. The stores' statements are a
+ * few hundred fixed texts; past the count, and for long one-off texts (an import's multi-row
+ * inserts), SQL travels as text.
  */
 const definedSqlMax = 4_096;
+const definedSqlLengthMax = 4_096;
 
 interface Reply {
   seq: number;
@@ -213,6 +213,7 @@ export class WriterThread {
    * it), and hashed there again to find its prepared statement.
    */
   private readonly sqlIds = new Map<string, number>();
+  private nextSqlId = 0;
 
   constructor(options: WriterThreadOptions) {
     const driver = createRequire(import.meta.url).resolve("better-sqlite3");
@@ -244,17 +245,22 @@ export class WriterThread {
         if (ArrayBuffer.isView(column)) transfer.push(column.buffer as ArrayBuffer);
       }
     }
-    return this.send({ type: "batch", ...this.numbered(ops) }, transfer);
+    const { posted, defs } = this.numbered(ops);
+    return this.send({ type: "batch", ops: posted }, transfer, defs);
   }
 
   /** Runs control-plane statements in their own transaction, outside the batch pipeline's poisoning. */
   control(ops: WriterOp[]): Promise<number> {
-    return this.send({ type: "control", ...this.numbered(ops) });
+    const { posted, defs } = this.numbered(ops);
+    return this.send({ type: "control", ops: posted }, [], defs);
   }
 
-  /** `ops` with known SQL texts as numbers, and the definitions of texts numbered now. */
-  private numbered(ops: WriterOp[]): { ops: PostedOp[]; defs?: [number, string][] } {
-    const defs: [number, string][] = [];
+  /**
+   * `ops` with known SQL texts as numbers, and the texts numbered now. Those are recorded as known
+   * only once the message defining them is posted (`send`): a post that fails defines nothing.
+   */
+  private numbered(ops: WriterOp[]): { posted: PostedOp[]; defs: Map<string, number> } {
+    const defs = new Map<string, number>();
     const posted: PostedOp[] = new Array(ops.length);
     for (let i = 0; i < ops.length; i++) {
       const op = ops[i]!;
@@ -263,15 +269,18 @@ export class WriterThread {
         continue;
       }
       const sql = op[1] as string;
-      let id = this.sqlIds.get(sql);
-      if (id === undefined && this.sqlIds.size < definedSqlMax) {
-        id = this.sqlIds.size;
-        this.sqlIds.set(sql, id);
-        defs.push([id, sql]);
+      let id = this.sqlIds.get(sql) ?? defs.get(sql);
+      if (
+        id === undefined &&
+        sql.length <= definedSqlLengthMax &&
+        this.sqlIds.size + defs.size < definedSqlMax
+      ) {
+        id = this.nextSqlId++;
+        defs.set(sql, id);
       }
       posted[i] = id === undefined ? op : ["run", id, op[2] as unknown[]];
     }
-    return defs.length === 0 ? { ops: posted } : { ops: posted, defs };
+    return { posted, defs };
   }
 
   /** Lets the writer take batches again after a failure. */
@@ -284,12 +293,27 @@ export class WriterThread {
     await this.worker.terminate();
   }
 
-  private send(message: Record<string, unknown>, transfer: ArrayBuffer[] = []): Promise<number> {
+  private send(
+    message: Record<string, unknown>,
+    transfer: ArrayBuffer[] = [],
+    defs?: Map<string, number>,
+  ): Promise<number> {
     if (this.failure) return Promise.reject(this.failure);
     const seq = ++this.seq;
     return new Promise<number>((resolve, reject) => {
+      const posted =
+        defs === undefined || defs.size === 0
+          ? { ...message, seq }
+          : { ...message, seq, defs: [...defs].map(([sql, id]) => [id, sql]) };
+      try {
+        // Throws on a value that cannot be cloned; then nothing was sent.
+        this.worker.postMessage(posted, transfer);
+      } catch (error) {
+        reject(error);
+        return;
+      }
       this.waiting.set(seq, { resolve, reject });
-      this.worker.postMessage({ ...message, seq }, transfer);
+      if (defs !== undefined) for (const [sql, id] of defs) this.sqlIds.set(sql, id);
     });
   }
 }
