@@ -39,6 +39,8 @@ describe("serializeResult", () => {
           memo,
         });
         expect(JSON.parse(text)).toEqual(JSON.parse(before));
+        // Field for field in the same order too: a replay lists them as the first answer did.
+        expect(text).toBe(before);
         expect(deserializeResult(text)).toEqual(result);
       }),
     );

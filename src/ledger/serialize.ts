@@ -33,15 +33,18 @@ export function serializeResult(
 ): string {
   // The shape of StoredResult, assembled from parts so that metadata and the memo, whose text the
   // ledger already computed when it checked them, are not stringified again (json-texts.ts).
+  // Metadata and the time go last, where every TransferRecord has them, so that a replay's
+  // transfers list their fields in the order the first answer did.
   const transfers = result.transfers.map((t) => {
-    const { metadata, ...rest } = t;
+    const { metadata, createdAt, ...rest } = t;
     const head = JSON.stringify({
       ...rest,
       id: t.id.toString(),
       amount: t.amount.toString(),
       pendingId: t.pendingId === null ? null : t.pendingId.toString(),
     });
-    return `${head.slice(0, -1)},"metadata":${metadata === null ? "null" : texts.of(metadata)}}`;
+    const metadataText = metadata === null ? "null" : texts.of(metadata);
+    return `${head.slice(0, -1)},"metadata":${metadataText},"createdAt":${JSON.stringify(createdAt)}}`;
   });
   return `{"transfers":[${transfers.join(",")}],"memo":${textOf(result.memo, texts)}}`;
 }
