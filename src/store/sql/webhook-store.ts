@@ -76,13 +76,14 @@ const sql = {
   unsubscribe: "DELETE FROM webhook_subscriptions WHERE endpoint_id = ?",
   cancelPending:
     "UPDATE webhook_deliveries SET status = 'cancelled', next_attempt_at = NULL WHERE endpoint_id = ? AND status = 'pending'",
-  // PostgreSQL only, before `cancelPending`: takes the endpoint's pending deliveries' row locks in
-  // id order, the order `recordAttempts` updates them in. A bare UPDATE locks rows in whatever order
-  // its scan meets them, so a cancel and another process's round of attempts could each hold a
-  // row the other waits for, and one of them fail with a deadlock. It counts the rows that
-  // `cancelPending` then changes, so `deleteEndpoint`'s "changed anything" means the same.
+  // PostgreSQL only, before `cancelPending`: takes the row locks that UPDATE takes on the
+  // endpoint's pending deliveries, in id order, the order `recordAttempts` updates them in. A bare
+  // UPDATE locks rows in whatever order its scan meets them, so a cancel and another process's
+  // round of attempts could each hold a row the other waits for, and one of them fail with a
+  // deadlock. It counts the rows that `cancelPending` then changes, so `deleteEndpoint`'s
+  // "changed anything" means the same.
   lockPendingPostgres:
-    "SELECT id FROM webhook_deliveries WHERE endpoint_id = ? AND status = 'pending' ORDER BY id FOR UPDATE",
+    "SELECT id FROM webhook_deliveries WHERE endpoint_id = ? AND status = 'pending' ORDER BY id FOR NO KEY UPDATE",
   insertAttempt:
     "INSERT INTO webhook_attempts (delivery_id, at, status_code, error, duration_ms) VALUES (?, ?, ?, ?, ?)",
   // Only while still pending: a delivery cancelled meanwhile (its endpoint deleted) stays so.
