@@ -14,12 +14,12 @@ class LazyChildLogger implements FastifyBaseLogger {
 
   constructor(
     private readonly parent: FastifyBaseLogger,
-    private readonly bindings: Bindings,
+    private readonly childBindings: Bindings,
     private readonly options: ChildLoggerOptions,
   ) {}
 
   private real(): FastifyBaseLogger {
-    this.made ??= this.parent.child(this.bindings, this.options);
+    this.made ??= this.parent.child(this.childBindings, this.options);
     return this.made;
   }
 
@@ -60,6 +60,20 @@ class LazyChildLogger implements FastifyBaseLogger {
 
   child(bindings: Bindings, options?: ChildLoggerOptions): FastifyBaseLogger {
     return this.real().child(bindings, options);
+  }
+
+  // pino's own extras, for plugins that use them. The level check needs no child: a child logs
+  // at its parent's level unless its options set one.
+  isLevelEnabled(level: string): boolean {
+    const source = (this.made ?? (this.options.level === undefined ? this.parent : this.real())) as {
+      isLevelEnabled?: (level: string) => boolean;
+    };
+    return source.isLevelEnabled?.(level) ?? true;
+  }
+
+  bindings(): Bindings {
+    const real = this.real() as { bindings?: () => Bindings };
+    return real.bindings?.() ?? this.childBindings;
   }
 }
 
