@@ -270,12 +270,20 @@ export class SqliteStore implements LedgerStore, SqlDb, Coordination {
   }
 }
 
-/** The same settings on every connection. FULL: a committed batch survives power loss, not only a crash. */
+/**
+ * The same settings on every connection. FULL: a committed batch survives power loss, not only a
+ * crash. Checkpoints run on the committing connection, the writer thread: at SQLite's default of
+ * every 1,000 WAL pages (4 MiB) a gift load checkpointed every few batches and rewrote the same hot
+ * pages each time. Every 10,000 pages measured about 5 µs less of the writer's system time per gift
+ * (bench/gifts-http.ts); the WAL file is cut back to 64 MiB after a checkpoint that leaves it larger.
+ */
 const connectionPragmas = [
   "journal_mode = WAL",
   "synchronous = FULL",
   "busy_timeout = 5000",
   "cache_size = -65536",
+  "wal_autocheckpoint = 10000",
+  "journal_size_limit = 67108864",
 ];
 
 function openDatabase(path: string): Database.Database {
