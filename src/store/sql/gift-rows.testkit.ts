@@ -107,3 +107,18 @@ export function referenceStreaks(rows: readonly GiftRow[], windowMs: number): St
 export function sortedStreaks(streaks: StoredStreak[]): StoredStreak[] {
   return streaks.sort((a, b) => `${a.senderId}/${a.giftId}`.localeCompare(`${b.senderId}/${b.giftId}`));
 }
+
+/**
+ * A leaderboard computed in TypeScript over `rows`: senders by coins, highest first, ties by user
+ * id; only `v1` has a display name ("Vee One"), as the store tests create it.
+ */
+export function referenceLeaderboard(rows: readonly GiftRow[]) {
+  const totals = new Map<string, { coins: bigint; gifts: bigint }>();
+  for (const r of rows) {
+    const t = totals.get(r.sender) ?? { coins: 0n, gifts: 0n };
+    totals.set(r.sender, { coins: t.coins + BigInt(r.coins), gifts: t.gifts + BigInt(r.quantity) });
+  }
+  return [...totals]
+    .sort(([a, x], [b, y]) => (x.coins === y.coins ? (a < b ? -1 : 1) : x.coins > y.coins ? -1 : 1))
+    .map(([userId, t]) => ({ userId, displayName: userId === "v1" ? "Vee One" : null, ...t }));
+}

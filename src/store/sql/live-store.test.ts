@@ -4,10 +4,10 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { SqliteStore } from "../sqlite/sqlite-store.js";
 import {
-  type GiftRow,
   insertGifts,
   plainGift,
   randomGifts,
+  referenceLeaderboard,
   referenceStreaks,
   sortedStreaks,
 } from "./gift-rows.testkit.js";
@@ -111,28 +111,20 @@ describe("SqlLeaderboardStore on SQLite", () => {
       )
       .run();
     const boards = new SqlLeaderboardStore(store);
-    const top = (list: GiftRow[]) => {
-      const totals = new Map<string, { coins: bigint; gifts: bigint }>();
-      for (const r of list) {
-        const t = totals.get(r.sender) ?? { coins: 0n, gifts: 0n };
-        totals.set(r.sender, { coins: t.coins + BigInt(r.coins), gifts: t.gifts + BigInt(r.quantity) });
-      }
-      return [...totals]
-        .sort(([a, x], [b, y]) => (x.coins === y.coins ? (a < b ? -1 : 1) : x.coins > y.coins ? -1 : 1))
-        .map(([userId, t]) => ({ userId, displayName: userId === "v1" ? "Vee One" : null, ...t }));
-    };
     expect(await boards.streamTop("s0", 10)).toEqual(
-      top(rows.filter((r) => r.context === "s0" && r.source === "live")),
+      referenceLeaderboard(rows.filter((r) => r.context === "s0" && r.source === "live")),
     );
     expect(await boards.streamTop("s0", 2)).toEqual(
-      top(rows.filter((r) => r.context === "s0" && r.source === "live")).slice(0, 2),
+      referenceLeaderboard(rows.filter((r) => r.context === "s0" && r.source === "live")).slice(0, 2),
     );
     expect(await boards.creatorTop("creator", { fromMs: null, toMs: null }, 10)).toEqual(
-      top(rows.filter((r) => r.recipient === "creator")),
+      referenceLeaderboard(rows.filter((r) => r.recipient === "creator")),
     );
     const range = { fromMs: 1_100_000, toMs: 1_400_000 };
     expect(await boards.creatorTop("creator", range, 10)).toEqual(
-      top(rows.filter((r) => r.recipient === "creator" && r.at >= range.fromMs && r.at < range.toMs)),
+      referenceLeaderboard(
+        rows.filter((r) => r.recipient === "creator" && r.at >= range.fromMs && r.at < range.toMs),
+      ),
     );
     expect(await boards.streamTop("nobody", 10)).toEqual([]);
   });
