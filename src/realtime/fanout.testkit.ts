@@ -143,6 +143,19 @@ export function describeRemoteBus(harness: RemoteBusHarness): void {
     expect(errors).toEqual([]);
   });
 
+  it("carries stream ids holding dots, spaces, wildcards, non-ASCII and nothing at all, each to its own stream", async () => {
+    const { a, b, errors } = await pair();
+    const seen: string[] = [];
+    // NATS would read ">" and "*" as wildcards and "a.b" as two tokens if used raw; Redis
+    // channels are binary-safe. Either way each id must hear only itself.
+    const ids = ["a.b", "a", "x y", ">", "*", "", "tab\there", "ünï", "ünï:cødé"];
+    for (const id of ids) b.subscribe(id, () => seen.push(id));
+    await b.flush();
+    for (const id of ids) a.publish(id, { type: "gift" });
+    await expect.poll(() => seen).toEqual(ids);
+    expect(errors).toEqual([]);
+  });
+
   it("stops delivering once the last listener of a stream unsubscribes", async () => {
     const { a, b, errors } = await pair();
     const { seen, listener } = collector();
