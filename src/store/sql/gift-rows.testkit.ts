@@ -1,5 +1,7 @@
+import { expect } from "vitest";
 import type { StoredStreak } from "../../realtime/live-store.js";
 import { foldPeriod } from "../../realtime/streaks.js";
+import { SqlLeaderboardStore } from "./leaderboard-store.js";
 import type { SqlDb, Statement } from "./sql-db.js";
 
 /** A gift row as the live feed and leaderboards read it, for the store tests. */
@@ -109,10 +111,41 @@ export function sortedStreaks(streaks: StoredStreak[]): StoredStreak[] {
 }
 
 /**
- * A leaderboard computed in TypeScript over `rows`: senders by coins, highest first, ties by user
- * id; only `v1` has a display name ("Vee One"), as the store tests create it.
+ * Seeds `count` random gifts and the one sender with a display name, then checks both
+ * leaderboards against the TypeScript ranking: live gifts only per stream, any source per creator,
+ * within a time range or not, and the limit.
  */
-export function referenceLeaderboard(rows: readonly GiftRow[]) {
+export async function expectLeaderboardsAsReference(db: SqlDb, count: number): Promise<void> {
+  const rows = randomGifts(count, 3);
+  await insertGifts(db, rows);
+  await db.execute([
+    {
+      sql: `INSERT INTO users (id, country, birth_date, display_name, status, created_at, updated_at)
+            VALUES ('v1', 'US', '1990-01-01', 'Vee One', 'active', 0, 0)`,
+      params: [],
+    },
+  ]);
+  const boards = new SqlLeaderboardStore(db);
+  const stream = rows.filter((r) => r.context === "s0" && r.source === "live");
+  expect(await boards.streamTop("s0", 10)).toEqual(referenceLeaderboard(stream));
+  expect(await boards.streamTop("s0", 2)).toEqual(referenceLeaderboard(stream).slice(0, 2));
+  expect(await boards.creatorTop("creator", { fromMs: null, toMs: null }, 10)).toEqual(
+    referenceLeaderboard(rows.filter((r) => r.recipient === "creator")),
+  );
+  const range = { fromMs: 1_100_000, toMs: 1_400_000 };
+  expect(await boards.creatorTop("creator", range, 10)).toEqual(
+    referenceLeaderboard(
+      rows.filter((r) => r.recipient === "creator" && r.at >= range.fromMs && r.at < range.toMs),
+    ),
+  );
+  expect(await boards.streamTop("nobody", 10)).toEqual([]);
+}
+
+/**
+ * A leaderboard computed in TypeScript over `rows`: senders by coins, highest first, ties by user
+ * id; only `v1` has a display name ("Vee One").
+ */
+function referenceLeaderboard(rows: readonly GiftRow[]) {
   const totals = new Map<string, { coins: bigint; gifts: bigint }>();
   for (const r of rows) {
     const t = totals.get(r.sender) ?? { coins: 0n, gifts: 0n };

@@ -4,14 +4,13 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { SqliteStore } from "../sqlite/sqlite-store.js";
 import {
+  expectLeaderboardsAsReference,
   insertGifts,
   plainGift,
   randomGifts,
-  referenceLeaderboard,
   referenceStreaks,
   sortedStreaks,
 } from "./gift-rows.testkit.js";
-import { SqlLeaderboardStore } from "./leaderboard-store.js";
 import { SqlLiveStore } from "./live-store.js";
 
 let dir: string;
@@ -103,29 +102,6 @@ describe("SqlLiveStore on SQLite", () => {
 
 describe("SqlLeaderboardStore on SQLite", () => {
   it("ranks by coins then user id, live gifts only per stream, any source per creator within the range", async () => {
-    const rows = randomGifts(400, 3);
-    await insertGifts(store, rows);
-    store.database
-      .prepare(
-        "INSERT INTO users (id, country, birth_date, display_name, status, created_at, updated_at) VALUES ('v1', 'US', '1990-01-01', 'Vee One', 'active', 0, 0)",
-      )
-      .run();
-    const boards = new SqlLeaderboardStore(store);
-    expect(await boards.streamTop("s0", 10)).toEqual(
-      referenceLeaderboard(rows.filter((r) => r.context === "s0" && r.source === "live")),
-    );
-    expect(await boards.streamTop("s0", 2)).toEqual(
-      referenceLeaderboard(rows.filter((r) => r.context === "s0" && r.source === "live")).slice(0, 2),
-    );
-    expect(await boards.creatorTop("creator", { fromMs: null, toMs: null }, 10)).toEqual(
-      referenceLeaderboard(rows.filter((r) => r.recipient === "creator")),
-    );
-    const range = { fromMs: 1_100_000, toMs: 1_400_000 };
-    expect(await boards.creatorTop("creator", range, 10)).toEqual(
-      referenceLeaderboard(
-        rows.filter((r) => r.recipient === "creator" && r.at >= range.fromMs && r.at < range.toMs),
-      ),
-    );
-    expect(await boards.streamTop("nobody", 10)).toEqual([]);
+    await expectLeaderboardsAsReference(store, 400);
   });
 });

@@ -11,15 +11,14 @@ import { SqlActivityStore } from "./activity-store.js";
 import { SqlEconomyStore } from "./economy-store.js";
 import { statementsFor } from "./effects.js";
 import {
+  expectLeaderboardsAsReference,
   type GiftRow,
   insertGifts,
   plainGift,
   randomGifts,
-  referenceLeaderboard,
   referenceStreaks,
   sortedStreaks,
 } from "./gift-rows.testkit.js";
-import { SqlLeaderboardStore } from "./leaderboard-store.js";
 import { SqlLiveStore } from "./live-store.js";
 import { SqlPurchaseStore } from "./purchase-store.js";
 import { SqlReportStore } from "./report-store.js";
@@ -324,29 +323,7 @@ describe.skipIf(!available)("the SQL stores on PostgreSQL", () => {
   });
 
   it("ranks leaderboards by coins then user id", async () => {
-    const rows = randomGifts(300, 3);
-    await insertGifts(db, rows);
-    await db.execute([
-      {
-        sql: `INSERT INTO users (id, country, birth_date, display_name, status, created_at, updated_at)
-              VALUES ('v1', 'US', '1990-01-01', 'Vee One', 'active', 0, 0)`,
-        params: [],
-      },
-    ]);
-    const boards = new SqlLeaderboardStore(db);
-    const stream = rows.filter((r) => r.context === "s0" && r.source === "live");
-    expect(await boards.streamTop("s0", 10)).toEqual(referenceLeaderboard(stream));
-    expect(await boards.streamTop("s0", 2)).toEqual(referenceLeaderboard(stream).slice(0, 2));
-    expect(await boards.creatorTop("creator", { fromMs: null, toMs: null }, 10)).toEqual(
-      referenceLeaderboard(rows.filter((r) => r.recipient === "creator")),
-    );
-    const range = { fromMs: 1_100_000, toMs: 1_400_000 };
-    expect(await boards.creatorTop("creator", range, 10)).toEqual(
-      referenceLeaderboard(
-        rows.filter((r) => r.recipient === "creator" && r.at >= range.fromMs && r.at < range.toMs),
-      ),
-    );
-    expect(await boards.streamTop("nobody", 10)).toEqual([]);
+    await expectLeaderboardsAsReference(db, 300);
   });
 
   it("reads the live feed in rowid order and folds streaks in SQL as the TypeScript rule does", async () => {
