@@ -36,6 +36,11 @@ export class JsonTextCache implements JsonTexts {
   }
 }
 
+/** Any JSON value's text: an object's through `texts`, a scalar's (cheap anyway) directly. */
+export function jsonTextOf(value: unknown, texts: JsonTexts): string | undefined {
+  return value !== null && typeof value === "object" ? texts.of(value) : JSON.stringify(value);
+}
+
 function stringify(value: object): string {
   const text = JSON.stringify(value) as string | undefined;
   if (text === undefined) throw new TypeError("not JSON");

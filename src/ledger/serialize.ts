@@ -1,6 +1,6 @@
 import { hash } from "node:crypto";
 import { configure } from "safe-stable-stringify";
-import { freshJson, type JsonTexts } from "./json-texts.js";
+import { freshJson, type JsonTexts, jsonTextOf } from "./json-texts.js";
 import type { StoredTransfer } from "./store.js";
 import type { JsonObject, JsonValue, LedgerRequest, LedgerResult, TransferRecord } from "./types.js";
 
@@ -46,12 +46,7 @@ export function serializeResult(
     const metadataText = metadata === null ? "null" : texts.of(metadata);
     return `${head.slice(0, -1)},"metadata":${metadataText},"createdAt":${JSON.stringify(createdAt)}}`;
   });
-  return `{"transfers":[${transfers.join(",")}],"memo":${textOf(result.memo, texts)}}`;
-}
-
-function textOf(value: JsonValue | null | undefined, texts: JsonTexts): string {
-  if (value === undefined || value === null) return "null";
-  return typeof value === "object" ? texts.of(value) : JSON.stringify(value);
+  return `{"transfers":[${transfers.join(",")}],"memo":${jsonTextOf(result.memo ?? null, texts)}}`;
 }
 
 export function deserializeResult(text: string): Omit<LedgerResult, "replayed"> {

@@ -1,7 +1,7 @@
 import { GiftstreamError } from "../errors.js";
 import { findUnit } from "../money/unit.js";
 import { int64Max } from "./apply.js";
-import { freshJson, type JsonTexts } from "./json-texts.js";
+import { freshJson, type JsonTexts, jsonTextOf } from "./json-texts.js";
 import type { JsonObject, LedgerRequest, TransferInput } from "./types.js";
 
 export interface RequestLimits {
@@ -229,8 +229,8 @@ function checkJson(value: unknown, field: string, texts: JsonTexts): string | un
   if (value === undefined) return undefined;
   let text: string | undefined;
   try {
-    // An object's text is kept for the store to write (json-texts.ts); a scalar's is cheap anyway.
-    text = value !== null && typeof value === "object" ? texts.of(value) : JSON.stringify(value);
+    // An object's text is kept for the store to write (json-texts.ts).
+    text = jsonTextOf(value, texts);
   } catch {
     throw new GiftstreamError("invalid_request", `${field} must be JSON (no bigints, no cycles)`);
   }
