@@ -23,6 +23,7 @@ import {
 import { composeOnPg, type LoadResult, pgEnv, sendGifts } from "./pg-load.js";
 import type { WorkerMessage, WorkerTask } from "./pg-worker.js";
 import { formatRate, percentile, printTable } from "./stats.js";
+import { statCpu, tickMs } from "./thread-cpu.js";
 
 const defaultUrl = "postgres://postgres@127.0.0.1:5432/test";
 const sendersTotal = 10_000;
@@ -470,9 +471,6 @@ interface CpuSnapshot {
   totalMs: number;
 }
 
-/** Linux `/proc` accounting is in USER_HZ ticks, 100 a second. */
-const tickMs = 10;
-
 /** CPU used so far, from `/proc`; undefined where there is none. */
 function cpuNow(): CpuSnapshot | undefined {
   try {
@@ -483,11 +481,8 @@ function cpuNow(): CpuSnapshot | undefined {
     for (const pid of readdirSync("/proc")) {
       if (!/^\d+$/.test(pid)) continue;
       try {
-        const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-        const close = stat.lastIndexOf(")");
-        if (stat.slice(stat.indexOf("(") + 1, close) !== "postgres") continue;
-        const fields = stat.slice(close + 2).split(" ");
-        postgresMs.set(pid, (Number(fields[11]) + Number(fields[12])) * tickMs);
+        const { name, userMs, sysMs } = statCpu(`/proc/${pid}/stat`);
+        if (name === "postgres") postgresMs.set(pid, userMs + sysMs);
       } catch {
         // The process ended between the listing and the read.
       }

@@ -3,7 +3,21 @@ import { readdirSync, readFileSync } from "node:fs";
 /** CPU ms so far of each thread of a process, by thread id, from Linux `/proc` (USER_HZ = 100). */
 export type ThreadCpu = Map<string, { userMs: number; sysMs: number }>;
 
-const tickMs = 10;
+/** Linux `/proc` accounting is in USER_HZ ticks, 100 a second. */
+export const tickMs = 10;
+
+/** A process's or thread's name and CPU so far, from its `stat` file; throws if it is gone. */
+export function statCpu(path: string): { name: string; userMs: number; sysMs: number } {
+  const stat = readFileSync(path, "utf8");
+  const close = stat.lastIndexOf(")");
+  // The name sits in parentheses and may hold spaces; the fields after it are space-separated.
+  const fields = stat.slice(close + 2).split(" ");
+  return {
+    name: stat.slice(stat.indexOf("(") + 1, close),
+    userMs: Number(fields[11]) * tickMs,
+    sysMs: Number(fields[12]) * tickMs,
+  };
+}
 
 /** Undefined where there is no `/proc` (not Linux) or the process is gone. */
 export function threadCpu(pid: number | undefined): ThreadCpu | undefined {
@@ -12,9 +26,8 @@ export function threadCpu(pid: number | undefined): ThreadCpu | undefined {
     const threads: ThreadCpu = new Map();
     for (const tid of readdirSync(`/proc/${pid}/task`)) {
       try {
-        const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8");
-        const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-        threads.set(tid, { userMs: Number(fields[11]) * tickMs, sysMs: Number(fields[12]) * tickMs });
+        const { userMs, sysMs } = statCpu(`/proc/${pid}/task/${tid}/stat`);
+        threads.set(tid, { userMs, sysMs });
       } catch {
         // The thread ended between the listing and the read.
       }
