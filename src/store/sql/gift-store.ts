@@ -1,4 +1,5 @@
 import type { GiftLot, GiftStore } from "../../economy/gifts/gifts.js";
+import { batchedReads, keyIn } from "./batched-reads.js";
 import type { Row, SqlDb } from "./sql-db.js";
 
 /** Gifts are written as ledger effects (effects.ts), in the transaction that moves their coins. */
@@ -15,8 +16,6 @@ const sql = {
             SUM(CASE WHEN status = 'pending' THEN diamonds - reversed_diamonds ELSE 0 END) AS due
      FROM gifts WHERE recipient_id = ? AND (status = 'matured' OR matures_at <= ?)
      GROUP BY value_usd, commission_rate ORDER BY value_usd, commission_rate`,
-  lotOrder:
-    "SELECT id FROM purchases WHERE user_id = ? AND status IN ('completed', 'disputed') ORDER BY created_at, rowid",
 };
 
 export class SqlGiftStore implements GiftStore {
@@ -34,7 +33,30 @@ export class SqlGiftStore implements GiftStore {
   /** Told of each sender whose lots changed here, so other processes drop their copy too. */
   onLotsChanged: ((userId: string) => void) | undefined;
 
-  constructor(private readonly db: SqlDb) {}
+  /** Concurrent reads of lot orders, one statement for all senders (batched-reads.ts). */
+  private readonly readLotOrder: (userId: string) => Promise<string[]>;
+
+  constructor(private readonly db: SqlDb) {
+    this.readLotOrder = batchedReads<string[]>(
+      db,
+      `SELECT user_id, id FROM purchases WHERE ${keyIn(db.dialect, "user_id")}
+         AND status IN ('completed', 'disputed') ORDER BY user_id, created_at, rowid`,
+      (rows) => {
+        const orders = new Map<string, string[]>();
+        for (const row of rows) {
+          const userId = row.user_id as string;
+          let order = orders.get(userId);
+          if (order === undefined) {
+            order = [];
+            orders.set(userId, order);
+          }
+          order.push(row.id as string);
+        }
+        return orders;
+      },
+      () => [],
+    );
+  }
 
   async getLot(id: string): Promise<GiftLot | undefined> {
     const row = await this.db.get(sql.lot, [id]);
@@ -69,7 +91,7 @@ export class SqlGiftStore implements GiftStore {
     if (cached && Date.now() - cached.atMs < this.lotOrderTtlMs) return cached.order;
     const atMs = Date.now();
     const changes = this.lotChanges.get(userId);
-    const order = (await this.db.all(sql.lotOrder, [userId])).map((row) => row.id as string);
+    const order = await this.readLotOrder(userId);
     if (this.lotChanges.get(userId) !== changes) return order;
     if (this.lotOrders.size >= lotOrdersCachedMax) this.lotOrders.clear();
     this.lotOrders.set(userId, { order, atMs });

@@ -1,11 +1,11 @@
 import type { User, UserStatus } from "../../economy/users/user.js";
 import type { UserStore } from "../../economy/users/user-store.js";
 import type { StoreEffect } from "../../ledger/types.js";
+import { batchedReads, keyIn } from "./batched-reads.js";
 import { statementsFor } from "./effects.js";
 import type { Row, SqlDb } from "./sql-db.js";
 
 const sql = {
-  byId: "SELECT * FROM users WHERE id = ?",
   put: `INSERT INTO users (id, country, birth_date, display_name, status, status_reason, created_at, updated_at)
         VALUES (?, ?, ?, ?, ?, ?, ?, ?)
         ON CONFLICT (id) DO UPDATE SET country = excluded.country,
@@ -15,11 +15,20 @@ const sql = {
 };
 
 export class SqlUserStore implements UserStore {
-  constructor(private readonly db: SqlDb) {}
+  /** Concurrent reads of users, one statement for all (batched-reads.ts). */
+  private readonly read: (id: string) => Promise<User | undefined>;
 
-  async getUser(id: string): Promise<User | undefined> {
-    const row = await this.db.get(sql.byId, [id]);
-    return row ? toUser(row) : undefined;
+  constructor(private readonly db: SqlDb) {
+    this.read = batchedReads<User | undefined>(
+      db,
+      `SELECT * FROM users WHERE ${keyIn(db.dialect, "id")}`,
+      (rows) => new Map(rows.map((row) => [row.id as string, toUser(row)])),
+      () => undefined,
+    );
+  }
+
+  getUser(id: string): Promise<User | undefined> {
+    return this.read(id);
   }
 
   async putUser(user: User): Promise<void> {
