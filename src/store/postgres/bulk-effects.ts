@@ -1,60 +1,124 @@
 import { freshJson, type JsonTexts } from "../../ledger/json-texts.js";
 import type { StoreEffect } from "../../ledger/types.js";
 import { statementsFor } from "../sql/effects.js";
+import { jsonIntegers, jsonTexts, type PgElementType, pgArray } from "../sql/json-lists.js";
+import { outboxEvents, postgresOutboxStatements } from "../sql/outbox.js";
 import type { Statement } from "../sql/sql-db.js";
 import { numbered } from "./placeholders.js";
 
+/** A statement for `pg`, with the name it is prepared under on each connection, if any. */
+export interface NamedStatement extends Statement {
+  name?: string;
+}
+
 /**
- * The effects of one batch as PostgreSQL statements. A gift batch carries a gift row and two
- * activity rows per gift; one statement each would cost a round trip per row, so those two kinds
- * are written as one multi-row insert per kind (the same SQL as effects.ts, its VALUES repeated).
+ * The effects of one batch as PostgreSQL statements. A gift batch carries a gift row, two
+ * activity rows and perhaps a webhook event per gift; one statement each would cost a round
+ * trip per row. So the rows of each bulk kind go into one `INSERT … SELECT FROM unnest(…)` over
+ * column arrays, a prepared statement whatever the batch size (the SQL is derived from the
+ * single-row statement of effects.ts), and every event of the batch into one outbox statement.
  * Every other effect keeps its own statements, in the order the requests carried them.
+ *
+ * `wanted` says which event types some webhook endpoint subscribes to, read in the batch's
+ * transaction: the others are dropped before their bodies are built. The outbox statement
+ * checks the subscriptions again, so a stale answer costs work, never an event.
  */
 export function postgresEffectStatements(
   effects: readonly StoreEffect[],
   texts: JsonTexts = freshJson,
-): Statement[] {
-  const grouped = new Map<string, unknown[][]>();
-  const out: Statement[] = [];
+  wanted: (type: string) => boolean = () => true,
+): NamedStatement[] {
+  const grouped = new Map<string, { sql: string; rows: unknown[][] }>();
+  const events = [];
+  const out: NamedStatement[] = [];
   for (const effect of effects) {
+    if (effect.type === "outbox.events") {
+      for (const event of outboxEvents(effect.data)) if (wanted(event.type)) events.push(event);
+      continue;
+    }
     const statements = statementsFor(effect, "postgres", texts);
     if (bulkTypes.has(effect.type) && statements.length === 1) {
       const { sql, params } = statements[0]!;
-      let rows = grouped.get(sql);
-      if (rows === undefined) {
-        rows = [];
-        grouped.set(sql, rows);
+      let group = grouped.get(effect.type);
+      if (group === undefined) {
+        group = { sql, rows: [] };
+        grouped.set(effect.type, group);
       }
-      rows.push(params);
+      group.rows.push(params);
     } else {
       out.push(...statements.map((s) => ({ sql: numbered(s.sql), params: s.params })));
     }
   }
-  const bulk: Statement[] = [];
-  for (const [sql, rows] of grouped) {
-    for (let i = 0; i < rows.length; i += rowsPerInsert)
-      bulk.push(multiRow(sql, rows.slice(i, i + rowsPerInsert)));
-  }
+  const bulk: NamedStatement[] = [];
+  for (const [type, { sql, rows }] of grouped) bulk.push(unnestInsert(sql, bulkTypes.get(type)!, rows));
   // Rows first: a later effect of the same batch (a maturation, a reversal) may update a gift row
-  // this batch inserts.
-  return [...bulk, ...out];
+  // this batch inserts. Events last: they refer to nothing written here.
+  const outbox = postgresOutboxStatements(events).map((s) => ({ sql: numbered(s.sql), params: s.params }));
+  return [...bulk, ...out, ...outbox];
 }
 
-/** Plain inserts of new rows: no conflict clause, so their order within the batch does not matter. */
-const bulkTypes: ReadonlySet<string> = new Set(["gift.record", "activity.record"]);
+/**
+ * Plain inserts of new rows, with the PostgreSQL type of each placeholder in order. No conflict
+ * clause, so their order within the batch does not matter.
+ */
+const bulkTypes: ReadonlyMap<string, readonly PgElementType[]> = new Map<string, readonly PgElementType[]>([
+  [
+    "gift.record",
+    [
+      "text",
+      "text",
+      "text",
+      "text",
+      "bigint",
+      "bigint",
+      "bigint",
+      "text",
+      "text",
+      "text",
+      "text",
+      "text",
+      "bigint",
+      "bigint",
+    ],
+  ],
+  ["activity.record", ["text", "text", "bigint", "text"]],
+]);
 
-/** Well under PostgreSQL's 65,535 bound parameters for the widest row (14 columns). */
-const rowsPerInsert = 2_000;
+const valuesPattern = /^(\s*INSERT\s+INTO\s+\w+\s*\([^()]*\)\s*)VALUES\s*\(([^()]*)\)\s*$/i;
+/** Derived statements, by single-row SQL: each is prepared under its own name. */
+const derived = new Map<string, { sql: string; name: string; types: readonly PgElementType[] }>();
 
-const valuesPattern = /^([\s\S]*\bVALUES\s*)(\([^()]*\))(\s*)$/;
-
-/** `INSERT … VALUES (?, …)` with its VALUES list repeated once per row, numbered for PostgreSQL. */
-function multiRow(sql: string, rows: readonly unknown[][]): Statement {
-  const match = valuesPattern.exec(sql);
-  if (match === null) throw new Error(`not a single-row INSERT … VALUES statement: ${sql}`);
-  const [, head, tuple] = match;
-  let n = 0;
-  // Literals in the tuple ('pending') are kept; only placeholders are numbered.
-  const tuples = rows.map(() => tuple!.replace(/\?/g, () => `$${++n}`));
-  return { sql: `${head!}${tuples.join(", ")}`, params: rows.flat() };
+/**
+ * `INSERT INTO t (…) VALUES (?, 'x', ?)` for many rows, as `INSERT INTO t (…) SELECT u.c1, 'x',
+ * u.c2 FROM unnest(…) WITH ORDINALITY …` over one list per placeholder (json-lists.ts), in row
+ * order (identity columns such as `gifts.rowid` are drawn in it).
+ */
+export function unnestInsert(
+  sql: string,
+  types: readonly PgElementType[],
+  rows: readonly unknown[][],
+): NamedStatement {
+  let statement = derived.get(sql);
+  if (statement === undefined) {
+    const match = valuesPattern.exec(sql);
+    if (!match) throw new Error(`not a single-row INSERT … VALUES statement: ${sql}`);
+    if (match[2]!.split("?").length - 1 !== types.length)
+      throw new Error(`${types.length} types for the placeholders of ${sql}`);
+    let n = 0;
+    const select = match[2]!.replace(/\?/g, () => `u.c${++n}`);
+    const arrays = types.map((type, i) => pgArray(`$${i + 1}`, type)).join(", ");
+    const columns = types.map((_, i) => `c${i + 1}`).join(", ");
+    statement = {
+      sql: `${match[1]!}SELECT ${select} FROM unnest(${arrays}) WITH ORDINALITY AS u (${columns}, n) ORDER BY u.n`,
+      name: `gs_bulk_${derived.size + 1}`,
+      types,
+    };
+    derived.set(sql, statement);
+  }
+  const params = statement.types.map((type, c) =>
+    type === "text"
+      ? jsonTexts(rows.map((row) => row[c] as string | null))
+      : jsonIntegers(rows.map((row) => row[c] as bigint | number | null)),
+  );
+  return { sql: statement.sql, name: statement.name, params };
 }

@@ -20,6 +20,7 @@ import {
 } from "../../ledger/types.js";
 import type { Coordination } from "../coordination.js";
 import { accountFromRow, previousOf, type Row, transferFromRow } from "../ledger-rows.js";
+import { jsonIntegers, jsonTexts, type PgElementType, pgArray } from "../sql/json-lists.js";
 import type { SqlDb, Statement } from "../sql/sql-db.js";
 import { AdvisoryKeyedLock, runExclusive } from "./advisory-lock.js";
 import { postgresEffectStatements } from "./bulk-effects.js";
@@ -198,7 +199,7 @@ export class PostgresLedgerStore implements LedgerStore, SqlDb, Coordination {
   }
 
   async getIdempotency(key: string): Promise<IdempotencyRecord | undefined> {
-    const { rows } = await this.pool.query<Row>(sql.idempotencyByKey, [[key]]);
+    const { rows } = await this.pool.query<Row>(sql.idempotencyByKey, [jsonTexts([key])]);
     return rows[0] ? toIdempotency(rows[0]) : undefined;
   }
 
@@ -357,8 +358,9 @@ class PostgresWriteTx implements LedgerWriteTx {
     // created and locked by a batch that waits on it (found by three processes in
     // test/scale-out.test.ts). Holding an id's advisory lock is the right to lock its row, so
     // the row locks that follow never wait, and the advisory locks are taken in one global order.
-    await this.client.query(sql.advisoryLocks, [ids, accountLockKind]);
-    this.collect(found, (await this.client.query<Row>(sql.lockAccounts, [ids])).rows);
+    const idList = jsonTexts(ids);
+    await this.client.query(sql.advisoryLocks, [idList, accountLockKind]);
+    this.collect(found, (await this.client.query<Row>(sql.lockAccounts, [idList])).rows);
     for (const id of ids) if (!found.has(id)) this.heads.set(id, null);
     return found;
   }
@@ -377,8 +379,9 @@ class PostgresWriteTx implements LedgerWriteTx {
     // Locked before they are read: a key another batch is applying right now has no row yet, and
     // this batch must wait for it rather than apply the same request a second time. The read is
     // its own statement so that its snapshot is taken after the wait.
-    await this.client.query(sql.advisoryLocks, [keys, idempotencyLockKind]);
-    const { rows } = await this.client.query<Row>(sql.idempotencyByKey, [keys]);
+    const keyList = jsonTexts(keys);
+    await this.client.query(sql.advisoryLocks, [keyList, idempotencyLockKind]);
+    const { rows } = await this.client.query<Row>(sql.idempotencyByKey, [keyList]);
     for (const row of rows) found.set(row.key as string, toIdempotency(row));
     return found;
   }
@@ -397,15 +400,15 @@ class PostgresWriteTx implements LedgerWriteTx {
       name: "gs_insert_accounts",
       text: sql.insertAccounts,
       values: [
-        accounts.map((a) => a.id),
-        accounts.map((a) => a.unit),
-        accounts.map((a) => a.flags),
-        accounts.map((a) => a.debitsPosted),
-        accounts.map((a) => a.creditsPosted),
-        accounts.map((a) => a.debitsPending),
-        accounts.map((a) => a.creditsPending),
-        accounts.map((a) => BigInt(a.createdAt)),
-        heads,
+        jsonTexts(accounts.map((a) => a.id)),
+        jsonTexts(accounts.map((a) => a.unit)),
+        jsonIntegers(accounts.map((a) => a.flags)),
+        jsonIntegers(accounts.map((a) => a.debitsPosted)),
+        jsonIntegers(accounts.map((a) => a.creditsPosted)),
+        jsonIntegers(accounts.map((a) => a.debitsPending)),
+        jsonIntegers(accounts.map((a) => a.creditsPending)),
+        jsonIntegers(accounts.map((a) => a.createdAt)),
+        jsonIntegers(heads),
       ],
     });
     invariant(result.rowCount === accounts.length, "every new account is inserted");
@@ -436,18 +439,18 @@ class PostgresWriteTx implements LedgerWriteTx {
       name: "gs_insert_transfers",
       text: sql.insertTransfers,
       values: [
-        ids,
-        rows.map((r) => TransferType[r.type]),
-        rows.map((r) => r.debitAccountId),
-        rows.map((r) => r.creditAccountId),
-        rows.map((r) => r.amount),
-        rows.map((r) => r.kind),
-        rows.map((r) => r.pendingId),
-        rows.map((r) => (r.expiresAt === null ? null : BigInt(r.expiresAt))),
-        rows.map((r) => (r.metadata === null ? null : texts.of(r.metadata))),
-        rows.map((r) => BigInt(r.createdAt)),
-        debitPrev,
-        creditPrev,
+        jsonIntegers(ids),
+        jsonIntegers(rows.map((r) => TransferType[r.type])),
+        jsonTexts(rows.map((r) => r.debitAccountId)),
+        jsonTexts(rows.map((r) => r.creditAccountId)),
+        jsonIntegers(rows.map((r) => r.amount)),
+        jsonTexts(rows.map((r) => r.kind)),
+        jsonIntegers(rows.map((r) => r.pendingId)),
+        jsonIntegers(rows.map((r) => r.expiresAt)),
+        jsonTexts(rows.map((r) => (r.metadata === null ? null : texts.of(r.metadata)))),
+        jsonIntegers(rows.map((r) => r.createdAt)),
+        jsonIntegers(debitPrev),
+        jsonIntegers(creditPrev),
       ],
     });
     invariant(result.rowCount === n, "every transfer is inserted");
@@ -464,12 +467,12 @@ class PostgresWriteTx implements LedgerWriteTx {
       name: "gs_update_balances",
       text: sql.updateBalances,
       values: [
-        accounts.map((a) => a.id),
-        accounts.map((a) => a.debitsPosted),
-        accounts.map((a) => a.creditsPosted),
-        accounts.map((a) => a.debitsPending),
-        accounts.map((a) => a.creditsPending),
-        heads,
+        jsonTexts(accounts.map((a) => a.id)),
+        jsonIntegers(accounts.map((a) => a.debitsPosted)),
+        jsonIntegers(accounts.map((a) => a.creditsPosted)),
+        jsonIntegers(accounts.map((a) => a.debitsPending)),
+        jsonIntegers(accounts.map((a) => a.creditsPending)),
+        jsonIntegers(heads),
       ],
     });
     invariant(result.rowCount === accounts.length, "every account whose balance changes exists");
@@ -509,10 +512,10 @@ class PostgresWriteTx implements LedgerWriteTx {
       name: "gs_insert_idempotency",
       text: sql.insertIdempotency,
       values: [
-        rows.map((r) => r.key),
-        rows.map((r) => r.requestHash),
-        rows.map((r) => r.result),
-        rows.map((r) => BigInt(r.createdAt)),
+        jsonTexts(rows.map((r) => r.key)),
+        jsonTexts(rows.map((r) => r.requestHash)),
+        jsonTexts(rows.map((r) => r.result)),
+        jsonIntegers(rows.map((r) => r.createdAt)),
       ],
     });
   }
@@ -526,8 +529,14 @@ class PostgresWriteTx implements LedgerWriteTx {
     if (effects.some((e) => e.type === "gift.record")) {
       await this.client.query("SELECT pg_advisory_xact_lock($1::bigint)", [giftFeedLock]);
     }
-    for (const statement of postgresEffectStatements(effects, texts)) {
-      await this.client.query(statement.sql, statement.params);
+    let wanted: ((type: string) => boolean) | undefined;
+    if (effects.some((e) => e.type === "outbox.events")) {
+      const { rows } = await this.client.query<Row>(sql.subscribedTypes);
+      const types = new Set(rows.map((row) => row.type as string));
+      wanted = types.has("*") ? () => true : (type) => types.has(type);
+    }
+    for (const { sql: text, params, name } of postgresEffectStatements(effects, texts, wanted)) {
+      await this.client.query({ text, values: params, ...(name === undefined ? {} : { name }) });
     }
   }
 
@@ -535,7 +544,10 @@ class PostgresWriteTx implements LedgerWriteTx {
   async finish(): Promise<void> {
     if (this.headsDirty.size === 0) return;
     const ids = [...this.headsDirty];
-    const result = await this.client.query(sql.updateHeads, [ids, ids.map((id) => this.heads.get(id)!)]);
+    const result = await this.client.query(sql.updateHeads, [
+      jsonTexts(ids),
+      jsonIntegers(ids.map((id) => this.heads.get(id)!)),
+    ]);
     invariant(result.rowCount === ids.length, "every account with new transfers exists");
     this.headsDirty.clear();
   }
@@ -561,6 +573,11 @@ class PostgresWriteTx implements LedgerWriteTx {
   }
 }
 
+/** `$1, $2, …` as arrays of `types`, each bound as a JSON list (json-lists.ts). */
+function pgArrays(...types: PgElementType[]): string {
+  return types.map((type, i) => pgArray(`$${i + 1}`, type)).join(", ");
+}
+
 const postedTypes = `${TransferType.posted}, ${TransferType.post_pending}`;
 const accountColumns = `id, unit, flags, debits_posted, credits_posted, debits_pending, credits_pending,
   created_at, last_transfer_id`;
@@ -571,15 +588,15 @@ const sql = {
   accountsById: `SELECT ${accountColumns} FROM accounts WHERE id = ANY($1::text[])`,
   accountHead: "SELECT last_transfer_id FROM accounts WHERE id = $1",
   // ORDER BY puts the row locks after the sort: every transaction locks accounts in id order.
-  lockAccounts: `SELECT ${accountColumns} FROM accounts WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE`,
+  lockAccounts: `SELECT ${accountColumns} FROM accounts WHERE id = ANY(${pgArray("$1", "text")}) ORDER BY id FOR UPDATE`,
   lockHolds: `SELECT transfer_id, debit_account_id, credit_account_id, amount, expires_at, status
     FROM holds WHERE transfer_id = ANY($1::bigint[]) ORDER BY transfer_id FOR UPDATE`,
   // A volatile call in the select list runs after the sort, so the locks are taken in stripe order.
   advisoryLocks: `SELECT pg_advisory_xact_lock($2::integer, s) FROM (
-      SELECT DISTINCT (hashtextextended(k, 0) & ${lockStripes - 1})::integer AS s FROM unnest($1::text[]) AS k
+      SELECT DISTINCT (hashtextextended(k, 0) & ${lockStripes - 1})::integer AS s
+      FROM json_array_elements_text($1::json) AS k
     ) AS l ORDER BY s`,
-  idempotencyByKey:
-    "SELECT key, request_hash, result, created_at FROM idempotency WHERE key = ANY($1::text[])",
+  idempotencyByKey: `SELECT key, request_hash, result, created_at FROM idempotency WHERE key = ANY(${pgArray("$1", "text")})`,
   transfersById: `SELECT ${transferColumns} FROM transfers WHERE id = ANY($1::bigint[])`,
   chainPage: `WITH RECURSIVE chain (id, n) AS (
       SELECT $1::bigint, 1
@@ -600,26 +617,25 @@ const sql = {
       ORDER BY created_at LIMIT $2)`,
   nextIds: "SELECT nextval('transfers_id_seq') AS id FROM generate_series(1, $1::integer) ORDER BY 1",
   insertAccounts: `INSERT INTO accounts (${accountColumns})
-    SELECT * FROM unnest($1::text[], $2::text[], $3::integer[], $4::bigint[], $5::bigint[], $6::bigint[],
-      $7::bigint[], $8::bigint[], $9::bigint[])`,
+    SELECT * FROM unnest(${pgArrays("text", "text", "integer", "bigint", "bigint", "bigint", "bigint", "bigint", "bigint")})`,
   insertTransfers: `INSERT INTO transfers (${transferColumns})
-    SELECT * FROM unnest($1::bigint[], $2::smallint[], $3::text[], $4::text[], $5::bigint[], $6::text[],
-      $7::bigint[], $8::bigint[], $9::text[], $10::bigint[], $11::bigint[], $12::bigint[])`,
+    SELECT * FROM unnest(${pgArrays("bigint", "smallint", "text", "text", "bigint", "text", "bigint", "bigint", "text", "bigint", "bigint", "bigint")})`,
   // A head never goes back to null, so a null here means "this batch did not move it".
   updateBalances: `UPDATE accounts AS a SET debits_posted = u.dp, credits_posted = u.cp,
       debits_pending = u.dh, credits_pending = u.ch, last_transfer_id = COALESCE(u.head, a.last_transfer_id)
-    FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[])
+    FROM unnest(${pgArrays("text", "bigint", "bigint", "bigint", "bigint", "bigint")})
       AS u (id, dp, cp, dh, ch, head)
     WHERE a.id = u.id`,
   updateHeads: `UPDATE accounts AS a SET last_transfer_id = u.head
-    FROM unnest($1::text[], $2::bigint[]) AS u (id, head) WHERE a.id = u.id`,
+    FROM unnest(${pgArrays("text", "bigint")}) AS u (id, head) WHERE a.id = u.id`,
   insertHolds: `INSERT INTO holds (transfer_id, debit_account_id, credit_account_id, amount, expires_at, status)
     SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::smallint[])`,
   closeHolds: `UPDATE holds AS h SET status = u.status
     FROM unnest($1::bigint[], $2::smallint[]) AS u (id, status)
     WHERE h.transfer_id = u.id AND h.status = ${PendingStatus.open}`,
+  subscribedTypes: "SELECT DISTINCT type FROM webhook_subscriptions",
   insertIdempotency: `INSERT INTO idempotency (key, request_hash, result, created_at)
-    SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[])`,
+    SELECT * FROM unnest(${pgArrays("text", "text", "text", "bigint")})`,
   reconcile: `WITH
       dp AS (SELECT debit_account_id AS id, SUM(amount) AS s FROM transfers WHERE type IN (${postedTypes}) GROUP BY 1),
       cp AS (SELECT credit_account_id AS id, SUM(amount) AS s FROM transfers WHERE type IN (${postedTypes}) GROUP BY 1),

@@ -1,9 +1,10 @@
 import { afterEach, describe, expect, it } from "vitest";
+import { outboxEffect, outboxEvent } from "../../economy/events/events.js";
 import { GiftstreamError } from "../../errors.js";
 import { Ledger } from "../../ledger/ledger.js";
 import { TestClock, testLedgerDefaults } from "../../ledger/ledger.testkit.js";
 import { reconcile } from "../../ledger/reconcile.js";
-import type { LedgerResult } from "../../ledger/types.js";
+import type { JsonObject, LedgerResult } from "../../ledger/types.js";
 import { migratePostgres } from "./migrate.js";
 import { postgresMigrations } from "./migrations.js";
 import { openPool } from "./pool.js";
@@ -328,6 +329,80 @@ describe.skipIf(!available)("the ledger on PostgreSQL", () => {
     );
     const { n } = (await node!.store.get("SELECT COUNT(*) AS n FROM accounts"))!;
     expect(n).toBe(18_000n);
+  });
+
+  it("writes a batch's gift rows, history rows and wanted webhook events set-based, in request order", async () => {
+    const [node] = await cluster(1);
+    await node!.ledger.createAccounts([
+      { id: "a", unit: "COIN" },
+      { id: "b", unit: "COIN" },
+    ]);
+    // One endpoint takes gift.sent; nobody takes user.restricted.
+    await node!.store.execute([
+      {
+        sql: "INSERT INTO webhook_subscriptions (type, endpoint_id) VALUES ('gift.sent', 'we_1')",
+        params: [],
+      },
+    ]);
+    const count = 120;
+    const gift = (i: number): JsonObject => ({
+      id: `gft_${String(count - i).padStart(4, "0")}`,
+      senderId: `v${i}`,
+      recipientId: "c",
+      giftId: "rose",
+      quantity: 1,
+      coins: String(i + 1),
+      diamonds: String(i),
+      source: "live",
+      contextId: 'stream "one"',
+      valueUsd: "0.005",
+      commissionRate: "0.5",
+      economyVersion: "ev_1",
+      createdAt: 1000 + i,
+      maturesAt: 2000 + i,
+    });
+    // Submitted together: they share group-commit batches, so their rows are written many per statement.
+    await Promise.all(
+      Array.from({ length: count }, (_, i) =>
+        node!.ledger.submit({
+          transfers: [{ debitAccountId: "a", creditAccountId: "b", amount: 1n, kind: "gift" }],
+          effects: [
+            { type: "gift.record", data: gift(i) },
+            {
+              type: "activity.record",
+              data: { userId: `v${i}`, kind: "gift_sent", at: i, note: 'a "quote"' },
+            },
+            outboxEffect([
+              outboxEvent("gift.sent", `g${i}`, 1000 + i, { id: gift(i).id as string }),
+              outboxEvent("user.restricted", `u${i}`, 1000 + i, { id: `v${i}` }),
+            ]),
+          ],
+        }),
+      ),
+    );
+    const gifts = await node!.store.all("SELECT * FROM gifts ORDER BY rowid");
+    expect(gifts.map((r) => r.id)).toEqual(Array.from({ length: count }, (_, i) => gift(i).id));
+    expect(gifts[7]).toMatchObject({
+      coins: 8n,
+      diamonds: 7n,
+      context_id: 'stream "one"',
+      status: "pending",
+    });
+    const activity = await node!.store.all("SELECT user_id, data FROM activity ORDER BY id");
+    expect(activity.map((r) => r.user_id)).toEqual(Array.from({ length: count }, (_, i) => `v${i}`));
+    expect(JSON.parse(activity[3]!.data as string)).toMatchObject({ note: 'a "quote"' });
+    // Only the subscribed type is stored, and its deliveries follow the events' order.
+    const events = await node!.store.all(
+      `SELECT e.type, e.payload, d.id AS delivery FROM webhook_events e
+       JOIN webhook_deliveries d ON d.event_seq = e.seq ORDER BY e.seq`,
+    );
+    expect(events.map((e) => e.type)).toEqual(Array(count).fill("gift.sent"));
+    expect(events.map((e) => (JSON.parse(e.payload as string) as { data: { id: string } }).data.id)).toEqual(
+      gifts.map((g) => g.id),
+    );
+    const deliveries = events.map((e) => e.delivery as bigint);
+    expect(deliveries).toEqual([...deliveries].sort((x, y) => (x < y ? -1 : 1)));
+    await expectReconciled(node!.store);
   });
 
   it("writes a request's domain records in its transaction, and rolls both back when one cannot be written", async () => {
