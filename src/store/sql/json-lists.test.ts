@@ -61,7 +61,11 @@ describe.skipIf(!available)("JSON lists on PostgreSQL", () => {
   beforeAll(async () => {
     const created = await createTestSchema();
     drop = created.drop;
-    store = await PostgresLedgerStore.open({ url: testDatabaseUrl, schema: created.schema, connectionsMax: 2 });
+    store = await PostgresLedgerStore.open({
+      url: testDatabaseUrl,
+      schema: created.schema,
+      connectionsMax: 2,
+    });
   });
   afterAll(async () => {
     await store.close();
