@@ -19,9 +19,10 @@ export interface NamedStatement extends Statement {
  * single-row statement of effects.ts), and every event of the batch into one outbox statement.
  * Every other effect keeps its own statements, in the order the requests carried them.
  *
- * `wanted` says which event types some webhook endpoint subscribes to, read in the batch's
- * transaction: the others are dropped before their bodies are built. The outbox statement
- * checks the subscriptions again, so a stale answer costs work, never an event.
+ * `wanted` says which event types some webhook endpoint subscribes to, as the batch's
+ * transaction read them just before: the others are dropped before their bodies are built, as
+ * the outbox statement would drop them. It checks the subscriptions again, so a type whose
+ * last endpoint went in between costs a body built for nothing, and no more.
  */
 export function postgresEffectStatements(
   effects: readonly StoreEffect[],
