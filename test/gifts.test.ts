@@ -160,6 +160,13 @@ describe("gifts", () => {
     ["a self-gift", { recipientId: "viewer" }, 422, "self_gift_forbidden"],
     // PostgreSQL text cannot hold it: it must be refused before it reaches a batch.
     ["a NUL in the context id", { context: { type: "live", id: "stream\u0000x" } }, 400, "invalid_request"],
+    // Nor can its JSON lists hold a lone surrogate, which JSON's "\ud800" escape parses to.
+    [
+      "a lone surrogate in the context id",
+      { context: { type: "live", id: "stream\ud800" } },
+      400,
+      "invalid_request",
+    ],
     ["an unknown gift", { giftId: "unicorn" }, 422, "unknown_gift"],
     ["too many at once", { giftId: "rose", quantity: 101 }, 422, "quantity_too_large"],
     ["an underage creator", { recipientId: "kid" }, 422, "underage"],

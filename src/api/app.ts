@@ -13,7 +13,7 @@ import type { Logger } from "pino";
 import type { Config } from "../config/index.js";
 import { clientErrorHandler, errorHandler, notFoundHandler, requestProblem } from "./error-handler.js";
 import { lazyChildLogger } from "./lazy-logger.js";
-import { refuseNul } from "./nul-text.js";
+import { refuseUnstorable } from "./nul-text.js";
 import { registerOpenApi } from "./openapi.js";
 import { sendProblem } from "./problem.js";
 import { type HealthChecks, healthRoutes } from "./routes/health.js";
@@ -123,9 +123,9 @@ export async function buildApp(options: BuildAppOptions): Promise<GiftstreamApp>
     }
   });
 
-  // After parsing, before the schemas: a NUL anywhere in the request's text is a 400 (nul-text.ts).
+  // After parsing, before the schemas: a NUL or a lone surrogate anywhere in the request's text is a 400 (nul-text.ts).
   app.addHook("preValidation", async (request) => {
-    refuseNul([request.params, request.query, request.body]);
+    refuseUnstorable([request.params, request.query, request.body]);
   });
 
   await registerOpenApi(app);

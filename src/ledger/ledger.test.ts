@@ -942,19 +942,34 @@ describe("effectsOf", () => {
   });
 });
 
-describe("effects with a NUL in their text", () => {
-  it("refuse only their own request, never the batch it rides in", async () => {
+describe("effects with text no store can keep (a NUL, a lone surrogate)", () => {
+  it.each([
+    ["a NUL", "u\u0000"],
+    ["a lone high surrogate", "stream-\ud800"],
+    ["a lone low surrogate", "\udfff-stream"],
+    ["a NUL after a spelled-out backslash", "\\\u0000"],
+  ])("refuse only their own request, never the batch it rides in: %s", async (_, text) => {
     const t = await world();
-    const nul = { type: "activity.record", data: { userId: "u\u0000", kind: "gift_sent", at: 1 } };
-    const [bad, good] = await Promise.allSettled([
-      t.ledger.submit({ transfers: [pay("alice", "bob", 1n)], effects: [nul] }),
+    const bad = { type: "activity.record", data: { userId: "u1", kind: "gift_sent", at: 1, note: text } };
+    const [refused, good] = await Promise.allSettled([
+      t.ledger.submit({ transfers: [pay("alice", "bob", 1n)], effects: [bad] }),
       t.ledger.submit({ transfers: [pay("alice", "carol", 1n)] }),
     ]);
-    expect(bad.status).toBe("rejected");
-    expect((bad as PromiseRejectedResult).reason).toMatchObject({ code: "invalid_request" });
+    expect(refused.status).toBe("rejected");
+    expect((refused as PromiseRejectedResult).reason).toMatchObject({ code: "invalid_request" });
     expect(good.status).toBe("fulfilled");
     expect((await t.ledger.balance("bob")).creditsPosted).toBe(0n);
     expect((await t.ledger.balance("carol")).creditsPosted).toBe(1n);
+  });
+
+  it("keep well-formed text, and text that spells the escapes out", async () => {
+    const t = await world();
+    const note = "🎁 \\u0000 \\ud800 \\\\u0000 Zoë";
+    await t.ledger.submit({
+      transfers: [pay("alice", "bob", 1n)],
+      effects: [{ type: "activity.record", data: { userId: "u1", kind: "gift_sent", at: 1, note } }],
+    });
+    expect((await t.ledger.balance("bob")).creditsPosted).toBe(1n);
   });
 });
 

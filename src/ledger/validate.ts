@@ -4,6 +4,16 @@ import { int64Max } from "./apply.js";
 import { freshJson, type JsonTexts, jsonTextOf } from "./json-texts.js";
 import type { JsonObject, LedgerRequest, TransferInput } from "./types.js";
 
+/** Why text a store cannot keep as given is refused (here, and by the API before it). */
+export const unstorableTextDetail =
+  "text must be well-formed Unicode (no lone surrogate) without the NUL character (U+0000)";
+
+/**
+ * In JSON text: the escape JSON.stringify writes for a NUL or a lone surrogate (a well-formed pair
+ * is written as it is), not preceded by an escaped backslash (text that spells out `\u0000`).
+ */
+const unstorableEscape = /(?<!\\)(?:\\\\)*\\u(?:0000|d[89a-f])/;
+
 export interface RequestLimits {
   /** The cap on any single amount, so that no running total can overflow 64 bits in practice. */
   amountMax: bigint;
@@ -52,11 +62,12 @@ export function validateRequest(
     if (typeof effect.type !== "string" || effect.type.length === 0) {
       throw new GiftstreamError("invalid_request", "an effect needs a type");
     }
-    // PostgreSQL text cannot hold a NUL, and an effect's strings go into text columns of the
-    // batch's shared statements: one such string would fail every request in its batch. It is
-    // refused here, for this request only (and on SQLite too, so both stores answer alike).
-    if (checkJson(effect.data, `effect ${effect.type}`, texts)?.includes("\\u0000")) {
-      throw new GiftstreamError("invalid_request", "text must not contain the NUL character (U+0000)");
+    // PostgreSQL text cannot hold a NUL, nor its JSON lists a lone surrogate, and an effect's
+    // strings go into text columns of the batch's shared statements: one such string would fail
+    // every request in its batch. It is refused here, for this request only (and on SQLite too,
+    // so both stores answer alike).
+    if (unstorableEscape.test(checkJson(effect.data, `effect ${effect.type}`, texts) ?? "")) {
+      throw new GiftstreamError("invalid_request", unstorableTextDetail);
     }
   }
   if (

@@ -382,12 +382,29 @@ describe.skipIf(!available)("the ledger on PostgreSQL", () => {
     );
     const gifts = await node!.store.all("SELECT * FROM gifts ORDER BY rowid");
     expect(gifts.map((r) => r.id)).toEqual(Array.from({ length: count }, (_, i) => gift(i).id));
-    expect(gifts[7]).toMatchObject({
-      coins: 8n,
-      diamonds: 7n,
-      context_id: 'stream "one"',
-      status: "pending",
-    });
+    // Every column of every row is its own gift's: no list shifted against another.
+    expect(gifts).toEqual(
+      Array.from({ length: count }, (_, i) => {
+        const g = gift(i);
+        return expect.objectContaining({
+          id: g.id,
+          sender_id: g.senderId,
+          recipient_id: g.recipientId,
+          catalog_id: g.giftId,
+          quantity: 1n,
+          coins: BigInt(g.coins as string),
+          diamonds: BigInt(g.diamonds as string),
+          source: g.source,
+          context_id: 'stream "one"',
+          value_usd: g.valueUsd,
+          commission_rate: g.commissionRate,
+          economy_version: g.economyVersion,
+          status: "pending",
+          created_at: BigInt(g.createdAt as number),
+          matures_at: BigInt(g.maturesAt as number),
+        });
+      }),
+    );
     const activity = await node!.store.all("SELECT user_id, data FROM activity ORDER BY id");
     expect(activity.map((r) => r.user_id)).toEqual(Array.from({ length: count }, (_, i) => `v${i}`));
     expect(JSON.parse(activity[3]!.data as string)).toMatchObject({ note: 'a "quote"' });

@@ -2,7 +2,7 @@ import DataLoader from "dataloader";
 import { jsonTexts, pgArray } from "./json-lists.js";
 import type { Row, SqlDb, SqlDialect } from "./sql-db.js";
 
-/** Most keys one coalesced read asks for: well inside both databases' parameter limits. */
+/** Most keys one coalesced read asks for: one statement's list, and its answer, stay small. */
 export const keysPerReadMax = 1_000;
 
 /**

@@ -6,18 +6,33 @@
  * escaping was a fifth of the sending process's time.
  */
 
-/** A list of texts (or nulls) as a JSON array. */
+/**
+ * A list of texts (or nulls) as a JSON array. A lone UTF-16 surrogate is written as U+FFFD, as
+ * the UTF-8 encoding of a plain text parameter writes it: its `\ud800` escape is JSON, but
+ * PostgreSQL's parser refuses it, which would fail every row of the statement. (The API and the
+ * ledger refuse such text before it gets here; this keeps any other path from failing a batch.)
+ */
 export function jsonTexts(values: readonly (string | null)[]): string {
+  for (const value of values) {
+    if (value !== null && !value.isWellFormed()) {
+      return JSON.stringify(values.map((v) => (v === null ? null : v.toWellFormed())));
+    }
+  }
   return JSON.stringify(values);
 }
 
-/** A list of integers (or nulls) as a JSON array, exact however large (bigints are not rounded). */
+/**
+ * A list of integers (or nulls) as a JSON array, exact however large (bigints are not rounded).
+ * Anything else is refused: its text could hold a comma, and shift every later row's value.
+ */
 export function jsonIntegers(values: readonly (bigint | number | null)[]): string {
   let out = "[";
   for (let i = 0; i < values.length; i++) {
-    const value = values[i];
+    const value = values[i]!;
     if (i > 0) out += ",";
-    out += value === null || value === undefined ? "null" : value.toString();
+    if (value === null) out += "null";
+    else if (typeof value === "bigint" || Number.isSafeInteger(value)) out += value.toString();
+    else throw new TypeError(`not an integer: ${String(value)}`);
   }
   return `${out}]`;
 }

@@ -27,8 +27,8 @@ export class SqlUserStore implements UserStore {
     );
   }
 
-  getUser(id: string): Promise<User | undefined> {
-    return this.read(id);
+  async getUser(id: string): Promise<User | undefined> {
+    return await this.read(id);
   }
 
   async putUser(user: User): Promise<void> {
