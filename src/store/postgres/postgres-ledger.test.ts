@@ -337,10 +337,10 @@ describe.skipIf(!available)("the ledger on PostgreSQL", () => {
       { id: "a", unit: "COIN" },
       { id: "b", unit: "COIN" },
     ]);
-    // One endpoint takes gift.sent; nobody takes user.restricted.
+    // Two endpoints take gift.sent; nobody takes user.restricted.
     await node!.store.execute([
       {
-        sql: "INSERT INTO webhook_subscriptions (type, endpoint_id) VALUES ('gift.sent', 'we_1')",
+        sql: "INSERT INTO webhook_subscriptions (type, endpoint_id) VALUES ('gift.sent', 'we_1'), ('gift.sent', 'we_2')",
         params: [],
       },
     ]);
@@ -408,17 +408,23 @@ describe.skipIf(!available)("the ledger on PostgreSQL", () => {
     const activity = await node!.store.all("SELECT user_id, data FROM activity ORDER BY id");
     expect(activity.map((r) => r.user_id)).toEqual(Array.from({ length: count }, (_, i) => `v${i}`));
     expect(JSON.parse(activity[3]!.data as string)).toMatchObject({ note: 'a "quote"' });
-    // Only the subscribed type is stored, and its deliveries follow the events' order.
-    const events = await node!.store.all(
-      `SELECT e.type, e.payload, d.id AS delivery FROM webhook_events e
-       JOIN webhook_deliveries d ON d.event_seq = e.seq ORDER BY e.seq`,
+    // Only the subscribed type is stored, and its deliveries follow the events' order, then the
+    // endpoints': the order each endpoint is sent them in.
+    const deliveries = await node!.store.all(
+      `SELECT e.seq, e.type, e.payload, d.endpoint_id, d.id FROM webhook_events e
+       JOIN webhook_deliveries d ON d.event_seq = e.seq ORDER BY e.seq, d.endpoint_id`,
     );
-    expect(events.map((e) => e.type)).toEqual(Array(count).fill("gift.sent"));
-    expect(events.map((e) => (JSON.parse(e.payload as string) as { data: { id: string } }).data.id)).toEqual(
-      gifts.map((g) => g.id),
+    expect(deliveries.map((d) => d.type)).toEqual(Array(2 * count).fill("gift.sent"));
+    expect(deliveries.map((d) => d.endpoint_id)).toEqual(
+      Array.from({ length: 2 * count }, (_, i) => (i % 2 === 0 ? "we_1" : "we_2")),
     );
-    const deliveries = events.map((e) => e.delivery as bigint);
-    expect(deliveries).toEqual([...deliveries].sort((x, y) => (x < y ? -1 : 1)));
+    expect(
+      deliveries
+        .filter((d) => d.endpoint_id === "we_1")
+        .map((d) => (JSON.parse(d.payload as string) as { data: { id: string } }).data.id),
+    ).toEqual(gifts.map((g) => g.id));
+    const ids = deliveries.map((d) => d.id as bigint);
+    expect(ids).toEqual([...ids].sort((x, y) => (x < y ? -1 : 1)));
     await expectReconciled(node!.store);
   });
 
