@@ -403,10 +403,7 @@ class PostgresWriteTx implements LedgerWriteTx {
         jsonTexts(accounts.map((a) => a.id)),
         jsonTexts(accounts.map((a) => a.unit)),
         jsonIntegers(accounts.map((a) => a.flags)),
-        jsonIntegers(accounts.map((a) => a.debitsPosted)),
-        jsonIntegers(accounts.map((a) => a.creditsPosted)),
-        jsonIntegers(accounts.map((a) => a.debitsPending)),
-        jsonIntegers(accounts.map((a) => a.creditsPending)),
+        ...totalsLists(accounts),
         jsonIntegers(accounts.map((a) => a.createdAt)),
         jsonIntegers(heads),
       ],
@@ -466,14 +463,7 @@ class PostgresWriteTx implements LedgerWriteTx {
     const result = await this.client.query({
       name: "gs_update_balances",
       text: sql.updateBalances,
-      values: [
-        jsonTexts(accounts.map((a) => a.id)),
-        jsonIntegers(accounts.map((a) => a.debitsPosted)),
-        jsonIntegers(accounts.map((a) => a.creditsPosted)),
-        jsonIntegers(accounts.map((a) => a.debitsPending)),
-        jsonIntegers(accounts.map((a) => a.creditsPending)),
-        jsonIntegers(heads),
-      ],
+      values: [jsonTexts(accounts.map((a) => a.id)), ...totalsLists(accounts), jsonIntegers(heads)],
     });
     invariant(result.rowCount === accounts.length, "every account whose balance changes exists");
   }
@@ -571,6 +561,16 @@ class PostgresWriteTx implements LedgerWriteTx {
       this.heads.set(row.id as string, (row.last_transfer_id as bigint | null) ?? null);
     }
   }
+}
+
+/** The four running totals of `accounts`, one JSON list each, in the column order of both statements. */
+function totalsLists(accounts: readonly AccountState[]): string[] {
+  return [
+    jsonIntegers(accounts.map((a) => a.debitsPosted)),
+    jsonIntegers(accounts.map((a) => a.creditsPosted)),
+    jsonIntegers(accounts.map((a) => a.debitsPending)),
+    jsonIntegers(accounts.map((a) => a.creditsPending)),
+  ];
 }
 
 /** `$1, $2, …` as arrays of `types`, each bound as a JSON list (json-lists.ts). */
