@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import pg from "pg";
 import { withSearchPath } from "./pool.js";
+import { PostgresLedgerStore } from "./postgres-ledger-store.js";
 
 /**
  * Where the PostgreSQL suites run: `GIFTSTREAM_TEST_DATABASE_URL`, else the local server with
@@ -74,4 +75,20 @@ async function adminQuery(text: string): Promise<void> {
 /** The test database, with `schema` first on the search path of every connection. */
 export function schemaUrl(schema: string): string {
   return withSearchPath(testDatabaseUrl, schema);
+}
+
+/** A PostgreSQL store on a fresh schema of its own; `dispose` closes it and drops the schema. */
+export async function openTestPostgresStore(): Promise<{
+  store: PostgresLedgerStore;
+  dispose(): Promise<void>;
+}> {
+  const { schema, drop } = await createTestSchema();
+  const store = await PostgresLedgerStore.open({ url: testDatabaseUrl, schema, connectionsMax: 2 });
+  return {
+    store,
+    async dispose() {
+      await store.close();
+      await drop();
+    },
+  };
 }

@@ -1,10 +1,6 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createTestSchema, requirePostgres, testDatabaseUrl } from "../postgres/postgres.testkit.js";
-import { PostgresLedgerStore } from "../postgres/postgres-ledger-store.js";
-import { SqliteStore } from "../sqlite/sqlite-store.js";
+import { openTestLedger } from "../../ledger/ledger.testkit.js";
+import { openTestPostgresStore, requirePostgres } from "../postgres/postgres.testkit.js";
 import { batchedReads, keyIn, keysPerReadMax } from "./batched-reads.js";
 import type { Row, SqlDb } from "./sql-db.js";
 
@@ -98,28 +94,14 @@ function suite(open: () => Promise<{ db: SqlDb; close(): Promise<void> }>) {
 
 describe("batched reads on SQLite", () => {
   suite(async () => {
-    const dir = mkdtempSync(join(tmpdir(), "giftstream-batched-"));
-    const store = new SqliteStore({ path: join(dir, "batched.db") });
-    return {
-      db: store,
-      close: async () => {
-        await store.close();
-        rmSync(dir, { recursive: true, force: true });
-      },
-    };
+    const { store, dispose } = openTestLedger();
+    return { db: store, close: dispose };
   });
 });
 
 describe.skipIf(!available)("batched reads on PostgreSQL", () => {
   suite(async () => {
-    const { schema, drop } = await createTestSchema();
-    const store = await PostgresLedgerStore.open({ url: testDatabaseUrl, schema, connectionsMax: 2 });
-    return {
-      db: store,
-      close: async () => {
-        await store.close();
-        await drop();
-      },
-    };
+    const { store, dispose } = await openTestPostgresStore();
+    return { db: store, close: dispose };
   });
 });

@@ -1,11 +1,8 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createTestSchema, requirePostgres, testDatabaseUrl } from "../postgres/postgres.testkit.js";
-import { PostgresLedgerStore } from "../postgres/postgres-ledger-store.js";
-import { SqliteStore } from "../sqlite/sqlite-store.js";
+import { openTestLedger, type TestLedger } from "../../ledger/ledger.testkit.js";
+import { openTestPostgresStore, requirePostgres } from "../postgres/postgres.testkit.js";
+import type { PostgresLedgerStore } from "../postgres/postgres-ledger-store.js";
 import { jsonIntegers, jsonTexts, pgArray } from "./json-lists.js";
 
 const available = await requirePostgres();
@@ -41,21 +38,18 @@ describe("JSON lists", () => {
 });
 
 describe("JSON lists on SQLite", () => {
-  let dir: string;
-  let store: SqliteStore;
+  let sqlite: TestLedger;
   beforeAll(() => {
-    dir = mkdtempSync(join(tmpdir(), "giftstream-json-lists-"));
-    store = new SqliteStore({ path: join(dir, "lists.db") });
+    sqlite = openTestLedger();
   });
-  afterAll(async () => {
-    await store.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => sqlite.dispose());
 
   it("reads back every text, in order", async () => {
     await fc.assert(
       fc.asyncProperty(fc.array(fc.option(storable), { maxLength: 30 }), async (values) => {
-        const rows = await store.all("SELECT value FROM json_each(?) ORDER BY key", [jsonTexts(values)]);
+        const rows = await sqlite.store.all("SELECT value FROM json_each(?) ORDER BY key", [
+          jsonTexts(values),
+        ]);
         expect(rows.map((r) => r.value)).toEqual(values.map((v) => v?.toWellFormed() ?? null));
       }),
       { numRuns: 50 },
@@ -65,20 +59,11 @@ describe("JSON lists on SQLite", () => {
 
 describe.skipIf(!available)("JSON lists on PostgreSQL", () => {
   let store: PostgresLedgerStore;
-  let drop: () => Promise<void>;
+  let dispose: () => Promise<void>;
   beforeAll(async () => {
-    const created = await createTestSchema();
-    drop = created.drop;
-    store = await PostgresLedgerStore.open({
-      url: testDatabaseUrl,
-      schema: created.schema,
-      connectionsMax: 2,
-    });
+    ({ store, dispose } = await openTestPostgresStore());
   });
-  afterAll(async () => {
-    await store.close();
-    await drop();
-  });
+  afterAll(() => dispose());
 
   it("turns texts and integers into arrays that unnest row by row, in order, with nulls", async () => {
     await fc.assert(
