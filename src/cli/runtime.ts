@@ -53,6 +53,7 @@ export async function openRuntime(
     queueRequestsMax: config.ledger.queueRequestsMax,
     historyPageMax: config.ledger.historyPageMax,
     pipelineBatchesMax: config.ledger.pipelineBatchesMax,
+    answerSliceRequests: config.ledger.answerSliceRequests,
     onInvariantViolation: (error) =>
       logger.fatal({ err: error }, "ledger invariant violated; batch rolled back"),
   });

@@ -123,6 +123,12 @@ export const configSchema = Type.Object(
           2,
           "Most group-commit batches handed to the writer thread and not yet durable; the next batch is prepared while these commit.",
         ),
+        answerSliceRequests: integer(
+          1,
+          100_000,
+          16,
+          "Callers of a committed batch answered before the event loop turns again; the batch behind it moves on in between.",
+        ),
         idempotencyRetentionMs: integer(
           86_400_000,
           31_536_000_000,
@@ -623,6 +629,7 @@ export interface Config {
     readonly accountCacheMax: number;
     readonly pendingExpiryIntervalMs: number;
     readonly pipelineBatchesMax: number;
+    readonly answerSliceRequests: number;
     readonly idempotencyRetentionMs: number;
   };
   readonly payouts: {

@@ -333,6 +333,56 @@ describe("atomic requests", () => {
   });
 });
 
+describe("answering a durable batch", () => {
+  /**
+   * Sends `count` requests in one tick (one batch) and returns, per caller in order, the turn of
+   * the event loop its answer arrived in, counted by a setImmediate that re-arms itself.
+   */
+  async function answerTurns(t: TestLedger, count: number): Promise<number[]> {
+    let turn = 0;
+    let ticking = true;
+    const tick = (): void => {
+      turn++;
+      if (ticking) setImmediate(tick);
+    };
+    setImmediate(tick);
+    try {
+      return await Promise.all(
+        Array.from({ length: count }, () =>
+          t.ledger.submit({ transfers: [pay("mint", "bob", 1n)] }).then(() => turn),
+        ),
+      );
+    } finally {
+      ticking = false;
+    }
+  }
+
+  /** Lengths of the runs of equal turns, checking that turns only grow. */
+  function slices(turns: number[]): number[] {
+    const lengths: number[] = [];
+    for (let i = 0; i < turns.length; i++) {
+      if (i > 0 && turns[i] === turns[i - 1]) lengths[lengths.length - 1]!++;
+      else {
+        if (i > 0) expect(turns[i]).toBeGreaterThan(turns[i - 1]!);
+        lengths.push(1);
+      }
+    }
+    return lengths;
+  }
+
+  it("answers answerSliceRequests callers at a time, in order, with the event loop turning between slices", async () => {
+    const t = await world({ answerSliceRequests: 2 });
+    expect(slices(await answerTurns(t, 7))).toEqual([2, 2, 2, 1]);
+    expect((await t.ledger.balances(["bob"])).get("bob")?.creditsPosted).toBe(7n);
+  });
+
+  it("answers 16 at a time by default, and a batch no larger in one turn", async () => {
+    const t = await world();
+    expect(slices(await answerTurns(t, 40))).toEqual([16, 16, 8]);
+    expect(slices(await answerTurns(t, 16))).toEqual([16]);
+  });
+});
+
 describe("two-phase transfers", () => {
   it("hold: pending reduces what is available, not what is posted", async () => {
     const t = await world();
