@@ -1,7 +1,7 @@
 import { freshJson, type JsonTexts } from "../../ledger/json-texts.js";
 import type { StoreEffect } from "../../ledger/types.js";
 import { statementsFor } from "../sql/effects.js";
-import { jsonIntegers, jsonTexts, type PgElementType, pgArray } from "../sql/json-lists.js";
+import { jsonDocuments, jsonIntegers, jsonTexts, type PgElementType, pgArray } from "../sql/json-lists.js";
 import { outboxEvents, postgresOutboxStatements } from "../sql/outbox.js";
 import type { Statement } from "../sql/sql-db.js";
 import { numbered } from "./placeholders.js";
@@ -82,7 +82,7 @@ const bulkTypes: ReadonlyMap<string, readonly PgElementType[]> = new Map<string,
       "bigint",
     ],
   ],
-  ["activity.record", ["text", "text", "bigint", "text"]],
+  ["activity.record", ["text", "text", "bigint", "document"]],
 ]);
 
 const valuesPattern = /^(\s*INSERT\s+INTO\s+\w+\s*\([^()]*\)\s*)VALUES\s*\(([^()]*)\)\s*$/i;
@@ -119,7 +119,9 @@ export function unnestInsert(
   const params = statement.types.map((type, c) =>
     type === "text"
       ? jsonTexts(rows.map((row) => row[c] as string | null))
-      : jsonIntegers(rows.map((row) => row[c] as bigint | number | null)),
+      : type === "document"
+        ? jsonDocuments(rows.map((row) => row[c] as string | null))
+        : jsonIntegers(rows.map((row) => row[c] as bigint | number | null)),
   );
   return { sql: statement.sql, name: statement.name, params };
 }

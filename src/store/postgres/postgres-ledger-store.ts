@@ -20,7 +20,7 @@ import {
 } from "../../ledger/types.js";
 import type { Coordination } from "../coordination.js";
 import { accountFromRow, previousOf, type Row, transferFromRow } from "../ledger-rows.js";
-import { jsonIntegers, jsonTexts, type PgElementType, pgArray } from "../sql/json-lists.js";
+import { jsonDocuments, jsonIntegers, jsonTexts, type PgElementType, pgArray } from "../sql/json-lists.js";
 import type { SqlDb, Statement } from "../sql/sql-db.js";
 import { AdvisoryKeyedLock, runExclusive } from "./advisory-lock.js";
 import { postgresEffectStatements } from "./bulk-effects.js";
@@ -444,7 +444,7 @@ class PostgresWriteTx implements LedgerWriteTx {
         jsonTexts(rows.map((r) => r.kind)),
         jsonIntegers(rows.map((r) => r.pendingId)),
         jsonIntegers(rows.map((r) => r.expiresAt)),
-        jsonTexts(rows.map((r) => (r.metadata === null ? null : texts.of(r.metadata)))),
+        jsonDocuments(rows.map((r) => (r.metadata === null ? null : texts.of(r.metadata)))),
         jsonIntegers(rows.map((r) => r.createdAt)),
         jsonIntegers(debitPrev),
         jsonIntegers(creditPrev),
@@ -504,7 +504,7 @@ class PostgresWriteTx implements LedgerWriteTx {
       values: [
         jsonTexts(rows.map((r) => r.key)),
         jsonTexts(rows.map((r) => r.requestHash)),
-        jsonTexts(rows.map((r) => r.result)),
+        jsonDocuments(rows.map((r) => r.result)),
         jsonIntegers(rows.map((r) => r.createdAt)),
       ],
     });
@@ -619,7 +619,7 @@ const sql = {
   insertAccounts: `INSERT INTO accounts (${accountColumns})
     SELECT * FROM unnest(${pgArrays("text", "text", "integer", "bigint", "bigint", "bigint", "bigint", "bigint", "bigint")})`,
   insertTransfers: `INSERT INTO transfers (${transferColumns})
-    SELECT * FROM unnest(${pgArrays("bigint", "smallint", "text", "text", "bigint", "text", "bigint", "bigint", "text", "bigint", "bigint", "bigint")})`,
+    SELECT * FROM unnest(${pgArrays("bigint", "smallint", "text", "text", "bigint", "text", "bigint", "bigint", "document", "bigint", "bigint", "bigint")})`,
   // A head never goes back to null, so a null here means "this batch did not move it".
   updateBalances: `UPDATE accounts AS a SET debits_posted = u.dp, credits_posted = u.cp,
       debits_pending = u.dh, credits_pending = u.ch, last_transfer_id = COALESCE(u.head, a.last_transfer_id)
@@ -635,7 +635,7 @@ const sql = {
     WHERE h.transfer_id = u.id AND h.status = ${PendingStatus.open}`,
   subscribedTypes: "SELECT DISTINCT type FROM webhook_subscriptions",
   insertIdempotency: `INSERT INTO idempotency (key, request_hash, result, created_at)
-    SELECT * FROM unnest(${pgArrays("text", "text", "text", "bigint")})`,
+    SELECT * FROM unnest(${pgArrays("text", "text", "document", "bigint")})`,
   reconcile: `WITH
       dp AS (SELECT debit_account_id AS id, SUM(amount) AS s FROM transfers WHERE type IN (${postedTypes}) GROUP BY 1),
       cp AS (SELECT credit_account_id AS id, SUM(amount) AS s FROM transfers WHERE type IN (${postedTypes}) GROUP BY 1),

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openTestLedger, type TestLedger } from "../../ledger/ledger.testkit.js";
 import { openTestPostgresStore, requirePostgres } from "../postgres/postgres.testkit.js";
 import type { PostgresLedgerStore } from "../postgres/postgres-ledger-store.js";
-import { jsonIntegers, jsonTexts, pgArray } from "./json-lists.js";
+import { jsonDocuments, jsonIntegers, jsonTexts, pgArray } from "./json-lists.js";
 
 const available = await requirePostgres();
 
@@ -20,6 +20,11 @@ const text = fc.oneof(
 // NUL is refused before any text reaches a store (src/api/nul-text.ts); PostgreSQL cannot hold it.
 const storable = text.filter((s) => !s.includes("\u0000"));
 const integer = fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n });
+/** JSON documents as the stores write them: JSON.stringify of any JSON value, odd text included. */
+const document = fc
+  .oneof(fc.jsonValue(), fc.dictionary(text, fc.oneof(text, fc.integer())), text)
+  .map((value) => JSON.stringify(value))
+  .filter((s) => !s.includes("\u0000"));
 
 describe("JSON lists", () => {
   it("writes integers exactly, however large, and nulls", () => {
@@ -32,6 +37,25 @@ describe("JSON lists", () => {
       fc.property(fc.array(fc.option(integer)), (values) => {
         const parsed = JSON.parse(jsonIntegers(values).replace(/-?\d+/g, '"$&"')) as (string | null)[];
         expect(parsed).toEqual(values.map((v) => (v === null ? null : v.toString())));
+      }),
+    );
+  });
+});
+
+describe("JSON document lines", () => {
+  it("writes a document a line, and a null as a line no document is", () => {
+    expect(jsonDocuments(['{"a":1}', null, "[]", '"x\\ny"'])).toBe('{"a":1}\n-\n[]\n"x\\ny"');
+    expect(jsonDocuments([])).toBe("");
+    expect(jsonDocuments([null])).toBe("-");
+  });
+
+  it("refuses what could read back as another row: a line break, an empty text, the null line", () => {
+    for (const bad of ['{"a":\n1}', "", "-", "\n"]) {
+      expect(() => jsonDocuments(['{"ok":true}', bad])).toThrow(TypeError);
+    }
+    fc.assert(
+      fc.property(fc.array(document), (documents) => {
+        expect(() => jsonDocuments(documents)).not.toThrow();
       }),
     );
   });
@@ -80,6 +104,25 @@ describe.skipIf(!available)("JSON lists on PostgreSQL", () => {
         },
       ),
       { numRuns: 50 },
+    );
+  });
+
+  it("splits document lines into an array that unnests beside the others, in order, with nulls", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.tuple(fc.option(document), fc.option(integer)), { maxLength: 30 }),
+        async (pairs) => {
+          const { rows } = await store.pool.query<{ d: string | null; n: bigint | null }>(
+            `SELECT u.d, u.n
+             FROM unnest(${pgArray("$1", "document")}, ${pgArray("$2", "bigint")}) WITH ORDINALITY AS u (d, n, i)
+             ORDER BY u.i`,
+            [jsonDocuments(pairs.map(([d]) => d)), jsonIntegers(pairs.map(([, n]) => n))],
+          );
+          // Byte for byte (a lone surrogate, which JSON.stringify escapes, is plain ASCII here).
+          expect(rows.map((r) => [r.d, r.n])).toEqual(pairs);
+        },
+      ),
+      { numRuns: 100 },
     );
   });
 });

@@ -1,7 +1,7 @@
 import { type EventType, eventBody, eventTypes, type OutboxEvent } from "../../economy/events/events.js";
 import { invariant } from "../../errors.js";
 import type { JsonObject } from "../../ledger/types.js";
-import { jsonIntegers, jsonTexts, pgArray } from "./json-lists.js";
+import { jsonDocuments, jsonIntegers, jsonTexts, pgArray } from "./json-lists.js";
 import type { SqlDialect, Statement } from "./sql-db.js";
 
 const knownTypes: ReadonlySet<string> = new Set(eventTypes);
@@ -28,7 +28,7 @@ const insertAndFanOutPostgres = `WITH ev AS (
     INSERT INTO webhook_events (id, type, resource, created_at, payload)
     SELECT u.id, u.type, u.resource, u.created_at, u.payload
     FROM unnest(${pgArray("?", "text")}, ${pgArray("?", "text")}, ${pgArray("?", "text")},
-      ${pgArray("?", "bigint")}, ${pgArray("?", "text")}) WITH ORDINALITY
+      ${pgArray("?", "bigint")}, ${pgArray("?", "document")}) WITH ORDINALITY
       AS u (id, type, resource, created_at, payload, n)
     WHERE EXISTS (SELECT 1 FROM webhook_subscriptions s WHERE s.type IN (u.type, '*'))
     ORDER BY u.n
@@ -72,7 +72,7 @@ export function postgresOutboxStatements(events: readonly OutboxEvent[]): Statem
         jsonTexts(events.map((e) => e.type)),
         jsonTexts(events.map((e) => e.resource)),
         jsonIntegers(events.map((e) => e.createdAt)),
-        jsonTexts(events.map((e) => eventBody(e))),
+        jsonDocuments(events.map((e) => eventBody(e))),
       ],
     },
   ];
