@@ -146,10 +146,10 @@ export class SqlPayoutFileStore implements PayoutFileStore {
   }
 
   /**
-   * Read, then numbered from by the caller (file-rail.ts) for lines inserted later: nothing here
-   * keeps two processes that write files of one rail at once from taking the same serials (the
-   * serial index is not unique). On SQLite one process owns the file; on PostgreSQL, files of a
-   * rail must be written by one process at a time.
+   * Read, then numbered from by the caller (file-rail.ts) for lines inserted later. Files of a
+   * rail are written by one job pass at a time; should two processes ever write one at once, the
+   * unique `(rail, serial)` index fails the second file's insert whole, and its cash-outs go into
+   * a file of the next pass.
    */
   async lastSerial(rail: string): Promise<number> {
     return Number((await this.db.get(sql.lastSerial, [rail]))!.n);

@@ -344,6 +344,17 @@ describe.skipIf(!available)("the cash-out, identity, payout and webhook stores o
     expect(await store.countCreated("ach", 0, 2001)).toBe(2);
     expect(await store.lastSerial("ach")).toBe(4);
     expect(await store.lastSerial("nacha-none")).toBe(0);
+    // A serial its rail already used (as a second process writing a file at once would take it)
+    // fails the whole file: none of it is stored. Another rail's serials are its own (pf_c).
+    await expect(
+      store.insert(file("pf_d", "ach", 3000), randomBytes(8), [
+        line("co_7", "pf_d", "ach", 1, 5),
+        line("co_8", "pf_d", "ach", 2, 4),
+      ]),
+    ).rejects.toThrow(/payout_file_lines_serial|unique/i);
+    expect(await store.get("pf_d")).toBeUndefined();
+    expect(await store.line("co_7")).toBeUndefined();
+    expect(await store.lastSerial("ach")).toBe(4);
 
     const paid = { status: "paid" as const, reason: null, paidAt: 3000, returnedAt: null, updatedAt: 3000 };
     expect(await store.updateLine("co_1", "pending", paid)).toBe(true);

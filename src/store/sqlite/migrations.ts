@@ -441,4 +441,16 @@ export const migrations: readonly Migration[] = [
       ) STRICT;
     `,
   },
+  {
+    version: 12,
+    name: "unique payout serials",
+    sql: `
+      -- A rail's serials (NACHA trace numbers, SEPA end-to-end ids) are what its bank echoes back
+      -- in returns: two lines with one serial could not be told apart. A file's serials are read
+      -- (MAX + 1) and then written, so uniqueness rested on one writer per rail at a time; the
+      -- index makes a second concurrent writer fail its whole file instead.
+      DROP INDEX payout_file_lines_serial;
+      CREATE UNIQUE INDEX payout_file_lines_serial ON payout_file_lines (rail, serial);
+    `,
+  },
 ];
