@@ -18,6 +18,22 @@ export interface Runtime {
   close(): Promise<void>;
 }
 
+/**
+ * Callers of a durable batch answered per turn of the event loop, when the configuration leaves it
+ * to the store (0). On PostgreSQL a batch is a dozen round trips driven from this thread, and
+ * slices let the next batch's replies in between; on SQLite the batch runs on the writer thread
+ * and slices only cost the main thread, so a batch is answered whole (docs/benchmarks.md).
+ */
+export function answerSliceRequests(
+  configured: number,
+  dialect: RuntimeStore["dialect"],
+): number | undefined {
+  if (configured > 0) return configured;
+  return dialect === "postgres" ? postgresAnswerSliceRequests : undefined;
+}
+
+const postgresAnswerSliceRequests = 16;
+
 /** Connections a process opens to PostgreSQL for reads and control writes; batches have their own. */
 const postgresReadConnections = 8;
 
@@ -53,7 +69,7 @@ export async function openRuntime(
     queueRequestsMax: config.ledger.queueRequestsMax,
     historyPageMax: config.ledger.historyPageMax,
     pipelineBatchesMax: config.ledger.pipelineBatchesMax,
-    answerSliceRequests: config.ledger.answerSliceRequests,
+    answerSliceRequests: answerSliceRequests(config.ledger.answerSliceRequests, store.dialect),
     onInvariantViolation: (error) =>
       logger.fatal({ err: error }, "ledger invariant violated; batch rolled back"),
   });

@@ -58,7 +58,7 @@ describe("loadConfig defaults", () => {
         accountCacheMax: 1_000_000,
         pendingExpiryIntervalMs: 1000,
         pipelineBatchesMax: 2,
-        answerSliceRequests: 16,
+        answerSliceRequests: 0,
         idempotencyRetentionMs: 172_800_000,
       },
       payouts: {

@@ -124,10 +124,10 @@ export const configSchema = Type.Object(
           "Most group-commit batches handed to the writer thread and not yet durable; the next batch is prepared while these commit.",
         ),
         answerSliceRequests: integer(
-          1,
+          0,
           100_000,
-          16,
-          "Callers of a committed batch answered before the event loop turns again; the batch behind it moves on in between.",
+          0,
+          "Callers of a committed batch answered before the event loop turns again, so the batch behind it moves on in between; 0 lets the store choose (PostgreSQL 16, SQLite the whole batch).",
         ),
         idempotencyRetentionMs: integer(
           86_400_000,

@@ -376,8 +376,13 @@ describe("answering a durable batch", () => {
     expect((await t.ledger.balances(["bob"])).get("bob")?.creditsPosted).toBe(7n);
   });
 
-  it("answers 16 at a time by default, and a batch no larger in one turn", async () => {
+  it("answers a whole batch in one turn by default", async () => {
     const t = await world();
+    expect(slices(await answerTurns(t, 40))).toEqual([40]);
+  });
+
+  it("answers a batch no larger than a slice in one turn", async () => {
+    const t = await world({ answerSliceRequests: 16 });
     expect(slices(await answerTurns(t, 40))).toEqual([16, 16, 8]);
     expect(slices(await answerTurns(t, 16))).toEqual([16]);
   });

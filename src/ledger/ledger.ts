@@ -28,9 +28,10 @@ export interface LedgerOptions extends RequestLimits, GroupCommitOptions {
   /** Most batches handed to the store and not yet durable (default 2). */
   pipelineBatchesMax?: number;
   /**
-   * Callers of a durable batch answered between two turns of the event loop (default 16). Their
-   * continuations run on the ledger's thread; answered all at once, a batch of hundreds keeps the
-   * next batch's store replies waiting behind them (measured on PostgreSQL: docs/benchmarks.md).
+   * Callers of a durable batch answered between two turns of the event loop (default: the whole
+   * batch in one). Their continuations run on the ledger's thread; on PostgreSQL, answered all at
+   * once, a batch of hundreds kept the next batch's store replies waiting behind them (measured:
+   * docs/benchmarks.md).
    */
   answerSliceRequests?: number;
   /** Told about a broken invariant before the batch is rolled back: it is a bug to stop on. */
@@ -183,7 +184,7 @@ export class Ledger {
       invariant(answer !== undefined, "every request in a batch is answered");
       return answer;
     });
-    const slice = this.options.answerSliceRequests ?? 16;
+    const slice = this.options.answerSliceRequests ?? batch.length;
     for (let i = 0; i < batch.length; i++) {
       if (i > 0 && i % slice === 0) await new Promise<void>((resolve) => setImmediate(resolve));
       const answer = ordered[i]!;
