@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import pg from "pg";
+import { answerSliceRequests } from "../src/cli/runtime.js";
 import { Ledger } from "../src/ledger/index.js";
 import { openPool } from "../src/store/postgres/pool.js";
 import { PostgresLedgerStore } from "../src/store/postgres/postgres-ledger-store.js";
@@ -46,6 +47,8 @@ export async function benchPgLedger(): Promise<void> {
       queueRequestsMax: 100_000,
       historyPageMax: 1000,
       pipelineBatchesMax: 2,
+      // As `giftstream serve` sets it on PostgreSQL (ledger.answerSliceRequests 0).
+      answerSliceRequests: answerSliceRequests(0, "postgres"),
     });
     const senders = Array.from({ length: accountsTotal }, (_, i) => `viewer:${i}:coins`);
     const guarded = { debitsMustNotExceedCredits: true };

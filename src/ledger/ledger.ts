@@ -160,36 +160,53 @@ export class Ledger {
       await this.applyBatch(tx, batch, answers);
       markApplied();
     });
+    // Neither side throws, so no later batch ever sees this one's trouble through `inflight`.
     const settled = durable.then(
       () => this.answer(batch, answers),
       (error: unknown) => {
-        if (error instanceof InvariantViolation) this.options.onInvariantViolation?.(error);
         for (const item of batch) item.reject(error);
+        if (error instanceof InvariantViolation) this.report(error);
       },
     );
     this.inflight.add(settled);
-    void settled.then(() => this.inflight.delete(settled));
+    const forget = (): void => {
+      this.inflight.delete(settled);
+    };
+    void settled.then(forget, forget);
     await Promise.race([applied, settled]);
     while (this.inflight.size >= (this.options.pipelineBatchesMax ?? 2)) await Promise.race(this.inflight);
   }
 
   /**
-   * Answers a durable batch's callers in order, a slice at a time, and lets the event loop turn
-   * between slices so that the batch behind this one, whose store replies may be waiting, moves on.
+   * Answers a durable batch's callers in their order in the batch, a slice at a time, and lets
+   * the event loop turn between slices so that the batch behind this one, whose store replies may
+   * be waiting, moves on (its callers may then be answered before the rest of this batch's).
+   * Every caller is answered: one the batch has no answer for (a bug) gets the broken invariant.
    */
   private async answer(batch: Item[], answers: Map<Item, LedgerResult | GiftstreamError>): Promise<void> {
-    // Checked for the whole batch first: a caller is never left unanswered halfway through.
+    let broken: InvariantViolation | undefined;
     const ordered = batch.map((item) => {
       const answer = answers.get(item);
-      invariant(answer !== undefined, "every request in a batch is answered");
-      return answer;
+      if (answer !== undefined) return answer;
+      broken ??= new InvariantViolation("every request in a batch is answered");
+      return broken;
     });
+    if (broken) this.report(broken);
     const slice = this.options.answerSliceRequests ?? batch.length;
     for (let i = 0; i < batch.length; i++) {
       if (i > 0 && i % slice === 0) await new Promise<void>((resolve) => setImmediate(resolve));
       const answer = ordered[i]!;
-      if (answer instanceof GiftstreamError) batch[i]!.reject(answer);
+      if (answer instanceof GiftstreamError || answer instanceof InvariantViolation) batch[i]!.reject(answer);
       else batch[i]!.resolve(answer);
+    }
+  }
+
+  /** Tells `onInvariantViolation`; the callers already carry the error, whatever the hook does. */
+  private report(error: InvariantViolation): void {
+    try {
+      this.options.onInvariantViolation?.(error);
+    } catch {
+      // A hook that throws (the tests' does, to fail loudly) must not leave callers unanswered.
     }
   }
 

@@ -62,7 +62,11 @@ export type StoredTransfer = Omit<TransferRecord, "unit">;
 export interface IdempotencyRecord {
   key: string;
   requestHash: string;
-  /** The serialized first result (see ledger/serialize.ts). */
+  /**
+   * The serialized first result (see ledger/serialize.ts): one line of JSON, as `JSON.stringify`
+   * writes it. PostgreSQL binds a batch's results a line each (store/sql/json-lists.ts), and so
+   * transfer metadata and effect texts, which the ledger also writes with `JSON.stringify`.
+   */
   result: string;
   createdAt: number;
 }

@@ -51,9 +51,11 @@ const documentNull = "-";
  * for a line break or a null is refused rather than written as another row.
  */
 export function jsonDocuments(values: readonly (string | null)[]): string {
-  for (const value of values) {
+  for (let i = 0; i < values.length; i++) {
+    const value = values[i]!;
     if (value !== null && (value === "" || value === documentNull || value.includes("\n"))) {
-      throw new TypeError(`not a one-line JSON document: ${JSON.stringify(value.slice(0, 80))}`);
+      // Where and how long, not what: a document holds user data, and this goes to the logs.
+      throw new TypeError(`document ${i} (${value.length} characters) is not one line of JSON`);
     }
   }
   return values.map((value) => value ?? documentNull).join("\n");
