@@ -7,7 +7,6 @@ import { outboxEffect, outboxEvent } from "../../economy/events/events.js";
 import type { KycDocumentInfo } from "../../economy/kyc/document-store.js";
 import type { StoredPayoutMethod } from "../../economy/payout-methods/payout-method-store.js";
 import type { JsonObject } from "../../ledger/types.js";
-import type { PayoutFile, PayoutFileLine } from "../../providers/payouts/files/payout-file.js";
 import type { WebhookEndpoint } from "../../webhooks/webhook-store.js";
 import { createTestSchema, requirePostgres, testDatabaseUrl } from "../postgres/postgres.testkit.js";
 import { PostgresLedgerStore } from "../postgres/postgres-ledger-store.js";
@@ -15,6 +14,7 @@ import { SqlCashoutStore } from "./cashout-store.js";
 import { statementsFor } from "./effects.js";
 import { SqlKycDocumentStore } from "./kyc-document-store.js";
 import { SqlKycStore } from "./kyc-store.js";
+import { testPayoutFile, testPayoutLine } from "./payout-file-rows.testkit.js";
 import { SqlPayoutFileStore } from "./payout-file-store.js";
 import { SqlPayoutMethodStore } from "./payout-method-store.js";
 import { SqlPaypalPayoutStore } from "./paypal-store.js";
@@ -275,40 +275,8 @@ describe.skipIf(!available)("the cash-out, identity, payout and webhook stores o
 
   it("writes bank files and their lines, and moves lines on", async () => {
     const store = new SqlPayoutFileStore(db);
-    const file = (id: string, rail: string, createdAt: number): PayoutFile => ({
-      id,
-      rail,
-      format: "nacha",
-      filename: `${id}.ach`,
-      contentType: "text/plain",
-      currency: "USD",
-      lineCount: 2,
-      totalMinor: 300n,
-      sha256: "00".repeat(32),
-      createdAt,
-    });
-    const line = (
-      cashoutId: string,
-      fileId: string,
-      rail: string,
-      position: number,
-      serial: number,
-    ): PayoutFileLine => ({
-      cashoutId,
-      fileId,
-      rail,
-      position,
-      serial,
-      reference: `ref_${serial}`,
-      userId: "u1",
-      currency: "USD",
-      netMinor: 150n,
-      status: "pending",
-      reason: null,
-      paidAt: null,
-      returnedAt: null,
-      updatedAt: 1000,
-    });
+    const file = testPayoutFile;
+    const line = testPayoutLine;
     const sealed = randomBytes(40);
     await store.insert(file("pf_a", "ach", 1000), sealed, [
       line("co_1", "pf_a", "ach", 1, 1),
