@@ -1,7 +1,7 @@
 import { freshJson, type JsonTexts } from "../../ledger/json-texts.js";
 import type { StoreEffect } from "../../ledger/types.js";
 import { statementsFor } from "../sql/effects.js";
-import { jsonDocuments, jsonIntegers, jsonTexts, type PgElementType, pgArray } from "../sql/json-lists.js";
+import { type PgElementType, pgArray, pgList } from "../sql/json-lists.js";
 import { outboxEvents, postgresOutboxStatements } from "../sql/outbox.js";
 import type { Statement } from "../sql/sql-db.js";
 import { numbered } from "./placeholders.js";
@@ -117,11 +117,10 @@ export function unnestInsert(
     derived.set(sql, statement);
   }
   const params = statement.types.map((type, c) =>
-    type === "text"
-      ? jsonTexts(rows.map((row) => row[c] as string | null))
-      : type === "document"
-        ? jsonDocuments(rows.map((row) => row[c] as string | null))
-        : jsonIntegers(rows.map((row) => row[c] as bigint | number | null)),
+    pgList(
+      type,
+      rows.map((row) => row[c]),
+    ),
   );
   return { sql: statement.sql, name: statement.name, params };
 }

@@ -450,8 +450,9 @@ export const postgresMigrations: readonly PostgresMigration[] = [
     version: 4,
     name: "unique payout serials",
     sql: `
-      -- Mirrors SQLite's 12: a rail's serials are what its bank echoes back in returns, so two
-      -- lines must never share one, even when two processes write files of one rail at once.
+      -- Mirrors SQLite's 12: a rail's serials number its lines (NACHA trace numbers, which banks
+      -- echo back in returns, are made from them), so two lines must never share one, even when
+      -- two processes write files of one rail at once.
       DROP INDEX payout_file_lines_serial;
       CREATE UNIQUE INDEX payout_file_lines_serial ON payout_file_lines (rail, serial);
     `,

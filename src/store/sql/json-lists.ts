@@ -64,6 +64,13 @@ export function jsonDocuments(values: readonly (string | null)[]): string {
 /** `document`: a text column holding JSON documents, bound with `jsonDocuments`. */
 export type PgElementType = "text" | "document" | "bigint" | "integer" | "smallint";
 
+/** The list to bind for `pgArray(placeholder, type)`: `values` written as that type is read. */
+export function pgList(type: PgElementType, values: readonly unknown[]): string {
+  if (type === "text") return jsonTexts(values as readonly (string | null)[]);
+  if (type === "document") return jsonDocuments(values as readonly (string | null)[]);
+  return jsonIntegers(values as readonly (bigint | number | null)[]);
+}
+
 /**
  * PostgreSQL: the JSON array bound at `placeholder` (`$1`, or `?` before numbering) as an array
  * of `type`, in the list's order (by ordinality: several such arrays are zipped by `unnest`, so

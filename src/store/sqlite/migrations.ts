@@ -445,8 +445,8 @@ export const migrations: readonly Migration[] = [
     version: 12,
     name: "unique payout serials",
     sql: `
-      -- A rail's serials (NACHA trace numbers, SEPA end-to-end ids) are what its bank echoes back
-      -- in returns: two lines with one serial could not be told apart. A file's serials are read
+      -- A rail's serials number its lines, and NACHA trace numbers, which the bank echoes back in
+      -- returns, are made from them: two lines with one serial could not be told apart. A file's serials are read
       -- (MAX + 1) and then written, so uniqueness rested on one writer per rail at a time; the
       -- index makes a second concurrent writer fail its whole file instead.
       DROP INDEX payout_file_lines_serial;
