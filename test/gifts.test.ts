@@ -130,6 +130,57 @@ describe("gifts", () => {
     expect((await send(app, { quantity: 2 }, k)).json()).toMatchObject({ code: "idempotency_key_reused" });
   });
 
+  it("keeps the gift's id in its idempotency record, and replays the receipt from the row after maturation", async () => {
+    const app = await setup({ earnings: { maturationDays: 0 } });
+    await buy(app, "us-1000");
+    const k = key();
+    const first = await send(app, { giftId: "rose", quantity: 3, context: { type: "video", id: "v-7" } }, k);
+    expect(first.statusCode).toBe(201);
+    const id = first.json().id as string;
+    // No receipt and no transfers in the record: the gift's row holds every field of the receipt.
+    const records = await app.runtime.store.all("SELECT result FROM idempotency WHERE result LIKE ?", [
+      '%"receiptOf"%',
+    ]);
+    expect(records.map((r) => JSON.parse(String(r.result)))).toEqual([
+      { transfers: [], memo: { receiptOf: id } },
+    ]);
+    expect(await app.gifts.mature()).toBe(1);
+    const again = await send(app, { giftId: "rose", quantity: 3, context: { type: "video", id: "v-7" } }, k);
+    expect(again.statusCode).toBe(201);
+    expect(again.headers["idempotent-replayed"]).toBe("true");
+    // Byte for byte: the same fields, values and order as the first answer.
+    expect(again.body).toBe(first.body);
+  });
+
+  it("answers a retry of a gift in flight with the first receipt, and replays a record that holds a whole receipt", async () => {
+    const app = await setup();
+    await buy(app, "us-1000");
+    const input = {
+      senderId: "viewer",
+      recipientId: "creator",
+      giftId: "rose",
+      quantity: 2,
+      context: { type: "live" as const, id: "s-1" },
+    };
+    const idem = { key: "service-retry-1", fingerprint: "fingerprint-1" };
+    const [a, b] = await Promise.all([app.gifts.send(input, idem), app.gifts.send(input, idem)]);
+    expect(a.replayed).toBe(false);
+    expect(b).toEqual({ receipt: a.receipt, replayed: true });
+    const diamonds = BigInt(a.receipt.diamondsEarned);
+    expect(diamonds).toBeGreaterThan(0n);
+    expect(await bal(app, "user:creator:diamonds:pending")).toBe(diamonds);
+    // Records written before receipts were read back from rows hold the receipt itself.
+    const legacy = { ...a.receipt, context: { type: "video", id: "as-first-answered" } };
+    await app.runtime.store.execute([
+      {
+        sql: "UPDATE idempotency SET result = ? WHERE key = ?",
+        params: [JSON.stringify({ transfers: [], memo: legacy }), idem.key],
+      },
+    ]);
+    expect(await app.gifts.send(input, idem)).toEqual({ receipt: legacy, replayed: true });
+    expect(await bal(app, "user:creator:diamonds:pending")).toBe(diamonds);
+  });
+
   it("lets exactly the affordable ones of 50 concurrent gifts through", async () => {
     const app = await setup();
     await buy(app, "us-1000");

@@ -704,6 +704,40 @@ describe("idempotency", () => {
     expect(await t.ledger.submit(big)).toEqual({ ...retried, replayed: true });
   });
 
+  it("keeps only the memo of a request with replayTransfers false, and replays it without transfers", async () => {
+    const t = await world();
+    const slim: LedgerRequest = {
+      ...structuredClone(request),
+      idempotencyKey: "slim-1",
+      replayTransfers: false,
+    };
+    const [first, retry] = await Promise.all([t.ledger.submit(slim), t.ledger.submit(structuredClone(slim))]);
+    expect(first.replayed).toBe(false);
+    expect(ids(first)).toEqual([2n, 3n]);
+    // The retry that shared the batch answers as a later replay does: memo, no transfers.
+    expect(retry).toEqual({ transfers: [], memo: first.memo, replayed: true });
+    expect(await t.ledger.submit(structuredClone(slim))).toEqual({
+      transfers: [],
+      memo: { orderId: 1, note: "two gifts" },
+      replayed: true,
+    });
+    expect(await t.ledger.transfersOf("slim-1")).toEqual([]);
+    const record = await t.store.getIdempotency("slim-1");
+    expect(JSON.parse(record!.result)).toEqual({ transfers: [], memo: { orderId: 1, note: "two gifts" } });
+    // Kept whole by default, for the same request under another key.
+    await t.ledger.submit({ ...structuredClone(request), idempotencyKey: "whole-1" });
+    expect(await t.ledger.transfersOf("whole-1")).toHaveLength(2);
+    expect(await views(t, "alice")).toEqual({ posted: 70n, pending: 0n, available: 70n });
+  });
+
+  it("refuses a replayTransfers that is not a boolean, and changes nothing", async () => {
+    const t = await world();
+    const before = await everything(t);
+    const odd = { ...request, replayTransfers: "no" } as unknown as LedgerRequest;
+    await expectCode(t.ledger.submit(odd), "invalid_request");
+    expect(await everything(t)).toEqual(before);
+  });
+
   it("replays a keyed createAccounts-style request", async () => {
     const t = open();
     const create = { idempotencyKey: "signup-7", accounts: [{ id: "u7", unit: "COIN" }], transfers: [] };

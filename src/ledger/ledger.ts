@@ -308,7 +308,7 @@ export class Ledger {
         records.push({
           key: request.idempotencyKey,
           requestHash: item.request.hash,
-          result: serializeResult(result, texts),
+          result: serializeResult(replayable(request, result), texts),
           createdAt: now,
         });
       }
@@ -369,10 +369,17 @@ export class Ledger {
           ? item.request.hash === leader.request.hash
             ? first
             : new GiftstreamError("idempotency_key_reused")
-          : replayOrReuse(leader.request.hash!, item.request.hash, () => first),
+          : replayOrReuse(leader.request.hash!, item.request.hash, () =>
+              replayable(leader.request.request, first),
+            ),
       );
     }
   }
+}
+
+/** What a replay of `request` answers: its result, without the transfers if it asked so. */
+function replayable(request: LedgerRequest, result: LedgerResult): Omit<LedgerResult, "replayed"> {
+  return request.replayTransfers === false ? { transfers: [], memo: result.memo } : result;
 }
 
 function replayOrReuse(

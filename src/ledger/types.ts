@@ -130,6 +130,13 @@ export interface LedgerRequest {
   /** Opaque caller data stored with the idempotency record and returned on replay. */
   memo?: JsonValue;
   /**
+   * Whether a replay lists this request's transfers (default true). False keeps only the memo in
+   * the idempotency record, and every replay (from the record, or of a retry in the same batch)
+   * answers `transfers: []`: for a caller whose answer is its memo, the record shrinks to a
+   * fraction, and so do the bytes every such request writes.
+   */
+  replayTransfers?: boolean;
+  /**
    * Records outside the ledger (a purchase row, say) written by the store in the same transaction
    * as the transfers, so that both land or neither does. Opaque to the ledger.
    */

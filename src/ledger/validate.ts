@@ -70,6 +70,9 @@ export function validateRequest(
       throw new GiftstreamError("invalid_request", unstorableTextDetail);
     }
   }
+  if (request.replayTransfers !== undefined && typeof request.replayTransfers !== "boolean") {
+    throw new GiftstreamError("invalid_request", "replayTransfers must be a boolean");
+  }
   if (
     request.fingerprint !== undefined &&
     (typeof request.fingerprint !== "string" || request.fingerprint.length > 128)

@@ -1,4 +1,4 @@
-import type { GiftLot, GiftStore } from "../../economy/gifts/gifts.js";
+import type { GiftContextType, GiftLot, GiftReceipt, GiftStore } from "../../economy/gifts/gifts.js";
 import { batchedReads, keyIn } from "./batched-reads.js";
 import type { Row, SqlDb } from "./sql-db.js";
 
@@ -63,6 +63,11 @@ export class SqlGiftStore implements GiftStore {
     return row ? toLot(row) : undefined;
   }
 
+  async getReceipt(id: string): Promise<GiftReceipt | undefined> {
+    const row = await this.db.get(sql.lot, [id]);
+    return row ? toReceipt(row) : undefined;
+  }
+
   async listMaturing(now: number, limit: number, recipientId?: string): Promise<GiftLot[]> {
     const rows =
       recipientId === undefined
@@ -109,6 +114,23 @@ export class SqlGiftStore implements GiftStore {
     if (this.lotChanges.size >= lotOrdersCachedMax) this.lotChanges.clear();
     this.lotChanges.set(userId, (this.lotChanges.get(userId) ?? 0) + 1);
   }
+}
+
+/** Field for field what `Gifts` answered when the gift was sent (and in the same order). */
+function toReceipt(row: Row): GiftReceipt {
+  return {
+    id: row.id as string,
+    senderId: row.sender_id as string,
+    recipientId: row.recipient_id as string,
+    giftId: row.catalog_id as string,
+    quantity: Number(row.quantity),
+    coinsSpent: String(row.coins),
+    diamondsEarned: String(row.diamonds),
+    context: { type: row.source as GiftContextType, id: row.context_id as string },
+    economyVersion: row.economy_version as string,
+    createdAt: Number(row.created_at),
+    maturesAt: Number(row.matures_at),
+  };
 }
 
 function toLot(row: Row): GiftLot {
