@@ -1,3 +1,4 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { ageOn, isCountryCode, parseBirthDate } from "./user.js";
 
@@ -31,5 +32,36 @@ describe("users", () => {
     expect(ageOn("2008-11-26", at("2026-11-26T00:00:00Z"))).toBe(18);
     expect(ageOn("2008-02-29", at("2026-02-28T12:00:00Z"))).toBe(17);
     expect(ageOn("2008-02-29", at("2026-03-01T00:00:00Z"))).toBe(18);
+  });
+
+  it("counts age as the calendar does, for any birth date and any time, in any order of days", () => {
+    // The reference: the birthday this year, by the calendar, not yet reached means a year less.
+    const reference = (birthDate: string, now: number) => {
+      const born = new Date(`${birthDate}T00:00:00Z`);
+      const today = new Date(now);
+      const age = today.getUTCFullYear() - born.getUTCFullYear();
+      const before =
+        today.getUTCMonth() < born.getUTCMonth() ||
+        (today.getUTCMonth() === born.getUTCMonth() && today.getUTCDate() < born.getUTCDate());
+      return before ? age - 1 : age;
+    };
+    const day = 86_400_000;
+    fc.assert(
+      fc.property(
+        fc.date({
+          min: new Date("1900-01-01T00:00:00Z"),
+          max: new Date("2100-12-31T00:00:00Z"),
+          noInvalidDate: true,
+        }),
+        fc.array(fc.integer({ min: at("1900-01-01T00:00:00Z"), max: at("2200-01-01T00:00:00Z") }), {
+          minLength: 1,
+          maxLength: 5,
+        }),
+        (born, times) => {
+          const birthDate = new Date(Math.floor(born.getTime() / day) * day).toISOString().slice(0, 10);
+          for (const now of times) expect(ageOn(birthDate, now)).toBe(reference(birthDate, now));
+        },
+      ),
+    );
   });
 });

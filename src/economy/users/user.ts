@@ -48,10 +48,30 @@ export function parseBirthDate(text: string, now: number): string {
 
 /** Whole years lived at `now` (UTC calendar): someone born on 29 February turns a year older on 1 March. */
 export function ageOn(birthDate: string, now: number): number {
-  const [y, m, d] = birthDate.split("-").map(Number) as [number, number, number];
-  const today = new Date(now);
-  let age = today.getUTCFullYear() - y;
-  const month = today.getUTCMonth() + 1;
-  if (month < m || (month === m && today.getUTCDate() < d)) age--;
+  const today = calendarDay(now);
+  // birthDate is YYYY-MM-DD (parseBirthDate): read in place, as every gift checks its creator's age.
+  const y = Number(birthDate.slice(0, 4));
+  const m = Number(birthDate.slice(5, 7));
+  const d = Number(birthDate.slice(8, 10));
+  let age = today.year - y;
+  if (today.month < m || (today.month === m && today.day < d)) age--;
   return age;
+}
+
+const dayMs = 86_400_000;
+/** The last UTC day asked for: the hot path asks for the same day again and again. */
+let lastDay: { index: number; year: number; month: number; day: number } = {
+  index: Number.NaN,
+  year: 0,
+  month: 0,
+  day: 0,
+};
+
+function calendarDay(now: number): { year: number; month: number; day: number } {
+  const index = Math.floor(now / dayMs);
+  if (index !== lastDay.index) {
+    const date = new Date(index * dayMs);
+    lastDay = { index, year: date.getUTCFullYear(), month: date.getUTCMonth() + 1, day: date.getUTCDate() };
+  }
+  return lastDay;
 }
