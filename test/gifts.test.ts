@@ -332,6 +332,9 @@ describe("gift batches", () => {
     const again = await batch(app, body, "batch-1");
     expect(again.json().results.map((r: { ok: boolean }) => r.ok)).toEqual([true, true, false, false]);
     expect(again.json().results[0].gift.id).toBe(results[0] && first.json().results[0].gift.id);
+    // The accepted gifts replay their receipts, read back from their rows, exactly as first answered.
+    const accepted = (r: { results: { ok: boolean }[] }) => r.results.filter((g) => g.ok);
+    expect(accepted(again.json())).toEqual(accepted(first.json()));
     expect(await bal(app, "user:creator:diamonds:pending")).toBe(160n);
   });
 

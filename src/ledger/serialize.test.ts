@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { deserializeResult, serializeResult } from "./serialize.js";
+import { deserializeResult, requestHash, serializeResult } from "./serialize.js";
 import type { JsonObject, TransferRecord } from "./types.js";
 
 // Through JSON once: a -0 comes back as 0, which is JSON's doing, not the serializer's.
@@ -44,5 +44,20 @@ describe("serializeResult", () => {
         expect(deserializeResult(text)).toEqual(result);
       }),
     );
+  });
+});
+
+describe("requestHash", () => {
+  const request = {
+    idempotencyKey: "k-1",
+    transfers: [{ debitAccountId: "a", creditAccountId: "b", amount: 5n, kind: "gift" }],
+    memo: { n: 1 },
+  };
+
+  it("binds replayTransfers: false, and reads true as the default it spells out", () => {
+    expect(requestHash({ ...request, replayTransfers: true })).toBe(requestHash(request));
+    expect(requestHash({ ...request, replayTransfers: false })).not.toBe(requestHash(request));
+    // The key itself is never part of what it is bound to.
+    expect(requestHash({ ...request, idempotencyKey: "k-2" })).toBe(requestHash(request));
   });
 });

@@ -9,8 +9,10 @@ const canonical = configure({ bigint: true, deterministic: true, circularValue: 
 
 /** The fingerprint an idempotency key is bound to. `idempotencyKey` itself is not part of it. */
 export function requestHash(request: LedgerRequest): string {
-  const { idempotencyKey: _key, ...rest } = request;
-  return hash("sha256", canonical(rest) ?? "", "base64url");
+  const { idempotencyKey: _key, replayTransfers, ...rest } = request;
+  // `replayTransfers: true` is the default spelled out: the same request as leaving it out.
+  const bound = replayTransfers === false ? { ...rest, replayTransfers } : rest;
+  return hash("sha256", canonical(bound) ?? "", "base64url");
 }
 
 export function transferRecord(stored: StoredTransfer, unit: string): TransferRecord {

@@ -34,6 +34,11 @@ describe("users", () => {
     expect(ageOn("2008-02-29", at("2026-03-01T00:00:00Z"))).toBe(18);
   });
 
+  it("refuses to answer for a malformed birth date or a clock past what a Date holds, rather than pass a NaN", () => {
+    expect(() => ageOn("next-may-01", at("2026-11-26T00:00:00Z"))).toThrow(/birth date/);
+    expect(() => ageOn("2008-11-26", 8.64e15 + 86_400_000)).toThrow(/clock/);
+  });
+
   it("counts age as the calendar does, for any birth date and any time, in any order of days", () => {
     // The reference: the birthday this year, by the calendar, not yet reached means a year less.
     const reference = (birthDate: string, now: number) => {

@@ -1,4 +1,4 @@
-import { GiftstreamError } from "../../errors.js";
+import { GiftstreamError, invariant } from "../../errors.js";
 
 export const userStatuses = ["active", "restricted", "blocked"] as const;
 export type UserStatus = (typeof userStatuses)[number];
@@ -55,6 +55,8 @@ export function ageOn(birthDate: string, now: number): number {
   const d = Number(birthDate.slice(8, 10));
   let age = today.year - y;
   if (today.month < m || (today.month === m && today.day < d)) age--;
+  // NaN would pass every `age < minimum` check: a malformed date must fail, not let through.
+  invariant(Number.isInteger(age), "a birth date is YYYY-MM-DD");
   return age;
 }
 
@@ -71,6 +73,7 @@ function calendarDay(now: number): { year: number; month: number; day: number } 
   const index = Math.floor(now / dayMs);
   if (index !== lastDay.index) {
     const date = new Date(index * dayMs);
+    invariant(!Number.isNaN(date.getTime()), "the clock reads a time a Date can hold");
     lastDay = { index, year: date.getUTCFullYear(), month: date.getUTCMonth() + 1, day: date.getUTCDate() };
   }
   return lastDay;

@@ -35,6 +35,8 @@ export class SqlGiftStore implements GiftStore {
 
   /** Concurrent reads of lot orders, one statement for all senders (batched-reads.ts). */
   private readonly readLotOrder: (userId: string) => Promise<string[]>;
+  /** Concurrent receipt reads (a replayed `send-batch` has up to 1,000), one statement for all. */
+  private readonly readReceipt: (id: string) => Promise<GiftReceipt | undefined>;
 
   constructor(private readonly db: SqlDb) {
     this.readLotOrder = batchedReads<string[]>(
@@ -56,6 +58,12 @@ export class SqlGiftStore implements GiftStore {
       },
       () => [],
     );
+    this.readReceipt = batchedReads<GiftReceipt | undefined>(
+      db,
+      `SELECT * FROM gifts WHERE ${keyIn(db.dialect, "id")}`,
+      (rows) => new Map(rows.map((row) => [row.id as string, toReceipt(row)])),
+      () => undefined,
+    );
   }
 
   async getLot(id: string): Promise<GiftLot | undefined> {
@@ -63,9 +71,8 @@ export class SqlGiftStore implements GiftStore {
     return row ? toLot(row) : undefined;
   }
 
-  async getReceipt(id: string): Promise<GiftReceipt | undefined> {
-    const row = await this.db.get(sql.lot, [id]);
-    return row ? toReceipt(row) : undefined;
+  getReceipt(id: string): Promise<GiftReceipt | undefined> {
+    return this.readReceipt(id);
   }
 
   async listMaturing(now: number, limit: number, recipientId?: string): Promise<GiftLot[]> {
