@@ -49,8 +49,10 @@ export function cpuPerGift(
   before: ThreadCpu | undefined,
   after: ThreadCpu | undefined,
   gifts: number,
+  /** What `gifts` counts, for the label: a request, for a route that sends none. */
+  noun = "gift",
 ): string {
-  if (pid === undefined || !before || !after || gifts <= 0) return "CPU per gift: no /proc here";
+  if (pid === undefined || !before || !after || gifts <= 0) return `CPU per ${noun}: no /proc here`;
   const us = (ms: number) => Math.round((ms * 1000) / gifts);
   let main = { userMs: 0, sysMs: 0 };
   const others: number[] = [];
@@ -63,5 +65,5 @@ export function cpuPerGift(
   others.sort((a, b) => b - a);
   const busiest = others[0] ?? 0;
   const rest = others.slice(1).reduce((sum, ms) => sum + ms, 0);
-  return `CPU per gift: main thread ${us(main.userMs + main.sysMs)} µs (user ${us(main.userMs)}, system ${us(main.sysMs)}), busiest other thread ${us(busiest)} µs, other threads ${us(rest)} µs`;
+  return `CPU per ${noun}: main thread ${us(main.userMs + main.sysMs)} µs (user ${us(main.userMs)}, system ${us(main.sysMs)}), busiest other thread ${us(busiest)} µs, other threads ${us(rest)} µs`;
 }
