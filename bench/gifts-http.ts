@@ -117,9 +117,13 @@ export async function run(
       },
     ],
   });
-  const ok = result["2xx"];
+  return outcome(result, perRequest);
+}
+
+/** What a phase reports: gifts (or requests) per second of 2xx answers, latency and failures. */
+function outcome(result: autocannon.Result, perRequest: number) {
   return {
-    rate: (ok * perRequest) / result.duration,
+    rate: (result["2xx"] * perRequest) / result.duration,
     durationS: result.duration,
     p50: result.latency.p50,
     p99: result.latency.p99,
@@ -135,13 +139,7 @@ async function runGet(url: string, path: string) {
     duration: durationS,
     headers: { authorization: `Bearer ${key}` },
   });
-  return {
-    rate: result["2xx"] / result.duration,
-    durationS: result.duration,
-    p50: result.latency.p50,
-    p99: result.latency.p99,
-    errors: result.non2xx + result.errors,
-  };
+  return outcome(result, 1);
 }
 
 export async function benchGiftsHttp(): Promise<void> {
