@@ -163,6 +163,22 @@ describe("operator API keys", () => {
     ]);
     const bad = await t.app.inject({ method: "GET", url: "/v1/admin/audit?limit=201", headers: t.admin });
     expect(bad.statusCode).toBe(400);
+    // Matches the cursor's digits but is past a 64-bit row id: a 400, not the driver's RangeError.
+    for (const cursor of ["9223372036854775808", "9999999999999999999"]) {
+      const past = await t.app.inject({
+        method: "GET",
+        url: `/v1/admin/audit?cursor=${cursor}`,
+        headers: t.admin,
+      });
+      expect(past.statusCode).toBe(400);
+      expect(past.json()).toMatchObject({ code: "invalid_request" });
+    }
+    const last = await t.app.inject({
+      method: "GET",
+      url: "/v1/admin/audit?cursor=9223372036854775807",
+      headers: t.admin,
+    });
+    expect(last.statusCode).toBe(200);
   });
 
   it("generates one admin key at first start when none is configured, and prints it once", async () => {

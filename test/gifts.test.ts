@@ -401,6 +401,14 @@ describe("history", () => {
       headers: app.admin,
     });
     expect(missing.statusCode).toBe(404);
+    // The cursor's pattern admits 19 digits; past a 64-bit row id it is a 400, not a 500.
+    const past = await app.app.inject({
+      method: "GET",
+      url: "/v1/users/creator/transactions?cursor=9999999999999999999",
+      headers: app.admin,
+    });
+    expect(past.statusCode).toBe(400);
+    expect(past.json()).toMatchObject({ code: "invalid_request" });
   });
 
   it("records chargebacks for the buyer and for the creator whose diamonds are taken back", async () => {

@@ -111,5 +111,9 @@ describe("a mixed run across the PayPal, Stripe Connect and test rails", () => {
     const report = await reconciliation(t);
     expect(report.differences).toEqual([]);
     expect(report).toMatchObject({ ok: true, cashoutsChecked: cases.length });
+    // A leap second passes the date-time format but is no instant `Date` can hold: a 400, not a 500.
+    const leap = await t.inject("GET", "/v1/admin/reconciliation/payouts?since=2016-12-31T23:59:60Z");
+    expect(leap.statusCode).toBe(400);
+    expect(leap.json()).toMatchObject({ code: "invalid_request", detail: expect.stringMatching(/since/) });
   });
 });

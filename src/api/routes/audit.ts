@@ -3,6 +3,7 @@ import type { Access } from "../../access/access.js";
 import { GiftstreamError } from "../../errors.js";
 import type { GiftstreamApp } from "../app.js";
 import { errorResponses } from "../problem.js";
+import { cursorRowId } from "../query-values.js";
 
 const auditPageMax = 200;
 
@@ -45,7 +46,7 @@ export function auditRoutes(app: GiftstreamApp, access: Access): void {
       const limit = Number(request.query.limit ?? "50");
       if (limit > auditPageMax)
         throw new GiftstreamError("invalid_request", `limit is at most ${auditPageMax}`);
-      const before = request.query.cursor === undefined ? null : BigInt(request.query.cursor);
+      const before = cursorRowId(request.query.cursor);
       const rows = await access.listAudit(before, limit + 1);
       const page = rows.slice(0, limit);
       return {

@@ -3,6 +3,7 @@ import type { PayoutReconciliation } from "../../economy/cashouts/payout-reconci
 import { type PayoutSide, payoutDifferenceKinds } from "../../economy/cashouts/reconcile-payouts.js";
 import type { GiftstreamApp } from "../app.js";
 import { errorResponses } from "../problem.js";
+import { dateTimeMs } from "../query-values.js";
 
 const Side = Type.Union([
   Type.Object({ status: Type.String(), currency: Type.String(), net: Type.String() }),
@@ -89,7 +90,7 @@ export function payoutReconciliationRoutes(
     },
     async (request, reply) => {
       const since = request.query.since;
-      const sinceMs = since === undefined ? defaultSince() : Date.parse(since);
+      const sinceMs = since === undefined ? defaultSince() : dateTimeMs(since, "since");
       const report = await reconcile(sinceMs);
       return reply.header("cache-control", "no-store").send(reconciliationView(report));
     },

@@ -4,6 +4,7 @@ import type { Users } from "../../economy/users/users.js";
 import { GiftstreamError } from "../../errors.js";
 import type { GiftstreamApp } from "../app.js";
 import { errorResponses } from "../problem.js";
+import { cursorRowId } from "../query-values.js";
 import { UserIdParams } from "./users.js";
 
 const pageMax = 200;
@@ -53,7 +54,7 @@ export function transactionRoutes(app: GiftstreamApp, activity: ActivityStore, u
       await users.get(request.params.userId);
       const limit = Number(request.query.limit ?? "50");
       if (limit > pageMax) throw new GiftstreamError("invalid_request", `limit is at most ${pageMax}`);
-      const before = request.query.cursor === undefined ? null : BigInt(request.query.cursor);
+      const before = cursorRowId(request.query.cursor);
       const rows = await activity.list(request.params.userId, before, limit + 1);
       const page = rows.slice(0, limit);
       return {
