@@ -186,6 +186,47 @@ describe("chargebacks", () => {
     expect((await reconcile(app.runtime.store)).problems).toEqual([]);
   });
 
+  it("a refund repays coin debt first, refunds only the rest, and lifts the restriction", async () => {
+    const app = await setup("GB");
+    const p1 = await buyPack(app, "gb-1000");
+    const p2 = await buyPack(app, "gb-1000");
+    await spendCoins(app, p1.id, 400n);
+    await simulateProvider(app, p1.id, "dispute");
+    expect(await posted(app, "user:buyer:coins:debt")).toBe(-400n);
+    expect((await user(app)).status).toBe("restricted");
+
+    const k = newKey();
+    const res = await refundPurchase(app, p2.id, k);
+    expect(res.statusCode, res.body).toBe(200);
+    // 400 of the 1,000 unused coins repay the debt; 789 × 600 / 1000 = 473.4 → 473.
+    expect(res.json()).toMatchObject({ status: "refunded", refundedCoins: "600", refundedMinor: "473" });
+    expect(await posted(app, `user:buyer:coins:paid:${p2.id}`)).toBe(0n);
+    expect(await posted(app, "user:buyer:coins:debt")).toBe(0n);
+    // The chargeback books its loss apart; sales lose only the refund.
+    expect(await posted(app, "platform:GBP:revenue:coin_sales")).toBe(2n * 789n - 473n);
+    expect(await user(app)).toMatchObject({ status: "active", statusReason: null });
+    const replay = await refundPurchase(app, p2.id, k);
+    expect(replay.headers["idempotent-replayed"]).toBe("true");
+    expect(await posted(app, "user:buyer:coins:debt")).toBe(0n);
+    expect((await reconcile(app.runtime.store)).problems).toEqual([]);
+  });
+
+  it("refuses a refund whose unused coins are all owed as debt, and changes nothing", async () => {
+    const app = await setup("GB");
+    const p1 = await buyPack(app, "gb-1000");
+    const p2 = await buyPack(app, "gb-1000");
+    await spendCoins(app, p1.id, 1000n);
+    await simulateProvider(app, p1.id, "dispute");
+    const sales = await posted(app, "platform:GBP:revenue:coin_sales");
+    const res = await refundPurchase(app, p2.id);
+    expect(res.statusCode).toBe(422);
+    expect(res.json()).toMatchObject({ code: "coins_non_refundable", detail: expect.stringMatching(/debt/) });
+    expect(await posted(app, `user:buyer:coins:paid:${p2.id}`)).toBe(1000n);
+    expect(await posted(app, "user:buyer:coins:debt")).toBe(-1000n);
+    expect(await posted(app, "platform:GBP:revenue:coin_sales")).toBe(sales);
+    expect((await user(app)).status).toBe("restricted");
+  });
+
   it("a won dispute cancels the debt still owed and lifts the restriction", async () => {
     const app = await setup("US");
     const p = await buyPack(app, "us-1000");

@@ -340,16 +340,30 @@ export class Purchases {
       const now = this.o.clock();
       const lot = userAccounts.paidCoins(purchase.userId, purchase.id);
       const unused = (await this.o.ledger.balances([lot.id])).get(lot.id)?.available ?? 0n;
-      const refundMinor = this.refundQuote(purchase, unused, now);
+      // Coins owed after a chargeback are repaid first, as from a later purchase; only the rest
+      // is refunded. Without this the buyer got money back for coins the debt says are spent.
+      const owed = await this.debtOf(purchase.userId);
+      // biome-ignore lint/complexity/useMathMinMax: Math.min takes no bigint.
+      const repaid = owed < unused ? owed : unused;
+      const coinsBack = unused - repaid;
+      if (unused > 0n && coinsBack === 0n) {
+        throw new GiftstreamError(
+          "coins_non_refundable",
+          `its ${unused} unused coins are owed as coin debt after a chargeback; nothing is left to refund`,
+        );
+      }
+      // Every check before anything moves: a refused refund changes nothing.
+      const refundMinor = this.refundQuote(purchase, coinsBack, now);
+      if (repaid > 0n) await this.repayDebtFrom(purchase, repaid, owed, `${idem.key}:repay`, now);
       const refunded: Purchase = {
         ...purchase,
         status: "refunded",
-        refundedCoins: purchase.refundedCoins + unused,
+        refundedCoins: purchase.refundedCoins + coinsBack,
         refundedMinor: purchase.refundedMinor + refundMinor,
         updatedAt: now,
       };
       const moves = reversal(purchase, {
-        coinsBack: unused,
+        coinsBack,
         moneyBack: refundMinor,
         to: "sales",
         kind: "refund",
@@ -364,7 +378,11 @@ export class Purchases {
             userId: purchase.userId,
             kind: "refund",
             at: now,
-            amounts: { coins: unused.toString(), moneyMinor: refundMinor.toString() },
+            amounts: {
+              coins: coinsBack.toString(),
+              moneyMinor: refundMinor.toString(),
+              debtRepaidCoins: repaid.toString(),
+            },
             counterparty: null,
             context: null,
             economyVersion: purchase.economyVersion,
@@ -731,6 +749,42 @@ export class Purchases {
       });
     }
     return { accounts, transfers, effects, memo: purchaseDocument(completed) as unknown as JsonObject };
+  }
+
+  /**
+   * Repays `repaid` of the `owed` coin debt from a purchase's lot before the rest is refunded, in
+   * its own request: a repayment stands on its own, so a provider that then refuses the refund
+   * undoes the refund only. It lifts the debt restriction once nothing is owed, as a purchase does.
+   */
+  private async repayDebtFrom(
+    purchase: Purchase,
+    repaid: bigint,
+    owed: bigint,
+    idempotencyKey: string,
+    now: number,
+  ): Promise<void> {
+    const user = await this.o.users.get(purchase.userId);
+    const lot = userAccounts.paidCoins(purchase.userId, purchase.id);
+    const debt = userAccounts.coinDebt(purchase.userId);
+    const lifted =
+      repaid === owed && user.status === "restricted" && user.statusReason === debtRestrictionReason;
+    await this.commit({
+      idempotencyKey,
+      fingerprint: "repay",
+      accounts: [lot, debt],
+      transfers: [
+        {
+          debitAccountId: lot.id,
+          creditAccountId: debt.id,
+          amount: repaid,
+          kind: "debt_repayment",
+          metadata: { purchaseId: purchase.id },
+        },
+      ],
+      effects: lifted
+        ? [{ type: "user.status", data: { userId: user.id, status: "active", reason: null, at: now } }]
+        : [],
+    });
   }
 
   private async debtOf(userId: string): Promise<bigint> {
