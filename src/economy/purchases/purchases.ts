@@ -343,7 +343,6 @@ export class Purchases {
       // Coins owed after a chargeback are repaid first, as from a later purchase; only the rest
       // is refunded. Without this the buyer got money back for coins the debt says are spent.
       const owed = await this.debtOf(purchase.userId);
-      // biome-ignore lint/complexity/useMathMinMax: Math.min takes no bigint.
       const repaid = owed < unused ? owed : unused;
       const coinsBack = unused - repaid;
       if (unused > 0n && coinsBack === 0n) {
