@@ -1,5 +1,6 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { reconcile } from "../src/ledger/reconcile.js";
+import { SqlGiftStore } from "../src/store/sql/gift-store.js";
 import { openTestApp, type TestApp } from "./support/app.js";
 
 let t: TestApp | null = null;
@@ -281,6 +282,52 @@ describe("chargebacks of coins that became diamonds", () => {
     ).json();
     expect(wallet.diamonds).toEqual({ pending: "0", withdrawable: "200", onHold: "0" });
     expect(wallet.cash).toEqual({ currency: "USD", gross: "100", commission: "50", net: "50" });
+    expect((await reconcile(app.runtime.store)).problems).toEqual([]);
+  });
+
+  it("a chargeback and the maturation job racing for one lot move its diamonds once", async () => {
+    const app = await setup();
+    const charged = await buy(app, "us-100");
+    const first = await send(app, {}); // all 100 coins of `charged` → lot A, 200 diamonds
+    expect(first.statusCode).toBe(201);
+    await app.clock.set(app.clock.now() + 86_400_000);
+    await buy(app, "us-100");
+    expect((await send(app, {})).statusCode).toBe(201); // lot B, 200 diamonds, a day younger
+    const maturesAt = Date.parse(first.json().maturesAt);
+    await app.clock.set(maturesAt - 1);
+
+    // The chargeback reads lot A as pending; before it submits, A comes due and the job runs.
+    // Without one lock over both, the job moved A's 200 diamonds and the chargeback took another
+    // 200 out of pending (B's), so B could never mature and the job failed for every creator.
+    const getLot = SqlGiftStore.prototype.getLot;
+    let job: Promise<number> | undefined;
+    const spy = vi.spyOn(SqlGiftStore.prototype, "getLot").mockImplementation(async function (
+      this: SqlGiftStore,
+      id: string,
+    ) {
+      const lot = await getLot.call(this, id);
+      if (!job) {
+        await app.clock.set(maturesAt + 1);
+        job = app.gifts.mature();
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+      return lot;
+    });
+    try {
+      const res = await simulate(app, charged.id, "dispute");
+      expect(res.statusCode, res.body).toBeLessThan(300);
+      // The server's own job may have matured A first (it queues on the same lock): either way once.
+      await job;
+    } finally {
+      spy.mockRestore();
+    }
+    expect(await bal(app, "user:creator:diamonds:pending")).toBe(200n);
+    expect(await bal(app, "user:creator:diamonds:withdrawable")).toBe(0n);
+    expect(await bal(app, "platform:diamonds:chargeback_losses")).toBe(0n);
+    await app.clock.set(maturesAt + 2 * 86_400_000);
+    await app.gifts.mature(); // B, unless the server's job got there first
+    expect(await bal(app, "user:creator:diamonds:withdrawable")).toBe(200n);
+    expect(await bal(app, "user:creator:diamonds:pending")).toBe(0n);
     expect((await reconcile(app.runtime.store)).problems).toEqual([]);
   });
 

@@ -137,8 +137,11 @@ export async function composeApp(
     const stripe = stripeFrom(config);
     if (stripe) providers.stripe = stripe;
     const giftStore = new SqlGiftStore(runtime.store);
+    // Pending diamonds move under one lock, held across processes: see `pendingLotsKey`.
+    const lotsLock = runtime.store.keyedLocks("gifts");
     const purchases = new Purchases({
       gifts: giftStore,
+      lotsLock,
       ledger: runtime.ledger,
       store: new SqlPurchaseStore(runtime.store),
       catalog,
@@ -159,6 +162,7 @@ export async function composeApp(
       clock: clock.now,
       events: webhooks.endpoints,
       onSent: live.onSent,
+      lotsLock,
     });
     const identity = openIdentity({ runtime, sealer, users, catalog, access, clock: clock.now });
     const payouts = openCashouts({

@@ -4,6 +4,7 @@ import type { Ledger } from "../../ledger/ledger.js";
 import type { LedgerRequest } from "../../ledger/types.js";
 import { multiplyRate } from "../../money/index.js";
 import { creatorAccounts, platformAccounts, userAccounts } from "../accounts.js";
+import { KeyedLock, type KeyedLocks } from "../cashouts/keyed-lock.js";
 import type { EconomyCatalog } from "../catalog.js";
 import { giftSentEvent } from "../events/event-data.js";
 import { type EventFilter, outboxEffect } from "../events/events.js";
@@ -104,6 +105,14 @@ const dayMs = 86_400_000;
 /** Most gifts in one `send-batch` request. */
 export const giftsPerBatchMax = 1000;
 
+/**
+ * The one key under which pending diamonds are decided: a lot maturing, a chargeback taking its
+ * diamonds back, a won dispute returning them. Each reads the lots afresh under it. Without it a
+ * chargeback and the job could both move one lot's diamonds, each from its own stale read (the
+ * lot reversed and matured too), leaving another lot's maturation short of pending diamonds.
+ */
+export const pendingLotsKey = "pending-lots";
+
 export type BatchResult =
   | { id: string; ok: true; gift: GiftReceipt }
   | { id: string; ok: false; code: string; detail: string };
@@ -126,8 +135,14 @@ export class Gifts {
       events?: EventFilter;
       /** Told of each gift once it is durable (never of a replay): the live feed's doorbell. Must not throw. */
       onSent?: (receipt: GiftReceipt) => void;
+      /** Taken for `pendingLotsKey`; shared with purchases' chargebacks, and across processes. */
+      lotsLock?: KeyedLocks;
     },
-  ) {}
+  ) {
+    this.lotsLock = o.lotsLock ?? new KeyedLock();
+  }
+
+  private readonly lotsLock: KeyedLocks;
 
   async send(input: SendGift, idem: Idempotent): Promise<{ receipt: GiftReceipt; replayed: boolean }> {
     return this.submit(await this.prepare(input, idem));
@@ -357,41 +372,48 @@ export class Gifts {
    * withdrawable is in the account the hold draws on. Both use the same keys, so each lot moves once.
    */
   async mature(limit = 1000, recipientId?: string): Promise<number> {
-    const lots = await this.o.store.listMaturing(this.o.clock(), limit, recipientId);
-    let matured = 0;
-    for (const lot of lots) {
-      const remaining = lot.diamonds - lot.reversedDiamonds;
-      await this.o.ledger.submit({
-        idempotencyKey: `gift:${lot.id}:mature`,
-        fingerprint: "mature",
-        transfers:
-          remaining > 0n
-            ? [
-                {
-                  debitAccountId: creatorAccounts.pendingDiamonds(lot.recipientId).id,
-                  creditAccountId: creatorAccounts.withdrawableDiamonds(lot.recipientId).id,
-                  amount: remaining,
-                  kind: "maturation",
-                  metadata: { giftId: lot.id },
-                },
-              ]
-            : [],
-        effects: [
-          { type: "gift.mature", data: { id: lot.id } },
-          activityEffect({
-            userId: lot.recipientId,
-            kind: "maturation",
-            at: this.o.clock(),
-            amounts: { diamonds: remaining.toString() },
-            counterparty: null,
-            context: null,
-            economyVersion: null,
-            ref: lot.id,
-          }),
-        ],
-      });
-      matured++;
-    }
-    return matured;
+    return this.lotsLock.run(pendingLotsKey, async () => {
+      // Read under the lock, so a chargeback's reversal is either in these rows or waits for them.
+      const lots = await this.o.store.listMaturing(this.o.clock(), limit, recipientId);
+      // Submitted together, they share group commits; a lot that fails does not hold up the rest,
+      // and the first failure is reported once every other lot has moved.
+      const settled = await Promise.allSettled(lots.map((lot) => this.matureLot(lot)));
+      const failed = settled.find((outcome) => outcome.status === "rejected");
+      if (failed) throw failed.reason;
+      return lots.length;
+    });
+  }
+
+  private async matureLot(lot: GiftLot): Promise<void> {
+    const remaining = lot.diamonds - lot.reversedDiamonds;
+    await this.o.ledger.submit({
+      idempotencyKey: `gift:${lot.id}:mature`,
+      fingerprint: "mature",
+      transfers:
+        remaining > 0n
+          ? [
+              {
+                debitAccountId: creatorAccounts.pendingDiamonds(lot.recipientId).id,
+                creditAccountId: creatorAccounts.withdrawableDiamonds(lot.recipientId).id,
+                amount: remaining,
+                kind: "maturation",
+                metadata: { giftId: lot.id },
+              },
+            ]
+          : [],
+      effects: [
+        { type: "gift.mature", data: { id: lot.id } },
+        activityEffect({
+          userId: lot.recipientId,
+          kind: "maturation",
+          at: this.o.clock(),
+          amounts: { diamonds: remaining.toString() },
+          counterparty: null,
+          context: null,
+          economyVersion: null,
+          ref: lot.id,
+        }),
+      ],
+    });
   }
 }

@@ -12,10 +12,11 @@ import {
   type WebhookPaymentProvider,
 } from "../../providers/payments/provider.js";
 import { creatorAccounts, platformAccounts, userAccounts } from "../accounts.js";
+import { KeyedLock, type KeyedLocks } from "../cashouts/keyed-lock.js";
 import type { EconomyCatalog } from "../catalog.js";
 import { purchaseEvent, userRestrictedEvent } from "../events/event-data.js";
 import { type EventFilter, outboxEffects } from "../events/events.js";
-import type { GiftStore } from "../gifts/gifts.js";
+import { type GiftStore, pendingLotsKey } from "../gifts/gifts.js";
 import { activityEffect } from "../history/activity.js";
 import { ageOn, type User } from "../users/user.js";
 import type { Users } from "../users/users.js";
@@ -57,6 +58,8 @@ export interface PurchasesOptions {
   gifts?: GiftStore;
   /** Which webhook events anyone wants; purchases report theirs in the transaction that makes them. */
   events?: EventFilter;
+  /** The gift service's lock on pending diamonds (`pendingLotsKey`): chargebacks take diamonds back under it. */
+  lotsLock?: KeyedLocks;
 }
 
 const dayMs = 86_400_000;
@@ -74,7 +77,11 @@ export const debtRestrictionReason = "coin debt after a chargeback";
  * in the same transaction.
  */
 export class Purchases {
-  constructor(private readonly o: PurchasesOptions) {}
+  private readonly lotsLock: KeyedLocks;
+
+  constructor(private readonly o: PurchasesOptions) {
+    this.lotsLock = o.lotsLock ?? new KeyedLock();
+  }
 
   async get(id: string): Promise<Purchase> {
     const purchase = await this.o.store.getPurchase(id);
@@ -495,7 +502,13 @@ export class Purchases {
    * money the provider took back is booked as a chargeback loss. Keyed by the dispute, so a replayed
    * event applies nothing twice.
    */
-  async chargeback(purchaseId: string, disputeId: string): Promise<void> {
+  chargeback(purchaseId: string, disputeId: string): Promise<void> {
+    // Which of a creator's diamonds are still pending is read, and taken back, under the lock the
+    // maturation job moves them under.
+    return this.lotsLock.run(pendingLotsKey, () => this.applyChargeback(purchaseId, disputeId));
+  }
+
+  private async applyChargeback(purchaseId: string, disputeId: string): Promise<void> {
     const now = this.o.clock();
     const purchase = await this.get(purchaseId);
     // Refunded purchases may still be disputed for what was not refunded.
@@ -588,7 +601,12 @@ export class Purchases {
   }
 
   /** A won dispute reverses the chargeback: coins, debt still owed and money go back. */
-  async disputeWon(purchaseId: string, disputeId: string): Promise<void> {
+  disputeWon(purchaseId: string, disputeId: string): Promise<void> {
+    // Whether a lot matured meanwhile decides where its diamonds go back to: read under the lock.
+    return this.lotsLock.run(pendingLotsKey, () => this.applyDisputeWon(purchaseId, disputeId));
+  }
+
+  private async applyDisputeWon(purchaseId: string, disputeId: string): Promise<void> {
     const now = this.o.clock();
     const purchase = await this.get(purchaseId);
     if (purchase.status !== "disputed" || purchase.disputeId !== disputeId) return;
