@@ -147,231 +147,245 @@ describe("the economy against a reference model", () => {
   it("agrees on every coin, lot, debt and diamond, and the ledger reconciles", async () => {
     let seq = 0;
     await fc.assert(
-      fc.asyncProperty(fc.array(opArb, { minLength: 1, maxLength: 30 }), async (ops) => {
-        const t: TestApp = await openTestApp({ testMode: true });
-        const model = new Model();
-        const key = () => ({ key: `prop-${seq}`, fingerprint: `f-${seq++}` });
-        try {
-          t.clock.set(Date.parse("2031-01-01T00:00:00Z"));
-          for (const id of [...viewers, ...creators]) {
-            await t.users.put(id, { country: "GB", birthDate: "1990-01-01", displayName: id });
-          }
-          const { Bonuses } = await import("../src/economy/bonus.js");
-          const bonuses = new Bonuses(t.runtime.ledger, t.users, t.access, t.clock.now);
+      fc.asyncProperty(
+        fc.array(opArb, { minLength: 1, maxLength: 30 }),
+        fc.boolean(),
+        async (ops, bonusEarns) => {
+          const t: TestApp = await openTestApp({
+            testMode: true,
+            economy: { earnings: { bonusCoinsEarn: bonusEarns } },
+          });
+          const model = new Model();
+          const key = () => ({ key: `prop-${seq}`, fingerprint: `f-${seq++}` });
+          try {
+            t.clock.set(Date.parse("2031-01-01T00:00:00Z"));
+            for (const id of [...viewers, ...creators]) {
+              await t.users.put(id, { country: "GB", birthDate: "1990-01-01", displayName: id });
+            }
+            const { Bonuses } = await import("../src/economy/bonus.js");
+            const bonuses = new Bonuses(t.runtime.ledger, t.users, t.access, t.clock.now);
 
-          for (const op of ops) {
-            const now = t.clock.now();
-            switch (op.op) {
-              case "buy": {
-                const viewer = viewers[op.viewer]!;
-                const user = await t.users.get(viewer);
-                const { purchase } = await t.purchases.create(
-                  { userId: viewer, packId: op.pack, provider: "test" },
-                  key(),
-                );
-                const coins = packs[op.pack];
-                const owed = model.debt.get(viewer) ?? 0n;
-                const repaid = min(owed, coins);
-                add(model.debt, viewer, -repaid);
-                expect(user.status === "blocked").toBe(false);
-                model.purchases.push({
-                  id: purchase.id,
-                  viewer,
-                  coins,
-                  price: prices[op.pack],
-                  lot: coins - repaid,
-                  createdAt: now,
-                  status: "completed",
-                  refundedCoins: 0n,
-                  refundedMoney: 0n,
-                  chargeback: null,
-                });
-                break;
-              }
-              case "bonus": {
-                const viewer = viewers[op.viewer]!;
-                await bonuses.grant(viewer, op.coins, null, "prop", key());
-                add(model.bonus, viewer, op.coins);
-                break;
-              }
-              case "gift":
-              case "batch": {
-                const viewer = viewers[op.viewer]!;
-                const creator = creators[op.creator]!;
-                const sends =
-                  op.op === "gift"
-                    ? [{ gift: op.gift, quantity: op.quantity }]
-                    : op.quantities.map((quantity) => ({ gift: "rose" as const, quantity }));
-                const restricted = (await t.users.get(viewer)).status !== "active";
-                for (const s of sends) {
-                  const coins = gifts[s.gift] * BigInt(s.quantity);
-                  const plan = model.spendPlan(viewer, coins);
-                  const code = await codeOf(
-                    t.gifts.send(
-                      {
-                        senderId: viewer,
-                        recipientId: creator,
-                        giftId: s.gift,
-                        quantity: s.quantity,
-                        context: { type: "live", id: "s" },
-                      },
-                      key(),
-                    ),
+            for (const op of ops) {
+              const now = t.clock.now();
+              switch (op.op) {
+                case "buy": {
+                  const viewer = viewers[op.viewer]!;
+                  const user = await t.users.get(viewer);
+                  const { purchase } = await t.purchases.create(
+                    { userId: viewer, packId: op.pack, provider: "test" },
+                    key(),
                   );
-                  if (restricted) {
-                    expect(code).toBe("user_restricted");
-                    continue;
-                  }
-                  if (plan === null) {
-                    expect(code).toBe("insufficient_coins");
-                    continue;
-                  }
-                  expect(code).toBeNull();
-                  add(model.bonus, viewer, -plan.bonus);
-                  const paidBy = new Map<string, bigint>();
-                  for (const [id, take] of plan.lots) {
-                    model.purchases.find((p) => p.id === id)!.lot -= take;
-                    paidBy.set(id, take);
-                  }
-                  const diamonds = coins * 2n;
-                  add(model.pending, creator, diamonds);
-                  model.lots.push({
-                    id: `lot-${model.lots.length}`,
-                    creator,
-                    diamonds,
+                  const coins = packs[op.pack];
+                  const owed = model.debt.get(viewer) ?? 0n;
+                  const repaid = min(owed, coins);
+                  add(model.debt, viewer, -repaid);
+                  expect(user.status === "blocked").toBe(false);
+                  model.purchases.push({
+                    id: purchase.id,
+                    viewer,
                     coins,
-                    maturesAt: now + 7 * dayMs,
-                    matured: false,
-                    reversed: 0n,
-                    paidBy,
+                    price: prices[op.pack],
+                    lot: coins - repaid,
+                    createdAt: now,
+                    status: "completed",
+                    refundedCoins: 0n,
+                    refundedMoney: 0n,
+                    chargeback: null,
                   });
-                }
-                break;
-              }
-              case "days":
-                t.clock.set(now + op.days * dayMs);
-                break;
-              case "mature": {
-                await t.gifts.mature();
-                for (const lot of model.lots) {
-                  if (lot.matured || lot.maturesAt > now) continue;
-                  lot.matured = true;
-                  add(model.pending, lot.creator, -(lot.diamonds - lot.reversed));
-                  add(model.withdrawable, lot.creator, lot.diamonds - lot.reversed);
-                }
-                break;
-              }
-              case "refund": {
-                const p = model.purchases[op.purchase % Math.max(1, model.purchases.length)];
-                if (!p) break;
-                const code = await codeOf(t.purchases.refund(p.id, key()));
-                const eligible = p.status === "completed" && now - p.createdAt <= 14 * dayMs && p.lot > 0n;
-                if (!eligible) {
-                  expect(code).toBe("coins_non_refundable");
                   break;
                 }
-                expect(code).toBeNull();
-                const q = (p.price * p.lot) / p.coins;
-                const r = p.price * p.lot - q * p.coins;
-                // half-even: below half down, above half up, exactly half to even
-                const refundMoney =
-                  2n * r < p.coins ? q : 2n * r > p.coins ? q + 1n : q % 2n === 0n ? q : q + 1n;
-                p.refundedCoins += p.lot;
-                p.refundedMoney += refundMoney;
-                p.lot = 0n;
-                p.status = "refunded";
-                break;
-              }
-              case "dispute": {
-                const p = model.purchases[op.purchase % Math.max(1, model.purchases.length)];
-                if (!p) break;
-                await t.purchases.chargeback(p.id, `d-${seq++}`);
-                if (p.status === "disputed") break;
-                const removed = p.lot;
-                const spent = p.coins - p.refundedCoins - p.lot;
-                add(model.debt, p.viewer, spent);
-                p.lot = 0n;
-                const diamonds = new Map<string, bigint>();
-                let lossDiamonds = 0n;
-                const pendingLeft = new Map(model.pending);
-                // Newest gift first, as the ledger's history of the lot gives them.
-                for (const lot of [...model.lots].reverse()) {
-                  const coins = lot.paidBy.get(p.id);
-                  if (!coins) continue;
-                  const share = (lot.diamonds * coins) / lot.coins;
-                  if (share === 0n) continue;
-                  const stillPending = !lot.matured && lot.maturesAt > now;
-                  const available = pendingLeft.get(lot.creator) ?? 0n;
-                  const reversed = stillPending ? min(available, share) : 0n;
-                  pendingLeft.set(lot.creator, available - reversed);
-                  lot.reversed += reversed;
-                  add(model.pending, lot.creator, -reversed);
-                  diamonds.set(lot.id, reversed);
-                  lossDiamonds += share - reversed;
+                case "bonus": {
+                  const viewer = viewers[op.viewer]!;
+                  await bonuses.grant(viewer, op.coins, null, "prop", key());
+                  add(model.bonus, viewer, op.coins);
+                  break;
                 }
-                p.chargeback = { removed, debt: spent, diamonds, lossDiamonds };
-                p.status = "disputed";
-                break;
-              }
-              case "won": {
-                const p = model.purchases[op.purchase % Math.max(1, model.purchases.length)];
-                if (!p) break;
-                const disputeId = (await t.purchases.get(p.id)).disputeId;
-                if (p.status !== "disputed" || disputeId === null) break;
-                await t.purchases.disputeWon(p.id, disputeId);
-                const cb = p.chargeback!;
-                p.lot += cb.removed;
-                const owed = model.debt.get(p.viewer) ?? 0n;
-                const cancel = min(owed, cb.debt);
-                add(model.debt, p.viewer, -cancel);
-                p.lot += cb.debt - cancel;
-                for (const lot of model.lots) {
-                  const reversed = cb.diamonds.get(lot.id);
-                  if (!reversed) continue;
-                  lot.reversed -= reversed;
-                  add(model.pending, lot.creator, reversed);
+                case "gift":
+                case "batch": {
+                  const viewer = viewers[op.viewer]!;
+                  const creator = creators[op.creator]!;
+                  const sends =
+                    op.op === "gift"
+                      ? [{ gift: op.gift, quantity: op.quantity }]
+                      : op.quantities.map((quantity) => ({ gift: "rose" as const, quantity }));
+                  const restricted = (await t.users.get(viewer)).status !== "active";
+                  for (const s of sends) {
+                    const coins = gifts[s.gift] * BigInt(s.quantity);
+                    const plan = model.spendPlan(viewer, coins);
+                    const code = await codeOf(
+                      t.gifts.send(
+                        {
+                          senderId: viewer,
+                          recipientId: creator,
+                          giftId: s.gift,
+                          quantity: s.quantity,
+                          context: { type: "live", id: "s" },
+                        },
+                        key(),
+                      ),
+                    );
+                    if (restricted) {
+                      expect(code).toBe("user_restricted");
+                      continue;
+                    }
+                    if (plan === null) {
+                      expect(code).toBe("insufficient_coins");
+                      continue;
+                    }
+                    expect(code).toBeNull();
+                    add(model.bonus, viewer, -plan.bonus);
+                    const paidBy = new Map<string, bigint>();
+                    for (const [id, take] of plan.lots) {
+                      model.purchases.find((p) => p.id === id)!.lot -= take;
+                      paidBy.set(id, take);
+                    }
+                    // Two diamonds a coin; with bonusCoinsEarn false, for the paid coins only.
+                    const diamonds = (bonusEarns ? coins : coins - plan.bonus) * 2n;
+                    add(model.pending, creator, diamonds);
+                    model.lots.push({
+                      id: `lot-${model.lots.length}`,
+                      creator,
+                      diamonds,
+                      coins,
+                      maturesAt: now + 7 * dayMs,
+                      matured: false,
+                      reversed: 0n,
+                      paidBy,
+                    });
+                  }
+                  break;
                 }
-                p.chargeback = null;
-                p.status = "completed";
-                break;
+                case "days":
+                  t.clock.set(now + op.days * dayMs);
+                  break;
+                case "mature": {
+                  await t.gifts.mature();
+                  for (const lot of model.lots) {
+                    if (lot.matured || lot.maturesAt > now) continue;
+                    lot.matured = true;
+                    add(model.pending, lot.creator, -(lot.diamonds - lot.reversed));
+                    add(model.withdrawable, lot.creator, lot.diamonds - lot.reversed);
+                  }
+                  break;
+                }
+                case "refund": {
+                  const p = model.purchases[op.purchase % Math.max(1, model.purchases.length)];
+                  if (!p) break;
+                  const code = await codeOf(t.purchases.refund(p.id, key()));
+                  // Coin debt is repaid first from the lot; only the rest is refunded.
+                  const repaid = min(model.debt.get(p.viewer) ?? 0n, p.lot);
+                  const back = p.lot - repaid;
+                  const eligible = p.status === "completed" && now - p.createdAt <= 14 * dayMs && back > 0n;
+                  if (!eligible) {
+                    expect(code).toBe("coins_non_refundable");
+                    break;
+                  }
+                  expect(code).toBeNull();
+                  add(model.debt, p.viewer, -repaid);
+                  const q = (p.price * back) / p.coins;
+                  const r = p.price * back - q * p.coins;
+                  // half-even: below half down, above half up, exactly half to even
+                  const refundMoney =
+                    2n * r < p.coins ? q : 2n * r > p.coins ? q + 1n : q % 2n === 0n ? q : q + 1n;
+                  p.refundedCoins += back;
+                  p.refundedMoney += refundMoney;
+                  p.lot = 0n;
+                  p.status = "refunded";
+                  break;
+                }
+                case "dispute": {
+                  const p = model.purchases[op.purchase % Math.max(1, model.purchases.length)];
+                  if (!p) break;
+                  await t.purchases.chargeback(p.id, `d-${seq++}`);
+                  if (p.status === "disputed") break;
+                  const removed = p.lot;
+                  const spent = p.coins - p.refundedCoins - p.lot;
+                  add(model.debt, p.viewer, spent);
+                  p.lot = 0n;
+                  const diamonds = new Map<string, bigint>();
+                  let lossDiamonds = 0n;
+                  const pendingLeft = new Map(model.pending);
+                  // Newest gift first, as the ledger's history of the lot gives them.
+                  for (const lot of [...model.lots].reverse()) {
+                    const coins = lot.paidBy.get(p.id);
+                    if (!coins) continue;
+                    const share = bonusEarns
+                      ? (lot.diamonds * coins) / lot.coins
+                      : min(coins * 2n, lot.diamonds);
+                    if (share === 0n) continue;
+                    const stillPending = !lot.matured && lot.maturesAt > now;
+                    const available = pendingLeft.get(lot.creator) ?? 0n;
+                    const reversed = stillPending ? min(available, share) : 0n;
+                    pendingLeft.set(lot.creator, available - reversed);
+                    lot.reversed += reversed;
+                    add(model.pending, lot.creator, -reversed);
+                    diamonds.set(lot.id, reversed);
+                    lossDiamonds += share - reversed;
+                  }
+                  p.chargeback = { removed, debt: spent, diamonds, lossDiamonds };
+                  p.status = "disputed";
+                  break;
+                }
+                case "won": {
+                  const p = model.purchases[op.purchase % Math.max(1, model.purchases.length)];
+                  if (!p) break;
+                  const disputeId = (await t.purchases.get(p.id)).disputeId;
+                  if (p.status !== "disputed" || disputeId === null) break;
+                  await t.purchases.disputeWon(p.id, disputeId);
+                  const cb = p.chargeback!;
+                  p.lot += cb.removed;
+                  const owed = model.debt.get(p.viewer) ?? 0n;
+                  const cancel = min(owed, cb.debt);
+                  add(model.debt, p.viewer, -cancel);
+                  p.lot += cb.debt - cancel;
+                  for (const lot of model.lots) {
+                    const reversed = cb.diamonds.get(lot.id);
+                    if (!reversed) continue;
+                    lot.reversed -= reversed;
+                    add(model.pending, lot.creator, reversed);
+                  }
+                  p.chargeback = null;
+                  p.status = "completed";
+                  break;
+                }
               }
             }
-          }
 
-          // Every balance the ledger holds matches the model.
-          const bal = async (id: string) => (await t.runtime.ledger.balances([id])).get(id)?.posted ?? 0n;
-          for (const viewer of viewers) {
-            expect({ viewer, bonus: await bal(`user:${viewer}:coins:bonus`) }).toEqual({
-              viewer,
-              bonus: model.bonus.get(viewer) ?? 0n,
-            });
-            expect({ viewer, debt: -(await bal(`user:${viewer}:coins:debt`)) }).toEqual({
-              viewer,
-              debt: model.debt.get(viewer) ?? 0n,
-            });
+            // Every balance the ledger holds matches the model.
+            const bal = async (id: string) => (await t.runtime.ledger.balances([id])).get(id)?.posted ?? 0n;
+            for (const viewer of viewers) {
+              expect({ viewer, bonus: await bal(`user:${viewer}:coins:bonus`) }).toEqual({
+                viewer,
+                bonus: model.bonus.get(viewer) ?? 0n,
+              });
+              expect({ viewer, debt: -(await bal(`user:${viewer}:coins:debt`)) }).toEqual({
+                viewer,
+                debt: model.debt.get(viewer) ?? 0n,
+              });
+            }
+            for (const p of model.purchases) {
+              expect({ lot: p.id, coins: await bal(`user:${p.viewer}:coins:paid:${p.id}`) }).toEqual({
+                lot: p.id,
+                coins: p.lot,
+              });
+            }
+            for (const creator of creators) {
+              expect({ creator, pending: await bal(`user:${creator}:diamonds:pending`) }).toEqual({
+                creator,
+                pending: model.pending.get(creator) ?? 0n,
+              });
+              expect({ creator, withdrawable: await bal(`user:${creator}:diamonds:withdrawable`) }).toEqual({
+                creator,
+                withdrawable: model.withdrawable.get(creator) ?? 0n,
+              });
+            }
+            const report = await reconcile(t.runtime.store);
+            expect(report.problems).toEqual([]);
+          } finally {
+            await t.dispose();
           }
-          for (const p of model.purchases) {
-            expect({ lot: p.id, coins: await bal(`user:${p.viewer}:coins:paid:${p.id}`) }).toEqual({
-              lot: p.id,
-              coins: p.lot,
-            });
-          }
-          for (const creator of creators) {
-            expect({ creator, pending: await bal(`user:${creator}:diamonds:pending`) }).toEqual({
-              creator,
-              pending: model.pending.get(creator) ?? 0n,
-            });
-            expect({ creator, withdrawable: await bal(`user:${creator}:diamonds:withdrawable`) }).toEqual({
-              creator,
-              withdrawable: model.withdrawable.get(creator) ?? 0n,
-            });
-          }
-          const report = await reconcile(t.runtime.store);
-          expect(report.problems).toEqual([]);
-        } finally {
-          await t.dispose();
-        }
-      }),
+        },
+      ),
       { numRuns: Number(process.env.PROPERTY_RUNS ?? 25) },
     );
   }, 300_000);

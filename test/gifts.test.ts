@@ -242,6 +242,68 @@ describe("gifts", () => {
   });
 });
 
+describe("earnings.bonusCoinsEarn: false", () => {
+  const grant = (app: TestApp, coins: string) =>
+    app.app.inject({
+      method: "POST",
+      url: "/v1/admin/users/viewer/bonus",
+      headers: { ...app.admin, "idempotency-key": key() },
+      payload: { coins },
+    });
+
+  it("earns diamonds on the paid coins a gift spends, and none on bonus coins", async () => {
+    const app = await setup({ earnings: { bonusCoinsEarn: false } });
+    const pack = await buy(app, "us-100");
+    const paidOnly = await send(app, { giftId: "rose", quantity: 10 });
+    expect(paidOnly.statusCode).toBe(201);
+    const perTen = BigInt(paidOnly.json().diamondsEarned);
+    expect(perTen).toBeGreaterThan(0n);
+
+    expect((await grant(app, "30")).statusCode).toBe(201);
+    // Bonus first: 30 bonus coins, then 30 paid coins; only the paid 30 earn.
+    const k = key();
+    const mixed = await send(app, { giftId: "rose", quantity: 60 }, k);
+    expect(mixed.statusCode).toBe(201);
+    expect(mixed.json()).toMatchObject({ coinsSpent: "60", diamondsEarned: String(3n * perTen) });
+    const replay = await send(app, { giftId: "rose", quantity: 60 }, k);
+    expect(replay.json()).toEqual(mixed.json());
+    expect(await bal(app, "user:viewer:coins:bonus")).toBe(0n);
+    expect(await bal(app, `user:viewer:coins:paid:${pack.id}`)).toBe(60n);
+
+    await grant(app, "20");
+    const bonusOnly = await send(app, { giftId: "rose", quantity: 20 });
+    expect(bonusOnly.json()).toMatchObject({ coinsSpent: "20", diamondsEarned: "0" });
+    expect(await bal(app, "user:creator:diamonds:pending")).toBe(4n * perTen);
+    // What the creator's history and the gift rows say matches what the ledger moved.
+    const history = (
+      await app.app.inject({ method: "GET", url: "/v1/users/creator/transactions", headers: app.admin })
+    ).json() as { data: { amounts: { diamonds: string } }[] };
+    expect(history.data.map((e) => e.amounts.diamonds)).toEqual(["0", String(3n * perTen), String(perTen)]);
+    const rows = (await app.runtime.store.all("SELECT SUM(diamonds) AS d FROM gifts")) as { d: bigint }[];
+    expect(BigInt(rows[0]!.d)).toBe(4n * perTen);
+    expect((await reconcile(app.runtime.store)).problems).toEqual([]);
+  });
+
+  it("a chargeback takes back what the purchase's coins earned, at the gift's rate", async () => {
+    const app = await setup({ earnings: { bonusCoinsEarn: false } });
+    await grant(app, "50");
+    const pack = await buy(app, "us-100");
+    // 50 bonus coins (earning nothing), then 50 of the purchase's coins.
+    const res = await send(app, { giftId: "rose", quantity: 100 });
+    const earned = BigInt(res.json().diamondsEarned);
+    expect(earned).toBeGreaterThan(0n);
+    await app.app.inject({
+      method: "POST",
+      url: `/v1/test/purchases/${pack.id}/dispute`,
+      headers: app.admin,
+    });
+    // Every diamond came from the disputed purchase's coins: all are taken back, none booked as loss.
+    expect(await bal(app, "user:creator:diamonds:pending")).toBe(0n);
+    expect(await bal(app, "platform:diamonds:chargeback_losses")).toBe(0n);
+    expect((await reconcile(app.runtime.store)).problems).toEqual([]);
+  });
+});
+
 describe("chargebacks of coins that became diamonds", () => {
   const simulate = (app: TestApp, id: string, action: string) =>
     app.app.inject({ method: "POST", url: `/v1/test/purchases/${id}/${action}`, headers: app.admin });

@@ -1,5 +1,5 @@
 import { GiftstreamError } from "../errors.js";
-import { int64Max } from "../ledger/apply.js";
+import { int64Max } from "../ledger/int64.js";
 
 /**
  * A row id from a page cursor the schema matched as digits. Ids are 64-bit SQL integers: a larger

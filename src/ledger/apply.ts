@@ -1,4 +1,5 @@
 import { GiftstreamError, invariant } from "../errors.js";
+import { int64Max } from "./int64.js";
 import {
   AccountFlag,
   type AccountInput,
@@ -10,9 +11,9 @@ import {
   type TransferInput,
   type TransferRecord,
 } from "./types.js";
+import { checkFollowOn, type RequestLimits } from "./validate.js";
 
-/** The largest value a signed 64-bit column holds; every running total stays at or under it. */
-export const int64Max = 2n ** 63n - 1n;
+export { int64Max };
 
 /**
  * The working state one group-commit batch applies its requests to: the accounts and holds
@@ -82,10 +83,13 @@ export function applyRequest(
   state: BatchState,
   effects: BatchEffects,
   request: LedgerRequest,
+  limits: RequestLimits,
 ): AppliedRequest | GiftstreamError {
   const accounts = request.accounts;
   const journal =
-    request.transfers.length > 1 || (accounts !== undefined && accounts.length > 0)
+    request.transfers.length > 1 ||
+    (accounts !== undefined && accounts.length > 0) ||
+    request.transfersOf !== undefined
       ? new Journal(state, effects)
       : null;
   const applied: AppliedRequest = { transfers: [], closes: [] };
@@ -116,6 +120,26 @@ export function applyRequest(
     if (error) {
       journal?.rollback();
       return error;
+    }
+  }
+  if (request.transfersOf) {
+    const followOn = request.transfersOf(applied.transfers);
+    for (let i = 0; i < followOn.length; i++) {
+      const index = transfers.length + i;
+      const transfer = followOn[i]!;
+      // Counted as made: a cascade makes one transfer per account it draws on.
+      const error =
+        applied.transfers.length >= limits.requestTransfersMax
+          ? new GiftstreamError(
+              "batch_too_large",
+              `with its follow-ons the request makes more than ${limits.requestTransfersMax} transfers`,
+            )
+          : (checkFollowOn(transfer, index, limits) ??
+            move(state, effects, transfer, index, applied, journal));
+      if (error) {
+        journal!.rollback();
+        return error;
+      }
     }
   }
   return applied;

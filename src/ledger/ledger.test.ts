@@ -8,6 +8,7 @@ import type {
   JsonObject,
   LedgerRequest,
   LedgerResult,
+  PostedTransferInput,
   TransferInput,
   TransferRecord,
 } from "./types.js";
@@ -1028,6 +1029,86 @@ describe("effectsOf", () => {
     });
     expect(seen).toEqual(result.transfers.map((r) => r.id));
     expect(seen.every((id) => id > 0n)).toBe(true);
+  });
+});
+
+describe("transfersOf (follow-on transfers)", () => {
+  /** Alice 100 and bob 30 pay 120 through one cascade; carol is paid twice what came from alice. */
+  const earnOnAlice = (transfersOf?: LedgerRequest["transfersOf"]): LedgerRequest => ({
+    // Follow-ons touch only accounts the request names: carol is named here.
+    accounts: [{ id: "carol", unit: "COIN", flags: { debitsMustNotExceedCredits: true } }],
+    transfers: [
+      {
+        type: "cascade",
+        debitAccountIds: ["bob", "alice"],
+        creditAccountId: "mint",
+        amount: 120n,
+        kind: "spend",
+      },
+    ],
+    transfersOf:
+      transfersOf ??
+      ((made) => {
+        const fromAlice = made
+          .filter((r) => r.debitAccountId === "alice")
+          .reduce((sum, r) => sum + r.amount, 0n);
+        return fromAlice > 0n ? [pay("mint", "carol", 2n * fromAlice, "earn") as PostedTransferInput] : [];
+      }),
+  });
+
+  it("applies transfers made from what the cascade did, in the same request", async () => {
+    const t = await world();
+    await t.ledger.submit({ transfers: [pay("mint", "bob", 30n, "top_up")] });
+    const result = await t.ledger.submit(earnOnAlice());
+    // bob gives his 30 first, alice the other 90: carol earns 180.
+    expect(result.transfers.map((r) => [r.debitAccountId, r.creditAccountId, r.amount])).toEqual([
+      ["bob", "mint", 30n],
+      ["alice", "mint", 90n],
+      ["mint", "carol", 180n],
+    ]);
+    expect(result.transfers.every((r) => r.id > 0n)).toBe(true);
+    expect((await views(t, "carol")).posted).toBe(180n);
+    expect((await views(t, "alice")).posted).toBe(10n);
+  });
+
+  it("refuses the whole request when a follow-on is refused, and nothing moves", async () => {
+    const t = await world();
+    await t.ledger.submit({ transfers: [pay("mint", "bob", 30n, "top_up")] });
+    const before = await everything(t);
+    // carol holds nothing, so she cannot pay: the cascade that came first is undone too.
+    await expectCode(
+      t.ledger.submit(earnOnAlice(() => [pay("carol", "mint", 5n) as PostedTransferInput])),
+      "debits_exceed_credits",
+    );
+    await expectCode(
+      t.ledger.submit(
+        earnOnAlice(() => [{ ...(hold("mint", "carol", 5n) as object), type: "pending" } as never]),
+      ),
+      "invalid_request",
+    );
+    await expectCode(
+      t.ledger.submit(earnOnAlice(() => [pay("mint", "carol", 0n) as PostedTransferInput])),
+      "invalid_amount",
+    );
+    await expectCode(
+      t.ledger.submit(earnOnAlice(() => [pay("mint", "nobody", 5n) as PostedTransferInput])),
+      "account_not_found",
+    );
+    expect(await everything(t)).toEqual(before);
+  });
+
+  it("counts follow-ons against the request's transfer limit", async () => {
+    const t = await world();
+    await t.ledger.submit({ transfers: [pay("mint", "bob", 30n, "top_up")] });
+    const before = await everything(t);
+    // The cascade made two transfers; as many follow-ons as the limit allows one request pass it.
+    const tooMany = () =>
+      Array.from(
+        { length: testLedgerDefaults.requestTransfersMax - 1 },
+        () => pay("mint", "carol", 1n) as PostedTransferInput,
+      );
+    await expectCode(t.ledger.submit(earnOnAlice(tooMany)), "batch_too_large");
+    expect(await everything(t)).toEqual(before);
   });
 });
 

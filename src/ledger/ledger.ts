@@ -255,7 +255,7 @@ export class Ledger {
     const rows: TransferRecord[] = [];
     const closes: { id: bigint; status: PendingStatusCode }[] = [];
     for (const item of toApply) {
-      const outcome = applyRequest(state, effects, item.request.request);
+      const outcome = applyRequest(state, effects, item.request.request, this.options);
       if (outcome instanceof GiftstreamError) {
         answers.set(item, outcome);
         continue;

@@ -57,15 +57,18 @@ export const TransferType = {
 export type TransferTypeName = keyof typeof TransferType;
 export type TransferTypeCode = (typeof TransferType)[TransferTypeName];
 
+/** A transfer that moves `amount` at once. */
+export interface PostedTransferInput {
+  type?: "posted";
+  debitAccountId: string;
+  creditAccountId: string;
+  amount: bigint;
+  kind: string;
+  metadata?: JsonObject;
+}
+
 export type TransferInput =
-  | {
-      type?: "posted";
-      debitAccountId: string;
-      creditAccountId: string;
-      amount: bigint;
-      kind: string;
-      metadata?: JsonObject;
-    }
+  | PostedTransferInput
   | {
       type: "pending";
       debitAccountId: string;
@@ -147,6 +150,14 @@ export interface LedgerRequest {
    * batch; it must be quick and must not throw.
    */
   effectsOf?: (transfers: readonly TransferRecord[]) => StoreEffect[];
+  /**
+   * Posted transfers that follow from what `transfers` did, applied after them in the same
+   * request: a gift whose diamonds are earned only on the paid coins its cascade spent. Each is
+   * checked as a submitted transfer is, and a refused one refuses the whole request. Its accounts
+   * must be among those the request names (in `accounts` or `transfers`), which the batch loads.
+   * Runs inside the batch; it must be quick and must not throw.
+   */
+  transfersOf?: (transfers: readonly TransferRecord[]) => PostedTransferInput[];
   /**
    * What the idempotency key is bound to. Defaults to a hash of this request; a caller whose own
    * request maps to ledger requests that may differ between retries (an HTTP body, say) passes a

@@ -1,8 +1,8 @@
 import { GiftstreamError } from "../errors.js";
 import { findUnit } from "../money/unit.js";
-import { int64Max } from "./apply.js";
+import { int64Max } from "./int64.js";
 import { freshJson, type JsonTexts, jsonTextOf } from "./json-texts.js";
-import type { JsonObject, LedgerRequest, TransferInput } from "./types.js";
+import type { JsonObject, LedgerRequest, PostedTransferInput, TransferInput } from "./types.js";
 
 /** Why text a store cannot keep as given is refused (here, and by the API before it). */
 export const unstorableTextDetail =
@@ -124,6 +124,28 @@ export function validateRequest(
 
 /** Field names in messages are built only on the way to an error: this runs for every transfer. */
 const at = (index: number, field: string): string => `transfers[${index}]${field}`;
+
+/**
+ * A follow-on transfer (`LedgerRequest.transfersOf`), checked as a submitted one is when its
+ * request is applied: it is made then, so it could not be checked on submission. Only a posted
+ * transfer may follow on.
+ */
+export function checkFollowOn(
+  transfer: PostedTransferInput,
+  index: number,
+  limits: RequestLimits,
+): GiftstreamError | null {
+  if (transfer.type !== undefined && transfer.type !== "posted") {
+    return new GiftstreamError("invalid_request", `${at(index, ".type")} of a follow-on must be posted`);
+  }
+  try {
+    checkTransfer(transfer, index, limits, freshJson);
+    return null;
+  } catch (error) {
+    if (error instanceof GiftstreamError) return error;
+    throw error;
+  }
+}
 
 function checkTransfer(
   transfer: TransferInput,

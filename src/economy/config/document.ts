@@ -231,7 +231,7 @@ export const economyDocumentSchema = Type.Object(
             Type.Boolean({
               default: economyDefaults.bonusCoinsEarn,
               description:
-                "Gifts paid with bonus coins earn diamonds (the platform books promotion expense).",
+                "Whether bonus coins earn diamonds (the platform books promotion expense). When false, a gift earns on the paid coins it spends only.",
             }),
           ),
         },

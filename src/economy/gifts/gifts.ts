@@ -1,7 +1,13 @@
 import { hash } from "node:crypto";
 import { GiftstreamError, invariant, isGiftstreamError } from "../../errors.js";
 import type { Ledger } from "../../ledger/ledger.js";
-import type { LedgerRequest } from "../../ledger/types.js";
+import type {
+  LedgerRequest,
+  PostedTransferInput,
+  StoreEffect,
+  TransferInput,
+  TransferRecord,
+} from "../../ledger/types.js";
 import { multiplyRate } from "../../money/index.js";
 import { creatorAccounts, platformAccounts, userAccounts } from "../accounts.js";
 import { KeyedLock, type KeyedLocks } from "../cashouts/keyed-lock.js";
@@ -45,6 +51,8 @@ interface PreparedGift {
   senderId: string;
   coins: bigint;
   receipt: GiftReceipt;
+  /** The receipt from the transfers the request made, when the diamonds depend on them. */
+  receiptOf?: (made: readonly TransferRecord[]) => GiftReceipt;
   request: LedgerRequest;
 }
 
@@ -61,6 +69,8 @@ export interface GiftLot {
   coins: bigint;
   status: "pending" | "matured";
   reversedDiamonds: bigint;
+  /** When it was sent: the economy version in force then set its rate, and whether bonus coins earned. */
+  createdAt: number;
   maturesAt: number;
 }
 
@@ -183,8 +193,6 @@ export class Gifts {
     }
 
     const coins = gift.coins * BigInt(input.quantity);
-    // The rate is exact; a fractional diamond is never paid, so it rounds down.
-    const diamonds = multiplyRate(coins, economy.coinToDiamondRate, "down").result;
     // The send time leads the id, so gift rows are appended in id order instead of landing on
     // random pages, and the key's hash follows, so the id is new for every send: a retry within
     // the idempotency retention is answered by the ledger with the first receipt (and its id),
@@ -196,104 +204,132 @@ export class Gifts {
     const bonus = userAccounts.bonusCoins(sender.id);
     const order = economy.spending.order === "bonus_first" ? [bonus.id, ...lots] : [...lots, bonus.id];
     const pending = creatorAccounts.pendingDiamonds(recipient.id);
-    const receipt: GiftReceipt = {
-      id,
-      senderId: sender.id,
-      recipientId: recipient.id,
-      giftId: gift.id,
-      quantity: input.quantity,
-      coinsSpent: coins.toString(),
-      diamondsEarned: diamonds.toString(),
-      context: input.context,
-      economyVersion: version.id,
-      createdAt: now,
-      maturesAt: now + economy.earnings.maturationDays * dayMs,
-    };
     const source = input.context.type;
-    const memo: GiftMemo = { receiptOf: id };
+    const maturesAt = now + economy.earnings.maturationDays * dayMs;
+    // The rate is exact; a fractional diamond is never paid, so it rounds down.
+    const diamondsFor = (earningCoins: bigint) =>
+      multiplyRate(earningCoins, economy.coinToDiamondRate, "down").result;
+    /** Everything that depends on the diamonds earned: the receipt, their transfer, their records. */
+    const earning = (diamonds: bigint) => {
+      const receipt: GiftReceipt = {
+        id,
+        senderId: sender.id,
+        recipientId: recipient.id,
+        giftId: gift.id,
+        quantity: input.quantity,
+        coinsSpent: coins.toString(),
+        diamondsEarned: diamonds.toString(),
+        context: input.context,
+        economyVersion: version.id,
+        createdAt: now,
+        maturesAt,
+      };
+      const transfers: PostedTransferInput[] =
+        diamonds > 0n
+          ? [
+              {
+                debitAccountId: platformAccounts.diamondsIssued.id,
+                creditAccountId: pending.id,
+                amount: diamonds,
+                kind: "gift",
+                metadata: { giftId: id, source },
+              },
+            ]
+          : [];
+      const effects: StoreEffect[] = [
+        activityEffect({
+          userId: recipient.id,
+          kind: "gift_received",
+          at: now,
+          amounts: { diamonds: diamonds.toString() },
+          counterparty: sender.id,
+          context: input.context,
+          economyVersion: version.id,
+          ref: id,
+        }),
+        {
+          type: "gift.record",
+          data: {
+            id,
+            senderId: sender.id,
+            recipientId: recipient.id,
+            giftId: gift.id,
+            quantity: input.quantity,
+            coins: coins.toString(),
+            diamonds: diamonds.toString(),
+            source,
+            contextId: input.context.id,
+            valueUsd: economy.diamondValueUsd[source].text,
+            commissionRate: economy.commissionRate.text,
+            economyVersion: version.id,
+            createdAt: now,
+            maturesAt,
+          },
+        },
+        // One Set lookup per gift when nobody subscribes: no row, no JSON.
+        ...(this.o.events?.wants("gift.sent") ? [outboxEffect([giftSentEvent(receipt)])] : []),
+      ];
+      return { receipt, transfers, effects };
+    };
+    const cascade: TransferInput = {
+      type: "cascade",
+      debitAccountIds: order,
+      creditAccountId: platformAccounts.coinsSpent.id,
+      amount: coins,
+      kind: "gift",
+      metadata: { giftId: id },
+    };
+    const request: LedgerRequest = {
+      idempotencyKey: idem.key,
+      fingerprint: idem.fingerprint,
+      accounts: [
+        bonus,
+        platformAccounts.coinsSpent,
+        platformAccounts.diamondsIssued,
+        pending,
+        creatorAccounts.withdrawableDiamonds(recipient.id),
+      ],
+      transfers: [cascade],
+      effects: [
+        activityEffect({
+          userId: sender.id,
+          kind: "gift_sent",
+          at: now,
+          amounts: { coins: coins.toString() },
+          counterparty: recipient.id,
+          context: input.context,
+          economyVersion: version.id,
+          ref: id,
+        }),
+      ],
+      // The receipt is in the gift's row; the record keeps the id to read it back by, and no
+      // transfers (nothing reads them): about 65 bytes instead of about 870 for each gift.
+      memo: { receiptOf: id } satisfies GiftMemo,
+      replayTransfers: false,
+    };
+    if (economy.earnings.bonusCoinsEarn) {
+      const earned = earning(diamondsFor(coins));
+      request.transfers.push(...earned.transfers);
+      request.effects!.push(...earned.effects);
+      return { senderId: sender.id, coins, receipt: earned.receipt, request };
+    }
+    // Only paid coins earn: how many of them the cascade spends is decided inside the batch,
+    // against live balances, so the diamonds follow on from what it did (LedgerRequest.transfersOf).
+    const paidIn = (made: readonly TransferRecord[]) => {
+      let paid = 0n;
+      for (const t of made) {
+        if (t.creditAccountId === cascade.creditAccountId && t.debitAccountId !== bonus.id) paid += t.amount;
+      }
+      return diamondsFor(paid);
+    };
+    request.transfersOf = (made) => earning(paidIn(made)).transfers;
+    request.effectsOf = (made) => earning(paidIn(made)).effects;
     return {
       senderId: sender.id,
       coins,
-      receipt,
-      request: {
-        idempotencyKey: idem.key,
-        fingerprint: idem.fingerprint,
-        accounts: [
-          bonus,
-          platformAccounts.coinsSpent,
-          platformAccounts.diamondsIssued,
-          pending,
-          creatorAccounts.withdrawableDiamonds(recipient.id),
-        ],
-        transfers: [
-          {
-            type: "cascade",
-            debitAccountIds: order,
-            creditAccountId: platformAccounts.coinsSpent.id,
-            amount: coins,
-            kind: "gift",
-            metadata: { giftId: id },
-          },
-          ...(diamonds > 0n
-            ? [
-                {
-                  debitAccountId: platformAccounts.diamondsIssued.id,
-                  creditAccountId: pending.id,
-                  amount: diamonds,
-                  kind: "gift",
-                  metadata: { giftId: id, source },
-                },
-              ]
-            : []),
-        ],
-        effects: [
-          activityEffect({
-            userId: sender.id,
-            kind: "gift_sent",
-            at: now,
-            amounts: { coins: coins.toString() },
-            counterparty: recipient.id,
-            context: input.context,
-            economyVersion: version.id,
-            ref: id,
-          }),
-          activityEffect({
-            userId: recipient.id,
-            kind: "gift_received",
-            at: now,
-            amounts: { diamonds: diamonds.toString() },
-            counterparty: sender.id,
-            context: input.context,
-            economyVersion: version.id,
-            ref: id,
-          }),
-          {
-            type: "gift.record",
-            data: {
-              id,
-              senderId: sender.id,
-              recipientId: recipient.id,
-              giftId: gift.id,
-              quantity: input.quantity,
-              coins: coins.toString(),
-              diamonds: diamonds.toString(),
-              source,
-              contextId: input.context.id,
-              valueUsd: economy.diamondValueUsd[source].text,
-              commissionRate: economy.commissionRate.text,
-              economyVersion: version.id,
-              createdAt: now,
-              maturesAt: receipt.maturesAt,
-            },
-          },
-          // One Set lookup per gift when nobody subscribes: no row, no JSON.
-          ...(this.o.events?.wants("gift.sent") ? [outboxEffect([giftSentEvent(receipt)])] : []),
-        ],
-        // The receipt is in the gift's row; the record keeps the id to read it back by, and no
-        // transfers (nothing reads them): about 65 bytes instead of about 870 for each gift.
-        memo,
-        replayTransfers: false,
-      },
+      receipt: earning(0n).receipt,
+      receiptOf: (made) => earning(paidIn(made)).receipt,
+      request,
     };
   }
 
@@ -305,8 +341,9 @@ export class Gifts {
     try {
       const result = await this.o.ledger.submit(p.request);
       if (!result.replayed) {
-        this.o.onSent?.(p.receipt);
-        return { receipt: p.receipt, replayed: false };
+        const receipt = p.receiptOf ? p.receiptOf(result.transfers) : p.receipt;
+        this.o.onSent?.(receipt);
+        return { receipt, replayed: false };
       }
       return { receipt: await this.replayed(result.memo as GiftMemo), replayed: true };
     } catch (error) {

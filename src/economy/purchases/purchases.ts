@@ -3,7 +3,7 @@ import type { Logger } from "pino";
 import { GiftstreamError, invariant } from "../../errors.js";
 import type { Ledger } from "../../ledger/ledger.js";
 import type { AccountInput, JsonObject, LedgerRequest, TransferInput } from "../../ledger/types.js";
-import { roundRational } from "../../money/index.js";
+import { multiplyRate, roundRational } from "../../money/index.js";
 import {
   type PaymentEvent,
   type PaymentProvider,
@@ -14,9 +14,10 @@ import {
 import { creatorAccounts, platformAccounts, userAccounts } from "../accounts.js";
 import { KeyedLock, type KeyedLocks } from "../cashouts/keyed-lock.js";
 import type { EconomyCatalog } from "../catalog.js";
+import type { Economy } from "../config/parse.js";
 import { purchaseEvent, userRestrictedEvent } from "../events/event-data.js";
 import { type EventFilter, outboxEffects } from "../events/events.js";
-import { type GiftStore, pendingLotsKey } from "../gifts/gifts.js";
+import { type GiftLot, type GiftStore, pendingLotsKey } from "../gifts/gifts.js";
 import { activityEffect } from "../history/activity.js";
 import { ageOn, type User } from "../users/user.js";
 import type { Users } from "../users/users.js";
@@ -877,8 +878,7 @@ export class Purchases {
     for (const [giftId, coins] of spentByGift) {
       const lot = await this.o.gifts.getLot(giftId);
       if (!lot || lot.coins === 0n) continue;
-      // The share of the gift's diamonds these coins bought, rounded down: never take back more.
-      const diamonds = (lot.diamonds * coins) / lot.coins;
+      const diamonds = shareOf(lot, coins, this.o.catalog.at(lot.createdAt).economy);
       if (diamonds === 0n) continue;
       const pending = creatorAccounts.pendingDiamonds(lot.recipientId);
       if (!pendingLeft.has(pending.id)) {
@@ -984,6 +984,18 @@ function reversal(
     });
   }
   return { accounts: [platformAccounts.coinsIssued, lot, receivable, from], transfers };
+}
+
+/**
+ * The diamonds of a gift that `coins` paid coins of one purchase bought, rounded down: never more
+ * than the lot holds. Where bonus coins earned too, every coin of the gift bought its share; where
+ * they did not, only paid coins earned, each at the rate the gift was sent at.
+ */
+function shareOf(lot: GiftLot, coins: bigint, economy: Economy): bigint {
+  if (economy.earnings.bonusCoinsEarn) return (lot.diamonds * coins) / lot.coins;
+  const bought = multiplyRate(coins, economy.coinToDiamondRate, "down").result;
+  // biome-ignore lint/complexity/useMathMinMax: Math.min takes no bigint.
+  return bought < lot.diamonds ? bought : lot.diamonds;
 }
 
 function statusChangedUsers(request: LedgerRequest): string[] {

@@ -148,6 +148,7 @@ function toLot(row: Row): GiftLot {
     coins: row.coins as bigint,
     status: row.status as GiftLot["status"],
     reversedDiamonds: row.reversed_diamonds as bigint,
+    createdAt: Number(row.created_at),
     maturesAt: Number(row.matures_at),
   };
 }
