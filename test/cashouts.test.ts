@@ -350,6 +350,11 @@ describe("idempotency keys past their retention", () => {
     expect(again.json()).toMatchObject({ id: first.id, status: "paid" });
     expect(await wallet(t)).toMatchObject({ diamonds: { withdrawable: "40000", onHold: "0" } });
     expect(await posted(t, "platform:USD:payouts:test")).toBe(15000n);
+    // The key names that cash-out only: asked for another amount, it is refused and nothing moves.
+    const other = await requestCashout(t, { payoutMethodId: method, diamonds: "20000" }, key);
+    expect(other.statusCode, other.body).toBe(422);
+    expect(other.json()).toMatchObject({ code: "idempotency_key_reused" });
+    expect(await wallet(t)).toMatchObject({ diamonds: { withdrawable: "40000", onHold: "0" } });
   });
 
   it("a gift key used again past its retention is a new gift, and breaks no batch", async () => {

@@ -43,6 +43,40 @@ describe("purchase edges", () => {
     }).toEqual({ status: "disputed", debt: -999n, loss: -788n, user: "restricted" });
   });
 
+  it("a purchase key used again past its retention answers only the purchase it made", async () => {
+    const app = await setup("GB");
+    await app.app.inject({
+      method: "PUT",
+      url: "/v1/users/other",
+      headers: app.admin,
+      payload: { country: "GB", birthDate: "1990-01-01", displayName: "Other" },
+    });
+    const key = newKey();
+    const first = await buyPack(app, "gb-1000", {}, key);
+    await app.clock.set(app.clock.now() + 3 * dayMs);
+    await app.runtime.ledger.purgeIdempotency(app.runtime.config.ledger.idempotencyRetentionMs);
+    const buy = (payload: object) =>
+      app.app.inject({
+        method: "POST",
+        url: "/v1/purchases",
+        headers: { ...app.admin, "idempotency-key": key },
+        payload: { provider: "test", ...payload },
+      });
+    // An operator's key reused for another buyer, or another pack, never answers this purchase.
+    for (const payload of [
+      { userId: "other", packId: "gb-1000" },
+      { userId: "buyer", packId: "gb-100" },
+    ]) {
+      const res = await buy(payload);
+      expect(res.statusCode, res.body).toBe(422);
+      expect(res.json()).toMatchObject({ code: "idempotency_key_reused" });
+    }
+    expect(await app.purchases.listByUser("other", null, 10)).toEqual([]);
+    const same = await buy({ userId: "buyer", packId: "gb-1000" });
+    expect(same.statusCode).toBeLessThan(300);
+    expect(same.json().id).toBe(first.id);
+  });
+
   it("applies a dispute won after the idempotency retention", async () => {
     const app = await setup("US");
     const p = await buyPack(app, "us-1000");

@@ -180,7 +180,18 @@ export class Cashouts {
       // keeps naming it rather than overwriting it with a second one.
       const id = `co_${createHash("sha256").update(idem.key).digest("base64url").slice(0, 22)}`;
       const existing = await this.o.store.get(id);
-      if (existing) return { cashout: existing, replayed: true };
+      if (existing) {
+        // It answers only the request that made it: an operator's key reused for another creator
+        // or amount is a 422, never someone else's cash-out.
+        const same =
+          existing.userId === input.userId &&
+          ("quoteId" in input
+            ? existing.quoteId === input.quoteId
+            : existing.quoteId === null && existing.diamonds === input.diamonds) &&
+          (input.payoutMethodId === undefined || existing.payoutMethodId === input.payoutMethodId);
+        if (!same) throw new GiftstreamError("idempotency_key_reused", "this key made another cash-out");
+        return { cashout: existing, replayed: true };
+      }
       const now = this.o.clock();
       let methodId: string | undefined = input.payoutMethodId;
       let diamonds: bigint;

@@ -104,9 +104,19 @@ export class Purchases {
     const replay = await this.o.ledger.replayOf(idem.key, idem.fingerprint);
     if (replay) return { purchase: replay as unknown as PurchaseDocument, replayed: true };
     const id = `pur_${createHash("sha256").update(idem.key).digest("base64url").slice(0, 22)}`;
-    // Past the idempotency retention the key's record is gone, but the purchase is not.
+    // Past the idempotency retention the key's record is gone, but the purchase is not. It answers
+    // only the request that made it: an operator's key reused for another buyer or pack is a
+    // 422, never someone else's purchase.
     const existing = await this.o.store.getPurchase(id);
-    if (existing) return { purchase: purchaseDocument(existing), replayed: true };
+    if (existing) {
+      const same =
+        existing.userId === input.userId &&
+        existing.packId === input.packId &&
+        existing.provider === input.provider &&
+        existing.channel === (input.channel ?? "web");
+      if (!same) throw new GiftstreamError("idempotency_key_reused", "this key made another purchase");
+      return { purchase: purchaseDocument(existing), replayed: true };
+    }
     const now = this.o.clock();
     const user = await this.o.users.get(input.userId);
     this.assertMayBuy(user, now);
