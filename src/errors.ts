@@ -254,7 +254,8 @@ export const errorCatalogue = {
   quote_expired: {
     status: 422,
     title: "Quote expired",
-    description: "The cash-out quote is past its expiry (`cashouts.quoteTtlMs`); ask for a new one.",
+    description:
+      "The cash-out quote is past its expiry (`cashouts.quoteTtlMs`), or its terms no longer hold (the lots it priced changed, or the region pays in another currency); ask for a new one.",
   },
   reconciliation_too_large: {
     status: 422,

@@ -159,6 +159,40 @@ describe("cash-out failure paths", () => {
     return (await app.inject("GET", `/v1/cashouts/${id}`)).json();
   }
 
+  it("a quote holds to its terms or is refused, and is spent by the cash-out it makes", async () => {
+    const { app, method } = await ready();
+    const quote = async () => {
+      const res = await app.inject("POST", "/v1/cashouts/quote", {
+        userId: "creator",
+        payoutMethodId: method,
+        diamonds: "30000",
+      });
+      expect(res.statusCode, res.body).toBe(200);
+      return res.json() as { quoteId: string; gross: string; net: string };
+    };
+    // 20,000 live diamonds ($0.005) and 10,000 video ($0.01), oldest first: $200 gross.
+    const first = await quote();
+    expect(first).toMatchObject({ gross: "20000", net: "10000" });
+    await earn(app, "video", "hand-hearts", 200);
+    // Another cash-out takes those very lots; the same count of diamonds is now all video, $300.
+    const direct = await requestCashout(app, { payoutMethodId: method, diamonds: "30000" });
+    expect(direct.statusCode, direct.body).toBe(201);
+    const before = await wallet(app);
+    const stale = await requestCashout(app, { quoteId: first.quoteId });
+    expect(stale.statusCode).toBe(422);
+    expect(stale.json()).toMatchObject({ code: "quote_expired" });
+    expect(await wallet(app)).toEqual(before);
+
+    const second = await quote();
+    expect(second).toMatchObject({ gross: "30000", net: "15000" });
+    expect((await requestCashout(app, { quoteId: second.quoteId })).statusCode).toBe(201);
+    // One locked rate, one cash-out: under another key the quote is gone.
+    const again = await requestCashout(app, { quoteId: second.quoteId });
+    expect(again.statusCode).toBe(404);
+    expect(again.json()).toMatchObject({ code: "not_found" });
+    await expectBalanced(app);
+  });
+
   it("a rail failure voids the holds: the diamonds come back", async () => {
     const { app, method } = await ready("fail@example.com");
     const c = (await requestCashout(app, { payoutMethodId: method, diamonds: "40000" })).json();

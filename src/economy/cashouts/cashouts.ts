@@ -197,6 +197,7 @@ export class Cashouts {
       let diamonds: bigint;
       let rate: Rate | undefined;
       let quoteId: string | null = null;
+      let quoted: Quote | undefined;
       if ("quoteId" in input) {
         const quote = await this.o.store.getQuote(input.quoteId);
         if (!quote || quote.userId !== input.userId) {
@@ -208,6 +209,7 @@ export class Cashouts {
         diamonds = quote.diamonds;
         rate = parseRate(quote.exchangeRate);
         quoteId = quote.id;
+        quoted = quote;
       } else {
         diamonds = input.diamonds;
       }
@@ -229,6 +231,20 @@ export class Cashouts {
         terms.currency,
         terms.rate,
       );
+      // A quote is a promise of a net amount: if the lots it priced have changed (a returned
+      // cash-out freed older ones, say) or the region now pays in another currency, the creator
+      // quotes again rather than getting other terms than those shown.
+      if (
+        quoted &&
+        (allocation.value.currency !== quoted.currency ||
+          allocation.value.net !== quoted.netMinor ||
+          allocation.value.gross !== quoted.grossMinor)
+      ) {
+        throw new GiftstreamError(
+          "quote_expired",
+          `the terms of quote ${quoted.id} no longer hold (${allocation.value.net} ${allocation.value.currency} net now, ${quoted.netMinor} ${quoted.currency} quoted); ask for a new one`,
+        );
+      }
       this.checkMinimum(allocation, terms.minimumMinor);
       if (allocation.value.net > terms.remainingMinor) throw overDailyLimit(terms.remainingMinor);
 
@@ -302,6 +318,8 @@ export class Cashouts {
               },
               historyEffect(cashout, now),
               ...this.eventEffects(cashout, now, auto ? ["requested", "approved"] : ["requested"]),
+              // Spent by the cash-out it makes, in the same transaction: one locked rate, one cash-out.
+              ...(quoteId === null ? [] : [{ type: "cashout.quote_spent", data: { quoteId } }]),
             ];
           },
           memo: { cashoutId: cashout.id },

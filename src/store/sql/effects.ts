@@ -119,6 +119,9 @@ const writers: Record<string, (data: JsonObject, dialect: SqlDialect, texts: Jso
     });
     return statements;
   },
+  "cashout.quote_spent": (d) => [
+    { sql: "DELETE FROM cashout_quotes WHERE id = ?", params: [str(d, "quoteId")] },
+  ],
   /** Its diamonds go back to their lots, with their locked values: failed, cancelled, rejected, returned. */
   "cashout.release_lots": (d) => [
     {
