@@ -2,6 +2,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { isGiftstreamError } from "../src/errors.js";
 import { reconcile } from "../src/ledger/reconcile.js";
+import { SqlGiftStore } from "../src/store/sql/gift-store.js";
 import { openTestApp, type TestApp } from "./support/app.js";
 
 /**
@@ -381,6 +382,8 @@ describe("the economy against a reference model", () => {
             }
             const report = await reconcile(t.runtime.store);
             expect(report.problems).toEqual([]);
+            // Every creator's pending diamonds are exactly their pending lots, less what was taken back.
+            expect(await new SqlGiftStore(t.runtime.store).pendingMismatches(10)).toEqual([]);
           } finally {
             await t.dispose();
           }

@@ -391,6 +391,22 @@ describe("chargebacks of coins that became diamonds", () => {
     expect(await bal(app, "user:creator:diamonds:withdrawable")).toBe(200n);
     expect(await bal(app, "user:creator:diamonds:pending")).toBe(0n);
     expect((await reconcile(app.runtime.store)).problems).toEqual([]);
+    expect(await new SqlGiftStore(app.runtime.store).pendingMismatches(10)).toEqual([]);
+  });
+
+  it("reconcile finds a creator whose pending diamonds and pending lots disagree", async () => {
+    const app = await setup();
+    const pack = await buy(app, "us-1000");
+    await send(app, {});
+    await send(app, {});
+    await simulate(app, pack.id, "dispute");
+    const lots = new SqlGiftStore(app.runtime.store);
+    expect(await lots.pendingMismatches(10)).toEqual([]);
+    // What the race used to leave: a lot taken back, yet its diamonds moved on as well.
+    await app.runtime.store.execute([{ sql: "UPDATE gifts SET reversed_diamonds = 0", params: [] }]);
+    expect(await lots.pendingMismatches(10)).toEqual([
+      { accountId: "user:creator:diamonds:pending", balance: 0n, lots: 400n },
+    ]);
   });
 
   it("coins spent, diamonds matured: the creator keeps them, booked as a chargeback loss", async () => {

@@ -6,6 +6,7 @@ import { ConfigError, loadConfig } from "../config/index.js";
 import { reconcilePayouts } from "../economy/cashouts/payout-reconciler.js";
 import { reconcile } from "../ledger/index.js";
 import { SqlCashoutStore } from "../store/sql/cashout-store.js";
+import { SqlGiftStore } from "../store/sql/gift-store.js";
 import { SqliteStore } from "../store/sqlite/sqlite-store.js";
 import { openPayoutRails } from "./cashouts.js";
 import { openRuntime, openStore } from "./runtime.js";
@@ -98,13 +99,22 @@ async function main(argv: string[]): Promise<number> {
         // SQLite's own page check; PostgreSQL checks its pages itself.
         const integrity = store instanceof SqliteStore ? store.integrityCheck() : null;
         const report = await reconcile(store);
+        const lots = await new SqlGiftStore(store).pendingMismatches(100);
         if (integrity) console.log(`integrity_check: ${integrity.join("; ")}`);
         console.log(`accounts checked: ${report.accounts}`);
         for (const [unit, totals] of Object.entries(report.units)) {
           console.log(`unit ${unit}: posted sums to ${totals.posted}, pending sums to ${totals.pending}`);
         }
         for (const problem of report.problems) console.log(`PROBLEM ${problem}`);
-        const ok = report.ok && (integrity === null || (integrity.length === 1 && integrity[0] === "ok"));
+        for (const m of lots) {
+          console.log(
+            `PROBLEM account ${m.accountId} holds ${m.balance} but its pending gift lots hold ${m.lots}`,
+          );
+        }
+        const ok =
+          report.ok &&
+          lots.length === 0 &&
+          (integrity === null || (integrity.length === 1 && integrity[0] === "ok"));
         console.log(ok ? "reconcile: ok" : "reconcile: FAILED");
         return ok ? 0 : 1;
       } finally {

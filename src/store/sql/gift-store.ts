@@ -16,6 +16,21 @@ const sql = {
             SUM(CASE WHEN status = 'pending' THEN diamonds - reversed_diamonds ELSE 0 END) AS due
      FROM gifts WHERE recipient_id = ? AND (status = 'matured' OR matures_at <= ?)
      GROUP BY value_usd, commission_rate ORDER BY value_usd, commission_rate`,
+  // Every creator's pending-diamonds account against their pending lots, both ways round.
+  pendingMismatches: `SELECT a.id AS account_id, a.credits_posted - a.debits_posted AS balance,
+            COALESCE(l.d, 0) AS lots
+     FROM accounts AS a
+     LEFT JOIN (SELECT recipient_id, SUM(diamonds - reversed_diamonds) AS d FROM gifts
+                WHERE status = 'pending' GROUP BY recipient_id) AS l
+       ON a.id = 'user:' || l.recipient_id || ':diamonds:pending'
+     WHERE a.id LIKE 'user:%:diamonds:pending' AND a.credits_posted - a.debits_posted <> COALESCE(l.d, 0)
+     UNION ALL
+     SELECT 'user:' || l.recipient_id || ':diamonds:pending', 0, l.d
+     FROM (SELECT recipient_id, SUM(diamonds - reversed_diamonds) AS d FROM gifts
+           WHERE status = 'pending' GROUP BY recipient_id) AS l
+     WHERE l.d <> 0 AND NOT EXISTS
+       (SELECT 1 FROM accounts WHERE id = 'user:' || l.recipient_id || ':diamonds:pending')
+     LIMIT ?`,
 };
 
 export class SqlGiftStore implements GiftStore {
@@ -81,6 +96,21 @@ export class SqlGiftStore implements GiftStore {
         ? await this.db.all(sql.maturing, [BigInt(now), BigInt(limit)])
         : await this.db.all(sql.maturingFor, [recipientId, BigInt(now), BigInt(limit)]);
     return rows.map(toLot);
+  }
+
+  /**
+   * Creators whose pending-diamonds account does not hold exactly their pending lots' diamonds
+   * (earned less taken back): a lot moved twice, or moved without its row. `giftstream reconcile`
+   * reports them; none in a sound database.
+   */
+  async pendingMismatches(limit: number): Promise<{ accountId: string; balance: bigint; lots: bigint }[]> {
+    const rows = await this.db.all(sql.pendingMismatches, [BigInt(limit)]);
+    // SUM is numeric on PostgreSQL, read as an exact string.
+    return rows.map((row) => ({
+      accountId: row.account_id as string,
+      balance: BigInt(row.balance as bigint | string),
+      lots: BigInt(row.lots as bigint | string),
+    }));
   }
 
   async withdrawableGroups(userId: string, now: number) {
