@@ -245,6 +245,32 @@ describe("the Stripe Connect rail (local stand-in of Stripe's API, through the s
     expect((await reconciliation(t)).ok).toBe(true);
   });
 
+  it("a connected account's own transfer, or another transfer, never settles a cash-out", async () => {
+    const { t, stripe } = await ready();
+    const account = stripe.createConnectedAccount();
+    const id = await cashOut(t, await linkStripeAccount(t, account));
+    await t.cashouts.process();
+    const [reversed] = stripe.reverseTransfer(transfersOf(p!, id)[0]!.id);
+    const before = await transferCount(t);
+    // A Standard account's holder makes and reverses a transfer of their own with the same
+    // metadata and amount: Stripe signs it as an event of their account.
+    const theirs = { ...reversed!, account } as typeof reversed;
+    expect((await deliverStripe(t, stripe, theirs!)).statusCode).toBe(200);
+    expect(await statusOf(t, id)).toBe("paid");
+    // A platform event of some other transfer naming the cash-out is not this cash-out's either.
+    const object = (reversed as { data: { object: object } }).data.object;
+    const other = {
+      ...reversed!,
+      data: { object: { ...object, id: "tr_not_the_cashouts" } },
+    } as typeof reversed;
+    expect((await deliverStripe(t, stripe, other!)).statusCode).not.toBe(200);
+    expect(await statusOf(t, id)).toBe("paid");
+    expect(await transferCount(t)).toBe(before);
+    // The real one still returns it.
+    expect((await deliverStripe(t, stripe, reversed!)).statusCode).toBe(200);
+    expect(await statusOf(t, id)).toBe("returned");
+  });
+
   it("refuses an event Stripe did not sign with 400, and changes nothing", async () => {
     const { t, stripe } = await ready();
     const id = await cashOut(t, await linkStripeAccount(t, stripe.createConnectedAccount()));

@@ -11,6 +11,10 @@ describe("masking", () => {
   it("shows only the last 4 letters or digits", () => {
     expect(maskTail("DE89 3704 0044 0532 0130 00")).toBe("****3000");
     expect(maskTail("X-1234-567")).toBe("****4567");
+    // Short values show at most half: a 4-character number never shows whole.
+    expect(maskTail("AB12")).toBe("****12");
+    expect(maskTail("ABC123")).toBe("****123");
+    expect(maskTail("A")).toBe("****");
   });
 
   it("hides the mailbox of an email", () => {

@@ -12,10 +12,14 @@ export function maskName(name: string): string {
     .join(" ");
 }
 
-/** "X1234567" → "****4567": only the last 4 characters (of letters and digits) show. */
+/**
+ * "X1234567" → "****4567": only the last 4 characters (of letters and digits) show, and never
+ * more than half of them: a 4-character document number would otherwise show whole.
+ */
 export function maskTail(value: string): string {
   const plain = value.replace(/[^\p{L}\p{N}]/gu, "");
-  return `****${plain.slice(-4)}`;
+  const shown = Math.min(4, Math.floor(plain.length / 2));
+  return `****${shown === 0 ? "" : plain.slice(-shown)}`;
 }
 
 /** "jane.doe@example.com" → "j***@example.com": the mailbox hidden, the provider shown. */

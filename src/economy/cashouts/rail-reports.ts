@@ -7,6 +7,8 @@ export interface RailReport {
   state: PayoutState;
   currency?: string;
   netMinor?: bigint;
+  /** The rail's id of what it moved, when it names one: it must be the cash-out's, once known. */
+  railRef?: string;
 }
 
 /** A rail reported an amount or currency other than the cash-out's: stopped, never applied. */
@@ -32,11 +34,12 @@ export async function applyRailReport(
   const cashout = await cashouts.get(report.cashoutId);
   if (cashout === undefined || cashout.rail !== railName) return "ignored";
   if (
-    report.currency !== undefined &&
-    (report.currency !== cashout.currency || report.netMinor !== cashout.netMinor)
+    (report.currency !== undefined &&
+      (report.currency !== cashout.currency || report.netMinor !== cashout.netMinor)) ||
+    (report.railRef !== undefined && cashout.railRef !== null && report.railRef !== cashout.railRef)
   ) {
     throw new RailReportMismatchError(
-      `${railName} reports ${report.netMinor} ${report.currency} for cash-out ${cashout.id}, which pays ${cashout.netMinor} ${cashout.currency}`,
+      `${railName} reports ${report.netMinor} ${report.currency} (${report.railRef ?? "no ref"}) for cash-out ${cashout.id}, which pays ${cashout.netMinor} ${cashout.currency} (${cashout.railRef ?? "no ref yet"})`,
     );
   }
   await cashouts.settleById(cashout.id, report.state);

@@ -152,8 +152,10 @@ export class Users {
       actor,
       `user.${status === "active" ? "unblock" : status === "blocked" ? "block" : "restrict"}`,
       id,
-      before,
-      after,
+      // The status only: the audit log is kept for good, and a user's birth date (verified by
+      // KYC once approved) is personal data it has no need of.
+      { status: before.status, statusReason: before.statusReason },
+      { status: after.status, statusReason: after.statusReason },
     );
     return after;
   }

@@ -10,7 +10,14 @@ import { type StripeConnectRail, stateOfTransfer } from "./stripe-connect-rail.j
 
 /** What one event means for the rail. */
 export type ConnectReport =
-  | { kind: "settle"; cashoutId: string; state: PayoutState; currency: string; netMinor: bigint }
+  | {
+      kind: "settle";
+      cashoutId: string;
+      railRef: string;
+      state: PayoutState;
+      currency: string;
+      netMinor: bigint;
+    }
   | { kind: "acknowledged"; reason: string };
 
 /**
@@ -24,6 +31,12 @@ export type ConnectReport =
  *   paid when the transfer reached that balance (docs/payouts.md#stripe-connect).
  */
 export function connectReportOf(event: Stripe.Event): ConnectReport | null {
+  // The platform's transfers are the platform's events. An event of a connected account is the
+  // account holder's doing: a Standard account's own transfer, carrying a cash-out id of their
+  // choosing, must never settle (or return) that cash-out.
+  if (typeof event.account === "string") {
+    return { kind: "acknowledged", reason: `${event.type} of connected account ${event.account}` };
+  }
   switch (event.type) {
     case "transfer.created":
     case "transfer.updated":
@@ -34,15 +47,13 @@ export function connectReportOf(event: Stripe.Event): ConnectReport | null {
       return {
         kind: "settle",
         cashoutId,
+        railRef: transfer.id,
         state: stateOfTransfer(transfer),
         currency: transfer.currency.toUpperCase(),
         netMinor: fromStripeAmount(transfer.amount, `transfer ${transfer.id} amount`),
       };
     }
     default:
-      if (typeof event.account === "string") {
-        return { kind: "acknowledged", reason: `${event.type} of connected account ${event.account}` };
-      }
       return null;
   }
 }
