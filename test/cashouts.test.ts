@@ -185,11 +185,38 @@ describe("cash-out failure paths", () => {
 
     const second = await quote();
     expect(second).toMatchObject({ gross: "30000", net: "15000" });
+    // Priced for its method: the request may not name another one.
+    const elsewhere = await requestCashout(app, {
+      quoteId: second.quoteId,
+      payoutMethodId: await linkPaypal(app, "other@example.com"),
+    });
+    expect(elsewhere.statusCode).toBe(400);
+    expect(elsewhere.json()).toMatchObject({ code: "invalid_request" });
     expect((await requestCashout(app, { quoteId: second.quoteId })).statusCode).toBe(201);
     // One locked rate, one cash-out: under another key the quote is gone.
     const again = await requestCashout(app, { quoteId: second.quoteId });
     expect(again.statusCode).toBe(404);
     expect(again.json()).toMatchObject({ code: "not_found" });
+    await expectBalanced(app);
+  });
+
+  it("an approved cash-out whose rail is no longer configured stays approved, and can be rejected", async () => {
+    const { app, method } = await ready();
+    const c = (await requestCashout(app, { payoutMethodId: method, diamonds: "40000" })).json();
+    expect((await app.inject("POST", `/v1/admin/cashouts/${c.id}/approve`)).statusCode).toBe(200);
+    // biome-ignore lint/suspicious/noExplicitAny: the test takes the rail out of the running service.
+    const rails = (app.cashouts as any).o.rails as Map<string, unknown>;
+    const rail = rails.get(c.rail);
+    rails.delete(c.rail);
+    try {
+      await app.cashouts.process();
+      expect((await app.inject("GET", `/v1/cashouts/${c.id}`)).json().status).toBe("approved");
+      const rejected = await app.inject("POST", `/v1/admin/cashouts/${c.id}/reject`, { reason: "no rail" });
+      expect(rejected.statusCode, rejected.body).toBe(200);
+      expect(await wallet(app)).toMatchObject({ diamonds: { withdrawable: "40000", onHold: "0" } });
+    } finally {
+      rails.set(c.rail, rail);
+    }
     await expectBalanced(app);
   });
 

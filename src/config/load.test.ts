@@ -77,7 +77,7 @@ describe("loadConfig defaults", () => {
         paypalArrivalDaysMax: 3,
         bankArrivalDaysMax: 5,
         processIntervalMs: 5000,
-        returnsWatchDays: 30,
+        returnsWatchDays: 45,
         lotsMax: 100_000,
       },
       payments: {

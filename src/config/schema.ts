@@ -164,7 +164,9 @@ export const configSchema = Type.Object(
           5000,
           "How often approved cash-outs move through their rail.",
         ),
-        returnsWatchDays: integer(0, 365, 30, "How long paid cash-outs are polled for a return."),
+        // PayPal returns an unclaimed payout 30 days after its batch: a watch of 30 days from the
+        // day it was booked paid ends just before that return arrives.
+        returnsWatchDays: integer(0, 365, 45, "How long paid cash-outs are polled for a return."),
         lotsMax: integer(100, 10_000_000, 100_000, "Most diamond lots one cash-out may draw from."),
       },
       "Cash-outs.",

@@ -205,6 +205,13 @@ export class Cashouts {
         }
         if (now > quote.expiresAt)
           throw new GiftstreamError("quote_expired", `quote ${quote.id} has expired`);
+        // A quote that named its method was priced for it: the request may not pay elsewhere.
+        if (quote.payoutMethodId !== null && methodId !== undefined && methodId !== quote.payoutMethodId) {
+          throw new GiftstreamError(
+            "invalid_request",
+            `quote ${quote.id} is for payout method ${quote.payoutMethodId}; leave payoutMethodId out`,
+          );
+        }
         methodId ??= quote.payoutMethodId ?? undefined;
         diamonds = quote.diamonds;
         rate = parseRate(quote.exchangeRate);
@@ -398,6 +405,15 @@ export class Cashouts {
     };
     for (const c of await this.page("approved", 0, limit)) {
       seen.add(c.id);
+      // A rail taken out of the configuration: the cash-out stays approved, where an operator can
+      // still reject it (and release its diamonds), instead of processing with nothing to move it.
+      if (!this.o.rails.has(c.rail)) {
+        this.o.logger.error(
+          { alert: "cashout_rail_missing", cashout: c.id, rail: c.rail },
+          "an approved cash-out's rail is not configured; it stays approved",
+        );
+        continue;
+      }
       const processing = await this.guarded(c.id, () =>
         this.cashoutLock.run(c.id, async () => {
           const current = await this.mustGet(c.id);
