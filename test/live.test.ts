@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import type { LoadConfigOptions } from "../src/config/index.js";
 import { openTestApp, type TestApp } from "./support/app.js";
 import { SseClient, type SseEvent } from "./support/sse.js";
+import { bearer, mintToken } from "./support/tokens.js";
 
 let t: TestApp | null = null;
 let url = "";
@@ -203,6 +204,39 @@ describe("GET /v1/live/{streamId}/events", () => {
     await a.untilGifts(1);
     await pause();
     expect(a.gifts.map((e) => data(e).id)).toEqual([mine.id]);
+  });
+
+  it("ends a stream once the credential that opened it no longer holds", async () => {
+    await setup({ keepAliveMs: 50 });
+    // A user token past its expiry, on the service clock.
+    const token = await mintToken(t!, "ann", 60_000);
+    const user = await subscribe("stream-1", bearer(token));
+    // An API key revoked while its stream is open.
+    const created = await t!.app.inject({
+      method: "POST",
+      url: "/v1/admin/api-keys",
+      headers: t!.admin,
+      payload: { name: "overlay", scopes: ["server"] },
+    });
+    expect(created.statusCode, created.body).toBe(201);
+    const keyed = await subscribe("stream-1", bearer(created.json().key));
+    const admin = await subscribe();
+    await user.until(() => user.comments.filter((c) => c === "keep-alive").length >= 2, "keep-alives");
+    expect(user.ended || keyed.ended).toBe(false);
+
+    await t!.clock.set(t!.clock.now() + 61_000);
+    await user.until(() => user.ended, "the expired token's stream to end");
+    const revoked = await t!.app.inject({
+      method: "DELETE",
+      url: `/v1/admin/api-keys/${created.json().id}`,
+      headers: t!.admin,
+    });
+    expect(revoked.statusCode, revoked.body).toBeLessThan(300);
+    await keyed.until(() => keyed.ended, "the revoked key's stream to end");
+    // The admin key's stream, still valid, goes on.
+    const before = admin.comments.length;
+    await admin.until(() => admin.comments.length >= before + 2, "more keep-alives");
+    expect(admin.ended).toBe(false);
   });
 
   it("sends keep-alive comments while idle", async () => {

@@ -22,6 +22,12 @@ declare module "fastify" {
   }
   interface FastifyRequest {
     principal: Principal | null;
+    /**
+     * Whether the request's credential would still be let in now: a long-lived response (the
+     * live event stream) asks again as it goes, and ends once a token expires, its signing key is
+     * retired, or an API key is revoked.
+     */
+    stillAuthenticated: (() => Promise<boolean>) | null;
   }
 }
 
@@ -55,6 +61,7 @@ export function assertActsAs(request: FastifyRequest, userId: string): void {
  */
 export function registerAuth(app: GiftstreamApp, access: Access, tokens: UserTokens): void {
   app.decorateRequest("principal", null);
+  app.decorateRequest("stillAuthenticated", null);
   app.addHook("onRoute", (route) => {
     // An admin route open to user tokens would be a hole; refuse to start with one.
     if (route.config?.scope === "admin" && route.config.userToken !== undefined) {
@@ -72,6 +79,11 @@ export function registerAuth(app: GiftstreamApp, access: Access, tokens: UserTok
       const principal = await userPrincipal(tokens, credential, reply);
       admitUser(request, principal);
       request.principal = principal;
+      request.stillAuthenticated = () =>
+        tokens.verify(credential).then(
+          (claims) => claims.userId === principal.userId,
+          () => false,
+        );
       return;
     }
     const key = credential === undefined ? undefined : await access.authenticate(credential);
@@ -87,6 +99,11 @@ export function registerAuth(app: GiftstreamApp, access: Access, tokens: UserTok
       throw new GiftstreamError("forbidden", `This route needs the \`${needed}\` scope.`);
     }
     request.principal = { kind: "api_key", key };
+    request.stillAuthenticated = () =>
+      access.authenticate(credential!).then(
+        (again) => again?.id === key.id && grants(again, needed),
+        () => false,
+      );
   });
 }
 

@@ -236,7 +236,18 @@ function openEventStream(
     }
     res.write(frame);
   };
-  const keepAlive = setInterval(() => write(keepAliveFrame), limits.keepAliveMs);
+  // Each keep-alive asks again whether the caller's credential still holds: a stream outlives the
+  // token that opened it otherwise (expired, its key retired, an API key revoked).
+  const keepAlive = setInterval(() => {
+    write(keepAliveFrame);
+    const check = request.stillAuthenticated;
+    if (check === null) return;
+    void check().then((ok) => {
+      if (ok || ended) return;
+      request.log.info("live subscriber's credential no longer holds; ending its stream");
+      end();
+    });
+  }, limits.keepAliveMs);
   keepAlive.unref();
   const end = () => {
     if (ended) return;
