@@ -465,7 +465,12 @@ describe("identity verification under concurrency", () => {
     const { SqlKycStore } = await import("../src/store/sql/kyc-store.js");
     const store = new SqlKycStore(app.runtime.store);
     const expected = (stale as { submission: Buffer }).submission;
-    expect(await store.approve("alice", expected, "1994-07-09", "key_test", app.clock.now())).toBe(false);
+    const documentId = (await app.runtime.store.get("SELECT id FROM kyc_documents WHERE user_id = ?", [
+      "alice",
+    ]))!.id as string;
+    expect(
+      await store.approve("alice", expected, documentId, "1994-07-09", "key_test", app.clock.now()),
+    ).toBe(false);
     expect(await store.reject("alice", expected, "stale", "key_test", app.clock.now())).toBe(false);
     expect((await status(app, "alice")).json()).toMatchObject({ status: "pending" });
     expect((await app.users.get("alice")).birthDateVerified).toBe(false);

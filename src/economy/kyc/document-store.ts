@@ -18,7 +18,8 @@ export type KycDocumentInfo = Omit<KycDocument, "content">;
  * since it only ever sees sealed bytes. One document per user; an upload replaces the last.
  */
 export interface KycDocumentStore {
-  put(document: KycDocument): Promise<void>;
+  /** False, storing nothing, when the user's identity is verified: its document is final. */
+  put(document: KycDocument): Promise<boolean>;
   get(userId: string): Promise<KycDocument | undefined>;
   /** What is stored, without reading the content. */
   info(userId: string): Promise<KycDocumentInfo | undefined>;

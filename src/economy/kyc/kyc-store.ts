@@ -7,12 +7,14 @@ export interface KycStore {
   submit(userId: string, submission: Uint8Array, at: number): Promise<boolean>;
   /**
    * `pending → verified`, and in the same transaction the user's birth date becomes `birthDate`,
-   * marked verified. `expected` is the sealed submission the caller read: false, changing nothing,
-   * when the verification is no longer pending or was resubmitted since.
+   * marked verified. `expected` is the sealed submission the caller read, and `documentId` the
+   * document they reviewed: false, changing nothing, when the verification is no longer pending,
+   * was resubmitted since, or its document was replaced since.
    */
   approve(
     userId: string,
     expected: Uint8Array,
+    documentId: string,
     birthDate: string,
     actor: string,
     at: number,

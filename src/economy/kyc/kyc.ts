@@ -98,7 +98,10 @@ export class Kyc {
       content: this.o.sealer.seal(bytes, documentContext(userId, id)),
       uploadedAt: this.o.clock(),
     };
-    await this.o.documents.put(document);
+    // Checked again in the write itself: an approval may land between the check above and here.
+    if (!(await this.o.documents.put(document))) {
+      throw new GiftstreamError("kyc_already_verified", "this identity is verified; its document is final");
+    }
     return this.view(userId);
   }
 
@@ -165,7 +168,15 @@ export class Kyc {
     }
     checkRevision(revision, record, documentInfo);
     const { birthDate } = this.open(record);
-    const approved = await this.o.store.approve(userId, record.submission, birthDate, actor, this.o.clock());
+    // The document reviewed, by id: one uploaded meanwhile is not approved unseen.
+    const approved = await this.o.store.approve(
+      userId,
+      record.submission,
+      documentInfo.id,
+      birthDate,
+      actor,
+      this.o.clock(),
+    );
     // The user row changed inside the store's transaction: drop the cached copy either way.
     this.o.users.forget(userId);
     if (!approved) throw notPending("changed while it was being approved");

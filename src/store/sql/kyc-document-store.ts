@@ -9,15 +9,16 @@ const sql = {
   put: `INSERT INTO kyc_documents (user_id, id, content_type, size_bytes, content, uploaded_at)
      VALUES (?, ?, ?, ?, ?, ?)
      ON CONFLICT (user_id) DO UPDATE SET id = excluded.id, content_type = excluded.content_type,
-       size_bytes = excluded.size_bytes, content = excluded.content, uploaded_at = excluded.uploaded_at`,
+       size_bytes = excluded.size_bytes, content = excluded.content, uploaded_at = excluded.uploaded_at
+     WHERE NOT EXISTS (SELECT 1 FROM kyc WHERE kyc.user_id = excluded.user_id AND kyc.status = 'verified')`,
 };
 
 /** Identity documents as sealed blobs in the database (BLOB, or bytea), one per user. */
 export class SqlKycDocumentStore implements KycDocumentStore {
   constructor(private readonly db: SqlDb) {}
 
-  async put(document: KycDocument): Promise<void> {
-    await this.db.execute([
+  async put(document: KycDocument): Promise<boolean> {
+    const changed = await this.db.execute([
       {
         sql: sql.put,
         params: [
@@ -30,6 +31,7 @@ export class SqlKycDocumentStore implements KycDocumentStore {
         ],
       },
     ]);
+    return changed === 1;
   }
 
   async get(userId: string): Promise<KycDocument | undefined> {

@@ -7,7 +7,8 @@ const queue = `SELECT k.user_id, k.status, k.submitted_at, k.reviewed_at, k.reje
   FROM kyc k WHERE k.status = ?`;
 
 const verify = `UPDATE kyc SET status = 'verified', rejection_reason = NULL, reviewed_at = ?, reviewed_by = ?, updated_at = ?
-  WHERE user_id = ? AND status = 'pending' AND submission = ?`;
+  WHERE user_id = ? AND status = 'pending' AND submission = ?
+    AND EXISTS (SELECT 1 FROM kyc_documents AS d WHERE d.user_id = kyc.user_id AND d.id = ?)`;
 
 const sql = {
   byUser: "SELECT * FROM kyc WHERE user_id = ?",
@@ -55,11 +56,12 @@ export class SqlKycStore implements KycStore {
   async approve(
     userId: string,
     expected: Uint8Array,
+    documentId: string,
     birthDate: string,
     actor: string,
     at: number,
   ): Promise<boolean> {
-    const verifyParams = [BigInt(at), actor, BigInt(at), userId, expected];
+    const verifyParams = [BigInt(at), actor, BigInt(at), userId, expected, documentId];
     if (this.db.dialect === "postgres") {
       // One statement: it counts the users row only.
       const changed = await this.db.execute([

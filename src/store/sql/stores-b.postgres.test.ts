@@ -202,18 +202,22 @@ describe.skipIf(!available)("the cash-out, identity, payout and webhook stores o
       "u2",
     ]);
 
-    // A review of a submission that is not the one stored changes nothing.
-    expect(await kyc.approve("u1", two, "1990-05-05", "admin", 300)).toBe(false);
+    // A review of a submission, or a document, that is not the one stored changes nothing.
+    expect(await kyc.approve("u1", two, "doc_2", "1990-05-05", "admin", 300)).toBe(false);
+    expect(await kyc.approve("u1", one, "doc_1", "1990-05-05", "admin", 300)).toBe(false);
     expect(await kyc.reject("u1", two, "blurry", "admin", 300)).toBe(false);
-    expect(await kyc.approve("u1", one, "1990-05-05", "admin", 300)).toBe(true);
+    expect(await kyc.approve("u1", one, "doc_2", "1990-05-05", "admin", 300)).toBe(true);
     expect(await kyc.get("u1")).toMatchObject({ status: "verified", reviewedAt: 300, reviewedBy: "admin" });
     const user = await db.get("SELECT birth_date, birth_date_verified, updated_at FROM users WHERE id = ?", [
       "u1",
     ]);
     expect(user).toEqual({ birth_date: "1990-05-05", birth_date_verified: 1n, updated_at: 300n });
     // Verified stays verified: neither a second approval nor a resubmission.
-    expect(await kyc.approve("u1", one, "1991-01-01", "admin", 400)).toBe(false);
+    expect(await kyc.approve("u1", one, "doc_2", "1991-01-01", "admin", 400)).toBe(false);
     expect(await kyc.submit("u1", two, 400)).toBe(false);
+    // Nor a new document: the verified one is final, even for a write that passed an earlier check.
+    expect(await documents.put({ ...info, id: "doc_3", content: replaced, uploadedAt: 400 })).toBe(false);
+    expect(await documents.info("u1")).toMatchObject({ id: "doc_2" });
     expect((await db.get("SELECT birth_date FROM users WHERE id = ?", ["u1"]))?.birth_date).toBe(
       "1990-05-05",
     );
