@@ -40,15 +40,21 @@ export interface PaypalErrorBody {
 
 /** PayPal answered with a status other than 2xx. */
 export class PaypalApiError extends Error {
+  /** PayPal's answer, kept off the enumerable properties (see the constructor). */
+  declare readonly body: PaypalErrorBody | null;
+
   constructor(
     readonly status: number,
-    readonly body: PaypalErrorBody | null,
+    body: PaypalErrorBody | null,
     what: string,
   ) {
     const reason = body?.name ?? body?.error ?? "no error body";
     const detail = body?.details?.[0]?.issue ?? body?.message ?? body?.error_description ?? "";
     super(`PayPal ${what} answered ${status} ${reason}${detail === "" ? "" : `: ${detail}`}`);
     this.name = "PaypalApiError";
+    // pino's error serializer logs every enumerable property, and a validation error's details
+    // can echo the request, receivers' emails included: the message names the issue instead.
+    Object.defineProperty(this, "body", { value: body, enumerable: false });
   }
 
   /** PayPal's error name (`VALIDATION_ERROR`, `USER_BUSINESS_ERROR`, …) or OAuth's error code. */
