@@ -413,4 +413,37 @@ describe("Stripe refunds, disputes and fees by webhook (local stand-in)", () => 
     expect((await t.runtime.ledger.balance("platform:USD:expense:chargebacks")).posted).toBe(0n);
     expect((await reconcile(t.runtime.store)).problems).toEqual([]);
   });
+
+  it("books a dispute of part of a payment for the part taken; its coins go in full; won puts both back", async () => {
+    stand = await startStripeStandIn();
+    t = await openTestApp({
+      payments: {
+        stripe: { secretKey: stand.secretKey, webhookSecret: stand.webhookSecret, apiUrl: stand.url },
+      },
+    });
+    await putUser(t, "d2");
+    const created = (await buy(t, { userId: "d2", packId: "us-1000", provider: "stripe" })).json() as {
+      id: string;
+    };
+    const session = [...stand.sessions.values()].find((s) => s.client_reference_id === created.id)!;
+    const deliver = async (events: StripeEvent[]) => {
+      for (const event of events) await deliverStripeEvent(t!, stand!, event);
+    };
+    await deliver(stand.pay(session.id));
+    expect(await coins(t, "d2", created.id)).toBe(1000n);
+    const receivable = async () => (await t!.runtime.ledger.balance("platform:USD:receivable:stripe")).posted;
+    const owed = await receivable();
+
+    const paymentIntent = [...stand.paymentIntents.keys()][0]!;
+    await deliver(stand.dispute(paymentIntent, { amountMinor: 300n }));
+    expect(await coins(t, "d2", created.id)).toBe(0n);
+    // $3.00 of the $9.90 was taken back: that much is the loss, and the rest is still owed.
+    expect((await t.runtime.ledger.balance("platform:USD:expense:chargebacks")).posted).toBe(-300n);
+    expect(await receivable()).toBe(owed + 300n);
+    await deliver(stand.closeDispute([...stand.disputes.keys()][0]!, "won"));
+    expect(await coins(t, "d2", created.id)).toBe(1000n);
+    expect((await t.runtime.ledger.balance("platform:USD:expense:chargebacks")).posted).toBe(0n);
+    expect(await receivable()).toBe(owed);
+    expect((await reconcile(t.runtime.store)).problems).toEqual([]);
+  });
 });

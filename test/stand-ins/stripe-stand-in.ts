@@ -273,8 +273,14 @@ export interface StripeStandIn {
   failAsync(sessionId: string): StripeEvent[];
   expire(sessionId: string): StripeEvent[];
   refund(paymentIntentId: string, amountMinor: bigint): StripeEvent[];
-  /** The cardholder disputes the payment: a chargeback, or with `inquiry` an inquiry (no funds move). */
-  dispute(paymentIntentId: string, opts?: { inquiry?: boolean; reason?: string }): StripeEvent[];
+  /**
+   * The cardholder disputes the payment: a chargeback, or with `inquiry` an inquiry (no funds move).
+   * `amountMinor` disputes part of it (Stripe's `dispute.amount` may be less than the charge's).
+   */
+  dispute(
+    paymentIntentId: string,
+    opts?: { inquiry?: boolean; reason?: string; amountMinor?: bigint },
+  ): StripeEvent[];
   closeDispute(disputeId: string, status: "won" | "lost" | "warning_closed"): StripeEvent[];
   /** Stripe settles the charge: its balance transaction (with the fee) is created and set. */
   settleBalance(paymentIntentId: string, feeMinor: bigint): StripeEvent[];
@@ -1424,7 +1430,7 @@ export async function startStripeStandIn(opts: StandInOptions = {}): Promise<Str
       const dispute: DisputeObject = {
         id: newId("du"),
         object: "dispute",
-        amount: charge.amount,
+        amount: disputeOpts.amountMinor === undefined ? charge.amount : Number(disputeOpts.amountMinor),
         balance_transactions: [],
         charge: charge.id,
         created,

@@ -257,8 +257,19 @@ export class Purchases {
       case "payment.refunded": {
         const purchase = await this.o.store.findByPaymentRef(provider, event.paymentRef);
         if (purchase) {
-          if (event.type === "dispute.created") await this.chargeback(purchase.id, event.disputeId);
-          else if (event.type === "dispute.closed" && event.outcome === "won") {
+          if (event.type === "dispute.created") {
+            if (event.currency !== purchase.currency) {
+              this.o.logger.error(
+                { alert: "dispute_currency_mismatch", purchaseId: purchase.id, disputeId: event.disputeId },
+                "a dispute in another currency than the payment's: applied as a dispute of all of it",
+              );
+            }
+            await this.chargeback(
+              purchase.id,
+              event.disputeId,
+              event.currency === purchase.currency ? event.amountMinor : undefined,
+            );
+          } else if (event.type === "dispute.closed" && event.outcome === "won") {
             await this.disputeWon(purchase.id, event.disputeId);
           } else if (
             event.type === "payment.refunded" &&
@@ -511,15 +522,16 @@ export class Purchases {
    * A chargeback (or a refund the provider made on its own): unspent coins are removed, spent ones
    * become coin debt that later purchases repay first, the user is restricted while in debt, and the
    * money the provider took back is booked as a chargeback loss. Keyed by the dispute, so a replayed
-   * event applies nothing twice.
+   * event applies nothing twice. `takenMinor` is what the provider took back, when it says (a
+   * dispute of part of a payment); otherwise all that was not refunded.
    */
-  chargeback(purchaseId: string, disputeId: string): Promise<void> {
+  chargeback(purchaseId: string, disputeId: string, takenMinor?: bigint): Promise<void> {
     // Which of a creator's diamonds are still pending is read, and taken back, under the lock the
     // maturation job moves them under.
-    return this.lotsLock.run(pendingLotsKey, () => this.applyChargeback(purchaseId, disputeId));
+    return this.lotsLock.run(pendingLotsKey, () => this.applyChargeback(purchaseId, disputeId, takenMinor));
   }
 
-  private async applyChargeback(purchaseId: string, disputeId: string): Promise<void> {
+  private async applyChargeback(purchaseId: string, disputeId: string, takenMinor?: bigint): Promise<void> {
     const now = this.o.clock();
     const purchase = await this.get(purchaseId);
     // Refunded purchases may still be disputed for what was not refunded.
@@ -527,7 +539,17 @@ export class Purchases {
     const lot = userAccounts.paidCoins(purchase.userId, purchase.id);
     const unused = (await this.o.ledger.balances([lot.id])).get(lot.id)?.available ?? 0n;
     const spent = purchase.coins - purchase.refundedCoins - unused;
-    const moneyBack = purchase.priceMinor - purchase.refundedMinor;
+    const notRefunded = purchase.priceMinor - purchase.refundedMinor;
+    // The money booked is the money taken: a dispute of part of a payment takes back that part,
+    // and booking the whole would leave the provider's receivable short by the rest. The coins go
+    // as a whole all the same: a payment under dispute buys nothing while the dispute stands.
+    const moneyBack = takenMinor !== undefined && takenMinor < notRefunded ? takenMinor : notRefunded;
+    if (moneyBack < notRefunded) {
+      this.o.logger.warn(
+        { alert: "partial_dispute", purchaseId, disputeId, takenMinor: moneyBack.toString() },
+        "a dispute of part of a payment: its coins are reversed in full, its money in part",
+      );
+    }
     const moves = reversal(purchase, { coinsBack: unused, moneyBack, to: "chargebacks", kind: "chargeback" });
     const debt = userAccounts.coinDebt(purchase.userId);
     if (spent > 0n) {
