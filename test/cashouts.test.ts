@@ -220,6 +220,38 @@ describe("cash-out failure paths", () => {
     await expectBalanced(app);
   });
 
+  it("the economy report owes diamonds on hold until paid, and nothing once paid", async () => {
+    const { app, method } = await ready();
+    const report = async () => {
+      const res = await app.inject(
+        "GET",
+        "/v1/admin/reports/economy?from=2027-01-01T00:00:00Z&to=2027-12-31T00:00:00Z",
+      );
+      expect(res.statusCode, res.body).toBe(200);
+      const sources = res.json().sources as {
+        diamondsWithdrawable: string;
+        diamondsOnHold: string;
+        liabilityUsd: { gross: string };
+      }[];
+      return sources.map((x) => [x.diamondsWithdrawable, x.diamondsOnHold, x.liabilityUsd.gross]);
+    };
+    // 20,000 live ($100) and 20,000 video ($200) diamonds, all withdrawable.
+    expect(await report()).toEqual([
+      ["20000", "0", "10000"],
+      ["20000", "0", "20000"],
+    ]);
+    const c = (await requestCashout(app, { payoutMethodId: method, diamonds: "40000" })).json();
+    expect(await report()).toEqual([
+      ["0", "20000", "10000"],
+      ["0", "20000", "20000"],
+    ]);
+    await approveAndProcess(app, c.id);
+    expect(await report()).toEqual([
+      ["0", "0", "0"],
+      ["0", "0", "0"],
+    ]);
+  });
+
   it("a rail failure voids the holds: the diamonds come back", async () => {
     const { app, method } = await ready("fail@example.com");
     const c = (await requestCashout(app, { payoutMethodId: method, diamonds: "40000" })).json();

@@ -585,6 +585,7 @@ describe("economy report", () => {
         coinsSold: "1000",
         revenueMinor: "990",
         refundedMinor: "0",
+        chargedBackMinor: "0",
         coinsOutstanding: "800",
       },
     ]);
@@ -593,10 +594,12 @@ describe("economy report", () => {
     expect(live).toEqual({
       source: "live",
       coinsSpent: "100",
+      bonusCoinsSpent: "0",
       diamondsEarned: "200",
       earnedUsd: { currency: "USD", gross: "100", commission: "50", net: "50" },
       diamondsPending: "0",
       diamondsWithdrawable: "200",
+      diamondsOnHold: "0",
       liabilityUsd: { currency: "USD", gross: "100", commission: "50", net: "50" },
       coinRevenueUsdMinor: "99",
       marginUsdMinor: "49",
@@ -614,5 +617,54 @@ describe("economy report", () => {
       headers: app.admin,
     });
     expect(bad.statusCode).toBe(400);
+  });
+
+  it("counts only the money kept, values only paid coins, and drops what a chargeback took back", async () => {
+    const app = await setup({ earnings: { maturationDays: 0 } });
+    const from = new Date(app.clock.now() - 1000).toISOString();
+    await buy(app, "us-1000");
+    await send(app, {}); // 100 paid coins → 200 live diamonds ($1.00, 50 ¢ net)
+    const charged = await buy(app, "us-1000");
+    await app.app.inject({
+      method: "POST",
+      url: `/v1/test/purchases/${charged.id}/dispute`,
+      headers: app.admin,
+    });
+    await app.app.inject({
+      method: "POST",
+      url: "/v1/admin/users/viewer/bonus",
+      headers: { ...app.admin, "idempotency-key": key() },
+      payload: { coins: "100" },
+    });
+    await send(app, {}); // 100 bonus coins → 200 live diamonds: no money behind them
+    const to = new Date(app.clock.now() + 1000).toISOString();
+    const report = (
+      await app.app.inject({
+        method: "GET",
+        url: `/v1/admin/reports/economy?from=${from}&to=${to}`,
+        headers: app.admin,
+      })
+    ).json();
+    expect(report.currencies).toEqual([
+      {
+        currency: "USD",
+        coinsSold: "2000",
+        revenueMinor: "1980",
+        refundedMinor: "0",
+        chargedBackMinor: "990",
+        coinsOutstanding: "900",
+      },
+    ]);
+    // $9.90 kept for 1,000 coins: 0.99 ¢ a coin, for the 100 paid coins only; the bonus gift's
+    // diamonds are promotion expense, so the margin is 99 − 100 = −1 ¢.
+    expect(report.sources[0]).toMatchObject({
+      source: "live",
+      coinsSpent: "200",
+      bonusCoinsSpent: "100",
+      diamondsEarned: "400",
+      earnedUsd: { gross: "200", net: "100" },
+      coinRevenueUsdMinor: "99",
+      marginUsdMinor: "-1",
+    });
   });
 });

@@ -114,7 +114,10 @@ export const packSchema = object(
 
 export const regionSchema = object(
   {
-    currency: { ...currencyCode, description: "Currency the region's packs are priced in." },
+    currency: {
+      ...currencyCode,
+      description: "Currency the region's packs are priced in; other than USD it needs an exchange rate.",
+    },
     payoutCurrency: {
       ...currencyCode,
       description: "Currency creators of the region are paid in; other than USD it needs an exchange rate.",

@@ -34,6 +34,8 @@ export interface Purchase {
   /** Coins and money refunded so far. */
   refundedCoins: bigint;
   refundedMinor: bigint;
+  /** Money the chargeback in force took back (0 with none, or once the dispute is won). */
+  chargedBackMinor: bigint;
   /** The open or last dispute, if any. */
   disputeId: string | null;
   /** The ledger key of the chargeback in force, from which a won dispute is undone. */
@@ -66,6 +68,7 @@ export function purchaseDocument(p: Purchase) {
     country: p.country,
     refundedCoins: p.refundedCoins.toString(),
     refundedMinor: p.refundedMinor.toString(),
+    chargedBackMinor: p.chargedBackMinor.toString(),
     disputeId: p.disputeId,
     chargebackKey: p.chargebackKey,
     chargebacks: p.chargebacks,
@@ -83,6 +86,13 @@ export function purchaseFromDocument(d: PurchaseDocument): Purchase {
     priceMinor: BigInt(d.priceMinor),
     refundedCoins: BigInt(d.refundedCoins),
     refundedMinor: BigInt(d.refundedMinor),
+    // Purchases stored before it was kept: a disputed one lost all it had not refunded.
+    chargedBackMinor:
+      (d.chargedBackMinor as string | undefined) !== undefined
+        ? BigInt(d.chargedBackMinor)
+        : d.status === "disputed"
+          ? BigInt(d.priceMinor) - BigInt(d.refundedMinor)
+          : 0n,
     chargebackKey: d.chargebackKey ?? null,
     // Purchases stored before the count existed had had at most their one chargeback key.
     chargebacks: d.chargebacks ?? 0,

@@ -156,6 +156,7 @@ export class Purchases {
       country: user.country,
       refundedCoins: 0n,
       refundedMinor: 0n,
+      chargedBackMinor: 0n,
       disputeId: null,
       chargebackKey: null,
       chargebacks: 0,
@@ -565,6 +566,7 @@ export class Purchases {
       ...purchase,
       status: "disputed",
       disputeId,
+      chargedBackMinor: moneyBack,
       chargebackKey: chargebackKey(purchase),
       chargebacks: purchase.chargebacks + 1,
       updatedAt: now,
@@ -699,7 +701,13 @@ export class Purchases {
     }
     const user = await this.o.users.get(purchase.userId);
     const effects = [
-      purchaseEffect({ ...purchase, status: "completed", chargebackKey: null, updatedAt: now }),
+      purchaseEffect({
+        ...purchase,
+        status: "completed",
+        chargedBackMinor: 0n,
+        chargebackKey: null,
+        updatedAt: now,
+      }),
       ...giftEffects,
       activityEffect({
         userId: purchase.userId,

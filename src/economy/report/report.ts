@@ -11,27 +11,49 @@ import { type CashValue, cashValue, type DiamondGroup } from "../wallet/cash-val
 
 /** What the report reads from storage; sums are bigint, values and rates are the locked strings. */
 export interface ReportStore {
+  /**
+   * Per currency, purchases made in the window: coins and money sold, refunded and charged back,
+   * and `netCoins`, the coins the money kept still stands for.
+   */
   sales(
     from: number,
     to: number,
-  ): Promise<{ currency: string; coins: bigint; revenueMinor: bigint; refundedMinor: bigint }[]>;
+  ): Promise<
+    {
+      currency: string;
+      coins: bigint;
+      revenueMinor: bigint;
+      refundedMinor: bigint;
+      chargedBackMinor: bigint;
+      netCoins: bigint;
+    }[]
+  >;
   coinsOutstanding(): Promise<{ currency: string; coins: bigint }[]>;
   bonusCoinsOutstanding(): Promise<bigint>;
   giftsIn(from: number, to: number): Promise<({ source: string; coins: bigint } & DiamondGroup)[]>;
+  /** Not taken back and in no cash-out, pending or withdrawable at `now`. */
   diamondsOutstanding(now: number): Promise<({ source: string; withdrawable: boolean } & DiamondGroup)[]>;
+  /** On hold for cash-outs not yet paid: still owed. */
+  diamondsOnHold(): Promise<({ source: string } & DiamondGroup)[]>;
+  /** Coins of the window's gifts drawn from bonus coins, per source. */
+  bonusCoinsSpent(from: number, to: number): Promise<{ source: string; coins: bigint }[]>;
 }
 
 export interface SourceReport {
   source: string;
   coinsSpent: bigint;
+  /** Of `coinsSpent`, bonus coins: no money came in for them (their diamonds are promotion expense). */
+  bonusCoinsSpent: bigint;
   diamondsEarned: bigint;
   /** Value of the diamonds earned in the window at their locked values, in US cents. */
   earnedUsd: CashValue;
   diamondsPending: bigint;
   diamondsWithdrawable: bigint;
-  /** What all outstanding diamonds of this source would pay out, at their locked values, in US cents. */
+  /** In cash-outs not yet paid. */
+  diamondsOnHold: bigint;
+  /** What all outstanding diamonds of this source (on hold included) would pay out, at their locked values, in US cents. */
   liabilityUsd: CashValue;
-  /** The coins spent, valued at the window's average revenue per coin sold, in US cents. */
+  /** The paid coins spent, valued at the window's average revenue per coin kept, in US cents. */
   coinRevenueUsdMinor: bigint | null;
   /** coinRevenueUsdMinor − earnedUsd.net: what the platform keeps of these gifts before fees. */
   marginUsdMinor: bigint | null;
@@ -46,6 +68,7 @@ export interface EconomyReport {
     coinsSold: bigint;
     revenueMinor: bigint;
     refundedMinor: bigint;
+    chargedBackMinor: bigint;
     coinsOutstanding: bigint;
   }[];
   bonusCoinsOutstanding: bigint;
@@ -70,45 +93,64 @@ export async function economyReport(
         coinsSold: s?.coins ?? 0n,
         revenueMinor: s?.revenueMinor ?? 0n,
         refundedMinor: s?.refundedMinor ?? 0n,
+        chargedBackMinor: s?.chargedBackMinor ?? 0n,
         coinsOutstanding: outstanding.get(currency) ?? 0n,
       };
     });
 
-  // Average revenue per coin sold in the window, in US cents, exact.
+  // Average revenue per coin kept in the window, in US cents, exact: the money that stayed (less
+  // refunds and chargebacks) over the coins it still stands for. A currency sold without a rate
+  // leaves the average unknown rather than quietly left out of it.
   let revenueUsd: Rational = zeroRational;
-  let coinsSold = 0n;
+  let coinsKept = 0n;
+  let unpriced = false;
   for (const s of sales) {
     const perUsd = s.currency === "USD" ? rational(1n, 1n) : economy.exchangeRates[s.currency];
-    if (!perUsd) continue;
+    if (!perUsd) {
+      unpriced = true;
+      continue;
+    }
+    const kept = s.revenueMinor - s.refundedMinor - s.chargedBackMinor;
     // minor units of C → US cents: divide by C's units per USD.
     revenueUsd = addRationals(
       revenueUsd,
-      convertExact(s.revenueMinor - s.refundedMinor, s.currency, rational(perUsd.den, perUsd.num), "USD"),
+      convertExact(kept, s.currency, rational(perUsd.den, perUsd.num), "USD"),
     );
-    coinsSold += s.coins;
+    coinsKept += s.netCoins;
   }
-  const usdPerCoin = coinsSold > 0n ? rational(revenueUsd.num, revenueUsd.den * coinsSold) : null;
+  const usdPerCoin =
+    coinsKept > 0n && !unpriced ? rational(revenueUsd.num, revenueUsd.den * coinsKept) : null;
 
   const gifts = await store.giftsIn(window.from, window.to);
   const held = await store.diamondsOutstanding(window.now);
-  const sources = [...new Set([...gifts.map((g) => g.source), ...held.map((h) => h.source)])]
+  const onHold = await store.diamondsOnHold();
+  const bonusSpent = new Map(
+    (await store.bonusCoinsSpent(window.from, window.to)).map((b) => [b.source, b.coins]),
+  );
+  const sources = [
+    ...new Set([...gifts.map((g) => g.source), ...held.map((h) => h.source), ...onHold.map((h) => h.source)]),
+  ]
     .sort()
     .map((source) => {
       const earned = gifts.filter((g) => g.source === source);
       const owed = held.filter((h) => h.source === source);
+      const holding = onHold.filter((h) => h.source === source);
       const coinsSpent = earned.reduce((sum, g) => sum + g.coins, 0n);
+      const bonusCoinsSpent = bonusSpent.get(source) ?? 0n;
       const earnedUsd = cashValue(earned, "USD", rational(1n, 1n));
       const coinRevenueUsdMinor = usdPerCoin
-        ? roundRational(rational(usdPerCoin.num * coinsSpent, usdPerCoin.den), "down")
+        ? roundRational(rational(usdPerCoin.num * (coinsSpent - bonusCoinsSpent), usdPerCoin.den), "down")
         : null;
       return {
         source,
         coinsSpent,
+        bonusCoinsSpent,
         diamondsEarned: earned.reduce((sum, g) => sum + g.diamonds, 0n),
         earnedUsd,
         diamondsPending: owed.filter((h) => !h.withdrawable).reduce((sum, h) => sum + h.diamonds, 0n),
         diamondsWithdrawable: owed.filter((h) => h.withdrawable).reduce((sum, h) => sum + h.diamonds, 0n),
-        liabilityUsd: cashValue(owed, "USD", rational(1n, 1n)),
+        diamondsOnHold: holding.reduce((sum, h) => sum + h.diamonds, 0n),
+        liabilityUsd: cashValue([...owed, ...holding], "USD", rational(1n, 1n)),
         coinRevenueUsdMinor,
         marginUsdMinor: coinRevenueUsdMinor === null ? null : coinRevenueUsdMinor - earnedUsd.net,
       };

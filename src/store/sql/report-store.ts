@@ -1,29 +1,58 @@
 import type { ReportStore } from "../../economy/report/report.js";
 import type { SqlDb } from "./sql-db.js";
 
-/** Sales per currency; `refunded` reads the purchase document's JSON, which each database reads its own way. */
-const sales = (refundedMinor: string) =>
+/**
+ * Sales per currency. Refunds and chargebacks are read from the purchase document's JSON, which each
+ * database reads its own way; `net_coins` are the coins a sale still stands for (none once charged
+ * back, none of those refunded).
+ */
+const sales = (field: (name: string) => string) =>
   `SELECT currency, SUM(coins) AS coins, SUM(price_minor) AS revenue,
-          SUM(CAST(${refundedMinor} AS BIGINT)) AS refunded
+          SUM(CAST(COALESCE(${field("refundedMinor")}, '0') AS BIGINT)) AS refunded,
+          SUM(CASE WHEN ${field("chargedBackMinor")} IS NOT NULL THEN CAST(${field("chargedBackMinor")} AS BIGINT)
+                   WHEN status = 'disputed'
+                     THEN price_minor - CAST(COALESCE(${field("refundedMinor")}, '0') AS BIGINT)
+                   ELSE 0 END) AS charged_back,
+          SUM(CASE WHEN status = 'disputed' THEN 0
+                   ELSE coins - CAST(COALESCE(${field("refundedCoins")}, '0') AS BIGINT) END) AS net_coins
    FROM purchases WHERE status IN ('completed', 'refunded', 'disputed') AND created_at >= ? AND created_at < ?
    GROUP BY currency ORDER BY currency`;
 
+/** Coins of gifts in the window drawn from bonus coins, per source: the ledger's cascade rows. */
+const bonusSpent = (giftIdOf: string) =>
+  `SELECT g.source AS source, SUM(t.amount) AS coins
+   FROM transfers AS t JOIN gifts AS g ON g.id = ${giftIdOf}
+   WHERE t.kind = 'gift' AND t.debit_account_id LIKE 'user:%:coins:bonus'
+     AND t.created_at >= ? AND t.created_at < ?
+   GROUP BY g.source`;
+
 const sql = {
-  salesSqlite: sales("json_extract(document, '$.refundedMinor')"),
-  salesPostgres: sales("(document::jsonb ->> 'refundedMinor')"),
+  salesSqlite: sales((name) => `json_extract(document, '$.${name}')`),
+  salesPostgres: sales((name) => `(document::jsonb ->> '${name}')`),
+  bonusSpentSqlite: bonusSpent("json_extract(t.metadata, '$.giftId')"),
+  bonusSpentPostgres: bonusSpent("(t.metadata::jsonb ->> 'giftId')"),
   // A purchase's coin lot is the account user:{user}:coins:paid:{purchase}.
   outstanding: `SELECT p.currency AS currency, SUM(a.credits_posted - a.debits_posted) AS coins
                 FROM purchases p JOIN accounts a ON a.id = 'user:' || p.user_id || ':coins:paid:' || p.id
                 GROUP BY p.currency ORDER BY p.currency`,
   bonus:
     "SELECT COALESCE(SUM(credits_posted - debits_posted), 0) AS coins FROM accounts WHERE id LIKE 'user:%:coins:bonus'",
-  gifts: `SELECT source, value_usd, commission_rate, SUM(coins) AS coins, SUM(diamonds) AS diamonds
+  // Earned is what was earned and not taken back by a chargeback.
+  gifts: `SELECT source, value_usd, commission_rate, SUM(coins) AS coins,
+                 SUM(diamonds - reversed_diamonds) AS diamonds
           FROM gifts WHERE created_at >= ? AND created_at < ? GROUP BY source, value_usd, commission_rate`,
-  // withdrawable is 0 or 1 (a comparison is an integer on SQLite but a boolean on PostgreSQL).
+  // Still the creators': not taken back, and not in a cash-out (held or paid). withdrawable is 0 or
+  // 1 (a comparison is an integer on SQLite but a boolean on PostgreSQL).
   held: `SELECT source, value_usd, commission_rate,
                 CASE WHEN status = 'matured' OR matures_at <= ? THEN 1 ELSE 0 END AS withdrawable,
-                SUM(diamonds - reversed_diamonds) AS diamonds
+                SUM(diamonds - reversed_diamonds - cashed_diamonds) AS diamonds
          FROM gifts GROUP BY source, value_usd, commission_rate, withdrawable`,
+  // On hold: in a cash-out that is neither paid nor over (over ones released their lots).
+  onHold: `SELECT g.source AS source, g.value_usd AS value_usd, g.commission_rate AS commission_rate,
+                  SUM(l.diamonds) AS diamonds
+           FROM cashout_lots AS l JOIN cashouts AS c ON c.id = l.cashout_id JOIN gifts AS g ON g.id = l.gift_id
+           WHERE l.released = 0 AND c.status IN ('requested', 'approved', 'processing')
+           GROUP BY g.source, g.value_usd, g.commission_rate`,
 };
 
 /**
@@ -39,7 +68,26 @@ export class SqlReportStore implements ReportStore {
       currency: r.currency as string,
       coins: big(r.coins),
       revenueMinor: big(r.revenue),
-      refundedMinor: r.refunded === null ? 0n : big(r.refunded),
+      refundedMinor: big(r.refunded),
+      chargedBackMinor: big(r.charged_back),
+      netCoins: big(r.net_coins),
+    }));
+  }
+
+  async bonusCoinsSpent(from: number, to: number) {
+    const text = this.db.dialect === "postgres" ? sql.bonusSpentPostgres : sql.bonusSpentSqlite;
+    return (await this.db.all(text, [BigInt(from), BigInt(to)])).map((r) => ({
+      source: r.source as string,
+      coins: big(r.coins),
+    }));
+  }
+
+  async diamondsOnHold() {
+    return (await this.db.all(sql.onHold)).map((r) => ({
+      source: r.source as string,
+      diamonds: big(r.diamonds),
+      valueUsd: r.value_usd as string,
+      commissionRate: r.commission_rate as string,
     }));
   }
 

@@ -52,6 +52,7 @@ function purchase(over: Partial<Purchase> & Pick<Purchase, "id">): Purchase {
     country: "US",
     refundedCoins: 0n,
     refundedMinor: 0n,
+    chargedBackMinor: 0n,
     disputeId: null,
     chargebackKey: null,
     chargebacks: 0,
