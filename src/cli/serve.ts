@@ -209,8 +209,12 @@ export async function composeApp(
       logger,
       checks: {
         async health() {
-          // A read through the store proves the database answers.
+          // A read through the store proves the database answers, and an empty write transaction
+          // that the write path does: on SQLite it goes through the writer thread, and a writer
+          // that died is replaced on the way (a health check that only read said ok for a server
+          // that could no longer write).
           await runtime.store.getAccounts(["healthz"]);
+          await runtime.store.execute([]);
           return { ok: true };
         },
       },

@@ -64,6 +64,35 @@ describe("SQLite writer pipeline", () => {
     expect(report.problems).toEqual([]);
   });
 
+  it("replaces a writer thread that died, and writes go on from what the file holds", async () => {
+    t = openTestLedger();
+    await t.ledger.createAccounts([
+      { id: "bank", unit: "COIN" },
+      { id: "alice", unit: "COIN", flags: { debitsMustNotExceedCredits: true } },
+    ]);
+    await t.ledger.submit(pay("bank", "alice", 100n));
+    // Kill the thread as out-of-memory or a throw in its error path would.
+    // biome-ignore lint/suspicious/noExplicitAny: the test reaches the store's thread to kill it.
+    const writer = (t.store as any).writer as { worker: { terminate(): Promise<number> }; dead: boolean };
+    await writer.worker.terminate();
+    expect(writer.dead).toBe(true);
+    expect(t.store.writable).toBe(false);
+
+    // Both write paths bring a new writer up: the ledger's batches and the control writes.
+    const after = await t.ledger.submit(pay("alice", "bank", 30n));
+    expect(after.transfers[0]!.id).toBe(2n);
+    expect(t.store.writable).toBe(true);
+    expect((await t.ledger.balance("alice")).posted).toBe(70n);
+    // biome-ignore lint/suspicious/noExplicitAny: as above.
+    await ((t.store as any).writer as typeof writer).worker.terminate();
+    expect(
+      await t.store.execute([{ sql: "UPDATE accounts SET flags = flags WHERE id = ?", params: ["bank"] }]),
+    ).toBe(1);
+    await t.ledger.submit(pay("alice", "bank", 20n));
+    expect((await t.ledger.balance("alice")).posted).toBe(50n);
+    expect((await reconcile(t.store)).problems).toEqual([]);
+  });
+
   it("answers a caller only after its batch is durable, in submission order", async () => {
     t = openTestLedger({ batchTransfersMax: 2, pipelineBatchesMax: 3 });
     await t.ledger.createAccounts([

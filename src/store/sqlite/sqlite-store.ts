@@ -63,7 +63,8 @@ export class SqliteStore implements LedgerStore, SqlDb, Coordination {
   readonly dialect = "sqlite" as const;
   private readonly prepared = new Map<string, Database.Statement>();
   private readonly db: Database.Database;
-  private readonly writer: WriterThread;
+  private writer: WriterThread;
+  private readonly path: string;
   private readonly statements: ReturnType<typeof prepareReads>;
   private readonly view: WriteView;
   /** Serializes the preparing of batches; committing them overlaps. */
@@ -83,12 +84,8 @@ export class SqliteStore implements LedgerStore, SqlDb, Coordination {
     this.db = openDatabase(options.path);
     this.migration = migrate(this.db);
     this.statements = prepareReads(this.db);
-    this.writer = new WriterThread({
-      path: options.path,
-      chunkRows,
-      pragmas: connectionPragmas,
-      statements: writeStatements,
-    });
+    this.path = options.path;
+    this.writer = this.openWriter();
     this.view = new WriteView(this.db, options.accountCacheMax ?? 1_000_000);
   }
 
@@ -97,9 +94,23 @@ export class SqliteStore implements LedgerStore, SqlDb, Coordination {
     return this.db;
   }
 
+  private openWriter(): WriterThread {
+    return new WriterThread({
+      path: this.path,
+      chunkRows,
+      pragmas: connectionPragmas,
+      statements: writeStatements,
+    });
+  }
+
+  /** Whether writes can go through: false once the writer thread died and nothing wrote since. */
+  get writable(): boolean {
+    return !this.writer.dead;
+  }
+
   write<T>(work: (tx: LedgerWriteTx) => Promise<T>): Promise<T> {
     const prepared = this.preparing.then(async () => {
-      if (this.broken) await this.recover();
+      if (this.broken || this.writer.dead) await this.recover();
       const tx = new SqliteWriteTx(this.view, this.inflight.size > 0);
       let result: T;
       try {
@@ -133,7 +144,14 @@ export class SqliteStore implements LedgerStore, SqlDb, Coordination {
   /** After a failure: let every batch in flight settle, then start again from the committed file. */
   private async recover(): Promise<void> {
     await Promise.all([...this.inflight]);
-    await this.writer.reset();
+    if (this.writer.dead) {
+      // A writer that died is gone for good (out of memory, a throw in its error path): start
+      // another on the same file. The file says what committed, whichever way the lost batch went.
+      await this.writer.close().catch(() => undefined);
+      this.writer = this.openWriter();
+    } else {
+      await this.writer.reset();
+    }
     this.view.rebuild();
     this.broken = false;
   }
@@ -202,7 +220,9 @@ export class SqliteStore implements LedgerStore, SqlDb, Coordination {
    * Control-plane writes (keys, users, economy versions, audit): run in order on the writer thread,
    * in one transaction, outside the ledger. Resolves with the rows changed once committed.
    */
-  execute(statements: readonly { sql: string; params: unknown[] }[]): Promise<number> {
+  async execute(statements: readonly { sql: string; params: unknown[] }[]): Promise<number> {
+    // A dead writer is replaced through the batch path, which waits for every batch in flight.
+    if (this.writer.dead) await this.write(async () => undefined);
     return this.writer.control(statements.map(({ sql, params }) => ["exec", sql, params] as WriterOp));
   }
 

@@ -225,14 +225,27 @@ export class WriterThread {
       if (reply.ok) waiter.resolve(reply.changes);
       else waiter.reject(new Error(`SQLite writer: ${reply.message}`));
     });
-    // A dead writer fails everything waiting and everything after: nothing it did not ack landed.
+    // A dead writer fails everything waiting and everything after. A batch it had not acknowledged
+    // may still have committed (it can die between COMMIT and the reply): the store starts a new
+    // writer and reads the file back, which holds the truth either way.
     const die = (error: Error) => {
       this.failure ??= error;
       for (const waiter of this.waiting.values()) waiter.reject(error);
       this.waiting.clear();
     };
     this.worker.on("error", die);
-    this.worker.on("exit", (code) => die(new Error(`SQLite writer exited with code ${code}`)));
+    this.worker.on("exit", (code) =>
+      die(
+        new Error(
+          `SQLite writer exited with code ${code}; a batch it had not acknowledged may or may not have committed`,
+        ),
+      ),
+    );
+  }
+
+  /** Whether the thread has died: it takes nothing more, and a new one must take its place. */
+  get dead(): boolean {
+    return this.failure !== null;
   }
 
   /** Runs `ops` in one durable transaction; resolves with the rows changed once it has committed. */
