@@ -26,8 +26,10 @@ const dueWhere = `d.status = 'pending' AND d.next_attempt_at <= ?
                       AND p.status = 'pending' AND p.id < d.id)
   ORDER BY d.next_attempt_at, d.id LIMIT ?`;
 
-const finished =
-  "SELECT id FROM webhook_deliveries WHERE status <> 'pending' AND created_at < ? ORDER BY id LIMIT ?";
+// The newest delivery is never purged: SQLite gives a new row the largest id + 1, so purging it
+// would hand its id to the next delivery, and an id an operator kept would name another one.
+const finished = `SELECT id FROM webhook_deliveries WHERE status <> 'pending' AND created_at < ?
+    AND id < (SELECT MAX(id) FROM webhook_deliveries) ORDER BY id LIMIT ?`;
 
 const sql = {
   endpoints: "SELECT * FROM webhook_endpoints WHERE deleted_at IS NULL ORDER BY created_at, id",
