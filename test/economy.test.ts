@@ -96,6 +96,11 @@ describe("economy", () => {
     const after = (await packs(t, "US")).json() as Packs;
     expect(after.packs).toContainEqual({ id: "us-1000", coins: "1000", priceMinor: "1090" });
     expect(after.economyVersion).toBe((scheduled.json() as { id: string }).id);
+    // A record made under the old version (by a process yet to reload) is read under that version,
+    // not the one in force by the clock; an unknown id falls back to the clock.
+    const later = Date.parse(effectiveAt) + 1000;
+    expect(t.catalog.recorded(before.economyVersion, later).id).toBe(before.economyVersion);
+    expect(t.catalog.recorded("ev_unknown", later).id).toBe(after.economyVersion);
     // Other regions keep their lists: the override merged onto the version before it.
     expect(((await packs(t, "GB")).json() as Packs).packs.length).toBeGreaterThan(0);
 

@@ -75,6 +75,15 @@ export class EconomyCatalog {
     return catalog;
   }
 
+  /**
+   * The version a record names (a gift's or a purchase's `economyVersion`), else the one in force at
+   * `at`: what a process that had not yet reloaded a version scheduled for "now" used is the one
+   * its records name, not the one in force by the clock.
+   */
+  recorded(id: string, at: number): EconomyVersion {
+    return this.versions.find((v) => v.id === id) ?? this.at(at);
+  }
+
   /** The version in force at `at`. */
   at(at: number): EconomyVersion {
     return versionInForce(this.versions, at);

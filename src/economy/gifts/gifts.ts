@@ -69,7 +69,8 @@ export interface GiftLot {
   coins: bigint;
   status: "pending" | "matured";
   reversedDiamonds: bigint;
-  /** When it was sent: the economy version in force then set its rate, and whether bonus coins earned. */
+  /** The economy version it was sent under (its rate, whether bonus coins earned), and when. */
+  economyVersion: string;
   createdAt: number;
   maturesAt: number;
 }

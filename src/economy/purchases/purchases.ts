@@ -918,7 +918,11 @@ export class Purchases {
     for (const [giftId, coins] of spentByGift) {
       const lot = await this.o.gifts.getLot(giftId);
       if (!lot || lot.coins === 0n) continue;
-      const diamonds = shareOf(lot, coins, this.o.catalog.at(lot.createdAt).economy);
+      const diamonds = shareOf(
+        lot,
+        coins,
+        this.o.catalog.recorded(lot.economyVersion, lot.createdAt).economy,
+      );
       if (diamonds === 0n) continue;
       const pending = creatorAccounts.pendingDiamonds(lot.recipientId);
       if (!pendingLeft.has(pending.id)) {
@@ -969,7 +973,7 @@ export class Purchases {
 
   /** Unused web-bought coins, within the window, where the region allows it; pro rata, half-even. */
   refundQuote(purchase: Purchase, unusedCoins: bigint, now: number): bigint {
-    const version = this.o.catalog.at(purchase.createdAt);
+    const version = this.o.catalog.recorded(purchase.economyVersion, purchase.createdAt);
     const region = version.economy.regions[purchase.country];
     const windowMs = this.o.catalog.at(now).economy.refunds.windowDays * dayMs;
     if (

@@ -178,6 +178,7 @@ function toLot(row: Row): GiftLot {
     coins: row.coins as bigint,
     status: row.status as GiftLot["status"],
     reversedDiamonds: row.reversed_diamonds as bigint,
+    economyVersion: row.economy_version as string,
     createdAt: Number(row.created_at),
     maturesAt: Number(row.matures_at),
   };
