@@ -240,6 +240,24 @@ describe("gifts", () => {
     await app.app.inject({ method: "POST", url: "/v1/admin/users/viewer/restrict", headers: app.admin });
     expect((await send(app, {})).json()).toMatchObject({ code: "user_restricted" });
   });
+
+  it("answers a retry with the first receipt even when a check would now refuse the gift", async () => {
+    const app = await setup();
+    await buy(app, "us-1000");
+    const k = key();
+    const first = await send(app, {}, k);
+    expect(first.statusCode).toBe(201);
+    await app.app.inject({ method: "POST", url: "/v1/admin/users/viewer/restrict", headers: app.admin });
+    // The client did not hear the 201 and retries: the coins were spent, the gift was sent.
+    const retry = await send(app, {}, k);
+    expect(retry.statusCode, retry.body).toBe(201);
+    expect(retry.headers["idempotent-replayed"]).toBe("true");
+    expect(retry.json()).toEqual(first.json());
+    // Another body under the key is the key's misuse, not that body's own refusal.
+    const other = await send(app, { recipientId: "viewer" }, k);
+    expect(other.statusCode).toBe(422);
+    expect(other.json()).toMatchObject({ code: "idempotency_key_reused" });
+  });
 });
 
 describe("earnings.bonusCoinsEarn: false", () => {
@@ -461,6 +479,25 @@ describe("gift batches", () => {
     const accepted = (r: { results: { ok: boolean }[] }) => r.results.filter((g) => g.ok);
     expect(accepted(again.json())).toEqual(accepted(first.json()));
     expect(await bal(app, "user:creator:diamonds:pending")).toBe(160n);
+  });
+
+  it("binds the key to the whole batch: another body is refused before any gift of it moves", async () => {
+    const app = await setup();
+    await buy(app, "us-100");
+    const first = await batch(app, [gift("a", "rose")], "batch-bound");
+    expect(first.json().results[0].ok).toBe(true);
+    const coins = (await bal(app, "user:viewer:coins:bonus")) + (await bal(app, "platform:coins:spent"));
+    const grown = await batch(app, [gift("a", "rose"), gift("b", "rose")], "batch-bound");
+    expect(grown.statusCode).toBe(422);
+    expect(grown.json()).toMatchObject({ code: "idempotency_key_reused" });
+    expect((await bal(app, "user:viewer:coins:bonus")) + (await bal(app, "platform:coins:spent"))).toBe(
+      coins,
+    );
+    expect(await bal(app, "user:creator:diamonds:pending")).toBe(2n);
+    // The same body replays; a gift sent then is answered as first sent though its sender is now restricted.
+    await app.app.inject({ method: "POST", url: "/v1/admin/users/viewer/restrict", headers: app.admin });
+    const again = await batch(app, [gift("a", "rose")], "batch-bound");
+    expect(again.json()).toEqual(first.json());
   });
 
   it("refuses repeated client ids, an empty batch and more than 1,000 gifts", async () => {

@@ -55,7 +55,7 @@ export function giftRoutes(
       schema: {
         summary: "Send up to 1,000 independent gifts",
         description:
-          "Needs one `Idempotency-Key` for the batch; each gift has its own client `id` and its own result. A replay answers every gift as first answered.",
+          "Needs one `Idempotency-Key` for the batch, bound to its whole body; each gift has its own client `id` and its own result. A replay answers every gift that was sent as first answered, and tries again one that was refused.",
         tags: ["gifts"],
         body: Type.Object(
           {
@@ -85,6 +85,7 @@ export function giftRoutes(
             "invalid_request",
             "batch_too_large",
             "idempotency_key_in_use",
+            "idempotency_key_reused",
             "unauthenticated",
             "forbidden",
             "rate_limited",

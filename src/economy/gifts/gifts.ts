@@ -156,7 +156,29 @@ export class Gifts {
   private readonly lotsLock: KeyedLocks;
 
   async send(input: SendGift, idem: Idempotent): Promise<{ receipt: GiftReceipt; replayed: boolean }> {
-    return this.submit(await this.prepare(input, idem));
+    let prepared: PreparedGift;
+    try {
+      prepared = await this.prepare(input, idem);
+    } catch (error) {
+      return this.replayInstead(error, idem);
+    }
+    return this.submit(prepared);
+  }
+
+  /**
+   * A gift a check refuses may be the retry of one sent before the check would have refused it
+   * (its sender restricted since, its gift withdrawn): the first answer stands. The same key with
+   * another body is `idempotency_key_reused`, not the body's own refusal. Read on refusals only,
+   * so the path of a gift that goes through pays nothing for it.
+   */
+  private async replayInstead(
+    error: unknown,
+    idem: Idempotent,
+  ): Promise<{ receipt: GiftReceipt; replayed: boolean }> {
+    if (!isGiftstreamError(error)) throw error;
+    const memo = await this.o.ledger.replayOf(idem.key, idem.fingerprint);
+    if (memo === undefined) throw error;
+    return { receipt: await this.replayed(memo as GiftMemo), replayed: true };
   }
 
   /** Checks a gift and builds its ledger request; nothing is written yet. */
@@ -379,20 +401,37 @@ export class Gifts {
     if (new Set(items.map((i) => i.id)).size !== items.length) {
       throw new GiftstreamError("invalid_request", "each gift in a batch needs its own id");
     }
+    // The batch as a whole is bound to its key too: the same key with another body (another gift
+    // added, say) is refused before any gift of it is tried. Each gift has its own record, keyed by
+    // its id, which a gift of another body under the same key cannot match alone.
+    await this.o.ledger.replayOf(idem.key, idem.fingerprint);
+    const keys = items.map((item) => ({
+      key: `${idem.key}:${item.id}`,
+      fingerprint: hash("sha256", `${idem.fingerprint}:${item.id}`, "base64url"),
+    }));
     // Checked concurrently (the reads may wait on the database), then handed to the ledger in the
     // order sent, so that when a sender's coins run out it is the later gifts that are refused.
     const prepared = await Promise.allSettled(
-      items.map((item) => {
+      items.map((item, i) => {
         const { id: _clientId, ...gift } = item;
-        return this.prepare(gift, {
-          key: `${idem.key}:${item.id}`,
-          fingerprint: hash("sha256", `${idem.fingerprint}:${item.id}`, "base64url"),
-        });
+        return this.prepare(gift, keys[i]!);
       }),
     );
+    // The batch's own record rides with its gifts (it moves nothing): written once, it binds the key
+    // to this body for every later request.
+    const bound = this.o.ledger.submit({
+      idempotencyKey: idem.key,
+      fingerprint: idem.fingerprint,
+      accounts: [platformAccounts.coinsSpent],
+      transfers: [],
+      memo: { batchOf: items.length },
+    });
     const settled = await Promise.allSettled(
-      prepared.map((p) => (p.status === "fulfilled" ? this.submit(p.value) : Promise.reject(p.reason))),
+      prepared.map((p, i) =>
+        p.status === "fulfilled" ? this.submit(p.value) : this.replayInstead(p.reason, keys[i]!),
+      ),
     );
+    await bound;
     return {
       results: settled.map((outcome, i): BatchResult => {
         const id = items[i]!.id;
