@@ -656,6 +656,49 @@ describe("economy report", () => {
     expect(bad.statusCode).toBe(400);
   });
 
+  it("keeps a closed period's figures when an exchange rate changes later", async () => {
+    const app = await setup({ earnings: { maturationDays: 0 } });
+    const from = new Date(app.clock.now() - 1000).toISOString();
+    await app.app.inject({
+      method: "PUT",
+      url: "/v1/users/brit",
+      headers: app.admin,
+      payload: { country: "GB", birthDate: "1990-01-01", displayName: "brit" },
+    });
+    const bought = await app.app.inject({
+      method: "POST",
+      url: "/v1/purchases",
+      headers: { ...app.admin, "idempotency-key": key() },
+      payload: { userId: "brit", packId: "gb-1000", provider: "test" },
+    });
+    expect(bought.statusCode).toBe(201);
+    expect((await send(app, { senderId: "brit" })).statusCode).toBe(201);
+    const to = new Date(app.clock.now() + 1000).toISOString();
+    const report = async () =>
+      (
+        await app.app.inject({
+          method: "GET",
+          url: `/v1/admin/reports/economy?from=${from}&to=${to}`,
+          headers: app.admin,
+        })
+      ).json().sources[0].coinRevenueUsdMinor as string;
+    // £7.89 for 1,000 coins at 0.79 £/$ is 998.7 US cents: 100 coins bring 99 cents.
+    expect(await report()).toBe("99");
+    const scheduled = await app.app.inject({
+      method: "POST",
+      url: "/v1/admin/economy/versions",
+      headers: app.admin,
+      payload: {
+        effectiveAt: new Date(app.clock.now() + 5000).toISOString(),
+        override: { exchangeRates: { GBP: "0.5" } },
+      },
+    });
+    expect(scheduled.statusCode, scheduled.body).toBe(201);
+    await app.clock.set(app.clock.now() + 10_000);
+    // The sale was made under the old rate: the window's figures stay as they were.
+    expect(await report()).toBe("99");
+  });
+
   it("counts only the money kept, values only paid coins, and drops what a chargeback took back", async () => {
     const app = await setup({ earnings: { maturationDays: 0 } });
     const from = new Date(app.clock.now() - 1000).toISOString();

@@ -12,8 +12,8 @@ import { type CashValue, cashValue, type DiamondGroup } from "../wallet/cash-val
 /** What the report reads from storage; sums are bigint, values and rates are the locked strings. */
 export interface ReportStore {
   /**
-   * Per currency, purchases made in the window: coins and money sold, refunded and charged back,
-   * and `netCoins`, the coins the money kept still stands for.
+   * Per currency and economy version sold under, purchases made in the window: coins and money
+   * sold, refunded and charged back, and `netCoins`, the coins the money kept still stands for.
    */
   sales(
     from: number,
@@ -21,6 +21,7 @@ export interface ReportStore {
   ): Promise<
     {
       currency: string;
+      economyVersion: string;
       coins: bigint;
       revenueMinor: bigint;
       refundedMinor: bigint;
@@ -81,31 +82,35 @@ export async function economyReport(
   catalog: EconomyCatalog,
   window: { from: number; to: number; now: number },
 ): Promise<EconomyReport> {
-  const economy = catalog.at(window.now).economy;
   const sales = await store.sales(window.from, window.to);
   const outstanding = new Map((await store.coinsOutstanding()).map((o) => [o.currency, o.coins]));
   const currencies = [...new Set([...sales.map((s) => s.currency), ...outstanding.keys()])]
     .sort()
     .map((currency) => {
-      const s = sales.find((x) => x.currency === currency);
+      const of = sales.filter((x) => x.currency === currency);
+      const sum = (field: "coins" | "revenueMinor" | "refundedMinor" | "chargedBackMinor") =>
+        of.reduce((total, x) => total + x[field], 0n);
       return {
         currency,
-        coinsSold: s?.coins ?? 0n,
-        revenueMinor: s?.revenueMinor ?? 0n,
-        refundedMinor: s?.refundedMinor ?? 0n,
-        chargedBackMinor: s?.chargedBackMinor ?? 0n,
+        coinsSold: sum("coins"),
+        revenueMinor: sum("revenueMinor"),
+        refundedMinor: sum("refundedMinor"),
+        chargedBackMinor: sum("chargedBackMinor"),
         coinsOutstanding: outstanding.get(currency) ?? 0n,
       };
     });
 
   // Average revenue per coin kept in the window, in US cents, exact: the money that stayed (less
-  // refunds and chargebacks) over the coins it still stands for. A currency sold without a rate
-  // leaves the average unknown rather than quietly left out of it.
+  // refunds and chargebacks) over the coins it still stands for. Each sale's money is converted at
+  // the rate of the economy version it was sold under, so a closed period keeps its figures when a
+  // rate changes later. A currency sold without a rate leaves the average unknown rather than
+  // quietly left out of it.
   let revenueUsd: Rational = zeroRational;
   let coinsKept = 0n;
   let unpriced = false;
   for (const s of sales) {
-    const perUsd = s.currency === "USD" ? rational(1n, 1n) : economy.exchangeRates[s.currency];
+    const rates = catalog.recorded(s.economyVersion, window.now).economy.exchangeRates;
+    const perUsd = s.currency === "USD" ? rational(1n, 1n) : rates[s.currency];
     if (!perUsd) {
       unpriced = true;
       continue;

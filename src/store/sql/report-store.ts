@@ -7,7 +7,7 @@ import type { SqlDb } from "./sql-db.js";
  * back, none of those refunded).
  */
 const sales = (field: (name: string) => string) =>
-  `SELECT currency, SUM(coins) AS coins, SUM(price_minor) AS revenue,
+  `SELECT currency, economy_version, SUM(coins) AS coins, SUM(price_minor) AS revenue,
           SUM(CAST(COALESCE(${field("refundedMinor")}, '0') AS BIGINT)) AS refunded,
           SUM(CASE WHEN ${field("chargedBackMinor")} IS NOT NULL THEN CAST(${field("chargedBackMinor")} AS BIGINT)
                    WHEN status = 'disputed'
@@ -16,7 +16,7 @@ const sales = (field: (name: string) => string) =>
           SUM(CASE WHEN status = 'disputed' THEN 0
                    ELSE coins - CAST(COALESCE(${field("refundedCoins")}, '0') AS BIGINT) END) AS net_coins
    FROM purchases WHERE status IN ('completed', 'refunded', 'disputed') AND created_at >= ? AND created_at < ?
-   GROUP BY currency ORDER BY currency`;
+   GROUP BY currency, economy_version ORDER BY currency, economy_version`;
 
 /** Coins of gifts in the window drawn from bonus coins, per source: the ledger's cascade rows. */
 const bonusSpent = (giftIdOf: string) =>
@@ -66,6 +66,7 @@ export class SqlReportStore implements ReportStore {
     const text = this.db.dialect === "postgres" ? sql.salesPostgres : sql.salesSqlite;
     return (await this.db.all(text, [BigInt(from), BigInt(to)])).map((r) => ({
       currency: r.currency as string,
+      economyVersion: r.economy_version as string,
       coins: big(r.coins),
       revenueMinor: big(r.revenue),
       refundedMinor: big(r.refunded),

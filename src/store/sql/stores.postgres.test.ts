@@ -250,6 +250,7 @@ describe.skipIf(!available)("the SQL stores on PostgreSQL", () => {
       netCoins: bigint,
     ) => ({
       currency,
+      economyVersion: "ev_1",
       coins,
       revenueMinor,
       refundedMinor,
