@@ -116,7 +116,7 @@ export const regionSchema = object(
   {
     currency: {
       ...currencyCode,
-      description: "Currency the region's packs are priced in; other than USD it needs an exchange rate.",
+      description: "Currency the region's packs are priced in.",
     },
     payoutCurrency: {
       ...currencyCode,

@@ -206,18 +206,6 @@ describe("validateEconomyDocument", () => {
       ]);
     });
 
-    it("needs an exchange rate for a currency a region sells in, which the report values in USD", () => {
-      const doc = preset();
-      doc.regions.JP.payoutCurrency = "USD";
-      delete doc.exchangeRates.JPY;
-      expect(problemsOf(doc)).toEqual([
-        {
-          path: "regions.JP.currency",
-          message: "JPY needs an exchange rate: add exchangeRates.JPY (units of JPY per 1 USD)",
-        },
-      ]);
-    });
-
     it("refuses a USD exchange rate and a zero one", () => {
       const doc = preset();
       doc.exchangeRates.USD = "1";

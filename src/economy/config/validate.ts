@@ -201,18 +201,6 @@ function checkRegion(
   check.currency(childPath(path, "currency"), region.currency);
   check.currency(childPath(path, "payoutCurrency"), region.payoutCurrency);
   const rates = document.exchangeRates ?? {};
-  // The economy report values every sale in US dollars: a currency sold in needs a rate too.
-  if (
-    region.currency !== "USD" &&
-    region.currency !== region.payoutCurrency &&
-    findUnit(region.currency)?.kind === "currency" &&
-    !Object.hasOwn(rates, region.currency)
-  ) {
-    check.add(
-      childPath(path, "currency"),
-      `${region.currency} needs an exchange rate: add exchangeRates.${region.currency} (units of ${region.currency} per 1 USD)`,
-    );
-  }
   if (region.payoutCurrency !== "USD" && !Object.hasOwn(rates, region.payoutCurrency)) {
     check.add(
       childPath(path, "payoutCurrency"),
