@@ -401,10 +401,16 @@ export class Gifts {
     if (new Set(items.map((i) => i.id)).size !== items.length) {
       throw new GiftstreamError("invalid_request", "each gift in a batch needs its own id");
     }
-    // The batch as a whole is bound to its key too: the same key with another body (another gift
-    // added, say) is refused before any gift of it is tried. Each gift has its own record, keyed by
-    // its id, which a gift of another body under the same key cannot match alone.
-    await this.o.ledger.replayOf(idem.key, idem.fingerprint);
+    // The batch as a whole is bound to its key first: its own record (it moves nothing) is durable
+    // before any gift of it is tried, so the same key with another body (a gift added, say) is
+    // refused with nothing moved, in any process. Each gift then has its own record, by its id.
+    await this.o.ledger.submit({
+      idempotencyKey: idem.key,
+      fingerprint: idem.fingerprint,
+      accounts: [platformAccounts.coinsSpent],
+      transfers: [],
+      memo: { batchOf: items.length },
+    });
     const keys = items.map((item) => ({
       key: `${idem.key}:${item.id}`,
       fingerprint: hash("sha256", `${idem.fingerprint}:${item.id}`, "base64url"),
@@ -417,21 +423,11 @@ export class Gifts {
         return this.prepare(gift, keys[i]!);
       }),
     );
-    // The batch's own record rides with its gifts (it moves nothing): written once, it binds the key
-    // to this body for every later request.
-    const bound = this.o.ledger.submit({
-      idempotencyKey: idem.key,
-      fingerprint: idem.fingerprint,
-      accounts: [platformAccounts.coinsSpent],
-      transfers: [],
-      memo: { batchOf: items.length },
-    });
     const settled = await Promise.allSettled(
       prepared.map((p, i) =>
         p.status === "fulfilled" ? this.submit(p.value) : this.replayInstead(p.reason, keys[i]!),
       ),
     );
-    await bound;
     return {
       results: settled.map((outcome, i): BatchResult => {
         const id = items[i]!.id;
