@@ -1,6 +1,6 @@
 import { Writable } from "node:stream";
 import { pino } from "pino";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { openTestApp, type TestApp } from "./support/app.js";
 import { pdf, png } from "./support/documents.js";
 import { bearer, mintToken } from "./support/tokens.js";
@@ -454,6 +454,40 @@ describe("identity verification under concurrency", () => {
     const approved = await admin(app, "approve", "alice", { revision: current });
     expect(approved.statusCode, approved.body).toBe(200);
     expect(approved.json()).toMatchObject({ status: "verified" });
+  });
+
+  it("an upload and an approval of one user take turns: the document approved is the one read", async () => {
+    const app = await setup();
+    await submit(app, "alice");
+    const reviewed = await upload(app, "alice", png(), "image/png");
+    expect(reviewed.statusCode).toBe(200);
+    const { SqlKycDocumentStore } = await import("../src/store/sql/kyc-document-store.js");
+    const info = SqlKycDocumentStore.prototype.info;
+    let racing: Promise<{ statusCode: number; json(): unknown }> | undefined;
+    // The approval has read the document; another upload arrives before it writes.
+    const spy = vi.spyOn(SqlKycDocumentStore.prototype, "info").mockImplementation(async function (
+      this: InstanceType<typeof SqlKycDocumentStore>,
+      userId: string,
+    ) {
+      const read = await info.call(this, userId);
+      if (!racing) {
+        racing = upload(app, "alice", pdf(), "application/pdf");
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+      return read;
+    });
+    try {
+      const approved = await admin(app, "approve", "alice");
+      expect(approved.statusCode, approved.body).toBe(200);
+      // The upload waited for the approval, and found the identity verified.
+      expect((await racing!).json()).toMatchObject({ code: "kyc_already_verified" });
+    } finally {
+      spy.mockRestore();
+    }
+    expect((await status(app, "alice")).json()).toMatchObject({
+      status: "verified",
+      documentFile: { contentType: "image/png" },
+    });
   });
 
   it("does not approve a submission replaced since the reviewer's server read it", async () => {

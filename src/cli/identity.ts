@@ -52,6 +52,7 @@ export function openIdentity(o: {
     access: o.access,
     clock: o.clock,
     documentBytesMax: config.kyc.documentBytesMax,
+    locks: store.keyedLocks("kyc"),
   });
   const payoutMethods = new PayoutMethods({
     store: new SqlPayoutMethodStore(store),

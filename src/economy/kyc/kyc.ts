@@ -2,6 +2,7 @@ import { createHash, randomBytes } from "node:crypto";
 import type { Access } from "../../access/access.js";
 import { type Sealer, sealContext } from "../../crypto/sealed.js";
 import { GiftstreamError } from "../../errors.js";
+import { KeyedLock, type KeyedLocks } from "../cashouts/keyed-lock.js";
 import type { EconomyCatalog } from "../catalog.js";
 import type { Users } from "../users/users.js";
 import type { KycDocument, KycDocumentStore } from "./document-store.js";
@@ -23,6 +24,12 @@ export interface KycOptions {
   clock: () => number;
   /** `kyc.documentBytesMax`: the HTTP parser enforces it first; this is the domain's own check. */
   documentBytesMax: number;
+  /**
+   * Per user: an upload and a review of one user take turns, in every process. Each write is
+   * conditional too, but on PostgreSQL two writes to two tables, each checking the other's
+   * committed state, could both pass (an unreviewed document stored under a verified identity).
+   */
+  locks?: KeyedLocks;
 }
 
 /** Everything a reviewer sees: the submission in the clear. Reading it is audited. */
@@ -58,7 +65,11 @@ const documentContext = (userId: string, documentId: string) =>
  * store, and are opened only for their owner's masked view, for a reviewer, and for a cash-out.
  */
 export class Kyc {
-  constructor(private readonly o: KycOptions) {}
+  private readonly locks: KeyedLocks;
+
+  constructor(private readonly o: KycOptions) {
+    this.locks = o.locks ?? new KeyedLock();
+  }
 
   /** Stores a (re)submission as `pending`; a pending one is replaced, a verified one refused. */
   async submit(userId: string, input: KycSubmission): Promise<MaskedKyc> {
@@ -76,7 +87,11 @@ export class Kyc {
   }
 
   /** Stores the identity document, typed by its content; it replaces an earlier one until verified. */
-  async uploadDocument(userId: string, bytes: Uint8Array): Promise<MaskedKyc> {
+  uploadDocument(userId: string, bytes: Uint8Array): Promise<MaskedKyc> {
+    return this.locks.run(userId, () => this.lockedUploadDocument(userId, bytes));
+  }
+
+  private async lockedUploadDocument(userId: string, bytes: Uint8Array): Promise<MaskedKyc> {
     await this.o.users.get(userId);
     if (bytes.length === 0) throw new GiftstreamError("invalid_request", "the document is empty");
     if (bytes.length > this.o.documentBytesMax) {
@@ -160,7 +175,11 @@ export class Kyc {
   }
 
   /** `pending → verified`: the verified birth date replaces the user's (DESIGN §1). */
-  async approve(userId: string, actor: string, revision?: string): Promise<MaskedKyc> {
+  approve(userId: string, actor: string, revision?: string): Promise<MaskedKyc> {
+    return this.locks.run(userId, () => this.lockedApprove(userId, actor, revision));
+  }
+
+  private async lockedApprove(userId: string, actor: string, revision?: string): Promise<MaskedKyc> {
     const record = await this.pending(userId);
     const documentInfo = await this.o.documents.info(userId);
     if (documentInfo === undefined) {
@@ -185,7 +204,16 @@ export class Kyc {
   }
 
   /** `pending → rejected`, with a reason the user sees. */
-  async reject(userId: string, reason: string, actor: string, revision?: string): Promise<MaskedKyc> {
+  reject(userId: string, reason: string, actor: string, revision?: string): Promise<MaskedKyc> {
+    return this.locks.run(userId, () => this.lockedReject(userId, reason, actor, revision));
+  }
+
+  private async lockedReject(
+    userId: string,
+    reason: string,
+    actor: string,
+    revision?: string,
+  ): Promise<MaskedKyc> {
     const record = await this.pending(userId);
     checkRevision(revision, record, await this.o.documents.info(userId));
     if (!(await this.o.store.reject(userId, record.submission, reason, actor, this.o.clock()))) {
