@@ -18,13 +18,24 @@ const sales = (field: (name: string) => string) =>
    FROM purchases WHERE status IN ('completed', 'refunded', 'disputed') AND created_at >= ? AND created_at < ?
    GROUP BY currency, economy_version ORDER BY currency, economy_version`;
 
-/** Coins of gifts in the window drawn from bonus coins, per source: the ledger's cascade rows. */
+/**
+ * Coins of gifts in the window drawn from bonus coins, per source: the ledger's cascade rows. The
+ * transfers table has no index on its time; the window is found as a range of ids first (ids grow
+ * with time), so the read covers the window's transfers, not the whole ledger.
+ */
 const bonusSpent = (giftIdOf: string) =>
   `SELECT g.source AS source, SUM(t.amount) AS coins
    FROM transfers AS t JOIN gifts AS g ON g.id = ${giftIdOf}
-   WHERE t.kind = 'gift' AND t.debit_account_id LIKE 'user:%:coins:bonus'
+   WHERE t.id >= ? AND t.id < ? AND t.kind = 'gift' AND t.debit_account_id LIKE 'user:%:coins:bonus'
      AND t.created_at >= ? AND t.created_at < ?
    GROUP BY g.source`;
+
+/**
+ * How far the time of a transfer may run behind one with a smaller id: batches of several
+ * processes on PostgreSQL take ids from one sequence and their times from their own clocks. The
+ * id range is widened by this much on both sides; the times themselves still decide.
+ */
+const idOrderSlackMs = 60_000;
 
 const sql = {
   salesSqlite: sales((name) => `json_extract(document, '$.${name}')`),
@@ -77,10 +88,33 @@ export class SqlReportStore implements ReportStore {
 
   async bonusCoinsSpent(from: number, to: number) {
     const text = this.db.dialect === "postgres" ? sql.bonusSpentPostgres : sql.bonusSpentSqlite;
-    return (await this.db.all(text, [BigInt(from), BigInt(to)])).map((r) => ({
+    const first = await this.firstTransferFrom(from - idOrderSlackMs);
+    const end = await this.firstTransferFrom(to + idOrderSlackMs);
+    const params = [first, end, BigInt(from), BigInt(to)];
+    return (await this.db.all(text, params)).map((r) => ({
       source: r.source as string,
       coins: big(r.coins),
     }));
+  }
+
+  /**
+   * The smallest transfer id whose time is `at` or later (one past the largest id when none is), by
+   * binary search over primary-key seeks: about 30 point reads, whatever the size of the ledger.
+   */
+  private async firstTransferFrom(at: number): Promise<bigint> {
+    const max = await this.db.get("SELECT COALESCE(MAX(id), 0) AS id FROM transfers");
+    let low = 1n;
+    let high = big(max!.id) + 1n;
+    while (low < high) {
+      const middle = (low + high) / 2n;
+      const row = await this.db.get(
+        "SELECT id, created_at FROM transfers WHERE id >= ? ORDER BY id LIMIT 1",
+        [middle],
+      );
+      if (row === undefined || big(row.created_at) >= BigInt(at)) high = middle;
+      else low = big(row.id) + 1n;
+    }
+    return low;
   }
 
   async diamondsOnHold() {
