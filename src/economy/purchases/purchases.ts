@@ -383,7 +383,9 @@ export class Purchases {
       }
       // Every check before anything moves: a refused refund changes nothing.
       const refundMinor = this.refundQuote(purchase, coinsBack, now);
-      if (repaid > 0n) await this.repayDebtFrom(purchase, repaid, owed, `${idem.key}:repay`, now);
+      // Keyed by the amount too: a retry that finds another amount owed (a chargeback since) repays
+      // that, instead of replaying the first repayment while refunding as if it had repaid the new one.
+      if (repaid > 0n) await this.repayDebtFrom(purchase, repaid, owed, `${idem.key}:repay:${repaid}`, now);
       const refunded: Purchase = {
         ...purchase,
         status: "refunded",
