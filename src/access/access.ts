@@ -40,6 +40,12 @@ export class Access {
     return key;
   }
 
+  /** The key with this id while it is not revoked: for asking again later, without its secret. */
+  async activeKey(id: string): Promise<ApiKey | undefined> {
+    const key = await this.store.getKey(id);
+    return key && key.revokedAt === null ? key : undefined;
+  }
+
   async createKey(input: { name: string; scopes: Scope[] }, actor: string): Promise<CreatedKey> {
     const created = await this.insert(
       input.name,
