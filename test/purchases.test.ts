@@ -373,6 +373,31 @@ describe("purchases through Stripe (local stand-in of Stripe's API)", () => {
     expect(await coins(t!, "s1", purchase.id)).toBe(0n);
     expect(lines.some((l) => l.includes('"alert":"payment_amount_mismatch"'))).toBe(true);
   });
+
+  it("credits nothing for a payment from a checkout the purchase did not open", async () => {
+    const lines: string[] = [];
+    const sink = new Writable({
+      write(chunk, _encoding, done) {
+        lines.push(String(chunk));
+        done();
+      },
+    });
+    const { purchase, sessionId } = await openWithStripe(pino({ level: "info" }, sink));
+    const events = stand!.pay(sessionId);
+    // The same payment, as if a Payment Link had carried the purchase's id: another session.
+    const elsewhere = events.map((e) =>
+      e.type === "checkout.session.completed"
+        ? { ...e, id: `${e.id}_other`, data: { object: { ...(e.data.object as object), id: "cs_not_ours" } } }
+        : e,
+    ) as typeof events;
+    for (const event of elsewhere.filter((e) => e.type === "checkout.session.completed"))
+      await deliver(event);
+    expect(await coins(t!, "s1", purchase.id)).toBe(0n);
+    expect(lines.some((l) => l.includes('"alert":"payment_of_another_checkout"'))).toBe(true);
+    // Its own checkout's payment still credits the coins.
+    for (const event of events) await deliver(event);
+    expect(await coins(t!, "s1", purchase.id)).toBe(1000n);
+  });
 });
 
 describe("Stripe refunds, disputes and fees by webhook (local stand-in)", () => {

@@ -216,6 +216,22 @@ export class Purchases {
           // Not acknowledged: the provider delivers it again, and an operator can look meanwhile.
           throw new GiftstreamError("not_found", `no ${provider} purchase ${event.purchaseId}`);
         }
+        if (purchase.providerRef !== null && event.providerRef !== purchase.providerRef) {
+          // A checkout this purchase did not open (a Payment Link carrying its id, say): the money
+          // is real but was not taken by the checkout that sold these coins. Not credited; an
+          // operator refunds or credits it by hand.
+          this.o.logger.error(
+            {
+              alert: "payment_of_another_checkout",
+              purchaseId: purchase.id,
+              eventId: event.eventId,
+              checkout: event.providerRef,
+            },
+            "payment names this purchase but came from another checkout; nothing credited",
+          );
+          await this.commit({ transfers: [], effects: [seen] });
+          return;
+        }
         if (event.amountMinor !== purchase.priceMinor || event.currency !== purchase.currency) {
           // Never credit coins for money that does not match what was sold.
           this.o.logger.error(
