@@ -738,12 +738,7 @@ export class Purchases {
         ref: purchase.id,
       }),
     ];
-    if (user.status === "restricted" && user.statusReason === debtRestrictionReason) {
-      effects.push({
-        type: "user.status",
-        data: { userId: user.id, status: "active", reason: null, at: now },
-      });
-    }
+    effects.push(...debtRestrictionLifted(user, now));
     await this.commit({
       accounts,
       transfers,
@@ -781,15 +776,7 @@ export class Purchases {
     const owed = await this.debtOf(user.id);
     // biome-ignore lint/complexity/useMathMinMax: Math.min takes no bigint.
     const repaid = owed < purchase.coins ? owed : purchase.coins;
-    if (repaid > 0n) {
-      transfers.push({
-        debitAccountId: lot.id,
-        creditAccountId: debt.id,
-        amount: repaid,
-        kind: "debt_repayment",
-        metadata: { purchaseId: purchase.id },
-      });
-    }
+    if (repaid > 0n) transfers.push(debtRepayment(purchase, repaid));
     const completed: Purchase = { ...purchase, status: "completed", updatedAt: now };
     const effects = [
       purchaseEffect(completed),
@@ -813,17 +800,7 @@ export class Purchases {
         ref: purchase.id,
       }),
     ];
-    if (
-      repaid === owed &&
-      owed > 0n &&
-      user.status === "restricted" &&
-      user.statusReason === debtRestrictionReason
-    ) {
-      effects.push({
-        type: "user.status",
-        data: { userId: user.id, status: "active", reason: null, at: now },
-      });
-    }
+    if (repaid === owed && owed > 0n) effects.push(...debtRestrictionLifted(user, now));
     return { accounts, transfers, effects, memo: purchaseDocument(completed) as unknown as JsonObject };
   }
 
@@ -840,26 +817,15 @@ export class Purchases {
     now: number,
   ): Promise<void> {
     const user = await this.o.users.get(purchase.userId);
-    const lot = userAccounts.paidCoins(purchase.userId, purchase.id);
-    const debt = userAccounts.coinDebt(purchase.userId);
-    const lifted =
-      repaid === owed && user.status === "restricted" && user.statusReason === debtRestrictionReason;
     await this.commit({
       idempotencyKey,
       fingerprint: "repay",
-      accounts: [lot, debt],
-      transfers: [
-        {
-          debitAccountId: lot.id,
-          creditAccountId: debt.id,
-          amount: repaid,
-          kind: "debt_repayment",
-          metadata: { purchaseId: purchase.id },
-        },
+      accounts: [
+        userAccounts.paidCoins(purchase.userId, purchase.id),
+        userAccounts.coinDebt(purchase.userId),
       ],
-      effects: lifted
-        ? [{ type: "user.status", data: { userId: user.id, status: "active", reason: null, at: now } }]
-        : [],
+      transfers: [debtRepayment(purchase, repaid)],
+      effects: repaid === owed ? debtRestrictionLifted(user, now) : [],
     });
   }
 
@@ -1008,6 +974,24 @@ export class Purchases {
 }
 
 type Move = Extract<TransferInput, { debitAccountId: string }>;
+
+/** Coins owed after a chargeback, repaid from a purchase's lot (a later purchase, or a refund). */
+function debtRepayment(purchase: Purchase, amount: bigint): Move {
+  return {
+    debitAccountId: userAccounts.paidCoins(purchase.userId, purchase.id).id,
+    creditAccountId: userAccounts.coinDebt(purchase.userId).id,
+    amount,
+    kind: "debt_repayment",
+    metadata: { purchaseId: purchase.id },
+  };
+}
+
+/** Lifts a restriction for coin debt once nothing is owed; any other restriction stays. */
+function debtRestrictionLifted(user: User, now: number): StoreEffectLike[] {
+  return user.status === "restricted" && user.statusReason === debtRestrictionReason
+    ? [{ type: "user.status", data: { userId: user.id, status: "active", reason: null, at: now } }]
+    : [];
+}
 
 /** The ledger key of a chargeback taken from this state of the purchase. */
 function chargebackKey(purchase: Purchase): string {
