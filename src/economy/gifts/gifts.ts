@@ -50,9 +50,8 @@ export interface GiftReceipt {
 interface PreparedGift {
   senderId: string;
   coins: bigint;
-  receipt: GiftReceipt;
-  /** The receipt from the transfers the request made, when the diamonds depend on them. */
-  receiptOf?: (made: readonly TransferRecord[]) => GiftReceipt;
+  /** The receipt, from the transfers the request made (the diamonds may depend on them). */
+  receiptOf: (made: readonly TransferRecord[]) => GiftReceipt;
   request: LedgerRequest;
 }
 
@@ -334,26 +333,26 @@ export class Gifts {
       const earned = earning(diamondsFor(coins));
       request.transfers.push(...earned.transfers);
       request.effects!.push(...earned.effects);
-      return { senderId: sender.id, coins, receipt: earned.receipt, request };
+      return { senderId: sender.id, coins, receiptOf: () => earned.receipt, request };
     }
     // Only paid coins earn: how many of them the cascade spends is decided inside the batch,
     // against live balances, so the diamonds follow on from what it did (LedgerRequest.transfersOf).
-    const paidIn = (made: readonly TransferRecord[]) => {
-      let paid = 0n;
-      for (const t of made) {
-        if (t.creditAccountId === cascade.creditAccountId && t.debitAccountId !== bonus.id) paid += t.amount;
+    // The follow-on transfer, the records and the receipt are all asked for; built once.
+    let earned: ReturnType<typeof earning> | undefined;
+    const earnedBy = (made: readonly TransferRecord[]) => {
+      if (earned === undefined) {
+        let paid = 0n;
+        for (const t of made) {
+          if (t.creditAccountId === cascade.creditAccountId && t.debitAccountId !== bonus.id)
+            paid += t.amount;
+        }
+        earned = earning(diamondsFor(paid));
       }
-      return diamondsFor(paid);
+      return earned;
     };
-    request.transfersOf = (made) => earning(paidIn(made)).transfers;
-    request.effectsOf = (made) => earning(paidIn(made)).effects;
-    return {
-      senderId: sender.id,
-      coins,
-      receipt: earning(0n).receipt,
-      receiptOf: (made) => earning(paidIn(made)).receipt,
-      request,
-    };
+    request.transfersOf = (made) => earnedBy(made).transfers;
+    request.effectsOf = (made) => earnedBy(made).effects;
+    return { senderId: sender.id, coins, receiptOf: (made) => earnedBy(made).receipt, request };
   }
 
   /**
@@ -364,7 +363,7 @@ export class Gifts {
     try {
       const result = await this.o.ledger.submit(p.request);
       if (!result.replayed) {
-        const receipt = p.receiptOf ? p.receiptOf(result.transfers) : p.receipt;
+        const receipt = p.receiptOf(result.transfers);
         this.o.onSent?.(receipt);
         return { receipt, replayed: false };
       }
