@@ -1,4 +1,5 @@
 import { GiftstreamError } from "../errors.js";
+import { int64Max } from "./int64.js";
 
 /** Cursors are opaque to clients; inside, one names the last transfer id of the previous page. */
 export function encodeCursor(lastId: bigint): string {
@@ -10,7 +11,7 @@ export function decodeCursor(cursor: string): bigint {
   const match = /^t:([1-9][0-9]{0,18})$/.exec(text);
   const id = match ? BigInt(match[1]!) : 0n;
   // Ids are signed 64-bit in every store; anything past that was never issued.
-  if (id === 0n || id > 2n ** 63n - 1n)
+  if (id === 0n || id > int64Max)
     throw new GiftstreamError("invalid_request", "cursor is not one this server issued");
   return id;
 }

@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import type { Access } from "../access/access.js";
 import { allEventTypes, type EventFilter, type EventType, eventTypes } from "../economy/events/events.js";
 import { GiftstreamError } from "../errors.js";
+import { int64Max } from "../ledger/int64.js";
 import { parseEndpointUrl } from "./endpoint-url.js";
 import type { AttemptRecord, Delivery, WebhookEndpoint, WebhookStore } from "./webhook-store.js";
 
@@ -220,6 +221,6 @@ function parseDeliveryId(text: string, field: string): bigint {
     throw new GiftstreamError("not_found", `no delivery ${text}`);
   }
   const id = BigInt(match[1]!);
-  if (id > 2n ** 63n - 1n) throw new GiftstreamError("not_found", `no delivery ${text}`);
+  if (id > int64Max) throw new GiftstreamError("not_found", `no delivery ${text}`);
   return id;
 }

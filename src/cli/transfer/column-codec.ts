@@ -1,3 +1,4 @@
+import { int64Max } from "../../ledger/int64.js";
 import { TransferError } from "./transfer-error.js";
 
 /**
@@ -14,8 +15,7 @@ export type ColumnType = "int" | "text" | "bytes";
 
 export const columnTypes: readonly ColumnType[] = ["int", "text", "bytes"];
 
-const int64Min = -(2n ** 63n);
-const int64Max = 2n ** 63n - 1n;
+const int64Min = -int64Max - 1n;
 const decimal = /^-?(0|[1-9][0-9]{0,18})$/;
 
 /** A value as read from either database, in its dump form. `where` names it in errors. */

@@ -1,5 +1,6 @@
 import type { AccessStore, AuditEntry } from "../../access/access-store.js";
 import type { ApiKey, Scope } from "../../access/api-keys.js";
+import { int64Max } from "../../ledger/int64.js";
 import type { Row, SqlDb } from "./sql-db.js";
 
 const sql = {
@@ -76,7 +77,7 @@ export class SqlAccessStore implements AccessStore {
   }
 
   async listAudit(beforeId: bigint | null, limit: number): Promise<(AuditEntry & { id: bigint })[]> {
-    const rows = await this.db.all(sql.audit, [beforeId ?? 2n ** 63n - 1n, BigInt(limit)]);
+    const rows = await this.db.all(sql.audit, [beforeId ?? int64Max, BigInt(limit)]);
     return rows.map((row) => ({
       id: row.id as bigint,
       actor: row.actor as string,

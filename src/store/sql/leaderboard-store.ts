@@ -1,3 +1,4 @@
+import { int64Max } from "../../ledger/int64.js";
 import type { LeaderboardEntry, LeaderboardStore, TimeRange } from "../../realtime/leaderboards.js";
 import type { Row, SqlDb } from "./sql-db.js";
 
@@ -26,8 +27,8 @@ export class SqlLeaderboardStore implements LeaderboardStore {
     const rows = await this.db.all(sql.creator, [
       userId,
       // Open bounds as the widest 64-bit integers, which both databases hold.
-      range.fromMs === null ? -(2n ** 63n) : BigInt(range.fromMs),
-      range.toMs === null ? 2n ** 63n - 1n : BigInt(range.toMs),
+      range.fromMs === null ? -int64Max - 1n : BigInt(range.fromMs),
+      range.toMs === null ? int64Max : BigInt(range.toMs),
       BigInt(limit),
     ]);
     return rows.map(toEntry);

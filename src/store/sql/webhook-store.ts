@@ -1,4 +1,5 @@
 import type { EventType } from "../../economy/events/events.js";
+import { int64Max } from "../../ledger/int64.js";
 import type {
   AttemptOutcome,
   AttemptRecord,
@@ -174,7 +175,7 @@ export class SqlWebhookStore implements WebhookStore {
   }
 
   async listDeliveries(endpointId: string, beforeId: bigint | null, limit: number): Promise<Delivery[]> {
-    const rows = await this.db.all(sql.deliveries, [endpointId, beforeId ?? 2n ** 63n - 1n, BigInt(limit)]);
+    const rows = await this.db.all(sql.deliveries, [endpointId, beforeId ?? int64Max, BigInt(limit)]);
     return rows.map(toDelivery);
   }
 
