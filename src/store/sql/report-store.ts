@@ -6,17 +6,18 @@ import type { SqlDb } from "./sql-db.js";
  * database reads its own way; `net_coins` are the coins a sale still stands for (none once charged
  * back, none of those refunded).
  */
-const sales = (field: (name: string) => string) =>
-  `SELECT currency, economy_version, SUM(coins) AS coins, SUM(price_minor) AS revenue,
-          SUM(CAST(COALESCE(${field("refundedMinor")}, '0') AS BIGINT)) AS refunded,
-          SUM(CASE WHEN ${field("chargedBackMinor")} IS NOT NULL THEN CAST(${field("chargedBackMinor")} AS BIGINT)
-                   WHEN status = 'disputed'
-                     THEN price_minor - CAST(COALESCE(${field("refundedMinor")}, '0') AS BIGINT)
+const sales = (field: (name: string) => string) => {
+  /** A document's integer-string field, 0 when the document predates it. */
+  const int = (name: string) => `CAST(COALESCE(${field(name)}, '0') AS BIGINT)`;
+  return `SELECT currency, economy_version, SUM(coins) AS coins, SUM(price_minor) AS revenue,
+          SUM(${int("refundedMinor")}) AS refunded,
+          SUM(CASE WHEN ${field("chargedBackMinor")} IS NOT NULL THEN ${int("chargedBackMinor")}
+                   WHEN status = 'disputed' THEN price_minor - ${int("refundedMinor")}
                    ELSE 0 END) AS charged_back,
-          SUM(CASE WHEN status = 'disputed' THEN 0
-                   ELSE coins - CAST(COALESCE(${field("refundedCoins")}, '0') AS BIGINT) END) AS net_coins
+          SUM(CASE WHEN status = 'disputed' THEN 0 ELSE coins - ${int("refundedCoins")} END) AS net_coins
    FROM purchases WHERE status IN ('completed', 'refunded', 'disputed') AND created_at >= ? AND created_at < ?
    GROUP BY currency, economy_version ORDER BY currency, economy_version`;
+};
 
 /**
  * Coins of gifts in the window drawn from bonus coins, per source: the ledger's cascade rows. The
@@ -88,8 +89,9 @@ export class SqlReportStore implements ReportStore {
 
   async bonusCoinsSpent(from: number, to: number) {
     const text = this.db.dialect === "postgres" ? sql.bonusSpentPostgres : sql.bonusSpentSqlite;
-    const first = await this.firstTransferFrom(from - idOrderSlackMs);
-    const end = await this.firstTransferFrom(to + idOrderSlackMs);
+    const max = big((await this.db.get("SELECT COALESCE(MAX(id), 0) AS id FROM transfers"))!.id);
+    const first = await this.firstTransferFrom(from - idOrderSlackMs, max);
+    const end = await this.firstTransferFrom(to + idOrderSlackMs, max);
     const params = [first, end, BigInt(from), BigInt(to)];
     return (await this.db.all(text, params)).map((r) => ({
       source: r.source as string,
@@ -98,13 +100,12 @@ export class SqlReportStore implements ReportStore {
   }
 
   /**
-   * The smallest transfer id whose time is `at` or later (one past the largest id when none is), by
+   * The smallest transfer id up to `max` whose time is `at` or later (`max` + 1 when none is), by
    * binary search over primary-key seeks: about 30 point reads, whatever the size of the ledger.
    */
-  private async firstTransferFrom(at: number): Promise<bigint> {
-    const max = await this.db.get("SELECT COALESCE(MAX(id), 0) AS id FROM transfers");
+  private async firstTransferFrom(at: number, max: bigint): Promise<bigint> {
     let low = 1n;
-    let high = big(max!.id) + 1n;
+    let high = max + 1n;
     while (low < high) {
       const middle = (low + high) / 2n;
       const row = await this.db.get(
