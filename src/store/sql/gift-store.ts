@@ -1,6 +1,6 @@
 import type { GiftContextType, GiftLot, GiftReceipt, GiftStore } from "../../economy/gifts/gifts.js";
 import { batchedReads, keyIn } from "./batched-reads.js";
-import type { Row, SqlDb } from "./sql-db.js";
+import { bigintOf, type Row, type SqlDb } from "./sql-db.js";
 
 /** Gifts are written as ledger effects (effects.ts), in the transaction that moves their coins. */
 /** Most users whose lot order is kept in memory. */
@@ -17,17 +17,13 @@ const sql = {
      FROM gifts WHERE recipient_id = ? AND (status = 'matured' OR matures_at <= ?)
      GROUP BY value_usd, commission_rate ORDER BY value_usd, commission_rate`,
   // Every creator's pending-diamonds account against their pending lots, both ways round.
-  pendingMismatches: `SELECT a.id AS account_id, a.credits_posted - a.debits_posted AS balance,
-            COALESCE(l.d, 0) AS lots
-     FROM accounts AS a
-     LEFT JOIN (SELECT recipient_id, SUM(diamonds - reversed_diamonds) AS d FROM gifts
-                WHERE status = 'pending' GROUP BY recipient_id) AS l
-       ON a.id = 'user:' || l.recipient_id || ':diamonds:pending'
+  pendingMismatches: `WITH l AS (SELECT recipient_id, SUM(diamonds - reversed_diamonds) AS d FROM gifts
+                  WHERE status = 'pending' GROUP BY recipient_id)
+     SELECT a.id AS account_id, a.credits_posted - a.debits_posted AS balance, COALESCE(l.d, 0) AS lots
+     FROM accounts AS a LEFT JOIN l ON a.id = 'user:' || l.recipient_id || ':diamonds:pending'
      WHERE a.id LIKE 'user:%:diamonds:pending' AND a.credits_posted - a.debits_posted <> COALESCE(l.d, 0)
      UNION ALL
-     SELECT 'user:' || l.recipient_id || ':diamonds:pending', 0, l.d
-     FROM (SELECT recipient_id, SUM(diamonds - reversed_diamonds) AS d FROM gifts
-           WHERE status = 'pending' GROUP BY recipient_id) AS l
+     SELECT 'user:' || l.recipient_id || ':diamonds:pending', 0, l.d FROM l
      WHERE l.d <> 0 AND NOT EXISTS
        (SELECT 1 FROM accounts WHERE id = 'user:' || l.recipient_id || ':diamonds:pending')
      LIMIT ?`,
@@ -108,8 +104,8 @@ export class SqlGiftStore implements GiftStore {
     // SUM is numeric on PostgreSQL, read as an exact string.
     return rows.map((row) => ({
       accountId: row.account_id as string,
-      balance: BigInt(row.balance as bigint | string),
-      lots: BigInt(row.lots as bigint | string),
+      balance: bigintOf(row.balance),
+      lots: bigintOf(row.lots),
     }));
   }
 
@@ -118,9 +114,9 @@ export class SqlGiftStore implements GiftStore {
     let due = 0n;
     const groups = rows.map((row) => {
       // SUM is numeric on PostgreSQL, read as an exact string.
-      due += BigInt(row.due as bigint | string);
+      due += bigintOf(row.due);
       return {
-        diamonds: BigInt(row.d as bigint | string),
+        diamonds: bigintOf(row.d),
         valueUsd: row.value_usd as string,
         commissionRate: row.commission_rate as string,
       };

@@ -1,6 +1,6 @@
 import { int64Max } from "../../ledger/int64.js";
 import type { LeaderboardEntry, LeaderboardStore, TimeRange } from "../../realtime/leaderboards.js";
-import type { Row, SqlDb } from "./sql-db.js";
+import { bigintOf, type Row, type SqlDb } from "./sql-db.js";
 
 const top = (where: string) =>
   `SELECT t.sender_id, t.coins, t.gifts, u.display_name
@@ -40,7 +40,7 @@ function toEntry(row: Row): LeaderboardEntry {
     userId: row.sender_id as string,
     displayName: (row.display_name as string | null) ?? null,
     // SUM is numeric on PostgreSQL, read as an exact string.
-    coins: BigInt(row.coins as bigint | string),
-    gifts: BigInt(row.gifts as bigint | string),
+    coins: bigintOf(row.coins),
+    gifts: bigintOf(row.gifts),
   };
 }

@@ -1,5 +1,5 @@
 import type { ReportStore } from "../../economy/report/report.js";
-import type { SqlDb } from "./sql-db.js";
+import { bigintOf, type SqlDb } from "./sql-db.js";
 
 /**
  * Sales per currency. Refunds and chargebacks are read from the purchase document's JSON, which each
@@ -79,23 +79,23 @@ export class SqlReportStore implements ReportStore {
     return (await this.db.all(text, [BigInt(from), BigInt(to)])).map((r) => ({
       currency: r.currency as string,
       economyVersion: r.economy_version as string,
-      coins: big(r.coins),
-      revenueMinor: big(r.revenue),
-      refundedMinor: big(r.refunded),
-      chargedBackMinor: big(r.charged_back),
-      netCoins: big(r.net_coins),
+      coins: bigintOf(r.coins),
+      revenueMinor: bigintOf(r.revenue),
+      refundedMinor: bigintOf(r.refunded),
+      chargedBackMinor: bigintOf(r.charged_back),
+      netCoins: bigintOf(r.net_coins),
     }));
   }
 
   async bonusCoinsSpent(from: number, to: number) {
     const text = this.db.dialect === "postgres" ? sql.bonusSpentPostgres : sql.bonusSpentSqlite;
-    const max = big((await this.db.get("SELECT COALESCE(MAX(id), 0) AS id FROM transfers"))!.id);
+    const max = bigintOf((await this.db.get("SELECT COALESCE(MAX(id), 0) AS id FROM transfers"))!.id);
     const first = await this.firstTransferFrom(from - idOrderSlackMs, max);
     const end = await this.firstTransferFrom(to + idOrderSlackMs, max);
     const params = [first, end, BigInt(from), BigInt(to)];
     return (await this.db.all(text, params)).map((r) => ({
       source: r.source as string,
-      coins: big(r.coins),
+      coins: bigintOf(r.coins),
     }));
   }
 
@@ -112,8 +112,8 @@ export class SqlReportStore implements ReportStore {
         "SELECT id, created_at FROM transfers WHERE id >= ? ORDER BY id LIMIT 1",
         [middle],
       );
-      if (row === undefined || big(row.created_at) >= BigInt(at)) high = middle;
-      else low = big(row.id) + 1n;
+      if (row === undefined || bigintOf(row.created_at) >= BigInt(at)) high = middle;
+      else low = bigintOf(row.id) + 1n;
     }
     return low;
   }
@@ -121,7 +121,7 @@ export class SqlReportStore implements ReportStore {
   async diamondsOnHold() {
     return (await this.db.all(sql.onHold)).map((r) => ({
       source: r.source as string,
-      diamonds: big(r.diamonds),
+      diamonds: bigintOf(r.diamonds),
       valueUsd: r.value_usd as string,
       commissionRate: r.commission_rate as string,
     }));
@@ -130,20 +130,20 @@ export class SqlReportStore implements ReportStore {
   async coinsOutstanding() {
     return (await this.db.all(sql.outstanding)).map((r) => ({
       currency: r.currency as string,
-      coins: big(r.coins),
+      coins: bigintOf(r.coins),
     }));
   }
 
   async bonusCoinsOutstanding() {
     const row = await this.db.get(sql.bonus);
-    return big(row!.coins);
+    return bigintOf(row!.coins);
   }
 
   async giftsIn(from: number, to: number) {
     return (await this.db.all(sql.gifts, [BigInt(from), BigInt(to)])).map((r) => ({
       source: r.source as string,
-      coins: big(r.coins),
-      diamonds: big(r.diamonds),
+      coins: bigintOf(r.coins),
+      diamonds: bigintOf(r.diamonds),
       valueUsd: r.value_usd as string,
       commissionRate: r.commission_rate as string,
     }));
@@ -153,14 +153,9 @@ export class SqlReportStore implements ReportStore {
     return (await this.db.all(sql.held, [BigInt(now)])).map((r) => ({
       source: r.source as string,
       withdrawable: Number(r.withdrawable) === 1,
-      diamonds: big(r.diamonds),
+      diamonds: bigintOf(r.diamonds),
       valueUsd: r.value_usd as string,
       commissionRate: r.commission_rate as string,
     }));
   }
-}
-
-/** A sum: bigint on SQLite, an exact numeric string on PostgreSQL. */
-function big(value: unknown): bigint {
-  return BigInt(value as bigint | string);
 }

@@ -10,6 +10,11 @@
  */
 export type Row = Record<string, unknown>;
 
+/** An integer a SUM (or COUNT) read back: bigint on SQLite, an exact numeric string on PostgreSQL. */
+export function bigintOf(value: unknown): bigint {
+  return BigInt(value as bigint | string);
+}
+
 /** A statement with its parameters, in `?` form. */
 export interface Statement {
   sql: string;
