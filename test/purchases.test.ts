@@ -291,31 +291,32 @@ describe("purchases refused", () => {
   });
 });
 
-describe("purchases through Stripe (local stand-in of Stripe's API)", () => {
-  async function openWithStripe(logger = pino({ level: "silent" })) {
-    stand = await startStripeStandIn();
-    t = await openTestApp(
-      {
-        payments: {
-          stripe: { secretKey: stand.secretKey, webhookSecret: stand.webhookSecret, apiUrl: stand.url },
-        },
+/** A server on the Stripe stand-in, and a pending Stripe purchase of the US 1,000-coin pack by s1. */
+async function openWithStripe(logger = pino({ level: "silent" })) {
+  stand = await startStripeStandIn();
+  t = await openTestApp(
+    {
+      payments: {
+        stripe: { secretKey: stand.secretKey, webhookSecret: stand.webhookSecret, apiUrl: stand.url },
       },
-      logger,
-    );
-    await putUser(t, "s1");
-    const created = await buy(t, { userId: "s1", packId: "us-1000", provider: "stripe" });
-    expect(created.statusCode).toBe(201);
-    const purchase = created.json() as { id: string; status: string; checkoutUrl: string };
-    expect(purchase.status).toBe("pending");
-    expect(purchase.checkoutUrl).toMatch(/^http/);
-    const sessionId = [...stand.sessions.values()].find((s) => s.client_reference_id === purchase.id)!.id;
-    return { purchase, sessionId };
-  }
+    },
+    logger,
+  );
+  await putUser(t, "s1");
+  const created = await buy(t, { userId: "s1", packId: "us-1000", provider: "stripe" });
+  expect(created.statusCode).toBe(201);
+  const purchase = created.json() as { id: string; status: string; checkoutUrl: string };
+  expect(purchase.status).toBe("pending");
+  expect(purchase.checkoutUrl).toMatch(/^http/);
+  const sessionId = [...stand.sessions.values()].find((s) => s.client_reference_id === purchase.id)!.id;
+  return { app: t, stripe: stand, purchase, sessionId };
+}
 
-  function deliver(event: StripeEvent, opts: Parameters<StripeStandIn["signedDelivery"]>[1] = {}) {
-    return deliverStripeEvent(t!, stand!, event, opts);
-  }
+function deliver(event: StripeEvent, opts: Parameters<StripeStandIn["signedDelivery"]>[1] = {}) {
+  return deliverStripeEvent(t!, stand!, event, opts);
+}
 
+describe("purchases through Stripe (local stand-in of Stripe's API)", () => {
   it("credits coins once on a verified paid checkout, however often the event is delivered", async () => {
     const { purchase, sessionId } = await openWithStripe();
     expect(await coins(t!, "s1", purchase.id)).toBe(0n);
@@ -402,73 +403,54 @@ describe("purchases through Stripe (local stand-in of Stripe's API)", () => {
 
 describe("Stripe refunds, disputes and fees by webhook (local stand-in)", () => {
   it("books the fee once, applies a dispute as a chargeback, and reverses it when won", async () => {
-    stand = await startStripeStandIn();
-    t = await openTestApp({
-      payments: {
-        stripe: { secretKey: stand.secretKey, webhookSecret: stand.webhookSecret, apiUrl: stand.url },
-      },
-    });
-    await putUser(t, "d1");
-    const created = (await buy(t, { userId: "d1", packId: "us-1000", provider: "stripe" })).json() as {
-      id: string;
-    };
-    const session = [...stand.sessions.values()].find((s) => s.client_reference_id === created.id)!;
+    const { app, stripe, purchase: created, sessionId } = await openWithStripe();
     const send = async (events: ReturnType<StripeStandIn["pay"]>, early: string[] = []) => {
       for (const event of events) {
-        const res = await deliverStripeEvent(t!, stand!, event);
+        const res = await deliverStripeEvent(app, stripe, event);
         // An event that arrives before what it refers to is refused so that Stripe delivers it again.
         expect(res.statusCode).toBe(early.includes(event.type) ? 404 : 200);
       }
     };
-    const paid = stand.pay(session.id, { feeMinor: 59n });
+    const paid = stripe.pay(sessionId, { feeMinor: 59n });
     await send(paid, ["charge.succeeded"]);
-    expect(await coins(t, "d1", created.id)).toBe(1000n);
+    expect(await coins(app, "s1", created.id)).toBe(1000n);
     await send(paid);
     await send(paid);
-    expect((await t.runtime.ledger.balance("platform:USD:expense:fees:stripe")).posted).toBe(-59n);
+    expect((await app.runtime.ledger.balance("platform:USD:expense:fees:stripe")).posted).toBe(-59n);
 
-    const paymentIntent = [...stand.paymentIntents.keys()][0]!;
-    const disputed = stand.dispute(paymentIntent);
+    const paymentIntent = [...stripe.paymentIntents.keys()][0]!;
+    const disputed = stripe.dispute(paymentIntent);
     await send(disputed);
-    expect(await coins(t, "d1", created.id)).toBe(0n);
-    expect((await t.runtime.ledger.balance("platform:USD:expense:chargebacks")).posted).toBe(-990n);
-    const disputeId = [...stand.disputes.keys()][0]!;
-    await send(stand.closeDispute(disputeId, "won"));
-    expect(await coins(t, "d1", created.id)).toBe(1000n);
-    expect((await t.runtime.ledger.balance("platform:USD:expense:chargebacks")).posted).toBe(0n);
-    expect((await reconcile(t.runtime.store)).problems).toEqual([]);
+    expect(await coins(app, "s1", created.id)).toBe(0n);
+    expect((await app.runtime.ledger.balance("platform:USD:expense:chargebacks")).posted).toBe(-990n);
+    const disputeId = [...stripe.disputes.keys()][0]!;
+    await send(stripe.closeDispute(disputeId, "won"));
+    expect(await coins(app, "s1", created.id)).toBe(1000n);
+    expect((await app.runtime.ledger.balance("platform:USD:expense:chargebacks")).posted).toBe(0n);
+    expect((await reconcile(app.runtime.store)).problems).toEqual([]);
   });
 
   it("books a dispute of part of a payment for the part taken; its coins go in full; won puts both back", async () => {
-    stand = await startStripeStandIn();
-    t = await openTestApp({
-      payments: {
-        stripe: { secretKey: stand.secretKey, webhookSecret: stand.webhookSecret, apiUrl: stand.url },
-      },
-    });
-    await putUser(t, "d2");
-    const created = (await buy(t, { userId: "d2", packId: "us-1000", provider: "stripe" })).json() as {
-      id: string;
+    const { app, stripe, purchase: created, sessionId } = await openWithStripe();
+    const deliverAll = async (events: StripeEvent[]) => {
+      for (const event of events) await deliver(event);
     };
-    const session = [...stand.sessions.values()].find((s) => s.client_reference_id === created.id)!;
-    const deliver = async (events: StripeEvent[]) => {
-      for (const event of events) await deliverStripeEvent(t!, stand!, event);
-    };
-    await deliver(stand.pay(session.id));
-    expect(await coins(t, "d2", created.id)).toBe(1000n);
-    const receivable = async () => (await t!.runtime.ledger.balance("platform:USD:receivable:stripe")).posted;
+    await deliverAll(stripe.pay(sessionId));
+    expect(await coins(app, "s1", created.id)).toBe(1000n);
+    const receivable = async () =>
+      (await app.runtime.ledger.balance("platform:USD:receivable:stripe")).posted;
     const owed = await receivable();
 
-    const paymentIntent = [...stand.paymentIntents.keys()][0]!;
-    await deliver(stand.dispute(paymentIntent, { amountMinor: 300n }));
-    expect(await coins(t, "d2", created.id)).toBe(0n);
+    const paymentIntent = [...stripe.paymentIntents.keys()][0]!;
+    await deliverAll(stripe.dispute(paymentIntent, { amountMinor: 300n }));
+    expect(await coins(app, "s1", created.id)).toBe(0n);
     // $3.00 of the $9.90 was taken back: that much is the loss, and the rest is still owed.
-    expect((await t.runtime.ledger.balance("platform:USD:expense:chargebacks")).posted).toBe(-300n);
+    expect((await app.runtime.ledger.balance("platform:USD:expense:chargebacks")).posted).toBe(-300n);
     expect(await receivable()).toBe(owed + 300n);
-    await deliver(stand.closeDispute([...stand.disputes.keys()][0]!, "won"));
-    expect(await coins(t, "d2", created.id)).toBe(1000n);
-    expect((await t.runtime.ledger.balance("platform:USD:expense:chargebacks")).posted).toBe(0n);
+    await deliverAll(stripe.closeDispute([...stripe.disputes.keys()][0]!, "won"));
+    expect(await coins(app, "s1", created.id)).toBe(1000n);
+    expect((await app.runtime.ledger.balance("platform:USD:expense:chargebacks")).posted).toBe(0n);
     expect(await receivable()).toBe(owed);
-    expect((await reconcile(t.runtime.store)).problems).toEqual([]);
+    expect((await reconcile(app.runtime.store)).problems).toEqual([]);
   });
 });
