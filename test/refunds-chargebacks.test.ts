@@ -186,12 +186,18 @@ describe("chargebacks", () => {
     expect((await reconcile(app.runtime.store)).problems).toEqual([]);
   });
 
-  it("a refund repays coin debt first, refunds only the rest, and lifts the restriction", async () => {
+  /** Two GB packs; `spent` coins of the first spent, then it is charged back: they are owed. */
+  async function owingWithAnotherPack(spent: bigint) {
     const app = await setup("GB");
     const p1 = await buyPack(app, "gb-1000");
     const p2 = await buyPack(app, "gb-1000");
-    await spendCoins(app, p1.id, 400n);
+    await spendCoins(app, p1.id, spent);
     await simulateProvider(app, p1.id, "dispute");
+    return { app, p2 };
+  }
+
+  it("a refund repays coin debt first, refunds only the rest, and lifts the restriction", async () => {
+    const { app, p2 } = await owingWithAnotherPack(400n);
     expect(await posted(app, "user:buyer:coins:debt")).toBe(-400n);
     expect((await user(app)).status).toBe("restricted");
 
@@ -212,11 +218,7 @@ describe("chargebacks", () => {
   });
 
   it("refuses a refund whose unused coins are all owed as debt, and changes nothing", async () => {
-    const app = await setup("GB");
-    const p1 = await buyPack(app, "gb-1000");
-    const p2 = await buyPack(app, "gb-1000");
-    await spendCoins(app, p1.id, 1000n);
-    await simulateProvider(app, p1.id, "dispute");
+    const { app, p2 } = await owingWithAnotherPack(1000n);
     const sales = await posted(app, "platform:GBP:revenue:coin_sales");
     const res = await refundPurchase(app, p2.id);
     expect(res.statusCode).toBe(422);
