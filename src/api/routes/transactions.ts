@@ -1,17 +1,20 @@
 import Type from "typebox";
 import type { ActivityStore } from "../../economy/history/activity.js";
+import { historyCursorCharsMax, historyCursorOf, historyPositionOf } from "../../economy/history/cursor.js";
 import type { Users } from "../../economy/users/users.js";
 import { GiftstreamError } from "../../errors.js";
 import type { GiftstreamApp } from "../app.js";
 import { errorResponses } from "../problem.js";
-import { cursorRowId } from "../query-values.js";
 import { UserIdParams } from "./users.js";
 
 const pageMax = 200;
 
 const Entry = Type.Object(
   {
-    id: Type.String(),
+    id: Type.String({
+      description:
+        "Unique within the user's history: a number for most entries, the gift's id for gift_sent and gift_received.",
+    }),
     kind: Type.String({
       description: "purchase, bonus, gift_sent, gift_received, maturation, refund or chargeback",
     }),
@@ -39,7 +42,9 @@ export function transactionRoutes(app: GiftstreamApp, activity: ActivityStore, u
         params: UserIdParams,
         querystring: Type.Object(
           {
-            cursor: Type.Optional(Type.String({ pattern: "^[1-9][0-9]{0,18}$" })),
+            cursor: Type.Optional(
+              Type.String({ pattern: "^[A-Za-z0-9_-]+$", maxLength: historyCursorCharsMax }),
+            ),
             limit: Type.Optional(Type.String({ pattern: "^[1-9][0-9]{0,2}$" })),
           },
           { additionalProperties: false },
@@ -54,12 +59,13 @@ export function transactionRoutes(app: GiftstreamApp, activity: ActivityStore, u
       await users.get(request.params.userId);
       const limit = Number(request.query.limit ?? "50");
       if (limit > pageMax) throw new GiftstreamError("invalid_request", `limit is at most ${pageMax}`);
-      const before = cursorRowId(request.query.cursor);
+      const cursor = request.query.cursor;
+      const before = cursor === undefined ? null : historyPositionOf(cursor);
       const rows = await activity.list(request.params.userId, before, limit + 1);
       const page = rows.slice(0, limit);
       return {
         data: page.map((a) => ({
-          id: a.id.toString(),
+          id: a.id,
           kind: a.kind,
           at: new Date(a.at).toISOString(),
           amounts: a.amounts,
@@ -68,7 +74,7 @@ export function transactionRoutes(app: GiftstreamApp, activity: ActivityStore, u
           economyVersion: a.economyVersion,
           ref: a.ref,
         })),
-        nextCursor: rows.length > limit ? page.at(-1)!.id.toString() : null,
+        nextCursor: rows.length > limit ? historyCursorOf(page.at(-1)!.position) : null,
       };
     },
   );

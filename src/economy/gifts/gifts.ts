@@ -258,17 +258,9 @@ export class Gifts {
               },
             ]
           : [];
+      // The row is both the creator's lot and, read back, both users' history entries for this
+      // gift (src/store/sql/activity-store.ts): no activity rows beside it.
       const effects: StoreEffect[] = [
-        activityEffect({
-          userId: recipient.id,
-          kind: "gift_received",
-          at: now,
-          amounts: { diamonds: diamonds.toString() },
-          counterparty: sender.id,
-          context: input.context,
-          economyVersion: version.id,
-          ref: id,
-        }),
         {
           type: "gift.record",
           data: {
@@ -280,6 +272,7 @@ export class Gifts {
             coins: coins.toString(),
             diamonds: diamonds.toString(),
             source,
+            contextType: input.context.type,
             contextId: input.context.id,
             valueUsd: economy.diamondValueUsd[source].text,
             commissionRate: economy.commissionRate.text,
@@ -312,18 +305,7 @@ export class Gifts {
         creatorAccounts.withdrawableDiamonds(recipient.id),
       ],
       transfers: [cascade],
-      effects: [
-        activityEffect({
-          userId: sender.id,
-          kind: "gift_sent",
-          at: now,
-          amounts: { coins: coins.toString() },
-          counterparty: recipient.id,
-          context: input.context,
-          economyVersion: version.id,
-          ref: id,
-        }),
-      ],
+      effects: [],
       // The receipt is in the gift's row; the record keeps the id to read it back by, and no
       // transfers (nothing reads them): about 65 bytes instead of about 870 for each gift.
       memo: { receiptOf: id } satisfies GiftMemo,

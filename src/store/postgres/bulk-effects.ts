@@ -12,8 +12,8 @@ export interface NamedStatement extends Statement {
 }
 
 /**
- * The effects of one batch as PostgreSQL statements. A gift batch carries a gift row, two
- * activity rows and perhaps a webhook event per gift; one statement each would cost a round
+ * The effects of one batch as PostgreSQL statements. A gift batch carries a gift row and perhaps
+ * a webhook event per gift; one statement each would cost a round
  * trip per row. So the rows of each bulk kind go into one `INSERT … SELECT FROM unnest(…)` over
  * column arrays, a prepared statement whatever the batch size (the SQL is derived from the
  * single-row statement of effects.ts), and every event of the batch into one outbox statement.
@@ -73,6 +73,7 @@ const bulkTypes: ReadonlyMap<string, readonly PgElementType[]> = new Map<string,
       "bigint",
       "bigint",
       "bigint",
+      "text",
       "text",
       "text",
       "text",

@@ -457,4 +457,17 @@ export const postgresMigrations: readonly PostgresMigration[] = [
       CREATE UNIQUE INDEX payout_file_lines_serial ON payout_file_lines (rail, serial);
     `,
   },
+  {
+    version: 5,
+    name: "gift history from gift rows",
+    sql: `
+      -- Mirrors SQLite's 13: a gift's two history entries are read from its row, not written as
+      -- two activity rows; NULL context_type marks a gift recorded before, whose entries are
+      -- activity rows. History is listed by time across both, so activity is read by (at, id).
+      ALTER TABLE gifts ADD COLUMN context_type text COLLATE "C";
+      CREATE INDEX gifts_sender ON gifts (sender_id, created_at);
+      DROP INDEX activity_user;
+      CREATE INDEX activity_history ON activity (user_id, at, id);
+    `,
+  },
 ];

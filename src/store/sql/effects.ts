@@ -43,9 +43,9 @@ const writers: Record<string, (data: JsonObject, dialect: SqlDialect, texts: Jso
   ],
   "gift.record": (d) => [
     {
-      sql: `INSERT INTO gifts (id, sender_id, recipient_id, catalog_id, quantity, coins, diamonds, source, context_id,
-              value_usd, commission_rate, economy_version, status, created_at, matures_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)`,
+      sql: `INSERT INTO gifts (id, sender_id, recipient_id, catalog_id, quantity, coins, diamonds, source, context_type,
+              context_id, value_usd, commission_rate, economy_version, status, created_at, matures_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)`,
       params: [
         str(d, "id"),
         str(d, "senderId"),
@@ -55,6 +55,7 @@ const writers: Record<string, (data: JsonObject, dialect: SqlDialect, texts: Jso
         BigInt(str(d, "coins")),
         BigInt(str(d, "diamonds")),
         str(d, "source"),
+        str(d, "contextType"),
         str(d, "contextId"),
         str(d, "valueUsd"),
         str(d, "commissionRate"),

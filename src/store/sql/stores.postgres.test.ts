@@ -189,8 +189,8 @@ describe.skipIf(!available)("the SQL stores on PostgreSQL", () => {
 
     const history = new SqlActivityStore(db);
     const page = await history.list("u1", null, 1);
-    expect(page).toEqual([{ ...activity(3001), id: page[0]!.id }]);
-    const rest = await history.list("u1", page[0]!.id, 10);
+    expect(page).toEqual([{ ...activity(3001), id: page[0]!.id, position: page[0]!.position }]);
+    const rest = await history.list("u1", page[0]!.position, 10);
     expect(rest.map((a) => a.at)).toEqual([3000]);
     expect(await history.list("u2", null, 10)).toEqual([]);
 

@@ -453,4 +453,19 @@ export const migrations: readonly Migration[] = [
       CREATE UNIQUE INDEX payout_file_lines_serial ON payout_file_lines (rail, serial);
     `,
   },
+  {
+    version: 13,
+    name: "gift history from gift rows",
+    sql: `
+      -- A gift's two history entries (the sender's gift_sent, the creator's gift_received) are
+      -- read from its row instead of being written as two activity rows beside it: fewer rows
+      -- per gift on the hot path. context_type is the one field of those entries the row lacked;
+      -- NULL marks a gift recorded before this version, whose entries are still activity rows.
+      ALTER TABLE gifts ADD COLUMN context_type TEXT;
+      CREATE INDEX gifts_sender ON gifts (sender_id, created_at);
+      -- History is listed by time across activity and gift rows, so activity is read by (at, id).
+      DROP INDEX activity_user;
+      CREATE INDEX activity_history ON activity (user_id, at, id);
+    `,
+  },
 ];
