@@ -190,6 +190,42 @@ describe("the gift limit per sender", () => {
     expect((await send(app, "alice")).statusCode).toBe(201);
   });
 
+  it("answers the retry of a gift already sent with its receipt, even past the limit", async () => {
+    const app = await giftApp({});
+    const first = await app.app.inject({
+      method: "POST",
+      url: "/v1/gifts/send",
+      headers: { ...app.admin, "idempotency-key": "rl-retry" },
+      payload: gift("alice"),
+    });
+    expect(first.statusCode).toBe(201);
+    for (let i = 0; i < 2; i++) expect((await send(app, "alice")).statusCode).toBe(201);
+    expectLimited(await send(app, "alice"));
+    const before = await coins(app, "alice");
+    const retry = await app.app.inject({
+      method: "POST",
+      url: "/v1/gifts/send",
+      headers: { ...app.admin, "idempotency-key": "rl-retry" },
+      payload: gift("alice"),
+    });
+    expect(retry.statusCode, retry.body).toBe(201);
+    expect(retry.json()).toEqual(first.json());
+    expect(retry.headers["idempotent-replayed"]).toBe("true");
+    expect(retry.headers["retry-after"]).toBeUndefined();
+    expect(await coins(app, "alice")).toBe(before);
+    // The same key with another body is still refused, and a new key is still limited.
+    const other = await app.app.inject({
+      method: "POST",
+      url: "/v1/gifts/send",
+      headers: { ...app.admin, "idempotency-key": "rl-retry" },
+      payload: { ...gift("alice"), quantity: 6 },
+    });
+    expect(other.statusCode).toBe(422);
+    expect(other.json()).toMatchObject({ code: "idempotency_key_reused" });
+    expectLimited(await send(app, "alice"));
+    expect(await coins(app, "alice")).toBe(before);
+  });
+
   it("counts each gift of a batch, and refuses a batch whole when one sender would pass the limit", async () => {
     const app = await giftApp({});
     expect((await send(app, "bob")).statusCode).toBe(201);

@@ -137,8 +137,15 @@ export function giftRoutes(
     async (request, reply) => {
       assertActsAs(request, request.body.senderId);
       const idem = idempotencyOf(request);
-      await senders.take(reply, [request.body.senderId]);
-      const { receipt, replayed } = await inFlight.run(idem.key, () => gifts.send(request.body, idem));
+      const { receipt, replayed } = await senders.take(reply, [request.body.senderId]).then(
+        () => inFlight.run(idem.key, () => gifts.send(request.body, idem)),
+        // The retry of a gift already sent gets its receipt, not a 429 saying nothing was sent.
+        async (error: unknown) => {
+          const replay = await gifts.replayInstead(error, idem);
+          reply.removeHeader("retry-after");
+          return replay;
+        },
+      );
       if (replayed) reply.header("idempotent-replayed", "true");
       return reply.code(201).send(giftView(receipt));
     },

@@ -166,11 +166,11 @@ export class Gifts {
 
   /**
    * A gift a check refuses may be the retry of one sent before the check would have refused it
-   * (its sender restricted since, its gift withdrawn): the first answer stands. The same key with
-   * another body is `idempotency_key_reused`, not the body's own refusal. Read on refusals only,
-   * so the path of a gift that goes through pays nothing for it.
+   * (its sender restricted since, its gift withdrawn, its sender's rate limit reached): the first
+   * answer stands. The same key with another body is `idempotency_key_reused`, not the body's own
+   * refusal. Read on refusals only, so the path of a gift that goes through pays nothing for it.
    */
-  private async replayInstead(
+  async replayInstead(
     error: unknown,
     idem: Idempotent,
   ): Promise<{ receipt: GiftReceipt; replayed: boolean }> {
