@@ -11,6 +11,7 @@ const postgresSuites = [
   "test/bad-input.test.ts",
   "test/bonus.test.ts",
   "test/cashouts.test.ts",
+  "test/cashout-resolve.test.ts",
   "test/economy.test.ts",
   "test/economy.property.test.ts",
   "test/cashouts.property.test.ts",

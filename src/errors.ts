@@ -273,6 +273,12 @@ export const errorCatalogue = {
     title: "Cash-out state conflict",
     description: "The cash-out is not in a state that allows this action (e.g. approving one already paid).",
   },
+  cashout_resolve_too_early: {
+    status: 422,
+    title: "Cash-out resolved too early",
+    description:
+      "The cash-out has been processing for less than `cashouts.resolveProcessingHoursMin`, so its rail may still report; `resolvableAt` says when an admin may resolve it.",
+  },
   payout_line_state_conflict: {
     status: 409,
     title: "Payout file line state conflict",

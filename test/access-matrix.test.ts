@@ -297,6 +297,14 @@ const table: Record<string, Row> = {
     request: () => ({ url: "/v1/admin/cashouts/co_missing/reject", payload: { reason: "matrix" } }),
     expect: adminOnly(404),
   },
+  "POST /v1/admin/cashouts/{id}/resolve": {
+    request: () => ({
+      url: "/v1/admin/cashouts/co_missing/resolve",
+      payload: { outcome: "failed", reason: "matrix" },
+      valueMoving: true,
+    }),
+    expect: adminOnly(404),
+  },
   // No file rail is configured here, so no file exists: an admin reaches the 404 of a file.
   "GET /v1/admin/payout-files": {
     request: () => ({ url: "/v1/admin/payout-files" }),

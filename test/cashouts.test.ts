@@ -423,6 +423,33 @@ describe("cash-out failure paths", () => {
   });
 });
 
+describe("auto-approval, per payout currency", () => {
+  // 40,000 diamonds are $150 net in the US, and ¥22,500 net in Japan (150 yen to the dollar).
+  it.each([
+    ["US", { USD: "15000" }, "15000 USD", "approved"],
+    ["US", { USD: "14999" }, "15000 USD", "requested"],
+    ["US", {}, "15000 USD", "requested"],
+    // One currency's figure is never read as another's: 15,000 yen is about $100.
+    ["US", { JPY: "100000000" }, "15000 USD", "requested"],
+    ["JP", { USD: "22500" }, "22500 JPY", "requested"],
+    ["JP", { JPY: "22500" }, "22500 JPY", "approved"],
+    ["JP", { USD: "100000000", JPY: "22499" }, "22500 JPY", "requested"],
+  ])("a creator in %s, with %j: a cash-out netting %s is %s", async (country, limits, net, status) => {
+    t = await openCreatorApp(country, {
+      cashouts: { autoApproveNetMaxMinor: limits, autoApproveAccountAgeDaysMin: 0 },
+    });
+    await earnMixed(t);
+    await verify(t, "creator", "Ada Lovelace", country);
+    const method = await linkPaypal(t);
+    const res = await requestCashout(t, { payoutMethodId: method, diamonds: "40000" });
+    expect(res.statusCode, res.body).toBe(201);
+    expect(`${res.json().net} ${res.json().currency}`).toBe(net);
+    expect(res.json().status).toBe(status);
+    const queue = await t.inject("GET", "/v1/admin/cashouts?status=requested");
+    expect(queue.json().data).toHaveLength(status === "requested" ? 1 : 0);
+  });
+});
+
 describe("idempotency keys past their retention", () => {
   it("a cash-out key used again names the same cash-out: nothing is overwritten or paid twice", async () => {
     t = await openCreatorApp();

@@ -128,7 +128,7 @@ async function setUp(brokerEnv: Record<string, string>): Promise<void> {
         regions: { US: { cashoutDailyMaxNetMinor: "10000000", cashoutMinimumNetMinor: "1" } },
       },
       cashouts: {
-        autoApproveNetMaxMinor: "100000000",
+        autoApproveNetMaxMinor: { USD: "100000000" },
         autoApproveAccountAgeDaysMin: 0,
         processIntervalMs: 200,
       },

@@ -31,6 +31,11 @@ export function destinationOf(method: PayoutMethod): PayoutDestination {
   };
 }
 
+/** `cashouts.autoApproveNetMaxMinor` as the service reads it: payout currency → minor units. */
+export function autoApproveLimits(limits: Readonly<Record<string, string>>): ReadonlyMap<string, bigint> {
+  return new Map(Object.entries(limits).map(([currency, netMaxMinor]) => [currency, BigInt(netMaxMinor)]));
+}
+
 /**
  * Every configured payout rail by name: the built-in `test` rail in test mode, then each rail whose
  * configuration is set. `giftstream reconcile payouts` opens the same map as the server.
@@ -87,7 +92,7 @@ export function openCashouts(o: {
     railFor: (destination, currency, country) =>
       routeFor(config.payouts.routes, { destination, currency, country }, (rail) => rails.has(rail)) ??
       (rails.has("test") ? "test" : undefined),
-    settings: { ...s, autoApproveNetMaxMinor: BigInt(s.autoApproveNetMaxMinor) },
+    settings: { ...s, autoApproveNetMaxMinor: autoApproveLimits(s.autoApproveNetMaxMinor) },
     clock: o.clock,
     logger: o.logger,
     audit: (actor, action, target, before, after) => o.access.audit(actor, action, target, before, after),

@@ -25,8 +25,9 @@ export interface Identity {
 
 /**
  * The sealer of personal data, with the key of `encryption.key` or the one generated into the data
- * directory. Opened before the database: a missing or malformed key stops the start, since nothing
- * sealed could be read without it.
+ * directory, and the keys of `encryption.previousKeys` to open what was sealed before a rotation.
+ * Opened before the database: a missing or malformed key stops the start, since nothing sealed
+ * could be read without it.
  */
 export function openSealer(config: Config): Sealer {
   return new Sealer(keyringOf(secretKeySource(config).load()));

@@ -9,6 +9,7 @@ import { SqlCashoutStore } from "../store/sql/cashout-store.js";
 import { SqlGiftStore } from "../store/sql/gift-store.js";
 import { SqliteStore } from "../store/sqlite/sqlite-store.js";
 import { openPayoutRails } from "./cashouts.js";
+import { resealCommand } from "./reseal.js";
 import { openRuntime, openStore } from "./runtime.js";
 import { startServer } from "./serve.js";
 import { exportCommand } from "./transfer/export.js";
@@ -33,9 +34,13 @@ Commands:
   import <file>
               load a dump into a freshly migrated, empty database, then check that the
               ledgers are identical; exits 1 if anything differs
+  reseal      seal every encrypted value again under the current encryption key, after a
+              rotation; safe while servers run; exits 1 if any value could not be opened
+              (see docs/kyc.md, Rotating the key)
 
 Configuration comes from GIFTSTREAM_CONFIG (a JSON or YAML file) and the environment
-(PORT, GIFTSTREAM_DATA_DIR, DATABASE_URL, REDIS_URL, NATS_URL, GIFTSTREAM_API_KEY, LOG_LEVEL);
+(PORT, GIFTSTREAM_DATA_DIR, DATABASE_URL, REDIS_URL, NATS_URL, GIFTSTREAM_API_KEY, LOG_LEVEL,
+GIFTSTREAM_SECRET_KEY, GIFTSTREAM_SECRET_KEY_PREVIOUS);
 see docs/configuration.md.`;
 
 async function main(argv: string[]): Promise<number> {
@@ -125,6 +130,8 @@ async function main(argv: string[]): Promise<number> {
       return exportCommand(config, positionals[1]!);
     case "import":
       return importCommand(config, positionals[1]!);
+    case "reseal":
+      return resealCommand(config);
     default:
       console.error(`unknown command ${command}\n\n${usage}`);
       return 2;

@@ -71,7 +71,7 @@ describe("loadConfig defaults", () => {
       },
       cashouts: {
         quoteTtlMs: 900_000,
-        autoApproveNetMaxMinor: "0",
+        autoApproveNetMaxMinor: {},
         autoApproveAccountAgeDaysMin: 30,
         reviewDaysMax: 15,
         paypalArrivalDaysMax: 3,
@@ -79,6 +79,7 @@ describe("loadConfig defaults", () => {
         processIntervalMs: 5000,
         returnsWatchDays: 45,
         lotsMax: 100_000,
+        resolveProcessingHoursMin: 24,
       },
       payments: {
         successUrl: "http://localhost:8080/checkout/success",
@@ -104,6 +105,7 @@ describe("loadConfig defaults", () => {
         attemptsMax: 200,
         retentionMs: 2_592_000_000,
       },
+      encryption: { resealPageRowsMax: 500 },
       kyc: { documentBytesMax: 10_485_760 },
       payoutMethods: { perUserMax: 5 },
       fanout: { cacheRefreshMs: 5000 },
@@ -141,7 +143,7 @@ describe("loadConfig defaults", () => {
         databaseUrl: "sqlite:x.db",
         apiKey: "k".repeat(32),
         auth: { tokenSecret: "t".repeat(32), tokenSecretPrevious: "p".repeat(32) },
-        encryption: { key: "e".repeat(64) },
+        encryption: { key: "e".repeat(64), previousKeys: "f".repeat(64) },
         fanout: { redisUrl: "redis://127.0.0.1:6379", natsUrl: "nats://127.0.0.1:4222" },
         payments: {
           stripe: { secretKey: "sk_test_x", webhookSecret: "whsec_xx", apiUrl: "http://127.0.0.1:1" },
@@ -170,11 +172,14 @@ describe("loadConfig defaults", () => {
       },
     });
     const loadedKeys: string[] = [];
+    // A mapping whose entries are its own (cashouts.autoApproveNetMaxMinor: currency → amount) is one key.
+    const mappings = new Set(["cashouts.autoApproveNetMaxMinor"]);
     const visit = (node: object, prefix: string) => {
       for (const [name, value] of Object.entries(node)) {
         const key = prefix === "" ? name : `${prefix}.${name}`;
         // A list (payouts.routes) is one key, whatever it holds.
-        if (typeof value === "object" && value !== null && !Array.isArray(value)) visit(value, key);
+        if (typeof value === "object" && value !== null && !Array.isArray(value) && !mappings.has(key))
+          visit(value, key);
         else loadedKeys.push(key);
       }
     };
@@ -397,6 +402,26 @@ describe("loadConfig refuses invalid configuration with a clear problem", () => 
       "auth.tokenSecretPrevious: needs auth.tokenSecret, the secret that replaced it (from env GIFTSTREAM_TOKEN_SECRET_PREVIOUS)",
     ]);
     expect(problems.join("\n")).not.toContain("p".repeat(32));
+  });
+
+  it("previous encryption keys that are malformed, or too many, without echoing them", () => {
+    const key = (n: number) => n.toString(16).repeat(64);
+    const malformed = problemsWith({}, { GIFTSTREAM_SECRET_KEY_PREVIOUS: `${key(1)},short-key` });
+    expect(malformed).toHaveLength(1);
+    expect(malformed[0]).toMatch(
+      /^encryption\.previousKeys: must match pattern .*\(from env GIFTSTREAM_SECRET_KEY_PREVIOUS\)$/,
+    );
+    const nine = Array.from({ length: 9 }, (_, i) => key(i + 1)).join(",");
+    const tooMany = problemsWith({ encryption: { previousKeys: nine } });
+    expect(tooMany).toEqual(["encryption.previousKeys: holds 9 keys, at most 8 (from overrides)"]);
+    for (const text of [...malformed, ...tooMany]) {
+      expect(text).not.toContain("short-key");
+      expect(text).not.toContain(key(1));
+    }
+    const eight = Array.from({ length: 8 }, (_, i) => key(i + 1)).join(" , ");
+    expect(loadConfig({ env: { GIFTSTREAM_SECRET_KEY_PREVIOUS: eight } }).encryption.previousKeys).toBe(
+      eight,
+    );
   });
 
   it("testMode in production", () => {

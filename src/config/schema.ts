@@ -4,12 +4,18 @@ import type { EconomyDocument } from "../economy/config/document.js";
 /** 2^63 - 1: the largest value a ledger balance column can hold. */
 export const amountMaxLimit = 9_223_372_036_854_775_807n;
 
+/** Most payout currencies `cashouts.autoApproveNetMaxMinor` lists (ISO 4217 has under 200). */
+export const autoApproveCurrenciesMax = 256;
+
 export const logLevels = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
 export type LogLevel = (typeof logLevels)[number];
 
 function integer(minimum: number, maximum: number, defaultValue: number, description: string) {
   return Type.Optional(Type.Integer({ minimum, maximum, default: defaultValue, description }));
 }
+
+/** A 32-byte key as text: 64 hex digits, or base64 / base64url (src/crypto/secret-key.ts reads it). */
+const secretKeyPattern = "(?:[0-9a-fA-F]{64}|[A-Za-z0-9+/_-]{43}=?)";
 
 function group<T extends TProperties>(properties: T, description: string) {
   return Type.Optional(Type.Object(properties, { additionalProperties: false, description }));
@@ -142,12 +148,17 @@ export const configSchema = Type.Object(
       {
         quoteTtlMs: integer(10_000, 86_400_000, 900_000, "How long a cash-out quote can be redeemed."),
         autoApproveNetMaxMinor: Type.Optional(
-          Type.String({
-            pattern: "^(0|[1-9][0-9]{0,17})$",
-            default: "0",
-            description:
-              "Cash-outs netting at most this (minor units of their payout currency) approve themselves; 0 sends all to review.",
-          }),
+          Type.Record(
+            Type.String({ pattern: "^[A-Z]{3}$" }),
+            Type.String({ pattern: "^(0|[1-9][0-9]{0,17})$" }),
+            {
+              additionalProperties: false,
+              maxProperties: autoApproveCurrenciesMax,
+              default: {},
+              description:
+                "Per payout currency (ISO 4217 code → minor units as a string of digits): cash-outs netting at most this approve themselves; a currency not listed always goes to review.",
+            },
+          ),
         ),
         autoApproveAccountAgeDaysMin: integer(
           0,
@@ -168,6 +179,12 @@ export const configSchema = Type.Object(
         // day it was booked paid ends just before that return arrives.
         returnsWatchDays: integer(0, 365, 45, "How long paid cash-outs are polled for a return."),
         lotsMax: integer(100, 10_000_000, 100_000, "Most diamond lots one cash-out may draw from."),
+        resolveProcessingHoursMin: integer(
+          0,
+          8760,
+          24,
+          "How long a cash-out must have been processing before an admin may resolve it by hand.",
+        ),
       },
       "Cash-outs.",
     ),
@@ -466,10 +483,24 @@ export const configSchema = Type.Object(
       {
         key: Type.Optional(
           Type.String({
-            pattern: "^\\s*(?:[0-9a-fA-F]{64}|[A-Za-z0-9+/_-]{43}=?)\\s*$",
+            pattern: `^\\s*${secretKeyPattern}\\s*$`,
             description:
               "The AES-256 key that encrypts personal data at rest: 32 bytes as 64 hex digits or base64. Unset means a key generated into dataDir.",
           }),
+        ),
+        previousKeys: Type.Optional(
+          Type.String({
+            maxLength: 1024,
+            pattern: `^\\s*${secretKeyPattern}\\s*(?:,\\s*${secretKeyPattern}\\s*)*$`,
+            description:
+              "Keys the current one replaced, comma-separated, written as key is: they open values sealed before a rotation, never seal.",
+          }),
+        ),
+        resealPageRowsMax: integer(
+          1,
+          100_000,
+          500,
+          "Rows `giftstream reseal` lists per read, per table (each value is then rewritten on its own).",
         ),
       },
       "Encryption at rest.",
@@ -677,7 +708,8 @@ export interface Config {
   };
   readonly cashouts: {
     readonly quoteTtlMs: number;
-    readonly autoApproveNetMaxMinor: string;
+    /** Payout currency → the largest net, in its minor units, that approves itself. */
+    readonly autoApproveNetMaxMinor: Readonly<Record<string, string>>;
     readonly autoApproveAccountAgeDaysMin: number;
     readonly reviewDaysMax: number;
     readonly paypalArrivalDaysMax: number;
@@ -685,6 +717,7 @@ export interface Config {
     readonly processIntervalMs: number;
     readonly returnsWatchDays: number;
     readonly lotsMax: number;
+    readonly resolveProcessingHoursMin: number;
   };
   readonly payments: {
     readonly successUrl: string;
@@ -708,7 +741,11 @@ export interface Config {
     readonly senderGiftsMax: number;
     readonly keysTrackedMax: number;
   };
-  readonly encryption?: { readonly key?: string };
+  readonly encryption: {
+    readonly key?: string;
+    readonly previousKeys?: string;
+    readonly resealPageRowsMax: number;
+  };
   readonly kyc: { readonly documentBytesMax: number };
   readonly payoutMethods: { readonly perUserMax: number };
   readonly webhooks: {
@@ -762,6 +799,7 @@ export const envVars = {
   GIFTSTREAM_TOKEN_SECRET: "auth.tokenSecret",
   GIFTSTREAM_TOKEN_SECRET_PREVIOUS: "auth.tokenSecretPrevious",
   GIFTSTREAM_SECRET_KEY: "encryption.key",
+  GIFTSTREAM_SECRET_KEY_PREVIOUS: "encryption.previousKeys",
   REDIS_URL: "fanout.redisUrl",
   NATS_URL: "fanout.natsUrl",
   GIFTSTREAM_WORKERS: "server.workers",
@@ -777,6 +815,7 @@ export const secretKeys: ReadonlySet<string> = new Set([
   "auth.tokenSecret",
   "auth.tokenSecretPrevious",
   "encryption.key",
+  "encryption.previousKeys",
   // Either URL may carry a password.
   "fanout.redisUrl",
   "fanout.natsUrl",

@@ -1,8 +1,17 @@
 import type { TObject } from "typebox";
 import Value from "typebox/value";
+import { previousSecretKeysMax } from "../crypto/secret-key.js";
 import { didYouMean, editDistance } from "../did-you-mean.js";
+import { findUnit } from "../money/unit.js";
 import { parseDatabaseUrl } from "./database-url.js";
-import { amountMaxLimit, type ConfigLeaf, configKeys, configSchema, isObjectSchema } from "./schema.js";
+import {
+  amountMaxLimit,
+  autoApproveCurrenciesMax,
+  type ConfigLeaf,
+  configKeys,
+  configSchema,
+  isObjectSchema,
+} from "./schema.js";
 
 /** Names where a layer's values came from, per key: `file ./giftstream.yaml`, `env PORT`, `overrides`. */
 export type SourceLabel = (key: string) => string;
@@ -11,6 +20,8 @@ interface SchemaError {
   keyword: string;
   params: Record<string, unknown>;
   message: string;
+  /** Where in the value, as a JSON pointer: "" for the value itself. */
+  instancePath?: string;
 }
 
 const groupKeys = [...new Set(configKeys().flatMap((key) => parents(key)))];
@@ -55,7 +66,10 @@ function checkLeaf(key: string, schema: ConfigLeaf["schema"], value: unknown): s
   return error === undefined ? checkBeyondSchema(key, value) : describe(key, schema, error);
 }
 
-/** Checks the schema cannot express: the range of a bigint held in a string, a URL's scheme. */
+/**
+ * Checks the schema cannot express: the range of a bigint held in a string, a URL's scheme, how
+ * many keys a list holds.
+ */
 function checkBeyondSchema(key: string, value: unknown): string | undefined {
   if (key === "money.amountMax" && BigInt(value as string) > amountMaxLimit) {
     return `must be at most ${amountMaxLimit} (2^63 - 1)`;
@@ -63,6 +77,16 @@ function checkBeyondSchema(key: string, value: unknown): string | undefined {
   if (key === "databaseUrl") {
     const result = parseDatabaseUrl(value as string);
     if (!result.ok) return result.problem;
+  }
+  if (key === "cashouts.autoApproveNetMaxMinor") {
+    // Payout currencies are ISO 4217 codes (the economy's regions check theirs so): a typo such as
+    // UDS would otherwise match no cash-out, silently.
+    const unknown = Object.keys(value as object).filter((code) => findUnit(code)?.kind !== "currency");
+    if (unknown.length > 0) return `${unknown.join(", ")}: not an ISO 4217 currency code`;
+  }
+  if (key === "encryption.previousKeys") {
+    const count = (value as string).split(",").length;
+    if (count > previousSecretKeysMax) return `holds ${count} keys, at most ${previousSecretKeysMax}`;
   }
   return undefined;
 }
@@ -76,6 +100,7 @@ function describe(key: string, leafSchema: ConfigLeaf["schema"], error: SchemaEr
     if (error.keyword === "maxLength") return `must be at most ${amountMaxLimit} (2^63 - 1)`;
     return "must be a positive integer written with digits only (no sign, leading zero, decimal point or exponent)";
   }
+  if (key === "cashouts.autoApproveNetMaxMinor") return describeAutoApprove(error);
   switch (error.keyword) {
     case "type":
       return `must be ${article(String(error.params.type))}`;
@@ -91,6 +116,27 @@ function describe(key: string, leafSchema: ConfigLeaf["schema"], error: SchemaEr
     default:
       return error.message;
   }
+}
+
+/**
+ * The per-currency auto-approval limits. The single figure of earlier versions is refused, saying
+ * what to write instead: one figure meant different amounts in each currency.
+ */
+function describeAutoApprove(error: SchemaError): string {
+  const path = error.instancePath ?? "";
+  const code = path.slice(1).replaceAll("~1", "/").replaceAll("~0", "~");
+  if (path === "" && error.keyword === "type") {
+    return 'must be a mapping of payout currency to minor units, e.g. {USD: "5000", EUR: "5000"}: one figure for every currency is no longer accepted (500 cents and 500 yen are different amounts); {} sends every cash-out to review';
+  }
+  if (path === "" && error.keyword === "maxProperties") {
+    return `must list at most ${autoApproveCurrenciesMax} currencies`;
+  }
+  if (error.keyword === "additionalProperties" || error.keyword === "boolean") {
+    const name =
+      error.keyword === "boolean" ? code : String((error.params.additionalProperties as string[])[0]);
+    return `${JSON.stringify(name)} is not a currency code: three capital letters (ISO 4217), e.g. USD`;
+  }
+  return `${code}: must be minor units as a string of digits, e.g. "5000" (no sign, leading zero, decimal point or exponent; numbers are refused: they can lose precision)`;
 }
 
 function article(type: string): string {

@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { SealedValueError, Sealer, sealContext } from "./sealed.js";
+import { SealedValueError, Sealer, sealContext, sealedHeaderBytes, sealedKeyId } from "./sealed.js";
 import { keyringOf, secretKeyOf } from "./secret-key.js";
 
 const keyA = secretKeyOf(randomBytes(32));
@@ -53,5 +53,18 @@ describe("sealed values", () => {
     const after = rotated.seal(Buffer.from("new"), context);
     expect(after.subarray(1, 5).equals(keyB.id)).toBe(true);
     expect(() => new Sealer(keyringOf([keyA])).open(after, context)).toThrow(/key this server does not have/);
+  });
+
+  it("tells the key of a value from its header alone, for a reseal to skip what is current", () => {
+    const rotated = new Sealer(keyringOf([keyB, keyA]));
+    const before = new Sealer(keyringOf([keyA])).seal(Buffer.from("old"), context);
+    const after = rotated.seal(Buffer.from("new"), context);
+    expect(sealedKeyId(before.subarray(0, sealedHeaderBytes))).toEqual(keyA.id);
+    expect(rotated.isCurrent(after.subarray(0, sealedHeaderBytes))).toBe(true);
+    expect(rotated.isCurrent(before)).toBe(false);
+    for (const unknown of [Buffer.alloc(0), after.subarray(0, 4), Buffer.from("plain text, not sealed")]) {
+      expect(sealedKeyId(unknown)).toBeUndefined();
+      expect(rotated.isCurrent(unknown)).toBe(false);
+    }
   });
 });

@@ -66,6 +66,14 @@ export class Sealer {
     }
   }
 
+  /**
+   * Whether `sealed` (a whole value, or only its first `sealedHeaderBytes`) is under the key that
+   * seals now: a rotation's reseal leaves it as it is.
+   */
+  isCurrent(sealed: Uint8Array): boolean {
+    return sealedKeyId(sealed)?.equals(this.keyring.current.id) ?? false;
+  }
+
   sealJson(value: unknown, context: string): Buffer {
     return this.seal(Buffer.from(JSON.stringify(value), "utf8"), context);
   }
@@ -73,6 +81,15 @@ export class Sealer {
   openJson<T>(sealed: Uint8Array, context: string): T {
     return JSON.parse(this.open(sealed, context).toString("utf8")) as T;
   }
+}
+
+/** The first bytes of a sealed value that name its key: enough to tell whether it needs resealing. */
+export const sealedHeaderBytes = headerBytes;
+
+/** The id of the key `sealed` names (its header alone will do), or undefined for an unknown format. */
+export function sealedKeyId(sealed: Uint8Array): Buffer | undefined {
+  if (sealed.length < headerBytes || sealed[0] !== formatVersion) return undefined;
+  return Buffer.from(sealed.subarray(1, headerBytes));
 }
 
 /** The header is authenticated too, so a value relabelled with another key id fails as well. */

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { EnvSecretKeySource } from "./key-env.js";
 import { FileSecretKeySource } from "./key-file.js";
-import { parseSecretKey, secretKeyOf } from "./secret-key.js";
+import { keyringOf, parseSecretKey, secretKeyOf } from "./secret-key.js";
 
 const bytes = Buffer.from(Array.from({ length: 32 }, (_, i) => i));
 let dir: string | null = null;
@@ -39,6 +39,18 @@ describe("secret keys", () => {
     expect(secretKeyOf(bytes).id.equals(secretKeyOf(Buffer.from(bytes)).id)).toBe(true);
     expect(secretKeyOf(bytes).id).toHaveLength(4);
     expect(secretKeyOf(Buffer.alloc(32)).id.equals(secretKeyOf(bytes).id)).toBe(false);
+  });
+
+  it("builds a keyring holding each key once: the first seals, every one opens", () => {
+    const other = secretKeyOf(Buffer.alloc(32, 9));
+    const keyring = keyringOf([secretKeyOf(bytes), other]);
+    expect(keyring.current.bytes.equals(bytes)).toBe(true);
+    expect(keyring.byId(other.id)?.bytes.equals(other.bytes)).toBe(true);
+    expect(keyring.byId(Buffer.alloc(4))).toBeUndefined();
+    expect(() => keyringOf([])).toThrow(/at least one key/);
+    expect(() => keyringOf([secretKeyOf(bytes), other, secretKeyOf(bytes)])).toThrow(/given twice/);
+    // Two different keys whose ids collide (1 in 2^32): refused, rather than one picked.
+    expect(() => keyringOf([other, { id: other.id, bytes: Buffer.alloc(32, 1) }])).toThrow(/given twice/);
   });
 
   it("generates a key file once, mode 0600, and reads the same key after", () => {

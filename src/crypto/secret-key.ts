@@ -46,10 +46,22 @@ export interface Keyring {
   byId(id: Uint8Array): SecretKey | undefined;
 }
 
-/** A keyring from keys in order: the first seals, all open (the others are kept during a rotation). */
+/** Most keys kept for opening beside the one that seals (`encryption.previousKeys`). */
+export const previousSecretKeysMax = 8;
+
+/**
+ * A keyring from keys in order: the first seals, all open (the others are kept during a rotation).
+ * Each key is in it once: a second key with an id already taken would leave the values sealed
+ * under one of the two unopenable, so it is refused rather than picked between.
+ */
 export function keyringOf(keys: readonly SecretKey[]): Keyring {
   const current = keys[0];
   if (current === undefined) throw new Error("a keyring needs at least one key");
-  const byHex = new Map(keys.map((key) => [key.id.toString("hex"), key] as const));
+  const byHex = new Map<string, SecretKey>();
+  for (const key of keys) {
+    const hex = key.id.toString("hex");
+    if (byHex.has(hex)) throw new Error(`a keyring holds each key once; key id ${hex} is given twice`);
+    byHex.set(hex, key);
+  }
   return { current, byId: (id) => byHex.get(Buffer.from(id).toString("hex")) };
 }

@@ -10,7 +10,7 @@ export async function openFileRailApp(
     economy: extra.economy ?? { earnings: { maturationDays: 0 } },
     // The job's own timer stays out of the way: the tests run its passes with process().
     cashouts: {
-      autoApproveNetMaxMinor: "100000000",
+      autoApproveNetMaxMinor: { EUR: "100000000", USD: "100000000" },
       autoApproveAccountAgeDaysMin: 0,
       processIntervalMs: 3_600_000,
     },

@@ -67,7 +67,7 @@ export const payoutsEconomy = {
     },
   },
   cashouts: {
-    autoApproveNetMaxMinor: "100000000",
+    autoApproveNetMaxMinor: { USD: "100000000" },
     autoApproveAccountAgeDaysMin: 0,
     processIntervalMs: 3_600_000,
   },

@@ -1,12 +1,12 @@
 import type { FastifyRequest } from "fastify";
-import Type from "typebox";
+import Type, { type Static } from "typebox";
 import {
   type Cashout,
   cashoutStatuses,
   cashoutView,
   type PageStart,
 } from "../../economy/cashouts/cashout.js";
-import type { Cashouts, QuoteView } from "../../economy/cashouts/cashouts.js";
+import type { Cashouts, QuoteView, Resolution } from "../../economy/cashouts/cashouts.js";
 import { GiftstreamError } from "../../errors.js";
 import type { GiftstreamApp } from "../app.js";
 import { actorOf, assertActsAs } from "../auth.js";
@@ -109,6 +109,29 @@ const RequestBody = Type.Union([
 ]);
 
 const CashoutParams = Type.Object({ id: Id }, { additionalProperties: false });
+
+/** Text an operator writes: at least one character that is not a space. */
+const Text = (maxLength: number, description: string) =>
+  Type.String({ minLength: 1, maxLength, pattern: "\\S", description });
+
+const ResolveBody = Type.Object(
+  {
+    outcome: Type.Enum(["paid", "failed"], {
+      description: "`paid`: the money reached the creator. `failed`: it never left; the diamonds come back.",
+    }),
+    reference: Type.Optional(
+      Text(
+        200,
+        "With `paid`, and only then: the payment's reference as the rail or bank shows it (PayPal's transaction id, the Stripe transfer, the bank's reference). It becomes `railRef`.",
+      ),
+    ),
+    reason: Text(
+      500,
+      "Why it is settled by hand; audited. With `failed` it is also the cash-out's `reason`, shown to the creator.",
+    ),
+  },
+  { additionalProperties: false },
+);
 const PageQuery = {
   cursor: Type.Optional(Type.String({ maxLength: 200 })),
   limit: Type.Optional(Type.String({ pattern: "^[1-9][0-9]{0,2}$" })),
@@ -322,6 +345,60 @@ export function cashoutRoutes(app: GiftstreamApp, cashouts: Cashouts, inFlight: 
     async (request) =>
       cashoutView(await cashouts.reject(request.params.id, request.body.reason, actorOf(request.principal))),
   );
+
+  app.post(
+    "/v1/admin/cashouts/:id/resolve",
+    {
+      config: { scope: "admin" },
+      schema: {
+        summary: "Settle by hand a cash-out its rail never reported on",
+        description:
+          "Needs an `Idempotency-Key`. Only a cash-out processing for at least `cashouts.resolveProcessingHoursMin`. Applied as the rail's own report would be: `paid` posts the holds, the commission and the payout; `failed` voids the holds and the diamonds go back to their lots. A later report of the rail changes nothing. Audited.",
+        tags: ["cashouts", "admin"],
+        params: CashoutParams,
+        body: ResolveBody,
+        response: {
+          200: CashoutView,
+          ...errorResponses(
+            "invalid_request",
+            "not_found",
+            "idempotency_key_in_use",
+            "idempotency_key_reused",
+            "cashout_state_conflict",
+            "cashout_resolve_too_early",
+            ...authErrors,
+          ),
+        },
+      },
+    },
+    async (request, reply) => {
+      const idem = idempotencyOf(request);
+      const resolution = resolutionOf(request.body);
+      const { cashout, replayed } = await inFlight.run(idem.key, () =>
+        cashouts.resolve(request.params.id, resolution, idem, actorOf(request.principal)),
+      );
+      if (replayed) reply.header("idempotent-replayed", "true");
+      return cashoutView(cashout);
+    },
+  );
+}
+
+/** The body as the service takes it: a reference with `paid`, and never with `failed`. */
+function resolutionOf(body: Static<typeof ResolveBody>): Resolution {
+  const refused = (detail: string) =>
+    new GiftstreamError("invalid_request", `body/reference ${detail}`, {
+      errors: [{ in: "body", pointer: "/reference", detail }],
+    });
+  if (body.outcome === "paid") {
+    if (body.reference === undefined) {
+      throw refused(
+        "is required when outcome is paid: the payment's reference, as the rail or bank shows it",
+      );
+    }
+    return { outcome: "paid", reference: body.reference, reason: body.reason };
+  }
+  if (body.reference !== undefined) throw refused("goes with outcome paid only: a failed payout has none");
+  return { outcome: "failed", reason: body.reason };
 }
 
 /** A cash-out the caller may see: any, for an API key; only its own, for a user token. */

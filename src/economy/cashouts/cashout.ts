@@ -1,3 +1,4 @@
+import type { PayoutState } from "../../providers/payouts/rail.js";
 import type { AvailableLot } from "./allocate.js";
 
 /**
@@ -30,6 +31,20 @@ export const cashoutTransitions: Record<CashoutStatus, readonly CashoutStatus[]>
 
 /** A creator's own cancel works until processing starts. */
 export const cancellable: readonly CashoutStatus[] = ["requested", "approved"];
+
+/**
+ * Whether a rail's report contradicts a cash-out it can no longer move: the rail says the money
+ * reached the creator while our books never paid it (failed, and the diamonds are back), or says it
+ * never left while our books paid it. Such a report is never applied; it is an alert for an
+ * operator (a late report after an admin resolved the cash-out by hand, say). Reports that agree,
+ * or that only repeat what the books already hold (paid after returned, returned after failed),
+ * are not.
+ */
+export function reportContradicts(status: CashoutStatus, reported: PayoutState["status"]): boolean {
+  if (reported === "paid") return !["processing", "paid", "returned"].includes(status);
+  if (reported === "failed") return status === "paid";
+  return false;
+}
 
 export interface Cashout {
   id: string;

@@ -1,8 +1,8 @@
 import { createHash, randomBytes } from "node:crypto";
 import type { Logger } from "pino";
-import { GiftstreamError, isGiftstreamError } from "../../errors.js";
+import { GiftstreamError, invariant, isGiftstreamError } from "../../errors.js";
 import type { Ledger } from "../../ledger/ledger.js";
-import type { LedgerRequest, StoreEffect, TransferRecord } from "../../ledger/types.js";
+import type { JsonValue, LedgerRequest, StoreEffect, TransferRecord } from "../../ledger/types.js";
 import { parseRate, type Rate } from "../../money/index.js";
 import type {
   PayoutDestination,
@@ -32,6 +32,7 @@ import {
   cashoutTransitions,
   type PageStart,
   type Quote,
+  reportContradicts,
 } from "./cashout.js";
 import { calendarDay } from "./day.js";
 import { KeyedLock, type KeyedLocks } from "./keyed-lock.js";
@@ -47,13 +48,16 @@ export interface CashoutGate {
 
 export interface CashoutSettings {
   quoteTtlMs: number;
-  autoApproveNetMaxMinor: bigint;
+  /** Per payout currency: a cash-out netting at most this approves itself; an unlisted currency never does. */
+  autoApproveNetMaxMinor: ReadonlyMap<string, bigint>;
   autoApproveAccountAgeDaysMin: number;
   reviewDaysMax: number;
   paypalArrivalDaysMax: number;
   bankArrivalDaysMax: number;
   returnsWatchDays: number;
   lotsMax: number;
+  /** How long a cash-out must have been processing before an admin may resolve it by hand. */
+  resolveProcessingHoursMin: number;
 }
 
 export interface CashoutsOptions {
@@ -83,6 +87,21 @@ export interface QuoteInput {
   payoutMethodId?: string;
 }
 
+/**
+ * An admin's own settlement of a processing cash-out its rail never reported on: paid (with the
+ * payment's reference, as a rail names it) or failed. The reason says why it was settled by hand.
+ */
+export type Resolution =
+  | { outcome: "paid"; reference: string; reason: string }
+  | { outcome: "failed"; reason: string };
+
+/** A status change made by an idempotent request of its own (an admin's resolve), not a rail's. */
+interface Keyed {
+  idempotencyKey: string;
+  fingerprint: string;
+  memo: JsonValue;
+}
+
 export type RequestInput =
   | { userId: string; payoutMethodId: string; diamonds: bigint }
   | { userId: string; quoteId: string; payoutMethodId?: string };
@@ -95,6 +114,7 @@ export interface QuoteView extends Quote {
 }
 
 const dayMs = 86_400_000;
+const hourMs = 3_600_000;
 
 /**
  * The cash-out lifecycle (DESIGN §2.7): quote, request (diamonds and the day's allowance on hold
@@ -255,8 +275,11 @@ export class Cashouts {
       this.checkMinimum(allocation, terms.minimumMinor);
       if (allocation.value.net > terms.remainingMinor) throw overDailyLimit(terms.remainingMinor);
 
+      // Per payout currency: 500 cents and 500 yen are not the same amount.
+      const autoMax = this.o.settings.autoApproveNetMaxMinor.get(terms.currency);
       const auto =
-        allocation.value.net <= this.o.settings.autoApproveNetMaxMinor &&
+        autoMax !== undefined &&
+        allocation.value.net <= autoMax &&
         now - terms.userCreatedAt >= this.o.settings.autoApproveAccountAgeDaysMin * dayMs;
       const cashout: Cashout = {
         id,
@@ -386,6 +409,62 @@ export class Cashouts {
   }
 
   /**
+   * An admin settles a processing cash-out its rail never reported on (a lost PayPal item, a
+   * provider outage, a bank file never confirmed) as the rail's own report would: under the
+   * cash-out's lock and through `settle`, so paid posts what a rail's paid posts and failed releases
+   * the diamonds to their lots as a rail's failure does. Only once it has been processing for
+   * `resolveProcessingHoursMin`, so the job and the rail have had their chance. The request's
+   * idempotency key is the status change's own, stored with it; a later report of the rail finds
+   * the cash-out settled and changes nothing (a contradicting one is an alert, see `settle`).
+   */
+  async resolve(
+    id: string,
+    resolution: Resolution,
+    idem: Idempotent,
+    actor: string,
+  ): Promise<{ cashout: Cashout; replayed: boolean }> {
+    return this.cashoutLock.run(id, async () => {
+      const replay = await this.replay(idem);
+      if (replay) return { cashout: replay, replayed: true };
+      const before = await this.mustGet(id);
+      if (before.status !== "processing") {
+        throw new GiftstreamError(
+          "cashout_state_conflict",
+          `cash-out ${id} is ${before.status}; only a processing cash-out can be resolved`,
+        );
+      }
+      // A processing cash-out's updatedAt is when it became processing: polls change nothing.
+      const resolvableAt = before.updatedAt + this.o.settings.resolveProcessingHoursMin * hourMs;
+      if (this.o.clock() < resolvableAt) {
+        const at = new Date(resolvableAt).toISOString();
+        throw new GiftstreamError(
+          "cashout_resolve_too_early",
+          `cash-out ${id} has been processing since ${new Date(before.updatedAt).toISOString()}; its rail may still report, so it can be resolved from ${at}`,
+          { resolvableAt: at },
+        );
+      }
+      const state: PayoutState =
+        resolution.outcome === "paid"
+          ? { status: "paid", ref: resolution.reference }
+          : { status: "failed", reason: resolution.reason };
+      const after = await this.settle(before, state, {
+        idempotencyKey: idem.key,
+        fingerprint: idem.fingerprint,
+        memo: { cashoutId: id },
+      });
+      invariant(after.status === resolution.outcome, `a resolved cash-out is ${resolution.outcome}`);
+      await this.o.audit(
+        actor,
+        "cashout.resolve",
+        id,
+        { status: before.status, railRef: before.railRef },
+        { status: after.status, railRef: after.railRef, reason: resolution.reason },
+      );
+      return { cashout: after, replayed: false };
+    });
+  }
+
+  /**
    * One pass of the cash-out job: approved cash-outs go to their rail (a batch per rail, for
    * rails that take batches), processing ones are polled, and recently paid ones are watched for
    * a return. A cash-out is marked processing before its rail is called, and rails are idempotent
@@ -469,7 +548,12 @@ export class Cashouts {
   private async submitAll(railName: string, list: Cashout[]): Promise<number> {
     const states = await this.guarded(railName, async () => {
       const rail = this.railNamed(railName);
-      const orders = await Promise.all(list.map((c) => this.order(c)));
+      // Read again: an admin may have resolved one since this pass read it, and a cash-out no
+      // longer processing must never reach its rail again.
+      const current = await Promise.all(list.map((c) => this.o.store.get(c.id)));
+      const orders = await Promise.all(
+        current.filter((c): c is Cashout => c?.status === "processing").map((c) => this.order(c)),
+      );
       if (rail.submitBatch) return rail.submitBatch(orders);
       const answers = new Map<string, PayoutState>();
       for (const order of orders) {
@@ -510,25 +594,28 @@ export class Cashouts {
   /**
    * Applies what a rail reported: paid, failed, returned; processing leaves it as it is. A return
    * reported for a cash-out still processing (the rail took the money back before we saw it paid,
-   * e.g. a PayPal item RETURNED or a bank return) fails it: the diamonds come back either way.
+   * e.g. a PayPal item RETURNED or a bank return) fails it: the diamonds come back either way. An
+   * admin's resolve comes here too, with its own idempotency key (`keyed`).
    */
-  async settle(c: Cashout, state: PayoutState): Promise<Cashout> {
+  async settle(c: Cashout, state: PayoutState, keyed?: Keyed): Promise<Cashout> {
     switch (state.status) {
       case "paid":
-        if (c.status !== "processing") return c;
+        if (c.status !== "processing") return this.unchanged(c, state);
         return this.transition(
           c,
           "paid",
           { accounts: moneyAccounts(c), transfers: paidTransfers(c) },
           { railRef: state.ref },
+          [],
+          keyed,
         );
       case "failed":
-        if (c.status !== "processing") return c;
-        return this.release(c, "failed", state.reason);
+        if (c.status !== "processing") return this.unchanged(c, state);
+        return this.release(c, "failed", state.reason, keyed);
       case "returned":
         // Money that came back before we booked it paid never left our books: that is a failure.
-        if (c.status === "processing") return this.release(c, "failed", state.reason);
-        if (c.status !== "paid") return c;
+        if (c.status === "processing") return this.release(c, "failed", state.reason, keyed);
+        if (c.status !== "paid") return this.unchanged(c, state);
         return this.transition(
           c,
           "returned",
@@ -538,16 +625,52 @@ export class Cashouts {
           },
           { reason: state.reason },
           [{ type: "cashout.release_lots", data: { cashoutId: c.id } }],
+          keyed,
         );
       default:
         return c;
     }
   }
 
-  private release(c: Cashout, status: "failed" | "cancelled" | "rejected", reason: string | null) {
-    return this.transition(c, status, { transfers: releaseTransfers(c, `cashout_${status}`) }, { reason }, [
-      { type: "cashout.release_lots", data: { cashoutId: c.id } },
-    ]);
+  /**
+   * A report that comes after the cash-out was settled applies nothing: never a second posting.
+   * One that contradicts the books (the rail paid a cash-out whose diamonds were released, or failed
+   * one booked paid) is an alert: money and books disagree until an operator settles it with the
+   * rail and the creator.
+   */
+  private unchanged(c: Cashout, state: PayoutState): Cashout {
+    if (reportContradicts(c.status, state.status)) {
+      this.o.logger.error(
+        {
+          alert: "cashout_rail_report_conflict",
+          cashout: c.id,
+          rail: c.rail,
+          status: c.status,
+          reported: state.status,
+          ...("ref" in state && state.ref !== null ? { reportedRef: state.ref } : {}),
+          ...("reason" in state ? { reportedReason: state.reason } : {}),
+          railRef: c.railRef,
+        },
+        `the ${c.rail} rail reports ${state.status} for a cash-out already ${c.status}; nothing applied`,
+      );
+    }
+    return c;
+  }
+
+  private release(
+    c: Cashout,
+    status: "failed" | "cancelled" | "rejected",
+    reason: string | null,
+    keyed?: Keyed,
+  ) {
+    return this.transition(
+      c,
+      status,
+      { transfers: releaseTransfers(c, `cashout_${status}`) },
+      { reason },
+      [{ type: "cashout.release_lots", data: { cashoutId: c.id } }],
+      keyed,
+    );
   }
 
   private checkTransition(c: Cashout, to: CashoutStatus): void {
@@ -559,20 +682,26 @@ export class Cashouts {
     }
   }
 
-  /** One status change and its postings, keyed by cash-out and status so that it applies once. */
+  /**
+   * One status change and its postings, keyed by cash-out and status so that it applies once, or by
+   * the idempotency key of the request that makes it (`keyed`), its memo stored with it. Either way
+   * its holds can be posted or voided only once: the ledger refuses a second.
+   */
   private async transition(
     c: Cashout,
     to: CashoutStatus,
     moves: Pick<LedgerRequest, "accounts" | "transfers">,
     changes: Partial<Pick<Cashout, "reason" | "railRef">> = {},
     extraEffects: StoreEffect[] = [],
+    keyed?: Keyed,
   ): Promise<Cashout> {
     this.checkTransition(c, to);
     const now = this.o.clock();
     const next: Cashout = { ...c, ...changes, status: to, updatedAt: now };
     await this.o.ledger.submit({
-      idempotencyKey: `cashout:${c.id}:${to}`,
-      fingerprint: to,
+      idempotencyKey: keyed?.idempotencyKey ?? `cashout:${c.id}:${to}`,
+      fingerprint: keyed?.fingerprint ?? to,
+      ...(keyed ? { memo: keyed.memo } : {}),
       ...moves,
       effects: [
         cashoutEffect(next),

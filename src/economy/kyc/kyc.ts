@@ -55,8 +55,9 @@ export interface Identity {
   birthDate: string | null;
 }
 
-const submissionContext = (userId: string) => sealContext("kyc", "submission", userId);
-const documentContext = (userId: string, documentId: string) =>
+/** Where the sealed values live; `giftstream reseal` seals them again at the same place (sealed-columns.ts). */
+export const submissionContext = (userId: string) => sealContext("kyc", "submission", userId);
+export const documentContext = (userId: string, documentId: string) =>
   sealContext("kyc_documents", "content", `${userId}/${documentId}`);
 
 /**

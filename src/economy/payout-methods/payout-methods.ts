@@ -33,7 +33,8 @@ interface SealedPart {
   details: PayoutMethodDetails;
 }
 
-const detailsContext = (userId: string, methodId: string) =>
+/** Where a method's sealed part lives; `giftstream reseal` seals it again there (sealed-columns.ts). */
+export const detailsContext = (userId: string, methodId: string) =>
   sealContext("payout_methods", "details", `${userId}/${methodId}`);
 
 /**

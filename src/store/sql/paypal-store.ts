@@ -6,7 +6,9 @@ import type {
 } from "../../providers/payouts/paypal/paypal-store.js";
 import type { Row, SqlDb } from "./sql-db.js";
 
-const requestContext = (senderBatchId: string) => sealContext("paypal_batches", "request", senderBatchId);
+/** Where a batch's sealed request lives; `giftstream reseal` seals it again there (sealed-columns.ts). */
+export const requestContext = (senderBatchId: string) =>
+  sealContext("paypal_batches", "request", senderBatchId);
 
 const sql = {
   itemOf: `SELECT b.*, i.payout_item_id FROM paypal_items i
