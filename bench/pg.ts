@@ -46,8 +46,8 @@ const targetRatio = 20;
 
 /**
  * Issue 9 on PostgreSQL: 10,000 viewers send gifts to one hot creator through the gift service
- * (in-process, as the HTTP handlers call it: idempotency keys, ledger entries, gift records and
- * activity rows in the batch's transaction), with `synchronous_commit=on`, in 1 process (the
+ * (in-process, as the HTTP handlers call it: idempotency keys, ledger entries and gift records,
+ * which are both users' history entries too, in the batch's transaction), with `synchronous_commit=on`, in 1 process (the
  * target) and in 3 (reported); then over HTTP through `giftstream serve` (single gifts and
  * `send-batch`, reported). Beside them, from the same run, a naive ledger: one transaction per
  * gift with row locks, at 1, 8 and 32 clients. After each run the ledger is reconciled and the
