@@ -1,3 +1,4 @@
+import type { Logger } from "pino";
 import type { Access } from "../access/access.js";
 import type { GiftstreamApp } from "../api/app.js";
 import { kycRoutes } from "../api/routes/kyc.js";
@@ -6,7 +7,7 @@ import { payoutMethodRoutes } from "../api/routes/payout-methods.js";
 import type { Config } from "../config/index.js";
 import { secretKeySource } from "../crypto/key-source.js";
 import { Sealer } from "../crypto/sealed.js";
-import { keyringOf } from "../crypto/secret-key.js";
+import { keyIdsOf, keyringOf } from "../crypto/secret-key.js";
 import type { EconomyCatalog } from "../economy/catalog.js";
 import { Kyc } from "../economy/kyc/kyc.js";
 import { PayoutMethods } from "../economy/payout-methods/payout-methods.js";
@@ -27,10 +28,19 @@ export interface Identity {
  * The sealer of personal data, with the key of `encryption.key` or the one generated into the data
  * directory, and the keys of `encryption.previousKeys` to open what was sealed before a rotation.
  * Opened before the database: a missing or malformed key stops the start, since nothing sealed
- * could be read without it.
+ * could be read without it. With a logger, the key ids are logged: during a rotation every process
+ * must open with the new key before `giftstream reseal` runs, and its log says whether it does.
  */
-export function openSealer(config: Config): Sealer {
-  return new Sealer(keyringOf(secretKeySource(config).load()));
+export function openSealer(config: Config, logger?: Logger): Sealer {
+  const keys = secretKeySource(config).load();
+  if (logger) {
+    const { current, previous } = keyIdsOf(keys);
+    logger.info(
+      { encryptionKeyId: current, previousEncryptionKeyIds: previous },
+      `personal data sealed under key ${current}${previous.length > 0 ? `, opened also with ${previous.join(", ")}` : ""}`,
+    );
+  }
+  return new Sealer(keyringOf(keys));
 }
 
 /** Identity verification and payout methods on the runtime's store. */

@@ -1,7 +1,7 @@
 import type { Config } from "../config/index.js";
 import { secretKeySource } from "../crypto/key-source.js";
 import { Sealer } from "../crypto/sealed.js";
-import { keyringOf } from "../crypto/secret-key.js";
+import { keyIdsOf, keyringOf } from "../crypto/secret-key.js";
 import { resealAll } from "../store/sql/reseal.js";
 import { sealedColumns } from "../store/sql/sealed-columns.js";
 import { openStore } from "./runtime.js";
@@ -19,7 +19,7 @@ export async function resealCommand(
   // The keys before the database: a missing or malformed one stops here, having opened nothing.
   const keys = secretKeySource(config).load();
   const sealer = new Sealer(keyringOf(keys));
-  const [current, ...previous] = keys.map((key) => key.id.toString("hex"));
+  const { current, previous } = keyIdsOf(keys);
   print(
     `sealing under key ${current}; opening also with ${previous.length === 0 ? "no other key" : previous.join(", ")}`,
   );

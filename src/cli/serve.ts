@@ -95,7 +95,7 @@ export async function composeApp(
   options: { print?: (line: string) => void } = {},
 ): Promise<Composed> {
   const clock = new ServiceClock();
-  const sealer = openSealer(config);
+  const sealer = openSealer(config, logger);
   const runtime = await openRuntime(config, logger, clock.now);
   let fanout: Fanout;
   try {

@@ -46,6 +46,16 @@ export interface Keyring {
   byId(id: Uint8Array): SecretKey | undefined;
 }
 
+/**
+ * The ids of `keys` (the first seals, the rest only open), in hex: what an operator compares across
+ * processes during a rotation, and safe to print, since an id tells nothing of its key.
+ */
+export function keyIdsOf(keys: readonly SecretKey[]): { current: string; previous: string[] } {
+  const [current, ...previous] = keys.map((key) => key.id.toString("hex"));
+  if (current === undefined) throw new Error("a keyring needs at least one key");
+  return { current, previous };
+}
+
 /** Most keys kept for opening beside the one that seals (`encryption.previousKeys`). */
 export const previousSecretKeysMax = 8;
 
