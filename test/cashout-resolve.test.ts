@@ -561,6 +561,48 @@ describe("a late report of the rail, after a resolve", () => {
     await expectBalanced(app);
   });
 
+  it("a resolve while the job hands the cash-out to its rail waits for the rail's answer", async () => {
+    const app = await creator();
+    const stuck = await cashOutTo(app, "hold@example.com");
+    await setClock(app, resolvableAt);
+    // biome-ignore lint/suspicious/noExplicitAny: the test wraps the running service's rail and gate.
+    const o = (app.cashouts as any).o;
+    const rail = o.rails.get("test") as PayoutRail;
+    // The rail forgot the order, so the pass submits it again; the admin resolves it failed just
+    // after the pass read it again to submit it (while it looks up the payout destination).
+    vi.spyOn(rail, "status").mockResolvedValue({ status: "unknown" });
+    const destination = o.gate.destination.bind(o.gate);
+    let lookups = 0;
+    let resolving: Promise<Awaited<ReturnType<typeof resolve>>> | undefined;
+    vi.spyOn(o.gate, "destination").mockImplementation(async (...args: unknown[]) => {
+      if (++lookups === 2) resolving = resolve(app, stuck.id, { outcome: "failed", reason: "lost" });
+      // Time for the resolve to run as far as it can before the pass goes on.
+      await new Promise((done) => setTimeout(done, 50));
+      return destination(...args);
+    });
+    const statusAtSubmit: string[] = [];
+    const submit = rail.submit.bind(rail);
+    vi.spyOn(rail, "submit").mockImplementation(async (order: PayoutOrder) => {
+      statusAtSubmit.push((await show(app, order.cashoutId)).status);
+      return submit(order);
+    });
+    await app.cashouts.process();
+    expect(resolving).toBeDefined();
+    const resolved = await resolving!;
+    // The rail was handed a cash-out still processing, never one already resolved failed.
+    expect(statusAtSubmit).toEqual(["processing"]);
+    const after = await show(app, stuck.id);
+    if (resolved.statusCode === 200) {
+      expect(after.status).toBe("failed");
+      expect(await posted(app, "platform:USD:payouts:test")).toBe(0n);
+    } else {
+      // The rail's answer settled it first: the admin is told so.
+      expect(resolved.json().code).toBe("cashout_state_conflict");
+      expect(after.status).toBe("paid");
+    }
+    await expectBalanced(app);
+  });
+
   it("a resolve and the rail's own report at once: exactly one applies", async () => {
     const app = await creator(2);
     const first = await cashOutTo(app, "hold@example.com");

@@ -125,12 +125,19 @@ const hourMs = 3_600_000;
 export class Cashouts {
   private readonly creatorLock: KeyedLocks;
   private readonly cashoutLock: KeyedLocks;
+  /**
+   * Held, per rail, while the job hands cash-outs to that rail (from reading them again to the
+   * rail's answer), and by an admin's resolve: a cash-out resolved by hand is never submitted
+   * after, and one being submitted is resolved only once its rail has answered.
+   */
+  private readonly railLock: KeyedLocks;
   /** Where the job's walk through each status stopped, so the next pass goes on from there. */
   private readonly cursors = new Map<CashoutStatus, { updatedAt: number; id: string } | null>();
 
   constructor(private readonly o: CashoutsOptions) {
     this.creatorLock = o.locks?.("creator") ?? new KeyedLock();
     this.cashoutLock = o.locks?.("cashout") ?? new KeyedLock();
+    this.railLock = o.locks?.("cashout-rail") ?? new KeyedLock();
   }
 
   get(id: string): Promise<Cashout | undefined> {
@@ -423,45 +430,50 @@ export class Cashouts {
     idem: Idempotent,
     actor: string,
   ): Promise<{ cashout: Cashout; replayed: boolean }> {
-    return this.cashoutLock.run(id, async () => {
-      const replay = await this.replay(idem);
-      if (replay) return { cashout: replay, replayed: true };
-      const before = await this.mustGet(id);
-      if (before.status !== "processing") {
-        throw new GiftstreamError(
-          "cashout_state_conflict",
-          `cash-out ${id} is ${before.status}; only a processing cash-out can be resolved`,
+    // A cash-out's rail never changes, so it is read before the locks: the rail's lock first, then
+    // the cash-out's, the order the job takes them in.
+    const rail = (await this.o.store.get(id))?.rail;
+    const settle = () =>
+      this.cashoutLock.run(id, async () => {
+        const replay = await this.replay(idem);
+        if (replay) return { cashout: replay, replayed: true };
+        const before = await this.mustGet(id);
+        if (before.status !== "processing") {
+          throw new GiftstreamError(
+            "cashout_state_conflict",
+            `cash-out ${id} is ${before.status}; only a processing cash-out can be resolved`,
+          );
+        }
+        // A processing cash-out's updatedAt is when it became processing: polls change nothing.
+        const resolvableAt = before.updatedAt + this.o.settings.resolveProcessingHoursMin * hourMs;
+        if (this.o.clock() < resolvableAt) {
+          const at = new Date(resolvableAt).toISOString();
+          throw new GiftstreamError(
+            "cashout_resolve_too_early",
+            `cash-out ${id} has been processing since ${new Date(before.updatedAt).toISOString()}; its rail may still report, so it can be resolved from ${at}`,
+            { resolvableAt: at },
+          );
+        }
+        const state: PayoutState =
+          resolution.outcome === "paid"
+            ? { status: "paid", ref: resolution.reference }
+            : { status: "failed", reason: resolution.reason };
+        const after = await this.settle(before, state, {
+          idempotencyKey: idem.key,
+          fingerprint: idem.fingerprint,
+          memo: { cashoutId: id },
+        });
+        invariant(after.status === resolution.outcome, `a resolved cash-out is ${resolution.outcome}`);
+        await this.o.audit(
+          actor,
+          "cashout.resolve",
+          id,
+          { status: before.status, railRef: before.railRef },
+          { status: after.status, railRef: after.railRef, reason: resolution.reason },
         );
-      }
-      // A processing cash-out's updatedAt is when it became processing: polls change nothing.
-      const resolvableAt = before.updatedAt + this.o.settings.resolveProcessingHoursMin * hourMs;
-      if (this.o.clock() < resolvableAt) {
-        const at = new Date(resolvableAt).toISOString();
-        throw new GiftstreamError(
-          "cashout_resolve_too_early",
-          `cash-out ${id} has been processing since ${new Date(before.updatedAt).toISOString()}; its rail may still report, so it can be resolved from ${at}`,
-          { resolvableAt: at },
-        );
-      }
-      const state: PayoutState =
-        resolution.outcome === "paid"
-          ? { status: "paid", ref: resolution.reference }
-          : { status: "failed", reason: resolution.reason };
-      const after = await this.settle(before, state, {
-        idempotencyKey: idem.key,
-        fingerprint: idem.fingerprint,
-        memo: { cashoutId: id },
+        return { cashout: after, replayed: false };
       });
-      invariant(after.status === resolution.outcome, `a resolved cash-out is ${resolution.outcome}`);
-      await this.o.audit(
-        actor,
-        "cashout.resolve",
-        id,
-        { status: before.status, railRef: before.railRef },
-        { status: after.status, railRef: after.railRef, reason: resolution.reason },
-      );
-      return { cashout: after, replayed: false };
-    });
+    return rail === undefined ? settle() : this.railLock.run(rail, settle);
   }
 
   /**
@@ -546,22 +558,26 @@ export class Cashouts {
 
   /** Hands processing cash-outs to their rail: in one batch if the rail takes batches. */
   private async submitAll(railName: string, list: Cashout[]): Promise<number> {
-    const states = await this.guarded(railName, async () => {
-      const rail = this.railNamed(railName);
-      // Read again: an admin may have resolved one since this pass read it, and a cash-out no
-      // longer processing must never reach its rail again.
-      const current = await Promise.all(list.map((c) => this.o.store.get(c.id)));
-      const orders = await Promise.all(
-        current.filter((c): c is Cashout => c?.status === "processing").map((c) => this.order(c)),
-      );
-      if (rail.submitBatch) return rail.submitBatch(orders);
-      const answers = new Map<string, PayoutState>();
-      for (const order of orders) {
-        const state = await this.guarded(order.cashoutId, () => rail.submit(order));
-        if (state) answers.set(order.cashoutId, state);
-      }
-      return answers;
-    });
+    const states = await this.guarded(railName, () =>
+      // Under the rail's lock from the read to the answer, which an admin's resolve takes too: a
+      // cash-out resolved after the read below would otherwise still reach its rail.
+      this.railLock.run(railName, async () => {
+        const rail = this.railNamed(railName);
+        // Read again: an admin may have resolved one since this pass read it, and a cash-out no
+        // longer processing must never reach its rail again.
+        const current = await Promise.all(list.map((c) => this.o.store.get(c.id)));
+        const orders = await Promise.all(
+          current.filter((c): c is Cashout => c?.status === "processing").map((c) => this.order(c)),
+        );
+        if (rail.submitBatch) return rail.submitBatch(orders);
+        const answers = new Map<string, PayoutState>();
+        for (const order of orders) {
+          const state = await this.guarded(order.cashoutId, () => rail.submit(order));
+          if (state) answers.set(order.cashoutId, state);
+        }
+        return answers;
+      }),
+    );
     let moved = 0;
     for (const c of list) {
       const state = states?.get(c.id);
