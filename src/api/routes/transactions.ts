@@ -16,7 +16,7 @@ const Entry = Type.Object(
         "Unique within the user's history: a number for most entries, the gift's id for gift_sent and gift_received.",
     }),
     kind: Type.String({
-      description: "purchase, bonus, gift_sent, gift_received, maturation, refund or chargeback",
+      description: "purchase, bonus, gift_sent, gift_received, maturation, refund, chargeback or cashout",
     }),
     at: Type.String({ format: "date-time" }),
     amounts: Type.Record(Type.String(), Type.String(), {

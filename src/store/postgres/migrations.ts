@@ -462,9 +462,16 @@ export const postgresMigrations: readonly PostgresMigration[] = [
     name: "gift history from gift rows",
     sql: `
       -- Mirrors SQLite's 13: a gift's two history entries are read from its row, not written as
-      -- two activity rows; NULL context_type marks a gift recorded before, whose entries are
-      -- activity rows. History is listed by time across both, so activity is read by (at, id).
+      -- two activity rows. Gifts recorded before take context_type from their sender's entry, and
+      -- their two activity rows go; one with no such entry keeps them, and NULL. History is
+      -- listed by time across both, so activity is read by (at, id).
       ALTER TABLE gifts ADD COLUMN context_type text COLLATE "C";
+      UPDATE gifts AS g SET context_type = a.context_type
+        FROM (SELECT data::json ->> 'ref' AS ref, data::json #>> '{context,type}' AS context_type
+              FROM activity WHERE kind = 'gift_sent') AS a
+        WHERE g.id = a.ref AND a.context_type IS NOT NULL;
+      DELETE FROM activity WHERE kind IN ('gift_sent', 'gift_received')
+        AND (data::json ->> 'ref') IN (SELECT id FROM gifts WHERE context_type IS NOT NULL);
       CREATE INDEX gifts_sender ON gifts (sender_id, created_at);
       DROP INDEX activity_user;
       CREATE INDEX activity_history ON activity (user_id, at, id);

@@ -459,9 +459,17 @@ export const migrations: readonly Migration[] = [
     sql: `
       -- A gift's two history entries (the sender's gift_sent, the creator's gift_received) are
       -- read from its row instead of being written as two activity rows beside it: fewer rows
-      -- per gift on the hot path. context_type is the one field of those entries the row lacked;
-      -- NULL marks a gift recorded before this version, whose entries are still activity rows.
+      -- per gift on the hot path. context_type is the one field of those entries the row lacked.
       ALTER TABLE gifts ADD COLUMN context_type TEXT;
+      -- Gifts recorded before take it from their sender's entry, and then their two entries
+      -- come from the row like every later gift's, so that no history read walks past old gifts.
+      -- A gift with no such entry keeps its rows, and NULL: its entries stay activity rows.
+      UPDATE gifts SET context_type = a.context_type
+        FROM (SELECT json_extract(data, '$.ref') AS ref, json_extract(data, '$.context.type') AS context_type
+              FROM activity WHERE kind = 'gift_sent') AS a
+        WHERE gifts.id = a.ref AND a.context_type IS NOT NULL;
+      DELETE FROM activity WHERE kind IN ('gift_sent', 'gift_received')
+        AND json_extract(data, '$.ref') IN (SELECT id FROM gifts WHERE context_type IS NOT NULL);
       CREATE INDEX gifts_sender ON gifts (sender_id, created_at);
       -- History is listed by time across activity and gift rows, so activity is read by (at, id).
       DROP INDEX activity_user;
