@@ -222,6 +222,7 @@ describe("the gift limit per sender", () => {
     });
     expect(other.statusCode).toBe(422);
     expect(other.json()).toMatchObject({ code: "idempotency_key_reused" });
+    expect(other.headers["retry-after"]).toBeUndefined();
     expectLimited(await send(app, "alice"));
     expect(await coins(app, "alice")).toBe(before);
   });

@@ -141,9 +141,15 @@ export function giftRoutes(
         () => inFlight.run(idem.key, () => gifts.send(request.body, idem)),
         // The retry of a gift already sent gets its receipt, not a 429 saying nothing was sent.
         async (error: unknown) => {
-          const replay = await gifts.replayInstead(error, idem);
-          reply.removeHeader("retry-after");
-          return replay;
+          try {
+            const replay = await gifts.replayInstead(error, idem);
+            reply.removeHeader("retry-after");
+            return replay;
+          } catch (refusal) {
+            // Retry-After belongs to the 429 only: not to the reuse of a key with another body.
+            if (refusal !== error) reply.removeHeader("retry-after");
+            throw refusal;
+          }
         },
       );
       if (replayed) reply.header("idempotent-replayed", "true");
