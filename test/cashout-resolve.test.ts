@@ -603,6 +603,47 @@ describe("a late report of the rail, after a resolve", () => {
     await expectBalanced(app);
   });
 
+  it("writes the admin's audit entry with the change: when it cannot be written, nothing changes", async () => {
+    const app = await creator(2);
+    const stuck = await cashOutTo(app, "hold@example.com");
+    const linked = methods.get(app)!.get("hold@example.com")!;
+    const requested = await requestCashout(app, { payoutMethodId: linked, diamonds: "40000" });
+    expect(requested.statusCode, requested.body).toBe(201);
+    await setClock(app, resolvableAt);
+    // The audit log refuses every write, as a full disk or a broken table would.
+    const db = app.runtime.store;
+    await db.execute(
+      db.dialect === "sqlite"
+        ? [
+            {
+              sql: "CREATE TRIGGER no_audit BEFORE INSERT ON audit_log BEGIN SELECT RAISE(ABORT, 'audit down'); END",
+              params: [],
+            },
+          ]
+        : [
+            {
+              sql: "CREATE FUNCTION no_audit() RETURNS trigger LANGUAGE plpgsql AS $f$ BEGIN RAISE EXCEPTION 'audit down'; END $f$",
+              params: [],
+            },
+            {
+              sql: "CREATE TRIGGER no_audit BEFORE INSERT ON audit_log FOR EACH ROW EXECUTE FUNCTION no_audit()",
+              params: [],
+            },
+          ],
+    );
+    const transfers = await count(db, "transfers");
+    const refused = [
+      await resolve(app, stuck.id, { outcome: "failed", reason: "lost" }),
+      await app.inject("POST", `/v1/admin/cashouts/${requested.json().id}/approve`),
+      await app.inject("POST", `/v1/admin/cashouts/${requested.json().id}/reject`, { reason: "no" }),
+    ];
+    expect(refused.map((r) => r.statusCode)).toEqual([500, 500, 500]);
+    expect(await count(db, "transfers")).toBe(transfers);
+    expect((await show(app, stuck.id)).status).toBe("processing");
+    expect((await show(app, requested.json().id)).status).toBe("requested");
+    await expectBalanced(app);
+  });
+
   it("a resolve and the rail's own report at once: exactly one applies", async () => {
     const app = await creator(2);
     const first = await cashOutTo(app, "hold@example.com");

@@ -95,7 +95,6 @@ export function openCashouts(o: {
     settings: { ...s, autoApproveNetMaxMinor: autoApproveLimits(s.autoApproveNetMaxMinor) },
     clock: o.clock,
     logger: o.logger,
-    audit: (actor, action, target, before, after) => o.access.audit(actor, action, target, before, after),
     locks: (scope) => o.runtime.store.keyedLocks(scope),
     ...(o.events ? { events: o.events } : {}),
   });

@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from "node:crypto";
 import type { Logger } from "pino";
+import { auditEffect } from "../../access/audit-effect.js";
 import { GiftstreamError, invariant, isGiftstreamError } from "../../errors.js";
 import type { Ledger } from "../../ledger/ledger.js";
 import type { JsonValue, LedgerRequest, StoreEffect, TransferRecord } from "../../ledger/types.js";
@@ -75,8 +76,6 @@ export interface CashoutsOptions {
   logger: Logger;
   /** Which webhook events anyone wants; cash-out events are written with the change they report. */
   events?: EventFilter;
-  /** Records an admin action (who, what, before, after). */
-  audit(actor: string, action: string, target: string, before: unknown, after: unknown): Promise<void>;
   /** Locks per creator and per cash-out; shared by every process on the database (Coordination). */
   locks?: (scope: string) => KeyedLocks;
 }
@@ -100,6 +99,8 @@ interface Keyed {
   idempotencyKey: string;
   fingerprint: string;
   memo: JsonValue;
+  /** Written with the change: the admin's audit entry. */
+  effects: StoreEffect[];
 }
 
 export type RequestInput =
@@ -392,9 +393,9 @@ export class Cashouts {
       const before = await this.mustGet(id);
       if (before.status === "approved") return before;
       this.checkTransition(before, "approved");
-      const after = await this.transition(before, "approved", { transfers: [] });
-      await this.o.audit(actor, "cashout.approve", id, { status: before.status }, { status: after.status });
-      return after;
+      return this.transition(before, "approved", { transfers: [] }, {}, [
+        this.audited(actor, "cashout.approve", id, { status: before.status }, { status: "approved" }),
+      ]);
     });
   }
 
@@ -403,15 +404,9 @@ export class Cashouts {
       const before = await this.mustGet(id);
       if (before.status === "rejected") return before;
       this.checkTransition(before, "rejected");
-      const after = await this.release(before, "rejected", reason);
-      await this.o.audit(
-        actor,
-        "cashout.reject",
-        id,
-        { status: before.status },
-        { status: after.status, reason },
-      );
-      return after;
+      return this.release(before, "rejected", reason, undefined, [
+        this.audited(actor, "cashout.reject", id, { status: before.status }, { status: "rejected", reason }),
+      ]);
     });
   }
 
@@ -458,19 +453,23 @@ export class Cashouts {
           resolution.outcome === "paid"
             ? { status: "paid", ref: resolution.reference }
             : { status: "failed", reason: resolution.reason };
+        const railRef = resolution.outcome === "paid" ? resolution.reference : before.railRef;
         const after = await this.settle(before, state, {
           idempotencyKey: idem.key,
           fingerprint: idem.fingerprint,
           memo: { cashoutId: id },
+          effects: [
+            this.audited(
+              actor,
+              "cashout.resolve",
+              id,
+              { status: before.status, railRef: before.railRef },
+              { status: resolution.outcome, railRef, reason: resolution.reason },
+            ),
+          ],
         });
         invariant(after.status === resolution.outcome, `a resolved cash-out is ${resolution.outcome}`);
-        await this.o.audit(
-          actor,
-          "cashout.resolve",
-          id,
-          { status: before.status, railRef: before.railRef },
-          { status: after.status, railRef: after.railRef, reason: resolution.reason },
-        );
+        invariant(after.railRef === railRef, "the audit entry names the cash-out's railRef");
         return { cashout: after, replayed: false };
       });
     return rail === undefined ? settle() : this.railLock.run(rail, settle);
@@ -678,15 +677,27 @@ export class Cashouts {
     status: "failed" | "cancelled" | "rejected",
     reason: string | null,
     keyed?: Keyed,
+    effects: StoreEffect[] = [],
   ) {
     return this.transition(
       c,
       status,
       { transfers: releaseTransfers(c, `cashout_${status}`) },
       { reason },
-      [{ type: "cashout.release_lots", data: { cashoutId: c.id } }],
+      [{ type: "cashout.release_lots", data: { cashoutId: c.id } }, ...effects],
       keyed,
     );
+  }
+
+  /** An admin's action, recorded by the ledger request that makes it (audit-effect.ts). */
+  private audited(
+    actor: string,
+    action: string,
+    id: string,
+    before: JsonValue,
+    after: JsonValue,
+  ): StoreEffect {
+    return auditEffect({ actor, action, target: id, before, after, at: this.o.clock() });
   }
 
   private checkTransition(c: Cashout, to: CashoutStatus): void {
@@ -722,6 +733,7 @@ export class Cashouts {
       effects: [
         cashoutEffect(next),
         ...extraEffects,
+        ...(keyed?.effects ?? []),
         historyEffect(next, now),
         ...this.eventEffects(next, now, [to]),
       ],

@@ -138,6 +138,20 @@ const writers: Record<string, (data: JsonObject, dialect: SqlDialect, texts: Jso
       params: [str(d, "userId"), str(d, "kind"), BigInt(num(d, "at")), texts.of(d)],
     },
   ],
+  /** An admin action recorded with the change it made (src/access/audit-effect.ts). */
+  "audit.record": (d) => [
+    {
+      sql: "INSERT INTO audit_log (actor, action, target, before, after, at) VALUES (?, ?, ?, ?, ?, ?)",
+      params: [
+        str(d, "actor"),
+        str(d, "action"),
+        str(d, "target"),
+        JSON.stringify(d.before ?? null),
+        JSON.stringify(d.after ?? null),
+        BigInt(num(d, "at")),
+      ],
+    },
+  ],
   "user.status": (d) => [
     {
       sql: "UPDATE users SET status = ?, status_reason = ?, updated_at = ? WHERE id = ?",
