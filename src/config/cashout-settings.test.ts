@@ -1,33 +1,13 @@
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { autoApproveLimits } from "../cli/cashouts.js";
-import { ConfigError } from "./config-error.js";
+import { configFiles, problemsOf } from "./config.testkit.js";
 import { loadConfig } from "./load.js";
 import type { ConfigInput } from "./schema.js";
 
 /** `cashouts.autoApproveNetMaxMinor` (per payout currency) and `cashouts.resolveProcessingHoursMin`. */
 
-const dir = mkdtempSync(join(tmpdir(), "giftstream-cashout-config-"));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-let files = 0;
-function file(text: string): string {
-  const path = join(dir, `${files++}.yaml`);
-  writeFileSync(path, text);
-  return path;
-}
-
-function problemsOf(load: () => unknown): string[] {
-  try {
-    load();
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return (error as ConfigError).problems;
-  }
-  throw new Error("expected a ConfigError");
-}
+const configs = configFiles("cashout-config");
+const file = (text: string) => configs.file("config.yaml", text);
 
 const withLimits = (autoApproveNetMaxMinor: unknown) =>
   problemsOf(() =>

@@ -1,34 +1,12 @@
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { defaultEconomyDocument } from "../economy/config/preset.js";
+import { configFiles, problemsOf } from "./config.testkit.js";
 import { ConfigError } from "./config-error.js";
 import { loadConfig } from "./load.js";
 import { type ConfigInput, configKeys } from "./schema.js";
 
-const dir = mkdtempSync(join(tmpdir(), "giftstream-config-"));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-let fileCount = 0;
-function file(name: string, text: string): string {
-  const path = join(dir, `${fileCount++}-${name}`);
-  writeFileSync(path, text);
-  return path;
-}
-
-/** The problems loadConfig reports, failing the test if it does not throw a ConfigError. */
-function problemsOf(load: () => unknown): string[] {
-  try {
-    load();
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    const configError = error as ConfigError;
-    for (const problem of configError.problems) expect(configError.message).toContain(problem);
-    return configError.problems;
-  }
-  throw new Error("expected a ConfigError");
-}
+const { dir, file } = configFiles("config");
 
 function problemsWith(overrides: unknown, env: Record<string, string> = {}): string[] {
   return problemsOf(() => loadConfig({ env, overrides: overrides as ConfigInput }));
