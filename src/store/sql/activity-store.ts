@@ -15,6 +15,18 @@ import type { Row, SqlDb } from "./sql-db.js";
  */
 const text = "CAST(NULL AS TEXT)";
 const bigint = "CAST(NULL AS BIGINT)";
+/** A gift's entry for one side of it: whose column, the other side's, and the amount that side sees. */
+function giftBranch(source: HistorySource, user: string, counterparty: string, amount: string) {
+  return {
+    source,
+    select: `SELECT ${source}, created_at, ${bigint}, id, ${text}, ${counterparty}, context_type, context_id,
+      ${amount}, economy_version
+      FROM gifts WHERE ${user} = ? AND context_type IS NOT NULL`,
+    at: "created_at",
+    key: "id",
+  };
+}
+
 const branches = [
   {
     source: HistorySource.activity,
@@ -27,23 +39,9 @@ const branches = [
     at: "at",
     key: "id",
   },
-  {
-    source: HistorySource.giftSent,
-    select: `SELECT ${HistorySource.giftSent}, created_at, ${bigint}, id, ${text}, recipient_id, context_type,
-      context_id, coins, economy_version
-      FROM gifts WHERE sender_id = ? AND context_type IS NOT NULL`,
-    at: "created_at",
-    key: "id",
-  },
-  {
-    source: HistorySource.giftReceived,
-    select: `SELECT ${HistorySource.giftReceived}, created_at, ${bigint}, id, ${text}, sender_id, context_type,
-      context_id, diamonds, economy_version
-      FROM gifts WHERE recipient_id = ? AND context_type IS NOT NULL`,
-    at: "created_at",
-    key: "id",
-  },
-] as const;
+  giftBranch(HistorySource.giftSent, "sender_id", "recipient_id", "coins"),
+  giftBranch(HistorySource.giftReceived, "recipient_id", "sender_id", "diamonds"),
+];
 
 export class SqlActivityStore implements ActivityStore {
   constructor(private readonly db: SqlDb) {}
