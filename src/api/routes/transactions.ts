@@ -3,6 +3,7 @@ import type { ActivityStore } from "../../economy/history/activity.js";
 import { historyCursorCharsMax, historyCursorOf, historyPositionOf } from "../../economy/history/cursor.js";
 import type { Users } from "../../economy/users/users.js";
 import { GiftstreamError } from "../../errors.js";
+import { isoTime } from "../../iso-time.js";
 import type { GiftstreamApp } from "../app.js";
 import { errorResponses } from "../problem.js";
 import { UserIdParams } from "./users.js";
@@ -67,7 +68,7 @@ export function transactionRoutes(app: GiftstreamApp, activity: ActivityStore, u
         data: page.map((a) => ({
           id: a.id,
           kind: a.kind,
-          at: new Date(a.at).toISOString(),
+          at: isoTime(a.at),
           amounts: a.amounts,
           counterparty: a.counterparty,
           context: a.context,

@@ -1,6 +1,7 @@
 import Type from "typebox";
 import { ageOn, displayNameLengthMax, type User, userIdPattern } from "../../economy/users/user.js";
 import type { Users } from "../../economy/users/users.js";
+import { isoTime } from "../../iso-time.js";
 import type { GiftstreamApp } from "../app.js";
 import { actorOf } from "../auth.js";
 import { errorResponses } from "../problem.js";
@@ -30,12 +31,22 @@ const UserView = Type.Object(
 
 const authErrors = ["unauthenticated", "forbidden"] as const;
 
+/**
+ * Field by field: `{ ...user, age }` took V8 (Node 20) a slow path, over a microsecond a view, and
+ * this is the read every authenticated `GET /v1/users/{id}` serves.
+ */
 export function userView(user: User, now: number) {
   return {
-    ...user,
+    id: user.id,
+    country: user.country,
+    birthDate: user.birthDate,
+    birthDateVerified: user.birthDateVerified,
+    displayName: user.displayName,
+    status: user.status,
+    statusReason: user.statusReason,
     age: ageOn(user.birthDate, now),
-    createdAt: new Date(user.createdAt).toISOString(),
-    updatedAt: new Date(user.updatedAt).toISOString(),
+    createdAt: isoTime(user.createdAt),
+    updatedAt: isoTime(user.updatedAt),
   };
 }
 

@@ -1,3 +1,4 @@
+import { isoTime } from "../../iso-time.js";
 import { type Cashout, cashoutView } from "../cashouts/cashout.js";
 import { type GiftReceipt, giftView } from "../gifts/gifts.js";
 import { type PurchaseDocument, purchaseView } from "../purchases/purchase.js";
@@ -21,8 +22,8 @@ export function userData(u: User) {
   const { birthDate: _birthDate, ...rest } = u;
   return {
     ...rest,
-    createdAt: new Date(u.createdAt).toISOString(),
-    updatedAt: new Date(u.updatedAt).toISOString(),
+    createdAt: isoTime(u.createdAt),
+    updatedAt: isoTime(u.updatedAt),
   };
 }
 

@@ -1,5 +1,6 @@
 import { hash } from "node:crypto";
 import { GiftstreamError, invariant, isGiftstreamError } from "../../errors.js";
+import { isoTime } from "../../iso-time.js";
 import type { Ledger } from "../../ledger/ledger.js";
 import type {
   LedgerRequest,
@@ -106,8 +107,8 @@ export function giftView(r: GiftReceipt) {
     diamondsEarned: r.diamondsEarned,
     context: { type: r.context.type, id: r.context.id },
     economyVersion: r.economyVersion,
-    createdAt: new Date(r.createdAt).toISOString(),
-    maturesAt: new Date(r.maturesAt).toISOString(),
+    createdAt: isoTime(r.createdAt),
+    maturesAt: isoTime(r.maturesAt),
   };
 }
 
