@@ -242,6 +242,57 @@ describe("the gift limit per sender", () => {
     expectLimited(await send(app, "bob"));
   });
 
+  it("answers the retry of a batch whose every gift was sent with its first answers, even past the limit", async () => {
+    const app = await giftApp({});
+    const sendBatch = (key: string, senderIds: string[], quantity = 5) =>
+      app.app.inject({
+        method: "POST",
+        url: "/v1/gifts/send-batch",
+        headers: { ...app.admin, "idempotency-key": key },
+        payload: { gifts: senderIds.map((s, i) => ({ ...gift(s, String(i)), quantity })) },
+      });
+    const first = await sendBatch("rl-batch", ["alice", "alice"]);
+    expect(first.statusCode, first.body).toBe(200);
+    expect(await sendBatch("rl-other", ["alice"]).then((r) => r.statusCode)).toBe(200);
+    expectLimited(await send(app, "alice"));
+    const before = await coins(app, "alice");
+    const retry = await sendBatch("rl-batch", ["alice", "alice"]);
+    expect(retry.statusCode, retry.body).toBe(200);
+    expect(retry.json()).toEqual(first.json());
+    expect(retry.headers["retry-after"]).toBeUndefined();
+    expect(await coins(app, "alice")).toBe(before);
+    // The same key with another body: refused as reused, without Retry-After.
+    const reused = await sendBatch("rl-batch", ["alice", "alice"], 6);
+    expect(reused.statusCode).toBe(422);
+    expect(reused.json()).toMatchObject({ code: "idempotency_key_reused" });
+    expect(reused.headers["retry-after"]).toBeUndefined();
+    expect(await coins(app, "alice")).toBe(before);
+  });
+
+  it("keeps refusing the retry of a batch with a gift that was refused, as the retry would send it", async () => {
+    const app = await giftApp({});
+    await putUser(app, "dave"); // no coins: dave's gift is refused, and has no record
+    const sendBatch = () =>
+      app.app.inject({
+        method: "POST",
+        url: "/v1/gifts/send-batch",
+        headers: { ...app.admin, "idempotency-key": "rl-partial" },
+        payload: { gifts: [gift("alice", "0"), gift("dave", "1")] },
+      });
+    const first = await sendBatch();
+    expect(first.statusCode, first.body).toBe(200);
+    expect((first.json() as { results: { ok: boolean; code?: string }[] }).results).toMatchObject([
+      { ok: true },
+      { ok: false, code: "insufficient_coins" },
+    ]);
+    // dave's refused gift counted: two more reach the limit.
+    for (let i = 0; i < 2; i++) expect((await send(app, "dave")).statusCode).toBe(422);
+    expectLimited(await send(app, "dave"));
+    const before = await coins(app, "alice");
+    expectLimited(await sendBatch());
+    expect(await coins(app, "alice")).toBe(before);
+  });
+
   it("applies to user tokens too, after the check that the token sends as itself", async () => {
     const app = await giftApp({});
     const bob = bearer(await mintToken(app, "bob"));

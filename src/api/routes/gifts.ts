@@ -1,3 +1,4 @@
+import type { FastifyReply } from "fastify";
 import Type from "typebox";
 import { type Gifts, giftsPerBatchMax, giftView } from "../../economy/gifts/gifts.js";
 import type { GiftstreamApp } from "../app.js";
@@ -97,8 +98,12 @@ export function giftRoutes(
       const senderIds = request.body.gifts.map((g) => g.senderId);
       for (const senderId of senderIds) assertActsAs(request, senderId);
       const idem = idempotencyOf(request);
-      await senders.take(reply, senderIds);
-      const { results } = await inFlight.run(idem.key, () => gifts.sendBatch(request.body.gifts, idem));
+      const { results } = await senders.take(reply, senderIds).then(
+        () => inFlight.run(idem.key, () => gifts.sendBatch(request.body.gifts, idem)),
+        // The retry of a batch whose every gift was sent gets its answers, not a 429.
+        (error: unknown) =>
+          withoutRetryAfter(reply, error, () => gifts.replayBatchInstead(error, request.body.gifts, idem)),
+      );
       return { results: results.map((r) => (r.ok ? { id: r.id, ok: true, gift: giftView(r.gift) } : r)) };
     },
   );
@@ -140,20 +145,29 @@ export function giftRoutes(
       const { receipt, replayed } = await senders.take(reply, [request.body.senderId]).then(
         () => inFlight.run(idem.key, () => gifts.send(request.body, idem)),
         // The retry of a gift already sent gets its receipt, not a 429 saying nothing was sent.
-        async (error: unknown) => {
-          try {
-            const replay = await gifts.replayInstead(error, idem);
-            reply.removeHeader("retry-after");
-            return replay;
-          } catch (refusal) {
-            // Retry-After belongs to the 429 only: not to the reuse of a key with another body.
-            if (refusal !== error) reply.removeHeader("retry-after");
-            throw refusal;
-          }
-        },
+        (error: unknown) => withoutRetryAfter(reply, error, () => gifts.replayInstead(error, idem)),
       );
       if (replayed) reply.header("idempotent-replayed", "true");
       return reply.code(201).send(giftView(receipt));
     },
   );
+}
+
+/**
+ * Answers a refusal with `replay` when that succeeds; Retry-After belongs to the 429 only, not
+ * to the replay nor to the reuse of a key with another body.
+ */
+async function withoutRetryAfter<T>(
+  reply: FastifyReply,
+  refusal: unknown,
+  replay: () => Promise<T>,
+): Promise<T> {
+  try {
+    const answer = await replay();
+    reply.removeHeader("retry-after");
+    return answer;
+  } catch (error) {
+    if (error !== refusal) reply.removeHeader("retry-after");
+    throw error;
+  }
 }

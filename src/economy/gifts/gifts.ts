@@ -95,6 +95,14 @@ export interface GiftStore {
   ): Promise<{ groups: { diamonds: bigint; valueUsd: string; commissionRate: string }[]; due: bigint }>;
 }
 
+/** Each gift of a batch has its own record: the batch's key and fingerprint with the gift's `id`. */
+function batchItemKeys(items: readonly { id: string }[], idem: Idempotent): Idempotent[] {
+  return items.map((item) => ({
+    key: `${idem.key}:${item.id}`,
+    fingerprint: hash("sha256", `${idem.fingerprint}:${item.id}`, "base64url"),
+  }));
+}
+
 /** A gift as the API and its webhook events show it: times as ISO 8601. */
 export function giftView(r: GiftReceipt) {
   return {
@@ -393,10 +401,7 @@ export class Gifts {
       transfers: [],
       memo: { batchOf: items.length },
     });
-    const keys = items.map((item) => ({
-      key: `${idem.key}:${item.id}`,
-      fingerprint: hash("sha256", `${idem.fingerprint}:${item.id}`, "base64url"),
-    }));
+    const keys = batchItemKeys(items, idem);
     // Checked concurrently (the reads may wait on the database), then handed to the ledger in the
     // order sent, so that when a sender's coins run out it is the later gifts that are refused.
     const prepared = await Promise.allSettled(
@@ -419,6 +424,28 @@ export class Gifts {
         return { id, ok: false, code: error.code, detail: error.message };
       }),
     };
+  }
+
+  /**
+   * A batch a check refused before it started (its senders' rate limit) may be the retry of one
+   * whose every gift was sent: then its first answers stand, read from the records. When some gift
+   * of it was not sent (refused, say, for `insufficient_coins`), the retry would send it, so the
+   * refusal stands. The same key with another body is `idempotency_key_reused`. Read on refusals
+   * only, as for a single gift (`replayInstead`).
+   */
+  async replayBatchInstead(
+    error: unknown,
+    items: readonly { id: string }[],
+    idem: Idempotent,
+  ): Promise<{ results: BatchResult[] }> {
+    if (!isGiftstreamError(error)) throw error;
+    if ((await this.o.ledger.replayOf(idem.key, idem.fingerprint)) === undefined) throw error;
+    const memos = await Promise.all(
+      batchItemKeys(items, idem).map(({ key, fingerprint }) => this.o.ledger.replayOf(key, fingerprint)),
+    );
+    if (memos.some((memo) => memo === undefined)) throw error;
+    const receipts = await Promise.all(memos.map((memo) => this.replayed(memo as GiftMemo)));
+    return { results: receipts.map((gift, i) => ({ id: items[i]!.id, ok: true, gift })) };
   }
 
   /**
