@@ -4,7 +4,7 @@ import { configure } from "safe-stable-stringify";
 import { afterEach, describe, expect, it } from "vitest";
 import { SqliteStore } from "../src/store/sqlite/sqlite-store.js";
 import { adminKey, openTestApp, type TestApp } from "./support/app.js";
-import { count, tableNames, tableRows } from "./support/sql.js";
+import { count, refuseAuditWrites, tableNames, tableRows } from "./support/sql.js";
 
 const canonical = configure({ bigint: true });
 
@@ -128,6 +128,28 @@ describe("operator API keys", () => {
     expect(last.statusCode).toBe(409);
     expect(last.json()).toMatchObject({ code: "last_admin_key" });
     expect((await t.access.authenticate(adminKey))?.id).toBe(seeded.id);
+  });
+
+  it("writes a key's creation and revocation with their audit entries, or neither", async () => {
+    t = await openTestApp();
+    const store = t.runtime.store;
+    const first = (await createKey(t, { name: "one", scopes: ["server"] })).json() as { id: string };
+    const second = (await createKey(t, { name: "two", scopes: ["server"] })).json() as { id: string };
+    // Two revocations of one key at once: one revokes it, and only that one is audited.
+    const revoke = (id: string) =>
+      t!.app.inject({ method: "DELETE", url: `/v1/admin/api-keys/${id}`, headers: t!.admin });
+    const both = await Promise.all([revoke(first.id), revoke(first.id)]);
+    expect(both.map((r) => r.statusCode).sort()).toEqual([200, 404]);
+    expect(await count(store, "audit_log", `action = 'api_key.revoke' AND target = '${first.id}'`)).toBe(1n);
+
+    await refuseAuditWrites(store);
+    const keys = await count(store, "api_keys");
+    const audit = await count(store, "audit_log");
+    expect((await createKey(t, { name: "unaudited", scopes: ["server"] })).statusCode).toBe(500);
+    expect((await revoke(second.id)).statusCode).toBe(500);
+    expect(await count(store, "api_keys")).toBe(keys);
+    expect(await count(store, "api_keys", "revoked_at IS NULL AND name = 'two'")).toBe(1n);
+    expect(await count(store, "audit_log")).toBe(audit);
   });
 
   it("audits every admin action, newest first, with who, what, before and after", async () => {

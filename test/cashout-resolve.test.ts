@@ -23,7 +23,7 @@ import {
   listFiles,
   openFileRailApp,
 } from "./support/payout-files.js";
-import { count } from "./support/sql.js";
+import { count, refuseAuditWrites } from "./support/sql.js";
 import { bearer, mintToken } from "./support/tokens.js";
 
 /**
@@ -610,27 +610,8 @@ describe("a late report of the rail, after a resolve", () => {
     const requested = await requestCashout(app, { payoutMethodId: linked, diamonds: "40000" });
     expect(requested.statusCode, requested.body).toBe(201);
     await setClock(app, resolvableAt);
-    // The audit log refuses every write, as a full disk or a broken table would.
     const db = app.runtime.store;
-    await db.execute(
-      db.dialect === "sqlite"
-        ? [
-            {
-              sql: "CREATE TRIGGER no_audit BEFORE INSERT ON audit_log BEGIN SELECT RAISE(ABORT, 'audit down'); END",
-              params: [],
-            },
-          ]
-        : [
-            {
-              sql: "CREATE FUNCTION no_audit() RETURNS trigger LANGUAGE plpgsql AS $f$ BEGIN RAISE EXCEPTION 'audit down'; END $f$",
-              params: [],
-            },
-            {
-              sql: "CREATE TRIGGER no_audit BEFORE INSERT ON audit_log FOR EACH ROW EXECUTE FUNCTION no_audit()",
-              params: [],
-            },
-          ],
-    );
+    await refuseAuditWrites(db);
     const transfers = await count(db, "transfers");
     const refused = [
       await resolve(app, stuck.id, { outcome: "failed", reason: "lost" }),

@@ -47,13 +47,10 @@ export class Access {
   }
 
   async createKey(input: { name: string; scopes: Scope[] }, actor: string): Promise<CreatedKey> {
-    const created = await this.insert(
-      input.name,
-      [...new Set(input.scopes)].sort() as Scope[],
-      generateSecret(),
-    );
-    await this.audit(actor, "api_key.create", created.key.id, null, created.key);
-    return created;
+    return this.insert(input.name, [...new Set(input.scopes)].sort() as Scope[], generateSecret(), {
+      actor,
+      action: "api_key.create",
+    });
   }
 
   listKeys(): Promise<ApiKey[]> {
@@ -61,15 +58,18 @@ export class Access {
   }
 
   async revokeKey(id: string, actor: string): Promise<ApiKey> {
-    const before = await this.store.getKey(id);
-    const outcome = await this.store.revokeKey(id, this.clock());
+    const at = this.clock();
+    let revoked: ApiKey | undefined;
+    // The audit entry is written with the revocation, in its transaction (access-store.ts).
+    const outcome = await this.store.revokeKey(id, at, (before, after) => {
+      revoked = after;
+      return { actor, action: "api_key.revoke", target: id, before, after, at };
+    });
     // Revoked here: no request of this process may pass on a cached copy.
     for (const [hash, entry] of this.keys) if (entry.key.id === id) this.keys.delete(hash);
-    if (outcome === "not_found" || !before) throw new GiftstreamError("not_found", `no active API key ${id}`);
+    if (outcome === "not_found") throw new GiftstreamError("not_found", `no active API key ${id}`);
     if (outcome === "last_admin") throw new GiftstreamError("last_admin_key");
-    const after = (await this.store.getKey(id))!;
-    await this.audit(actor, "api_key.revoke", id, before, after);
-    return after;
+    return revoked!;
   }
 
   /**
@@ -79,14 +79,17 @@ export class Access {
   async seed(suppliedSecret: string | undefined): Promise<CreatedKey | undefined> {
     if (suppliedSecret !== undefined) {
       if (await this.store.findKeyByHash(hashSecret(suppliedSecret))) return undefined;
-      const created = await this.insert("GIFTSTREAM_API_KEY", ["admin"], suppliedSecret);
-      await this.audit("system", "api_key.seed", created.key.id, null, created.key);
+      await this.insert("GIFTSTREAM_API_KEY", ["admin"], suppliedSecret, {
+        actor: "system",
+        action: "api_key.seed",
+      });
       return undefined;
     }
     if ((await this.store.countActiveKeys()) > 0) return undefined;
-    const created = await this.insert("generated at first start", ["admin"], generateSecret());
-    await this.audit("system", "api_key.generate", created.key.id, null, created.key);
-    return created;
+    return this.insert("generated at first start", ["admin"], generateSecret(), {
+      actor: "system",
+      action: "api_key.generate",
+    });
   }
 
   audit(actor: string, action: string, target: string, before: unknown, after: unknown): Promise<void> {
@@ -97,7 +100,13 @@ export class Access {
     return this.store.listAudit(beforeId, limit);
   }
 
-  private async insert(name: string, keyScopes: Scope[], secret: string): Promise<CreatedKey> {
+  /** Inserts a key with the audit entry of its creation, in one transaction. */
+  private async insert(
+    name: string,
+    keyScopes: Scope[],
+    secret: string,
+    by: { actor: string; action: string },
+  ): Promise<CreatedKey> {
     const key: ApiKey = {
       id: `key_${randomBytes(9).toString("base64url")}`,
       name,
@@ -106,7 +115,13 @@ export class Access {
       createdAt: this.clock(),
       revokedAt: null,
     };
-    await this.store.insertKey(key, hashSecret(secret));
+    await this.store.insertKey(key, hashSecret(secret), {
+      ...by,
+      target: key.id,
+      before: null,
+      after: key,
+      at: key.createdAt,
+    });
     return { key, secret };
   }
 }

@@ -45,3 +45,26 @@ export async function tableRows(db: SqlDb, table: string): Promise<Row[]> {
   const order = columns.map((c) => `"${c}"`).join(", ");
   return db.all(`SELECT * FROM "${table}"${order ? ` ORDER BY ${order}` : ""}`);
 }
+
+/** Makes the audit log refuse every write, as a full disk or a broken table would. */
+export async function refuseAuditWrites(db: SqlDb): Promise<void> {
+  await db.execute(
+    db.dialect === "sqlite"
+      ? [
+          {
+            sql: "CREATE TRIGGER no_audit BEFORE INSERT ON audit_log BEGIN SELECT RAISE(ABORT, 'audit down'); END",
+            params: [],
+          },
+        ]
+      : [
+          {
+            sql: "CREATE FUNCTION no_audit() RETURNS trigger LANGUAGE plpgsql AS $f$ BEGIN RAISE EXCEPTION 'audit down'; END $f$",
+            params: [],
+          },
+          {
+            sql: "CREATE TRIGGER no_audit BEFORE INSERT ON audit_log FOR EACH ROW EXECUTE FUNCTION no_audit()",
+            params: [],
+          },
+        ],
+  );
+}

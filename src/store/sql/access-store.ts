@@ -17,7 +17,15 @@ const sql = {
              scopes NOT LIKE '%"admin"%' OR
              (SELECT COUNT(*) FROM api_keys WHERE revoked_at IS NULL AND scopes LIKE '%"admin"%') > 1)`,
   appendAudit: "INSERT INTO audit_log (actor, action, target, before, after, at) VALUES (?, ?, ?, ?, ?, ?)",
+  /** The audit entry of a revocation, written only when the revocation before it changed its row. */
+  auditRevokedSqlite:
+    "INSERT INTO audit_log (actor, action, target, before, after, at) SELECT ?, ?, ?, ?, ?, ? WHERE changes() = 1",
 };
+
+/** PostgreSQL has no changes(): the revocation and its audit entry are one statement. */
+const revokeAuditedPostgres = `WITH revoked AS (${sql.revoke} RETURNING id)
+  INSERT INTO audit_log (actor, action, target, before, after, at)
+  SELECT ?::text, ?::text, ?::text, ?::text, ?::text, ?::bigint FROM revoked`;
 
 /** Operator keys and the audit log; writes go through the store's control-plane writes. */
 export class SqlAccessStore implements AccessStore {
@@ -37,21 +45,36 @@ export class SqlAccessStore implements AccessStore {
     return (await this.db.all(sql.list)).map(toKey);
   }
 
-  async insertKey(key: ApiKey, hash: string): Promise<void> {
+  async insertKey(key: ApiKey, hash: string, audit: AuditEntry): Promise<void> {
     await this.db.execute([
       {
         sql: sql.insertKey,
         params: [key.id, key.name, JSON.stringify(key.scopes), hash, key.prefix, BigInt(key.createdAt)],
       },
+      { sql: sql.appendAudit, params: auditParams(audit) },
     ]);
   }
 
-  async revokeKey(id: string, at: number): Promise<"revoked" | "last_admin" | "not_found"> {
+  async revokeKey(
+    id: string,
+    at: number,
+    auditOf: (before: ApiKey, after: ApiKey) => AuditEntry,
+  ): Promise<"revoked" | "last_admin" | "not_found"> {
     const key = await this.getKey(id);
     if (!key || key.revokedAt !== null) return "not_found";
-    // Checked and written in one statement so two concurrent revocations cannot both pass.
-    const changed = await this.db.execute([{ sql: sql.revoke, params: [BigInt(at), id] }]);
-    if (changed === 1) return "revoked";
+    const audit = auditParams(auditOf(key, { ...key, revokedAt: at }));
+    // Checked and written in one statement so two concurrent revocations cannot both pass; the
+    // audit entry follows in the same transaction, written only if this revocation took place.
+    const revoke = [BigInt(at), id];
+    const changed = await this.db.execute(
+      this.db.dialect === "postgres"
+        ? [{ sql: revokeAuditedPostgres, params: [...revoke, ...audit] }]
+        : [
+            { sql: sql.revoke, params: revoke },
+            { sql: sql.auditRevokedSqlite, params: audit },
+          ],
+    );
+    if (changed > 0) return "revoked";
     return (await this.getKey(id))?.revokedAt === null ? "last_admin" : "not_found";
   }
 
@@ -61,19 +84,7 @@ export class SqlAccessStore implements AccessStore {
   }
 
   async appendAudit(entry: AuditEntry): Promise<void> {
-    await this.db.execute([
-      {
-        sql: sql.appendAudit,
-        params: [
-          entry.actor,
-          entry.action,
-          entry.target,
-          entry.before === undefined ? null : JSON.stringify(entry.before),
-          entry.after === undefined ? null : JSON.stringify(entry.after),
-          BigInt(entry.at),
-        ],
-      },
-    ]);
+    await this.db.execute([{ sql: sql.appendAudit, params: auditParams(entry) }]);
   }
 
   async listAudit(beforeId: bigint | null, limit: number): Promise<(AuditEntry & { id: bigint })[]> {
@@ -99,4 +110,15 @@ function toKey(row: Row): ApiKey {
     createdAt: Number(row.created_at),
     revokedAt: row.revoked_at === null ? null : Number(row.revoked_at),
   };
+}
+
+function auditParams(entry: AuditEntry): unknown[] {
+  return [
+    entry.actor,
+    entry.action,
+    entry.target,
+    entry.before === undefined ? null : JSON.stringify(entry.before),
+    entry.after === undefined ? null : JSON.stringify(entry.after),
+    BigInt(entry.at),
+  ];
 }

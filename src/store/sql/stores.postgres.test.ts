@@ -88,23 +88,54 @@ describe.skipIf(!available)("the SQL stores on PostgreSQL", () => {
       createdAt,
       revokedAt: null,
     });
-    await access.insertKey(key("a", ["admin"], 1000), "hash_a");
-    await access.insertKey(key("b", ["server"], 2000), "hash_b");
+    const created = (k: ApiKey) => ({
+      actor: "x",
+      action: "api_key.create",
+      target: k.id,
+      before: null,
+      after: k,
+      at: k.createdAt,
+    });
+    const insert = (k: ApiKey) => access.insertKey(k, `hash_${k.id}`, created(k));
+    const revoked = (at: number) => (before: ApiKey, after: ApiKey) => ({
+      actor: "x",
+      action: "api_key.revoke",
+      target: before.id,
+      before,
+      after,
+      at,
+    });
+    await insert(key("a", ["admin"], 1000));
+    await insert(key("b", ["server"], 2000));
     expect(await access.findKeyByHash("hash_a")).toEqual(key("a", ["admin"], 1000));
     expect(await access.findKeyByHash("nope")).toBeUndefined();
     expect(await access.getKey("b")).toEqual(key("b", ["server"], 2000));
     expect((await access.listKeys()).map((k) => k.id)).toEqual(["a", "b"]);
     expect(await access.countActiveKeys()).toBe(2);
 
-    expect(await access.revokeKey("a", 3000)).toBe("last_admin");
-    await access.insertKey(key("c", ["admin", "server"], 2500), "hash_c");
-    expect(await access.revokeKey("a", 3000)).toBe("revoked");
-    expect(await access.revokeKey("a", 3001)).toBe("not_found");
-    expect(await access.revokeKey("missing", 3001)).toBe("not_found");
+    expect(await access.revokeKey("a", 3000, revoked(3000))).toBe("last_admin");
+    await insert(key("c", ["admin", "server"], 2500));
+    expect(await access.revokeKey("a", 3000, revoked(3000))).toBe("revoked");
+    expect(await access.revokeKey("a", 3001, revoked(3001))).toBe("not_found");
+    expect(await access.revokeKey("missing", 3001, revoked(3001))).toBe("not_found");
     expect(await access.getKey("a")).toMatchObject({ revokedAt: 3000 });
     expect(await access.countActiveKeys()).toBe(2);
-    expect(await access.revokeKey("c", 3002)).toBe("last_admin");
-    expect(await access.revokeKey("b", 3002)).toBe("revoked");
+    expect(await access.revokeKey("c", 3002, revoked(3002))).toBe("last_admin");
+    expect(await access.revokeKey("b", 3002, revoked(3002))).toBe("revoked");
+    // Each key's creation, and only the revocations that took place, in the audit log, with the
+    // key before and after (the typed PostgreSQL statement writes them as the plain insert does).
+    const entries = await access.listAudit(null, 10);
+    expect(entries.map((e) => `${e.action} ${e.target} ${e.at}`)).toEqual([
+      "api_key.revoke b 3002",
+      "api_key.revoke a 3000",
+      "api_key.create c 2500",
+      "api_key.create b 2000",
+      "api_key.create a 1000",
+    ]);
+    expect(entries[1]).toMatchObject({
+      before: { id: "a", revokedAt: null },
+      after: { id: "a", revokedAt: 3000 },
+    });
 
     for (let i = 1; i <= 3; i++) {
       await access.appendAudit({
@@ -127,7 +158,8 @@ describe.skipIf(!available)("the SQL stores on PostgreSQL", () => {
     });
     expect(typeof newest[0]!.id).toBe("bigint");
     const older = await access.listAudit(newest[1]!.id, 10);
-    expect(older).toEqual([
+    expect(older).toHaveLength(6);
+    expect(older.slice(0, 1)).toEqual([
       {
         id: older[0]!.id,
         actor: "a",
