@@ -196,7 +196,7 @@ async function prepare(databaseUrl: string, dir: string, senders: number[]): Pro
   try {
     const profile = { country: "US", birthDate: "1990-01-01" };
     await composed.users.put(creatorId, { ...profile, displayName: creatorId });
-    const bonuses = new Bonuses(composed.runtime.ledger, composed.users, composed.access, composed.clock.now);
+    const bonuses = new Bonuses(composed.runtime.ledger, composed.users, composed.clock.now);
     await inParallel(senders, 64, async (i) => {
       const id = gift(i).senderId;
       await composed.users.put(id, { ...profile, displayName: id });

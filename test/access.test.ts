@@ -152,6 +152,64 @@ describe("operator API keys", () => {
     expect(await count(store, "audit_log")).toBe(audit);
   });
 
+  it("grants bonus coins and sets a user's status with their audit entries, or not at all", async () => {
+    t = await openTestApp();
+    const app = t;
+    const store = app.runtime.store;
+    const put = await app.app.inject({
+      method: "PUT",
+      url: "/v1/users/amy",
+      headers: app.admin,
+      payload: { country: "US", birthDate: "1990-01-01", displayName: "Amy" },
+    });
+    expect(put.statusCode).toBe(201);
+    const grant = (key: string) =>
+      app.app.inject({
+        method: "POST",
+        url: "/v1/admin/users/amy/bonus",
+        headers: { ...app.admin, "idempotency-key": key },
+        payload: { coins: "50", reason: "welcome" },
+      });
+    const status = (action: string) =>
+      app.app.inject({
+        method: "POST",
+        url: `/v1/admin/users/amy/${action}`,
+        headers: app.admin,
+        payload: {},
+      });
+    const granted = await grant("g1");
+    expect(granted.statusCode, granted.body).toBe(201);
+    expect((await status("block")).statusCode).toBe(200);
+    expect((await status("unblock")).statusCode).toBe(200);
+    // The entry names the grant's transfer, which the ledger numbered in the same transaction.
+    const audit = (
+      await app.app.inject({ method: "GET", url: "/v1/admin/audit?limit=3", headers: app.admin })
+    ).json() as {
+      data: { action: string; target: string; after: unknown }[];
+    };
+    expect(audit.data.map((e) => e.action)).toEqual(["user.unblock", "user.block", "user.bonus"]);
+    const { transferId } = granted.json() as { transferId: string };
+    expect(audit.data[2]).toMatchObject({
+      target: "amy",
+      after: { userId: "amy", coins: "50", reason: "welcome", transferId },
+    });
+
+    await refuseAuditWrites(store);
+    const transfers = await count(store, "transfers");
+    expect((await grant("g2")).statusCode).toBe(500);
+    expect((await status("block")).statusCode).toBe(500);
+    expect(await count(store, "transfers")).toBe(transfers);
+    const amy = await app.app.inject({ method: "GET", url: "/v1/users/amy", headers: app.admin });
+    expect(amy.json()).toMatchObject({ status: "active" });
+    // A retry once the audit log is back grants the coins once, with its entry.
+    await store.execute([
+      { sql: `DROP TRIGGER no_audit${store.dialect === "postgres" ? " ON audit_log" : ""}`, params: [] },
+    ]);
+    expect((await grant("g2")).statusCode).toBe(201);
+    expect(await count(store, "transfers")).toBe(transfers + 1n);
+    expect(await count(store, "audit_log", "action = 'user.bonus'")).toBe(2n);
+  });
+
   it("audits every admin action, newest first, with who, what, before and after", async () => {
     t = await openTestApp();
     const { id } = (await createKey(t, { name: "audited", scopes: ["server"] })).json() as { id: string };

@@ -164,7 +164,7 @@ describe("the economy against a reference model", () => {
               await t.users.put(id, { country: "GB", birthDate: "1990-01-01", displayName: id });
             }
             const { Bonuses } = await import("../src/economy/bonus.js");
-            const bonuses = new Bonuses(t.runtime.ledger, t.users, t.access, t.clock.now);
+            const bonuses = new Bonuses(t.runtime.ledger, t.users, t.clock.now);
 
             for (const op of ops) {
               const now = t.clock.now();

@@ -118,7 +118,7 @@ export async function composeApp(
       ttlMs: config.auth.userTokenTtlMs,
     });
     const webhooks = await openWebhooks({ runtime, access, clock: clock.now, logger });
-    const users = new Users(new SqlUserStore(runtime.store), access, clock.now, webhooks.endpoints);
+    const users = new Users(new SqlUserStore(runtime.store), clock.now, webhooks.endpoints);
     // Processes starting together on an empty database take turns to seed it, so that it gets one
     // first economy version and one first admin key, not one per process.
     const seeding = runtime.store.keyedLocks("startup");
@@ -234,7 +234,7 @@ export async function composeApp(
     cashoutRoutes(app, payouts.cashouts, inFlight);
     payoutFileRoutesOf(app, { runtime, sealer, cashouts: payouts.cashouts, access, clock: clock.now });
     purchaseRoutes(app, purchases, inFlight, config.testMode);
-    bonusRoutes(app, new Bonuses(runtime.ledger, users, access, clock.now), inFlight, config.money.amountMax);
+    bonusRoutes(app, new Bonuses(runtime.ledger, users, clock.now), inFlight, config.money.amountMax);
     giftRoutes(app, gifts, inFlight, new SenderLimits(limits, config.rateLimit));
     transactionRoutes(app, new SqlActivityStore(runtime.store), users);
     reportRoutes(app, new SqlReportStore(runtime.store), catalog, clock.now);

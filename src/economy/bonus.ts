@@ -1,7 +1,7 @@
-import type { Access } from "../access/access.js";
+import { auditEffect } from "../access/audit-effect.js";
 import { invariant } from "../errors.js";
 import type { Ledger } from "../ledger/ledger.js";
-import type { JsonObject } from "../ledger/types.js";
+import type { JsonObject, TransferRecord } from "../ledger/types.js";
 import { platformAccounts, userAccounts } from "./accounts.js";
 import { activityEffect } from "./history/activity.js";
 import type { Idempotent } from "./purchases/purchases.js";
@@ -20,7 +20,6 @@ export class Bonuses {
   constructor(
     private readonly ledger: Ledger,
     private readonly users: Users,
-    private readonly access: Access,
     private readonly clock: () => number,
   ) {}
 
@@ -58,18 +57,31 @@ export class Bonuses {
           ref: null,
         }),
       ],
+      // The admin's audit entry is written with the grant, in its transaction: coins are never
+      // granted without a record of who granted them. It names the transfer, whose id the batch assigns.
+      effectsOf: ([made]) => [
+        auditEffect({
+          actor,
+          action: "user.bonus",
+          target: userId,
+          before: null,
+          after: grantOf(userId, reason, made!) as unknown as JsonObject,
+          at: made!.createdAt,
+        }),
+      ],
     });
     const transfer = result.transfers[0];
     invariant(transfer !== undefined, "a bonus is one transfer");
-    const grant: BonusGrant = {
-      userId,
-      coins: transfer.amount.toString(),
-      reason,
-      transferId: `tr_${transfer.id}`,
-      createdAt: transfer.createdAt,
-    };
-    if (!result.replayed)
-      await this.access.audit(actor, "user.bonus", userId, null, grant as unknown as JsonObject);
-    return { grant, replayed: result.replayed };
+    return { grant: grantOf(userId, reason, transfer), replayed: result.replayed };
   }
+}
+
+function grantOf(userId: string, reason: string | null, transfer: TransferRecord): BonusGrant {
+  return {
+    userId,
+    coins: transfer.amount.toString(),
+    reason,
+    transferId: `tr_${transfer.id}`,
+    createdAt: transfer.createdAt,
+  };
 }

@@ -1,5 +1,4 @@
 import { describe, expect, it } from "vitest";
-import type { Access } from "../../access/access.js";
 import type { User } from "./user.js";
 import type { UserStore } from "./user-store.js";
 import { Users } from "./users.js";
@@ -47,7 +46,7 @@ function slowStore() {
 describe("the users cache", () => {
   it("reads a burst of requests for one user once", async () => {
     const s = slowStore();
-    const users = new Users(s.store, {} as Access, () => 0);
+    const users = new Users(s.store, () => 0);
     const all = Promise.all([users.find("u1"), users.find("u1"), users.find("u1")]);
     s.release();
     await all;
@@ -56,7 +55,7 @@ describe("the users cache", () => {
 
   it("never keeps what a read saw before a change that ended before it", async () => {
     const s = slowStore();
-    const users = new Users(s.store, {} as Access, () => 0);
+    const users = new Users(s.store, () => 0);
     const stale = users.find("u1"); // reads "active", then waits
     await s.store.setStatus("u1", "blocked", null, 1);
     users.forget("u1");

@@ -1,4 +1,4 @@
-import type { Access } from "../../access/access.js";
+import { auditEffect } from "../../access/audit-effect.js";
 import { GiftstreamError } from "../../errors.js";
 import { userRestrictedEvent } from "../events/event-data.js";
 import { type EventFilter, outboxEffects } from "../events/events.js";
@@ -38,7 +38,6 @@ export class Users {
 
   constructor(
     private readonly store: UserStore,
-    private readonly access: Access,
     private readonly clock: () => number,
     /** Where a restriction is reported by webhook, if any endpoint wants it. */
     private readonly events?: EventFilter,
@@ -145,18 +144,20 @@ export class Users {
             build: () => userRestrictedEvent(after, `admin:${now}`, now),
           })
         : [];
-    this.forget(id);
-    await this.store.setStatus(id, status, reason, now, events);
-    this.forget(id);
-    await this.access.audit(
+    // The admin's audit entry is written with the change, in its transaction.
+    const audit = auditEffect({
       actor,
-      `user.${status === "active" ? "unblock" : status === "blocked" ? "block" : "restrict"}`,
-      id,
+      action: `user.${status === "active" ? "unblock" : status === "blocked" ? "block" : "restrict"}`,
+      target: id,
       // The status only: the audit log is kept for good, and a user's birth date (verified by
       // KYC once approved) is personal data it has no need of.
-      { status: before.status, statusReason: before.statusReason },
-      { status: after.status, statusReason: after.statusReason },
-    );
+      before: { status: before.status, statusReason: before.statusReason },
+      after: { status: after.status, statusReason: after.statusReason },
+      at: now,
+    });
+    this.forget(id);
+    await this.store.setStatus(id, status, reason, now, [...events, audit]);
+    this.forget(id);
     return after;
   }
 }
