@@ -3,6 +3,7 @@ import { pino } from "pino";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { openTestApp, type TestApp } from "./support/app.js";
 import { pdf, png } from "./support/documents.js";
+import { count, refuseAuditWrites } from "./support/sql.js";
 import { bearer, mintToken } from "./support/tokens.js";
 
 let t: TestApp | null = null;
@@ -429,6 +430,17 @@ describe("identity verification under concurrency", () => {
     expect(approvals).toHaveLength(1);
   });
 
+  it("writes a review with its audit entry: when the entry cannot be written, the review does not happen", async () => {
+    const app = await setup();
+    await submit(app, "alice");
+    await upload(app, "alice", png(), "image/png");
+    await refuseAuditWrites(app.runtime.store);
+    expect((await admin(app, "approve", "alice")).statusCode).toBe(500);
+    expect((await admin(app, "reject", "alice", { reason: "blurry" })).statusCode).toBe(500);
+    expect((await status(app, "alice")).json()).toMatchObject({ status: "pending" });
+    expect((await app.users.get("alice")).birthDateVerified).toBe(false);
+  });
+
   it("applies a reviewer's decision only to the revision they reviewed", async () => {
     const app = await setup();
     await submit(app, "alice");
@@ -497,15 +509,24 @@ describe("identity verification under concurrency", () => {
     const stale = await app.runtime.store.get("SELECT submission FROM kyc WHERE user_id = ?", ["alice"]);
     await submit(app, "alice", { ...submission, birthDate: "1990-12-31" });
     const { SqlKycStore } = await import("../src/store/sql/kyc-store.js");
+    const review = {
+      actor: "key_test",
+      action: "kyc.approve",
+      target: "alice",
+      before: null,
+      after: null,
+      at: 0,
+    };
     const store = new SqlKycStore(app.runtime.store);
     const expected = (stale as { submission: Buffer }).submission;
     const documentId = (await app.runtime.store.get("SELECT id FROM kyc_documents WHERE user_id = ?", [
       "alice",
     ]))!.id as string;
     expect(
-      await store.approve("alice", expected, documentId, "1994-07-09", "key_test", app.clock.now()),
+      await store.approve("alice", expected, documentId, "1994-07-09", "key_test", app.clock.now(), review),
     ).toBe(false);
-    expect(await store.reject("alice", expected, "stale", "key_test", app.clock.now())).toBe(false);
+    expect(await store.reject("alice", expected, "stale", "key_test", app.clock.now(), review)).toBe(false);
+    expect(await count(app.runtime.store, "audit_log", "target = 'alice' AND action LIKE 'kyc.%'")).toBe(0n);
     expect((await status(app, "alice")).json()).toMatchObject({ status: "pending" });
     expect((await app.users.get("alice")).birthDateVerified).toBe(false);
   });

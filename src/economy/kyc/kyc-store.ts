@@ -1,3 +1,4 @@
+import type { AuditEntry } from "../../access/access-store.js";
 import type { KycQueueCursor, KycQueueEntry, KycRecord } from "./kyc-record.js";
 
 /** Storage for verifications. Each state change is one conditional write, so races settle in the store. */
@@ -9,7 +10,8 @@ export interface KycStore {
    * `pending → verified`, and in the same transaction the user's birth date becomes `birthDate`,
    * marked verified. `expected` is the sealed submission the caller read, and `documentId` the
    * document they reviewed: false, changing nothing, when the verification is no longer pending,
-   * was resubmitted since, or its document was replaced since.
+   * was resubmitted since, or its document was replaced since. `audit` is written in the same
+   * transaction, only when the review took place.
    */
   approve(
     userId: string,
@@ -18,9 +20,17 @@ export interface KycStore {
     birthDate: string,
     actor: string,
     at: number,
+    audit: AuditEntry,
   ): Promise<boolean>;
   /** `pending → rejected` with the reviewer's reason; false, changing nothing, as for `approve`. */
-  reject(userId: string, expected: Uint8Array, reason: string, actor: string, at: number): Promise<boolean>;
+  reject(
+    userId: string,
+    expected: Uint8Array,
+    reason: string,
+    actor: string,
+    at: number,
+    audit: AuditEntry,
+  ): Promise<boolean>;
   /** Oldest submission first. */
   list(status: KycRecord["status"], after: KycQueueCursor | null, limit: number): Promise<KycQueueEntry[]>;
 }

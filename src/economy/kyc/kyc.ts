@@ -189,18 +189,27 @@ export class Kyc {
     checkRevision(revision, record, documentInfo);
     const { birthDate } = this.open(record);
     // The document reviewed, by id: one uploaded meanwhile is not approved unseen.
+    const at = this.o.clock();
+    // The audit entry is written with the review, in its transaction, only if it took place.
     const approved = await this.o.store.approve(
       userId,
       record.submission,
       documentInfo.id,
       birthDate,
       actor,
-      this.o.clock(),
+      at,
+      {
+        actor,
+        action: "kyc.approve",
+        target: userId,
+        before: { status: "pending" },
+        after: { status: "verified" },
+        at,
+      },
     );
     // The user row changed inside the store's transaction: drop the cached copy either way.
     this.o.users.forget(userId);
     if (!approved) throw notPending("changed while it was being approved");
-    await this.o.access.audit(actor, "kyc.approve", userId, { status: "pending" }, { status: "verified" });
     return this.view(userId);
   }
 
@@ -217,16 +226,18 @@ export class Kyc {
   ): Promise<MaskedKyc> {
     const record = await this.pending(userId);
     checkRevision(revision, record, await this.o.documents.info(userId));
-    if (!(await this.o.store.reject(userId, record.submission, reason, actor, this.o.clock()))) {
+    const at = this.o.clock();
+    const audit = {
+      actor,
+      action: "kyc.reject",
+      target: userId,
+      before: { status: "pending" },
+      after: { status: "rejected", reason },
+      at,
+    };
+    if (!(await this.o.store.reject(userId, record.submission, reason, actor, at, audit))) {
       throw notPending("changed while it was being rejected");
     }
-    await this.o.access.audit(
-      actor,
-      "kyc.reject",
-      userId,
-      { status: "pending" },
-      { status: "rejected", reason },
-    );
     return this.view(userId);
   }
 

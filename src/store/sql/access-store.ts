@@ -1,6 +1,7 @@
 import type { AccessStore, AuditEntry } from "../../access/access-store.js";
 import type { ApiKey, Scope } from "../../access/api-keys.js";
 import { int64Max } from "../../ledger/int64.js";
+import { auditParams, auditSql } from "./audit-sql.js";
 import type { Row, SqlDb } from "./sql-db.js";
 
 const sql = {
@@ -16,16 +17,10 @@ const sql = {
   revoke: `UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL AND (
              scopes NOT LIKE '%"admin"%' OR
              (SELECT COUNT(*) FROM api_keys WHERE revoked_at IS NULL AND scopes LIKE '%"admin"%') > 1)`,
-  appendAudit: "INSERT INTO audit_log (actor, action, target, before, after, at) VALUES (?, ?, ?, ?, ?, ?)",
-  /** The audit entry of a revocation, written only when the revocation before it changed its row. */
-  auditRevokedSqlite:
-    "INSERT INTO audit_log (actor, action, target, before, after, at) SELECT ?, ?, ?, ?, ?, ? WHERE changes() = 1",
 };
 
-/** PostgreSQL has no changes(): the revocation and its audit entry are one statement. */
-const revokeAuditedPostgres = `WITH revoked AS (${sql.revoke} RETURNING id)
-  INSERT INTO audit_log (actor, action, target, before, after, at)
-  SELECT ?::text, ?::text, ?::text, ?::text, ?::text, ?::bigint FROM revoked`;
+/** PostgreSQL: the revocation and its audit entry in one statement (audit-sql.ts). */
+const revokeAuditedPostgres = `WITH revoked AS (${sql.revoke} RETURNING id) ${auditSql.fromPostgres("revoked")}`;
 
 /** Operator keys and the audit log; writes go through the store's control-plane writes. */
 export class SqlAccessStore implements AccessStore {
@@ -51,7 +46,7 @@ export class SqlAccessStore implements AccessStore {
         sql: sql.insertKey,
         params: [key.id, key.name, JSON.stringify(key.scopes), hash, key.prefix, BigInt(key.createdAt)],
       },
-      { sql: sql.appendAudit, params: auditParams(audit) },
+      { sql: auditSql.insert, params: auditParams(audit) },
     ]);
   }
 
@@ -71,7 +66,7 @@ export class SqlAccessStore implements AccessStore {
         ? [{ sql: revokeAuditedPostgres, params: [...revoke, ...audit] }]
         : [
             { sql: sql.revoke, params: revoke },
-            { sql: sql.auditRevokedSqlite, params: audit },
+            { sql: auditSql.ifChangedSqlite, params: audit },
           ],
     );
     if (changed > 0) return "revoked";
@@ -84,7 +79,7 @@ export class SqlAccessStore implements AccessStore {
   }
 
   async appendAudit(entry: AuditEntry): Promise<void> {
-    await this.db.execute([{ sql: sql.appendAudit, params: auditParams(entry) }]);
+    await this.db.execute([{ sql: auditSql.insert, params: auditParams(entry) }]);
   }
 
   async listAudit(beforeId: bigint | null, limit: number): Promise<(AuditEntry & { id: bigint })[]> {
@@ -110,15 +105,4 @@ function toKey(row: Row): ApiKey {
     createdAt: Number(row.created_at),
     revokedAt: row.revoked_at === null ? null : Number(row.revoked_at),
   };
-}
-
-function auditParams(entry: AuditEntry): unknown[] {
-  return [
-    entry.actor,
-    entry.action,
-    entry.target,
-    entry.before === undefined ? null : JSON.stringify(entry.before),
-    entry.after === undefined ? null : JSON.stringify(entry.after),
-    BigInt(entry.at),
-  ];
 }

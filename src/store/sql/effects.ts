@@ -1,6 +1,7 @@
 import { invariant } from "../../errors.js";
 import { freshJson, type JsonTexts } from "../../ledger/json-texts.js";
 import type { JsonObject, StoreEffect } from "../../ledger/types.js";
+import { auditSql } from "./audit-sql.js";
 import { outboxStatements } from "./outbox.js";
 import type { SqlDialect, Statement } from "./sql-db.js";
 
@@ -141,7 +142,7 @@ const writers: Record<string, (data: JsonObject, dialect: SqlDialect, texts: Jso
   /** An admin action recorded with the change it made (src/access/audit-effect.ts). */
   "audit.record": (d) => [
     {
-      sql: "INSERT INTO audit_log (actor, action, target, before, after, at) VALUES (?, ?, ?, ?, ?, ?)",
+      sql: auditSql.insert,
       params: [
         str(d, "actor"),
         str(d, "action"),

@@ -1,5 +1,7 @@
+import type { AuditEntry } from "../../access/access-store.js";
 import type { KycQueueCursor, KycQueueEntry, KycRecord } from "../../economy/kyc/kyc-record.js";
 import type { KycStore } from "../../economy/kyc/kyc-store.js";
+import { auditParams, auditSql } from "./audit-sql.js";
 import type { Row, SqlDb } from "./sql-db.js";
 
 const queue = `SELECT k.user_id, k.status, k.submitted_at, k.reviewed_at, k.rejection_reason,
@@ -9,6 +11,9 @@ const queue = `SELECT k.user_id, k.status, k.submitted_at, k.reviewed_at, k.reje
 const verify = `UPDATE kyc SET status = 'verified', rejection_reason = NULL, reviewed_at = ?, reviewed_by = ?, updated_at = ?
   WHERE user_id = ? AND status = 'pending' AND submission = ?
     AND EXISTS (SELECT 1 FROM kyc_documents AS d WHERE d.user_id = kyc.user_id AND d.id = ?)`;
+
+const reject = `UPDATE kyc SET status = 'rejected', rejection_reason = ?, reviewed_at = ?, reviewed_by = ?, updated_at = ?
+  WHERE user_id = ? AND status = 'pending' AND submission = ?`;
 
 const sql = {
   byUser: "SELECT * FROM kyc WHERE user_id = ?",
@@ -26,11 +31,13 @@ const sql = {
     "UPDATE users SET birth_date = ?, birth_date_verified = 1, updated_at = ? WHERE id = ? AND changes() = 1",
   // PostgreSQL has no `changes()`: one statement, whose users update reads only the kyc row the
   // update before it returned, so it happens exactly when this submission was verified.
-  verifyPostgres: `WITH verified AS (${verify} RETURNING user_id)
-    UPDATE users SET birth_date = ?, birth_date_verified = 1, updated_at = ?
-    WHERE id IN (SELECT user_id FROM verified)`,
-  reject: `UPDATE kyc SET status = 'rejected', rejection_reason = ?, reviewed_at = ?, reviewed_by = ?, updated_at = ?
-     WHERE user_id = ? AND status = 'pending' AND submission = ?`,
+  // Its audit entry is written from the users row it updated: exactly when the review took place.
+  verifyPostgres: `WITH verified AS (${verify} RETURNING user_id),
+    born AS (UPDATE users SET birth_date = ?, birth_date_verified = 1, updated_at = ?
+      WHERE id IN (SELECT user_id FROM verified) RETURNING id)
+    ${auditSql.fromPostgres("born")}`,
+  reject,
+  rejectPostgres: `WITH rejected AS (${reject} RETURNING user_id) ${auditSql.fromPostgres("rejected")}`,
 };
 
 /**
@@ -60,20 +67,22 @@ export class SqlKycStore implements KycStore {
     birthDate: string,
     actor: string,
     at: number,
+    audit: AuditEntry,
   ): Promise<boolean> {
     const verifyParams = [BigInt(at), actor, BigInt(at), userId, expected, documentId];
     if (this.db.dialect === "postgres") {
-      // One statement: it counts the users row only.
+      // One statement: it counts the audit entry, written when the users row was updated.
       const changed = await this.db.execute([
-        { sql: sql.verifyPostgres, params: [...verifyParams, birthDate, BigInt(at)] },
+        { sql: sql.verifyPostgres, params: [...verifyParams, birthDate, BigInt(at), ...auditParams(audit)] },
       ]);
       return changed === 1;
     }
     const changed = await this.db.execute([
       { sql: sql.verify, params: verifyParams },
       { sql: sql.verifyBirthDateSqlite, params: [birthDate, BigInt(at), userId] },
+      { sql: auditSql.ifChangedSqlite, params: auditParams(audit) },
     ]);
-    return changed === 2;
+    return changed === 3;
   }
 
   async reject(
@@ -82,11 +91,20 @@ export class SqlKycStore implements KycStore {
     reason: string,
     actor: string,
     at: number,
+    audit: AuditEntry,
   ): Promise<boolean> {
+    const rejectParams = [reason, BigInt(at), actor, BigInt(at), userId, expected];
+    if (this.db.dialect === "postgres") {
+      const changed = await this.db.execute([
+        { sql: sql.rejectPostgres, params: [...rejectParams, ...auditParams(audit)] },
+      ]);
+      return changed === 1;
+    }
     const changed = await this.db.execute([
-      { sql: sql.reject, params: [reason, BigInt(at), actor, BigInt(at), userId, expected] },
+      { sql: sql.reject, params: rejectParams },
+      { sql: auditSql.ifChangedSqlite, params: auditParams(audit) },
     ]);
-    return changed === 1;
+    return changed === 2;
   }
 
   async list(

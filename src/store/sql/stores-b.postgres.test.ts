@@ -202,18 +202,37 @@ describe.skipIf(!available)("the cash-out, identity, payout and webhook stores o
       "u2",
     ]);
 
-    // A review of a submission, or a document, that is not the one stored changes nothing.
-    expect(await kyc.approve("u1", two, "doc_2", "1990-05-05", "admin", 300)).toBe(false);
-    expect(await kyc.approve("u1", one, "doc_1", "1990-05-05", "admin", 300)).toBe(false);
-    expect(await kyc.reject("u1", two, "blurry", "admin", 300)).toBe(false);
-    expect(await kyc.approve("u1", one, "doc_2", "1990-05-05", "admin", 300)).toBe(true);
+    const reviewed = (action: string, target: string, at: number) => ({
+      actor: "admin",
+      action,
+      target,
+      before: { status: "pending" },
+      after: { review: at },
+      at,
+    });
+    // A review of a submission, or a document, that is not the one stored changes nothing, and
+    // is not audited.
+    expect(
+      await kyc.approve("u1", two, "doc_2", "1990-05-05", "admin", 300, reviewed("kyc.approve", "u1", 300)),
+    ).toBe(false);
+    expect(
+      await kyc.approve("u1", one, "doc_1", "1990-05-05", "admin", 300, reviewed("kyc.approve", "u1", 300)),
+    ).toBe(false);
+    expect(await kyc.reject("u1", two, "blurry", "admin", 300, reviewed("kyc.reject", "u1", 300))).toBe(
+      false,
+    );
+    expect(
+      await kyc.approve("u1", one, "doc_2", "1990-05-05", "admin", 300, reviewed("kyc.approve", "u1", 300)),
+    ).toBe(true);
     expect(await kyc.get("u1")).toMatchObject({ status: "verified", reviewedAt: 300, reviewedBy: "admin" });
     const user = await db.get("SELECT birth_date, birth_date_verified, updated_at FROM users WHERE id = ?", [
       "u1",
     ]);
     expect(user).toEqual({ birth_date: "1990-05-05", birth_date_verified: 1n, updated_at: 300n });
     // Verified stays verified: neither a second approval nor a resubmission.
-    expect(await kyc.approve("u1", one, "doc_2", "1991-01-01", "admin", 400)).toBe(false);
+    expect(
+      await kyc.approve("u1", one, "doc_2", "1991-01-01", "admin", 400, reviewed("kyc.approve", "u1", 400)),
+    ).toBe(false);
     expect(await kyc.submit("u1", two, 400)).toBe(false);
     // Nor a new document: the verified one is final, even for a write that passed an earlier check.
     expect(await documents.put({ ...info, id: "doc_3", content: replaced, uploadedAt: 400 })).toBe(false);
@@ -222,7 +241,7 @@ describe.skipIf(!available)("the cash-out, identity, payout and webhook stores o
       "1990-05-05",
     );
 
-    expect(await kyc.reject("u2", one, "blurry", "admin", 500)).toBe(true);
+    expect(await kyc.reject("u2", one, "blurry", "admin", 500, reviewed("kyc.reject", "u2", 500))).toBe(true);
     expect(await kyc.get("u2")).toMatchObject({
       status: "rejected",
       rejectionReason: "blurry",
@@ -230,6 +249,12 @@ describe.skipIf(!available)("the cash-out, identity, payout and webhook stores o
     });
     expect((await kyc.list("rejected", null, 10)).map((e) => e.userId)).toEqual(["u2"]);
     expect(await kyc.submit("u2", two, 600)).toBe(true);
+    // Only the two reviews that took place are in the audit log, each written with its review.
+    const audit = await db.all("SELECT action, target, at FROM audit_log ORDER BY id");
+    expect(audit).toEqual([
+      { action: "kyc.approve", target: "u1", at: 300n },
+      { action: "kyc.reject", target: "u2", at: 500n },
+    ]);
     expect(await kyc.get("u2")).toMatchObject({ status: "pending", rejectionReason: null, reviewedAt: null });
   });
 

@@ -1,0 +1,34 @@
+import type { AuditEntry } from "../../access/access-store.js";
+
+const insertInto = "INSERT INTO audit_log (actor, action, target, before, after, at)";
+
+/**
+ * How an audit entry is written beside the change it records, in the change's transaction. A
+ * conditional change (a key revoked unless it is the last admin key, a KYC review of the
+ * submission the reviewer saw) is audited only when it took place: on SQLite by the statement
+ * after it, through `changes()`; on PostgreSQL, which has no `changes()`, by one statement whose
+ * insert reads the rows the change returned.
+ */
+export const auditSql = {
+  insert: `${insertInto} VALUES (?, ?, ?, ?, ?, ?)`,
+  /** SQLite: written only when the statement just before changed exactly one row. */
+  ifChangedSqlite: `${insertInto} SELECT ?, ?, ?, ?, ?, ? WHERE changes() = 1`,
+  /**
+   * PostgreSQL: `WITH … ${cte} AS (… RETURNING …)` before it; one entry per row `cte` returned.
+   * The parameters are typed: a SELECT list does not take its types from the INSERT's columns.
+   */
+  fromPostgres: (cte: string) =>
+    `${insertInto} SELECT ?::text, ?::text, ?::text, ?::text, ?::text, ?::bigint FROM ${cte}`,
+};
+
+/** An entry's parameters, in the column order of `auditSql`; before and after as JSON text. */
+export function auditParams(entry: AuditEntry): unknown[] {
+  return [
+    entry.actor,
+    entry.action,
+    entry.target,
+    entry.before === undefined ? null : JSON.stringify(entry.before),
+    entry.after === undefined ? null : JSON.stringify(entry.after),
+    BigInt(entry.at),
+  ];
+}
