@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { openStore } from "../src/cli/runtime.js";
 import { outboxEffect, outboxEvent } from "../src/economy/events/events.js";
 import { openTestApp, type TestApp } from "./support/app.js";
+import { refuseAuditWrites } from "./support/sql.js";
 import { eventually, WebhookReceiver } from "./support/webhook-receiver.js";
 
 let t: TestApp | null = null;
@@ -135,6 +136,22 @@ async function snapshot(app: TestApp) {
 }
 
 describe("webhook endpoints", () => {
+  it("creates and deletes an endpoint with its audit entry, or not at all", async () => {
+    const app = await setup();
+    const r = await receiver();
+    const kept = await connect(app, r);
+    await refuseAuditWrites(app.runtime.store);
+    expect((await createEndpoint(app, { url: r.url, events: ["*"] })).statusCode).toBe(500);
+    const deleted = await app.app.inject({
+      method: "DELETE",
+      url: `/v1/webhook-endpoints/${kept}`,
+      headers: app.admin,
+    });
+    expect(deleted.statusCode).toBe(500);
+    const list = await app.app.inject({ method: "GET", url: "/v1/webhook-endpoints", headers: app.admin });
+    expect((list.json() as { data: { id: string }[] }).data.map((e) => e.id)).toEqual([kept]);
+  });
+
   it("creates an endpoint with its secret shown once, lists and reads it masked, deletes it; all audited", async () => {
     const app = await setup();
     const res = await createEndpoint(app, {

@@ -92,7 +92,15 @@ export class WebhookEndpoints implements EventFilter {
     this.subscribe(events);
     let inserted: boolean;
     try {
-      inserted = await this.o.store.insertEndpoint(endpoint, secret, this.o.endpointsMax);
+      // The audit entry is written with the endpoint, in its transaction.
+      inserted = await this.o.store.insertEndpoint(endpoint, secret, this.o.endpointsMax, {
+        actor,
+        action: "webhook_endpoint.create",
+        target: endpoint.id,
+        before: null,
+        after: endpoint,
+        at: endpoint.createdAt,
+      });
     } finally {
       await this.refresh();
     }
@@ -103,7 +111,6 @@ export class WebhookEndpoints implements EventFilter {
       );
     }
     this.onChanged?.();
-    await this.o.access.audit(actor, "webhook_endpoint.create", endpoint.id, null, endpoint);
     return { endpoint, secret };
   }
 
@@ -120,12 +127,18 @@ export class WebhookEndpoints implements EventFilter {
   async delete(id: string, actor: string): Promise<WebhookEndpoint> {
     const before = await this.get(id);
     const at = this.o.clock();
-    const deleted = await this.o.store.deleteEndpoint(id, at);
+    const after = { ...before, deletedAt: at };
+    const deleted = await this.o.store.deleteEndpoint(id, at, {
+      actor,
+      action: "webhook_endpoint.delete",
+      target: id,
+      before,
+      after,
+      at,
+    });
     await this.refresh();
     if (!deleted) throw new GiftstreamError("not_found", `no webhook endpoint ${id}`);
-    const after = { ...before, deletedAt: at };
     this.onChanged?.();
-    await this.o.access.audit(actor, "webhook_endpoint.delete", id, before, after);
     return after;
   }
 

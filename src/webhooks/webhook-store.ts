@@ -1,3 +1,4 @@
+import type { AuditEntry } from "../access/access-store.js";
 import type { EventType } from "../economy/events/events.js";
 
 export interface WebhookEndpoint {
@@ -63,13 +64,24 @@ export interface AttemptOutcome {
 
 /** Storage for endpoints, the outbox and the delivery log. */
 export interface WebhookStore {
-  /** Inserts unless `endpointsMax` live endpoints exist already; returns whether it did. */
-  insertEndpoint(endpoint: WebhookEndpoint, secret: string, endpointsMax: number): Promise<boolean>;
+  /**
+   * Inserts unless `endpointsMax` live endpoints exist already; returns whether it did. `audit` is
+   * written in the same transaction, only when it did.
+   */
+  insertEndpoint(
+    endpoint: WebhookEndpoint,
+    secret: string,
+    endpointsMax: number,
+    audit: AuditEntry,
+  ): Promise<boolean>;
   listEndpoints(): Promise<WebhookEndpoint[]>;
   /** A live endpoint. */
   getEndpoint(id: string): Promise<WebhookEndpoint | undefined>;
-  /** Deletes a live endpoint and cancels its pending deliveries; returns whether it did. */
-  deleteEndpoint(id: string, at: number): Promise<boolean>;
+  /**
+   * Deletes a live endpoint and cancels its pending deliveries; returns whether it did. `audit` is
+   * written in the same transaction, only when it did.
+   */
+  deleteEndpoint(id: string, at: number, audit: AuditEntry): Promise<boolean>;
   /** Newest first, ids below `beforeId`. */
   listDeliveries(endpointId: string, beforeId: bigint | null, limit: number): Promise<Delivery[]>;
   getDelivery(endpointId: string, deliveryId: bigint): Promise<Delivery | undefined>;

@@ -63,6 +63,16 @@ function cashout(over: Partial<Cashout> & Pick<Cashout, "id">): Cashout {
   };
 }
 
+/** An audit entry for a store call; which calls wrote one is what the tests check. */
+const audited = (action: string, target: string) => ({
+  actor: "t",
+  action,
+  target,
+  before: null,
+  after: null,
+  at: 0,
+});
+
 describe.skipIf(!available)("the cash-out, identity, payout and webhook stores on PostgreSQL", () => {
   beforeEach(async () => {
     const created = await createTestSchema();
@@ -427,7 +437,12 @@ describe.skipIf(!available)("the cash-out, identity, payout and webhook stores o
     });
     const results = await Promise.all(
       Array.from({ length: 8 }, (_, i) =>
-        (i % 2 === 0 ? store : elsewhere).insertEndpoint(endpoint(`we_${i}`, i), "whsec_0123456789", 3),
+        (i % 2 === 0 ? store : elsewhere).insertEndpoint(
+          endpoint(`we_${i}`, i),
+          "whsec_0123456789",
+          3,
+          audited("create", `we_${i}`),
+        ),
       ),
     );
     expect(results.filter(Boolean)).toHaveLength(3);
@@ -440,11 +455,25 @@ describe.skipIf(!available)("the cash-out, identity, payout and webhook stores o
     expect(subscribed.map((r) => r.endpoint_id)).toEqual(live.map((e) => e.id).sort());
     const id = live[0]!.id;
     expect(await store.getEndpoint(id)).toEqual(live[0]);
-    expect(await store.deleteEndpoint(id, 100)).toBe(true);
-    expect(await store.deleteEndpoint(id, 101)).toBe(false);
+    expect(await store.deleteEndpoint(id, 100, audited("delete", String(id)))).toBe(true);
+    expect(await store.deleteEndpoint(id, 101, audited("delete", String(id)))).toBe(false);
     expect(await store.getEndpoint(id)).toBeUndefined();
-    expect(await store.insertEndpoint(endpoint("we_new", 200), "whsec_0123456789", 3)).toBe(true);
-    expect(await store.insertEndpoint(endpoint("we_over", 201), "whsec_0123456789", 3)).toBe(false);
+    expect(
+      await store.insertEndpoint(endpoint("we_new", 200), "whsec_0123456789", 3, audited("create", "we_new")),
+    ).toBe(true);
+    expect(
+      await store.insertEndpoint(
+        endpoint("we_over", 201),
+        "whsec_0123456789",
+        3,
+        audited("create", "we_over"),
+      ),
+    ).toBe(false);
+    // Only what took place is audited, each entry in its change's transaction: four endpoints
+    // created, one deleted (not the second delete, nor the inserts over the limit).
+    const entries = await db.all("SELECT action, target FROM audit_log ORDER BY id");
+    expect(entries.filter((e) => e.action === "create")).toHaveLength(4);
+    expect(entries.filter((e) => e.action === "delete")).toEqual([{ action: "delete", target: id }]);
   });
 
   it("delivers webhooks: claims due deliveries once across processes, logs attempts, requeues, purges", async () => {
@@ -459,7 +488,7 @@ describe.skipIf(!available)("the cash-out, identity, payout and webhook stores o
       createdAt: 1,
       deletedAt: null,
     };
-    expect(await store.insertEndpoint(hook, "whsec_0123456789", 10)).toBe(true);
+    expect(await store.insertEndpoint(hook, "whsec_0123456789", 10, audited("create", "we_1"))).toBe(true);
 
     // 60 gifts, each its own resource, plus a second event of the first gift's resource.
     const events = Array.from({ length: 60 }, (_, i) =>
@@ -567,7 +596,7 @@ describe.skipIf(!available)("the cash-out, identity, payout and webhook stores o
         params: [earlier.eventId],
       },
     ]);
-    expect(await store.deleteEndpoint("we_1", at + 2)).toBe(true);
+    expect(await store.deleteEndpoint("we_1", at + 2, audited("delete", "we_1"))).toBe(true);
     expect(await store.listDue(at + 100 * deliveryLeaseMs, 100)).toEqual([]);
     expect(await store.purge(0, 10)).toBe(1);
     expect((await db.all("SELECT status FROM webhook_deliveries ORDER BY id")).map((r) => r.status)).toEqual([

@@ -28,6 +28,7 @@ describe("webhook deliveries on SQLite", () => {
       },
       "whsec_0123456789",
       10,
+      { actor: "t", action: "webhook_endpoint.create", target: "we_1", before: null, after: null, at: 1 },
     );
     const fanOut = (n: number, at: number) =>
       db.execute(

@@ -1,3 +1,4 @@
+import type { AuditEntry } from "../../access/access-store.js";
 import type { EventType } from "../../economy/events/events.js";
 import { int64Max } from "../../ledger/int64.js";
 import type {
@@ -9,6 +10,7 @@ import type {
   WebhookEndpoint,
   WebhookStore,
 } from "../../webhooks/webhook-store.js";
+import { auditParams, auditSql } from "./audit-sql.js";
 import type { Row, SqlDb } from "./sql-db.js";
 
 const deliveryColumns = `d.id, d.endpoint_id, d.status, d.attempts, d.next_attempt_at, d.created_at,
@@ -130,7 +132,12 @@ export class SqlWebhookStore implements WebhookStore {
     private readonly leaseMs = deliveryLeaseMs,
   ) {}
 
-  async insertEndpoint(endpoint: WebhookEndpoint, secret: string, endpointsMax: number): Promise<boolean> {
+  async insertEndpoint(
+    endpoint: WebhookEndpoint,
+    secret: string,
+    endpointsMax: number,
+    audit: AuditEntry,
+  ): Promise<boolean> {
     // Concurrent creations must not pass the limit. On SQLite the count and the insert are one
     // statement on the single writer. On PostgreSQL, under read committed, two such statements
     // could each count before the other's insert commits: the table lock before it serialises
@@ -147,9 +154,19 @@ export class SqlWebhookStore implements WebhookStore {
         BigInt(endpointsMax),
       ],
     };
+    // The audit entry follows the insert in its transaction, written only if the insert was (audit-sql.ts).
+    const audited =
+      this.db.dialect === "postgres"
+        ? [
+            { sql: sql.lockEndpointsPostgres, params: [] },
+            {
+              sql: `WITH inserted AS (${sql.insertEndpoint} RETURNING id) ${auditSql.fromPostgres("inserted")}`,
+              params: [...insert.params, ...auditParams(audit)],
+            },
+          ]
+        : [insert, { sql: auditSql.ifChangedSqlite, params: auditParams(audit) }];
     const changed = await this.db.execute([
-      ...(this.db.dialect === "postgres" ? [{ sql: sql.lockEndpointsPostgres, params: [] }] : []),
-      insert,
+      ...audited,
       ...endpoint.events.map((type) => ({ sql: sql.subscribe, params: [type, endpoint.id] })),
     ]);
     return changed > 0;
@@ -164,9 +181,21 @@ export class SqlWebhookStore implements WebhookStore {
     return row ? toEndpoint(row) : undefined;
   }
 
-  async deleteEndpoint(id: string, at: number): Promise<boolean> {
+  async deleteEndpoint(id: string, at: number, audit: AuditEntry): Promise<boolean> {
+    const remove = [BigInt(at), id];
     const changed = await this.db.execute([
-      { sql: sql.deleteEndpoint, params: [BigInt(at), id] },
+      // The audit entry with the delete, written only if it deleted (audit-sql.ts).
+      ...(this.db.dialect === "postgres"
+        ? [
+            {
+              sql: `WITH deleted AS (${sql.deleteEndpoint} RETURNING id) ${auditSql.fromPostgres("deleted")}`,
+              params: [...remove, ...auditParams(audit)],
+            },
+          ]
+        : [
+            { sql: sql.deleteEndpoint, params: remove },
+            { sql: auditSql.ifChangedSqlite, params: auditParams(audit) },
+          ]),
       { sql: sql.unsubscribe, params: [id] },
       ...(this.db.dialect === "postgres" ? [{ sql: sql.lockPendingPostgres, params: [id] }] : []),
       { sql: sql.cancelPending, params: [id] },
