@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { ConfigError, loadConfig } from "../src/config/index.js";
 import { openTestApp, type TestApp } from "./support/app.js";
+import { count, refuseAuditWrites } from "./support/sql.js";
 
 let t: TestApp | null = null;
 afterEach(async () => {
@@ -143,6 +144,25 @@ describe("economy", () => {
     expect(economy.scheduled).toEqual([]);
   });
 
+  it("schedules a version with its audit entry, or not at all", async () => {
+    t = await openTestApp();
+    const schedule = () =>
+      t!.app.inject({
+        method: "POST",
+        url: "/v1/admin/economy/versions",
+        headers: t!.admin,
+        payload: { effectiveAt: "2099-01-01T00:00:00.000Z", override: { commissionRate: "0.4" } },
+      });
+    const versions = await count(t.runtime.store, "economy_versions");
+    await refuseAuditWrites(t.runtime.store);
+    expect((await schedule()).statusCode).toBe(500);
+    expect(await count(t.runtime.store, "economy_versions")).toBe(versions);
+    const economy = (
+      await t.app.inject({ method: "GET", url: "/v1/admin/economy", headers: t.admin })
+    ).json();
+    expect(economy).toMatchObject({ scheduled: [] });
+  });
+
   it("takes economy overrides from the configuration, and refuses bad ones at start with their paths", async () => {
     t = await openTestApp({
       economy: { commissionRate: "0.4", regions: { US: { cashoutMinimumNetMinor: "5000" } } },
@@ -181,7 +201,6 @@ describe("economy", () => {
     const edited = { ...defaultEconomyDocument, commissionRate: "0.45" };
     const reopened = await EconomyCatalog.open({
       store: new SqlEconomyStore(t.runtime.store),
-      access: t.access,
       clock: t.clock.now,
       amountMax: 10n ** 15n,
       configured: { document: edited, overridden: true },
@@ -192,7 +211,6 @@ describe("economy", () => {
     // Unchanged configuration: no new version.
     const again = await EconomyCatalog.open({
       store: new SqlEconomyStore(t.runtime.store),
-      access: t.access,
       clock: t.clock.now,
       amountMax: 10n ** 15n,
       configured: { document: edited, overridden: true },

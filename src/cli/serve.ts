@@ -125,7 +125,6 @@ export async function composeApp(
     const catalog = await seeding.run("economy", () =>
       EconomyCatalog.open({
         store: new SqlEconomyStore(runtime.store),
-        access,
         clock: clock.now,
         amountMax: config.money.amountMax,
         configured: config.economy,

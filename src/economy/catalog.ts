@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
-import type { Access } from "../access/access.js";
+import type { AuditEntry } from "../access/access-store.js";
 import { GiftstreamError } from "../errors.js";
+import { isoTime } from "../iso-time.js";
 import { KeyedLock, type KeyedLocks } from "./cashouts/keyed-lock.js";
 import type { EconomyDocument } from "./config/document.js";
 import type { EconomyRegion } from "./config/parse.js";
@@ -15,12 +16,15 @@ import {
 /** Storage for economy versions. Versions are never edited: a change is a new version. */
 export interface EconomyStore {
   listVersions(): Promise<{ id: string; effectiveAt: number; document: unknown; createdAt: number }[]>;
-  insertVersion(version: {
-    id: string;
-    effectiveAt: number;
-    document: EconomyDocument;
-    createdAt: number;
-  }): Promise<void>;
+  insertVersion(
+    version: {
+      id: string;
+      effectiveAt: number;
+      document: EconomyDocument;
+      createdAt: number;
+    },
+    audit: AuditEntry,
+  ): Promise<void>;
 }
 
 function newVersionId(): string {
@@ -34,7 +38,6 @@ function newVersionId(): string {
 export class EconomyCatalog {
   private constructor(
     private readonly store: EconomyStore,
-    private readonly access: Access,
     private readonly clock: () => number,
     private readonly amountMax: bigint,
     private versions: EconomyVersion[],
@@ -49,14 +52,13 @@ export class EconomyCatalog {
    */
   static async open(options: {
     store: EconomyStore;
-    access: Access;
     clock: () => number;
     amountMax: bigint;
     configured: { document: EconomyDocument; overridden: boolean };
     locks?: KeyedLocks;
   }): Promise<EconomyCatalog> {
-    const { store, access, clock, amountMax, configured } = options;
-    const catalog = new EconomyCatalog(store, access, clock, amountMax, [], options.locks ?? new KeyedLock());
+    const { store, clock, amountMax, configured } = options;
+    const catalog = new EconomyCatalog(store, clock, amountMax, [], options.locks ?? new KeyedLock());
     await catalog.reload();
     const versions = catalog.versions;
     if (versions.length === 0) {
@@ -145,13 +147,17 @@ export class EconomyCatalog {
   }
 
   private async save(version: EconomyVersion, actor: string, action: string): Promise<void> {
-    await this.store.insertVersion(version);
+    // The audit entry is written with the version, in its transaction.
+    await this.store.insertVersion(version, {
+      actor,
+      action,
+      target: version.id,
+      before: null,
+      after: { id: version.id, effectiveAt: isoTime(version.effectiveAt) },
+      at: version.createdAt,
+    });
     // A reload while the insert was in flight may have read it already.
     if (!this.versions.some((v) => v.id === version.id)) this.versions = [...this.versions, version];
     this.onChanged?.();
-    await this.access.audit(actor, action, version.id, null, {
-      id: version.id,
-      effectiveAt: new Date(version.effectiveAt).toISOString(),
-    });
   }
 }

@@ -1,5 +1,7 @@
+import type { AuditEntry } from "../../access/access-store.js";
 import type { EconomyStore } from "../../economy/catalog.js";
 import type { EconomyDocument } from "../../economy/config/document.js";
+import { auditParams, auditSql } from "./audit-sql.js";
 import type { SqlDb } from "./sql-db.js";
 
 const sql = {
@@ -19,12 +21,15 @@ export class SqlEconomyStore implements EconomyStore {
     }));
   }
 
-  async insertVersion(version: {
-    id: string;
-    effectiveAt: number;
-    document: EconomyDocument;
-    createdAt: number;
-  }) {
+  async insertVersion(
+    version: {
+      id: string;
+      effectiveAt: number;
+      document: EconomyDocument;
+      createdAt: number;
+    },
+    audit: AuditEntry,
+  ) {
     await this.db.execute([
       {
         sql: sql.insert,
@@ -35,6 +40,7 @@ export class SqlEconomyStore implements EconomyStore {
           BigInt(version.createdAt),
         ],
       },
+      { sql: auditSql.insert, params: auditParams(audit) },
     ]);
   }
 }

@@ -228,8 +228,22 @@ describe.skipIf(!available)("the SQL stores on PostgreSQL", () => {
 
     const economy = new SqlEconomyStore(db);
     const document = (name: string) => ({ name }) as unknown as EconomyDocument;
-    await economy.insertVersion({ id: "ev_2", effectiveAt: 5000, document: document("two"), createdAt: 2 });
-    await economy.insertVersion({ id: "ev_1", effectiveAt: 1000, document: document("one"), createdAt: 1 });
+    const scheduled = (id: string) => ({
+      actor: "a",
+      action: "economy.schedule",
+      target: id,
+      before: null,
+      after: null,
+      at: 0,
+    });
+    await economy.insertVersion(
+      { id: "ev_2", effectiveAt: 5000, document: document("two"), createdAt: 2 },
+      scheduled("ev_2"),
+    );
+    await economy.insertVersion(
+      { id: "ev_1", effectiveAt: 1000, document: document("one"), createdAt: 1 },
+      scheduled("ev_1"),
+    );
     expect(await economy.listVersions()).toEqual([
       { id: "ev_1", effectiveAt: 1000, document: { name: "one" }, createdAt: 1 },
       { id: "ev_2", effectiveAt: 5000, document: { name: "two" }, createdAt: 2 },
