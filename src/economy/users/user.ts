@@ -46,9 +46,15 @@ export function parseBirthDate(text: string, now: number): string {
   return text;
 }
 
-/** Whole years lived at `now` (UTC calendar): someone born on 29 February turns a year older on 1 March. */
+/**
+ * Whole years lived at `now`, by the date it still is somewhere on Earth (UTC−12, the last time
+ * zone to reach a date): someone born on 29 February turns a year older on 1 March. The age gates
+ * (buying, earning, cashing out, verifying) must not let anyone through before their birthday
+ * where they live; by the UTC date, someone in New York turned 18 at 19:00 the evening before. By
+ * this date no one is older than on their own calendar, and at most a day younger (UTC+14).
+ */
 export function ageOn(birthDate: string, now: number): number {
-  const today = calendarDay(now);
+  const today = calendarDay(now - lastTimeZoneOffsetMs);
   // birthDate is YYYY-MM-DD (parseBirthDate): read in place, as every gift checks its creator's age.
   const y = Number(birthDate.slice(0, 4));
   const m = Number(birthDate.slice(5, 7));
@@ -61,6 +67,8 @@ export function ageOn(birthDate: string, now: number): number {
 }
 
 const dayMs = 86_400_000;
+/** UTC−12: no place on Earth is behind it (Etc/GMT+12, Baker Island). */
+const lastTimeZoneOffsetMs = 12 * 3_600_000;
 /** The last UTC day asked for: the hot path asks for the same day again and again. */
 let lastDay: { index: number; year: number; month: number; day: number } = {
   index: Number.NaN,
