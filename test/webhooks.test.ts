@@ -702,11 +702,24 @@ describe("webhook delivery", () => {
     expect(detail.json().event).toMatchObject({ type: "gift.sent", data: { id: sent.id } });
     expect(detail.json().attempts).toHaveLength(2);
 
-    const again = await app.app.inject({
-      method: "POST",
-      url: `/v1/webhook-endpoints/${id}/deliveries/${deliveryId}/redeliver`,
-      headers: app.admin,
-    });
+    // The requeue and its audit entry are one write: without the entry, nothing is queued.
+    const redeliver = () =>
+      app.app.inject({
+        method: "POST",
+        url: `/v1/webhook-endpoints/${id}/deliveries/${deliveryId}/redeliver`,
+        headers: app.admin,
+      });
+    await refuseAuditWrites(app.runtime.store);
+    expect((await redeliver()).statusCode).toBe(500);
+    expect(await deliveryOf()).toMatchObject({ status: "failed", attemptCount: 2 });
+    await app.runtime.store.execute([
+      {
+        sql: `DROP TRIGGER no_audit${app.runtime.store.dialect === "postgres" ? " ON audit_log" : ""}`,
+        params: [],
+      },
+    ]);
+
+    const again = await redeliver();
     expect(again.statusCode).toBe(202);
     expect(again.json()).toMatchObject({ id: deliveryId, status: "pending" });
     await eventually(async () => (await deliveryOf()).status === "delivered");
@@ -716,7 +729,12 @@ describe("webhook delivery", () => {
     });
     expect(r.processed.map((e) => e.id)).toEqual([detail.json().eventId]);
     const audit = await app.app.inject({ method: "GET", url: "/v1/admin/audit", headers: app.admin });
-    expect(audit.json().data[0]).toMatchObject({ action: "webhook_delivery.redeliver", target: deliveryId });
+    expect(audit.json().data[0]).toMatchObject({
+      action: "webhook_delivery.redeliver",
+      target: deliveryId,
+      before: { status: "failed" },
+      after: { status: "pending", attemptCount: 2 },
+    });
 
     // Pages, newest first.
     await gift(app);

@@ -117,7 +117,7 @@ export async function composeApp(
       clock: clock.now,
       ttlMs: config.auth.userTokenTtlMs,
     });
-    const webhooks = await openWebhooks({ runtime, access, clock: clock.now, logger });
+    const webhooks = await openWebhooks({ runtime, clock: clock.now, logger });
     const users = new Users(new SqlUserStore(runtime.store), clock.now, webhooks.endpoints);
     // Processes starting together on an empty database take turns to seed it, so that it gets one
     // first economy version and one first admin key, not one per process.

@@ -1,5 +1,4 @@
 import type { Logger } from "pino";
-import type { Access } from "../access/access.js";
 import { WebhookDelivery } from "../jobs/webhook-delivery.js";
 import { SqlWebhookStore } from "../store/sql/webhook-store.js";
 import { WebhookEndpoints } from "../webhooks/endpoints.js";
@@ -19,7 +18,6 @@ const purgeRowsMax = 10_000;
 /** Outbound webhooks wired onto the runtime's store: endpoints, the delivery job and its purge. */
 export async function openWebhooks(o: {
   runtime: Runtime;
-  access: Access;
   clock: () => number;
   logger: Logger;
 }): Promise<Webhooks> {
@@ -27,7 +25,6 @@ export async function openWebhooks(o: {
   const store = new SqlWebhookStore(o.runtime.store);
   const endpoints = await WebhookEndpoints.open({
     store,
-    access: o.access,
     clock: o.clock,
     endpointsMax: config.endpointsMax,
   });

@@ -1,5 +1,4 @@
 import { randomBytes } from "node:crypto";
-import type { Access } from "../access/access.js";
 import { allEventTypes, type EventFilter, type EventType, eventTypes } from "../economy/events/events.js";
 import { GiftstreamError } from "../errors.js";
 import { int64Max } from "../ledger/int64.js";
@@ -44,7 +43,6 @@ export class WebhookEndpoints implements EventFilter {
   private constructor(
     private readonly o: {
       store: WebhookStore;
-      access: Access;
       clock: () => number;
       endpointsMax: number;
     },
@@ -181,20 +179,25 @@ export class WebhookEndpoints implements EventFilter {
     await this.get(endpointId);
     const id = parseDeliveryId(deliveryId, "deliveryId");
     const before = await this.o.store.getDelivery(endpointId, id);
-    if (!before || !(await this.o.store.requeue(endpointId, id, this.o.clock()))) {
-      throw new GiftstreamError("not_found", `no delivery ${deliveryId} of endpoint ${endpointId}`);
-    }
-    const after = (await this.o.store.getDelivery(endpointId, id))!;
+    const missing = () =>
+      new GiftstreamError("not_found", `no delivery ${deliveryId} of endpoint ${endpointId}`);
+    if (!before) throw missing();
+    const at = this.o.clock();
+    // What the requeue makes of it; the attempt log is kept.
+    const requeued: Delivery = { ...before, status: "pending", nextAttemptAt: at, deliveredAt: null };
     // Ids are bigints here; the audit log stores JSON.
     const audited = (d: Delivery) => ({ ...d, id: deliveryIdOf(d.id) });
-    await this.o.access.audit(
+    const audit = {
       actor,
-      "webhook_delivery.redeliver",
-      deliveryIdOf(id),
-      audited(before),
-      audited(after),
-    );
-    return after;
+      action: "webhook_delivery.redeliver",
+      target: deliveryIdOf(id),
+      before: audited(before),
+      after: audited(requeued),
+      at,
+    };
+    // The audit entry is written with the requeue, in its transaction.
+    if (!(await this.o.store.requeue(endpointId, id, at, audit))) throw missing();
+    return (await this.o.store.getDelivery(endpointId, id)) ?? requeued;
   }
 
   /** Reads the subscribed types back from the store: the truth after any change. */

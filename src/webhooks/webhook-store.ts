@@ -96,7 +96,7 @@ export interface WebhookStore {
   listDue(now: number, limit: number): Promise<DueDelivery[]>;
   recordAttempts(outcomes: readonly AttemptOutcome[]): Promise<void>;
   /** Queues a delivery of a live endpoint again, due at `now`; returns whether it did. */
-  requeue(endpointId: string, deliveryId: bigint, now: number): Promise<boolean>;
+  requeue(endpointId: string, deliveryId: bigint, now: number, audit: AuditEntry): Promise<boolean>;
   /** Forgets finished deliveries, their attempts and their events created before `before`. */
   purge(before: number, limit: number): Promise<number>;
 }

@@ -571,8 +571,12 @@ describe.skipIf(!available)("the cash-out, identity, payout and webhook stores o
     expect(page[0]!.id > page[4]!.id).toBe(true);
     expect((await store.listDeliveries("we_1", page[4]!.id, 100)).length).toBe(57);
 
-    expect(await store.requeue("we_1", earlier.id, at + 1)).toBe(true);
-    expect(await store.requeue("we_other", earlier.id, at + 1)).toBe(false);
+    expect(await store.requeue("we_1", earlier.id, at + 1, audited("redeliver", "whd_1"))).toBe(true);
+    expect(await store.requeue("we_other", earlier.id, at + 1, audited("redeliver", "whd_2"))).toBe(false);
+    // Only the requeue that took place is audited.
+    expect(await db.all("SELECT target FROM audit_log WHERE action = 'redeliver'")).toEqual([
+      { target: "whd_1" },
+    ]);
     const requeued = await store.listDue(at + 1, 100);
     expect(requeued.map((d) => d.id)).toEqual([earlier.id]);
     expect(requeued[0]).toMatchObject({ windowAttempts: 0, windowFrom: null, attemptCount: 1 });

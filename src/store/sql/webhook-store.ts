@@ -291,10 +291,22 @@ export class SqlWebhookStore implements WebhookStore {
     );
   }
 
-  async requeue(endpointId: string, deliveryId: bigint, now: number): Promise<boolean> {
-    const changed = await this.db.execute([
-      { sql: sql.requeue, params: [BigInt(now), deliveryId, endpointId] },
-    ]);
+  async requeue(endpointId: string, deliveryId: bigint, now: number, audit: AuditEntry): Promise<boolean> {
+    const params = [BigInt(now), deliveryId, endpointId];
+    // The audit entry with the requeue, written only if it requeued (audit-sql.ts).
+    const changed = await this.db.execute(
+      this.db.dialect === "postgres"
+        ? [
+            {
+              sql: `WITH requeued AS (${sql.requeue} RETURNING id) ${auditSql.fromPostgres("requeued")}`,
+              params: [...params, ...auditParams(audit)],
+            },
+          ]
+        : [
+            { sql: sql.requeue, params },
+            { sql: auditSql.ifChangedSqlite, params: auditParams(audit) },
+          ],
+    );
     return changed > 0;
   }
 
