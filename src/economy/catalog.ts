@@ -13,18 +13,19 @@ import {
   versionInForce,
 } from "./config/versions.js";
 
+/** What is stored of an economy version. */
+export interface StoredEconomyVersion {
+  id: string;
+  effectiveAt: number;
+  document: EconomyDocument;
+  createdAt: number;
+}
+
 /** Storage for economy versions. Versions are never edited: a change is a new version. */
 export interface EconomyStore {
-  listVersions(): Promise<{ id: string; effectiveAt: number; document: unknown; createdAt: number }[]>;
-  insertVersion(
-    version: {
-      id: string;
-      effectiveAt: number;
-      document: EconomyDocument;
-      createdAt: number;
-    },
-    audit: AuditEntry,
-  ): Promise<void>;
+  /** `document` as stored: parsed again before use. */
+  listVersions(): Promise<(Omit<StoredEconomyVersion, "document"> & { document: unknown })[]>;
+  insertVersion(version: StoredEconomyVersion, audit: AuditEntry): Promise<void>;
 }
 
 function newVersionId(): string {

@@ -1,7 +1,7 @@
 import type { AccessStore, AuditEntry } from "../../access/access-store.js";
 import type { ApiKey, Scope } from "../../access/api-keys.js";
 import { int64Max } from "../../ledger/int64.js";
-import { auditParams, auditSql } from "./audit-sql.js";
+import { auditedChange, auditParams, auditSql } from "./audit-sql.js";
 import type { Row, SqlDb } from "./sql-db.js";
 
 const sql = {
@@ -18,9 +18,6 @@ const sql = {
              scopes NOT LIKE '%"admin"%' OR
              (SELECT COUNT(*) FROM api_keys WHERE revoked_at IS NULL AND scopes LIKE '%"admin"%') > 1)`,
 };
-
-/** PostgreSQL: the revocation and its audit entry in one statement (audit-sql.ts). */
-const revokeAuditedPostgres = `WITH revoked AS (${sql.revoke} RETURNING id) ${auditSql.fromPostgres("revoked")}`;
 
 /** Operator keys and the audit log; writes go through the store's control-plane writes. */
 export class SqlAccessStore implements AccessStore {
@@ -57,17 +54,14 @@ export class SqlAccessStore implements AccessStore {
   ): Promise<"revoked" | "last_admin" | "not_found"> {
     const key = await this.getKey(id);
     if (!key || key.revokedAt !== null) return "not_found";
-    const audit = auditParams(auditOf(key, { ...key, revokedAt: at }));
     // Checked and written in one statement so two concurrent revocations cannot both pass; the
     // audit entry follows in the same transaction, written only if this revocation took place.
-    const revoke = [BigInt(at), id];
     const changed = await this.db.execute(
-      this.db.dialect === "postgres"
-        ? [{ sql: revokeAuditedPostgres, params: [...revoke, ...audit] }]
-        : [
-            { sql: sql.revoke, params: revoke },
-            { sql: auditSql.ifChangedSqlite, params: audit },
-          ],
+      auditedChange(
+        this.db.dialect,
+        { sql: sql.revoke, params: [BigInt(at), id] },
+        auditOf(key, { ...key, revokedAt: at }),
+      ),
     );
     if (changed > 0) return "revoked";
     return (await this.getKey(id))?.revokedAt === null ? "last_admin" : "not_found";

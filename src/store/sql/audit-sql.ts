@@ -1,4 +1,5 @@
 import type { AuditEntry } from "../../access/access-store.js";
+import type { SqlDialect, Statement } from "./sql-db.js";
 
 const insertInto = "INSERT INTO audit_log (actor, action, target, before, after, at)";
 
@@ -20,6 +21,23 @@ export const auditSql = {
   fromPostgres: (cte: string) =>
     `${insertInto} SELECT ?::text, ?::text, ?::text, ?::text, ?::text, ?::bigint FROM ${cte}`,
 };
+
+/**
+ * A conditional change of at most one row and its audit entry, written only when the change took
+ * place: on SQLite the change, then the entry through `changes()`; on PostgreSQL one statement.
+ * Either way the statements count 2 or 1 changed rows when it took place, 0 when it did not.
+ */
+export function auditedChange(dialect: SqlDialect, change: Statement, audit: AuditEntry): Statement[] {
+  if (dialect === "postgres") {
+    return [
+      {
+        sql: `WITH changed AS (${change.sql} RETURNING 1) ${auditSql.fromPostgres("changed")}`,
+        params: [...change.params, ...auditParams(audit)],
+      },
+    ];
+  }
+  return [change, { sql: auditSql.ifChangedSqlite, params: auditParams(audit) }];
+}
 
 /** An entry's parameters, in the column order of `auditSql`; before and after as JSON text. */
 export function auditParams(entry: AuditEntry): unknown[] {

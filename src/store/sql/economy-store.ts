@@ -1,6 +1,5 @@
 import type { AuditEntry } from "../../access/access-store.js";
-import type { EconomyStore } from "../../economy/catalog.js";
-import type { EconomyDocument } from "../../economy/config/document.js";
+import type { EconomyStore, StoredEconomyVersion } from "../../economy/catalog.js";
 import { auditParams, auditSql } from "./audit-sql.js";
 import type { SqlDb } from "./sql-db.js";
 
@@ -21,15 +20,7 @@ export class SqlEconomyStore implements EconomyStore {
     }));
   }
 
-  async insertVersion(
-    version: {
-      id: string;
-      effectiveAt: number;
-      document: EconomyDocument;
-      createdAt: number;
-    },
-    audit: AuditEntry,
-  ) {
+  async insertVersion(version: StoredEconomyVersion, audit: AuditEntry) {
     await this.db.execute([
       {
         sql: sql.insert,

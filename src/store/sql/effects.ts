@@ -1,7 +1,7 @@
 import { invariant } from "../../errors.js";
 import { freshJson, type JsonTexts } from "../../ledger/json-texts.js";
 import type { JsonObject, StoreEffect } from "../../ledger/types.js";
-import { auditSql } from "./audit-sql.js";
+import { auditParams, auditSql } from "./audit-sql.js";
 import { outboxStatements } from "./outbox.js";
 import type { SqlDialect, Statement } from "./sql-db.js";
 
@@ -143,14 +143,14 @@ const writers: Record<string, (data: JsonObject, dialect: SqlDialect, texts: Jso
   "audit.record": (d) => [
     {
       sql: auditSql.insert,
-      params: [
-        str(d, "actor"),
-        str(d, "action"),
-        str(d, "target"),
-        JSON.stringify(d.before ?? null),
-        JSON.stringify(d.after ?? null),
-        BigInt(num(d, "at")),
-      ],
+      params: auditParams({
+        actor: str(d, "actor"),
+        action: str(d, "action"),
+        target: str(d, "target"),
+        before: d.before ?? null,
+        after: d.after ?? null,
+        at: num(d, "at"),
+      }),
     },
   ],
   "user.status": (d) => [

@@ -1,7 +1,7 @@
 import type { AuditEntry } from "../../access/access-store.js";
 import type { KycQueueCursor, KycQueueEntry, KycRecord } from "../../economy/kyc/kyc-record.js";
 import type { KycStore } from "../../economy/kyc/kyc-store.js";
-import { auditParams, auditSql } from "./audit-sql.js";
+import { auditedChange, auditParams, auditSql } from "./audit-sql.js";
 import type { Row, SqlDb } from "./sql-db.js";
 
 const queue = `SELECT k.user_id, k.status, k.submitted_at, k.reviewed_at, k.rejection_reason,
@@ -11,9 +11,6 @@ const queue = `SELECT k.user_id, k.status, k.submitted_at, k.reviewed_at, k.reje
 const verify = `UPDATE kyc SET status = 'verified', rejection_reason = NULL, reviewed_at = ?, reviewed_by = ?, updated_at = ?
   WHERE user_id = ? AND status = 'pending' AND submission = ?
     AND EXISTS (SELECT 1 FROM kyc_documents AS d WHERE d.user_id = kyc.user_id AND d.id = ?)`;
-
-const reject = `UPDATE kyc SET status = 'rejected', rejection_reason = ?, reviewed_at = ?, reviewed_by = ?, updated_at = ?
-  WHERE user_id = ? AND status = 'pending' AND submission = ?`;
 
 const sql = {
   byUser: "SELECT * FROM kyc WHERE user_id = ?",
@@ -36,8 +33,8 @@ const sql = {
     born AS (UPDATE users SET birth_date = ?, birth_date_verified = 1, updated_at = ?
       WHERE id IN (SELECT user_id FROM verified) RETURNING id)
     ${auditSql.fromPostgres("born")}`,
-  reject,
-  rejectPostgres: `WITH rejected AS (${reject} RETURNING user_id) ${auditSql.fromPostgres("rejected")}`,
+  reject: `UPDATE kyc SET status = 'rejected', rejection_reason = ?, reviewed_at = ?, reviewed_by = ?, updated_at = ?
+     WHERE user_id = ? AND status = 'pending' AND submission = ?`,
 };
 
 /**
@@ -93,18 +90,14 @@ export class SqlKycStore implements KycStore {
     at: number,
     audit: AuditEntry,
   ): Promise<boolean> {
-    const rejectParams = [reason, BigInt(at), actor, BigInt(at), userId, expected];
-    if (this.db.dialect === "postgres") {
-      const changed = await this.db.execute([
-        { sql: sql.rejectPostgres, params: [...rejectParams, ...auditParams(audit)] },
-      ]);
-      return changed === 1;
-    }
-    const changed = await this.db.execute([
-      { sql: sql.reject, params: rejectParams },
-      { sql: auditSql.ifChangedSqlite, params: auditParams(audit) },
-    ]);
-    return changed === 2;
+    const changed = await this.db.execute(
+      auditedChange(
+        this.db.dialect,
+        { sql: sql.reject, params: [reason, BigInt(at), actor, BigInt(at), userId, expected] },
+        audit,
+      ),
+    );
+    return changed > 0;
   }
 
   async list(

@@ -10,7 +10,7 @@ import type {
   WebhookEndpoint,
   WebhookStore,
 } from "../../webhooks/webhook-store.js";
-import { auditParams, auditSql } from "./audit-sql.js";
+import { auditedChange } from "./audit-sql.js";
 import type { Row, SqlDb } from "./sql-db.js";
 
 const deliveryColumns = `d.id, d.endpoint_id, d.status, d.attempts, d.next_attempt_at, d.created_at,
@@ -154,19 +154,10 @@ export class SqlWebhookStore implements WebhookStore {
         BigInt(endpointsMax),
       ],
     };
-    // The audit entry follows the insert in its transaction, written only if the insert was (audit-sql.ts).
-    const audited =
-      this.db.dialect === "postgres"
-        ? [
-            { sql: sql.lockEndpointsPostgres, params: [] },
-            {
-              sql: `WITH inserted AS (${sql.insertEndpoint} RETURNING id) ${auditSql.fromPostgres("inserted")}`,
-              params: [...insert.params, ...auditParams(audit)],
-            },
-          ]
-        : [insert, { sql: auditSql.ifChangedSqlite, params: auditParams(audit) }];
     const changed = await this.db.execute([
-      ...audited,
+      ...(this.db.dialect === "postgres" ? [{ sql: sql.lockEndpointsPostgres, params: [] }] : []),
+      // The audit entry follows the insert in its transaction, written only if the insert was.
+      ...auditedChange(this.db.dialect, insert, audit),
       ...endpoint.events.map((type) => ({ sql: sql.subscribe, params: [type, endpoint.id] })),
     ]);
     return changed > 0;
@@ -182,20 +173,9 @@ export class SqlWebhookStore implements WebhookStore {
   }
 
   async deleteEndpoint(id: string, at: number, audit: AuditEntry): Promise<boolean> {
-    const remove = [BigInt(at), id];
     const changed = await this.db.execute([
-      // The audit entry with the delete, written only if it deleted (audit-sql.ts).
-      ...(this.db.dialect === "postgres"
-        ? [
-            {
-              sql: `WITH deleted AS (${sql.deleteEndpoint} RETURNING id) ${auditSql.fromPostgres("deleted")}`,
-              params: [...remove, ...auditParams(audit)],
-            },
-          ]
-        : [
-            { sql: sql.deleteEndpoint, params: remove },
-            { sql: auditSql.ifChangedSqlite, params: auditParams(audit) },
-          ]),
+      // The audit entry with the delete, written only if it deleted.
+      ...auditedChange(this.db.dialect, { sql: sql.deleteEndpoint, params: [BigInt(at), id] }, audit),
       { sql: sql.unsubscribe, params: [id] },
       ...(this.db.dialect === "postgres" ? [{ sql: sql.lockPendingPostgres, params: [id] }] : []),
       { sql: sql.cancelPending, params: [id] },
@@ -292,20 +272,13 @@ export class SqlWebhookStore implements WebhookStore {
   }
 
   async requeue(endpointId: string, deliveryId: bigint, now: number, audit: AuditEntry): Promise<boolean> {
-    const params = [BigInt(now), deliveryId, endpointId];
-    // The audit entry with the requeue, written only if it requeued (audit-sql.ts).
+    // The audit entry with the requeue, written only if it requeued.
     const changed = await this.db.execute(
-      this.db.dialect === "postgres"
-        ? [
-            {
-              sql: `WITH requeued AS (${sql.requeue} RETURNING id) ${auditSql.fromPostgres("requeued")}`,
-              params: [...params, ...auditParams(audit)],
-            },
-          ]
-        : [
-            { sql: sql.requeue, params },
-            { sql: auditSql.ifChangedSqlite, params: auditParams(audit) },
-          ],
+      auditedChange(
+        this.db.dialect,
+        { sql: sql.requeue, params: [BigInt(now), deliveryId, endpointId] },
+        audit,
+      ),
     );
     return changed > 0;
   }
