@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { openStore } from "../src/cli/runtime.js";
 import { outboxEffect, outboxEvent } from "../src/economy/events/events.js";
 import { openTestApp, type TestApp } from "./support/app.js";
-import { refuseAuditWrites } from "./support/sql.js";
+import { allowAuditWrites, refuseAuditWrites } from "./support/sql.js";
 import { eventually, WebhookReceiver } from "./support/webhook-receiver.js";
 
 let t: TestApp | null = null;
@@ -712,12 +712,7 @@ describe("webhook delivery", () => {
     await refuseAuditWrites(app.runtime.store);
     expect((await redeliver()).statusCode).toBe(500);
     expect(await deliveryOf()).toMatchObject({ status: "failed", attemptCount: 2 });
-    await app.runtime.store.execute([
-      {
-        sql: `DROP TRIGGER no_audit${app.runtime.store.dialect === "postgres" ? " ON audit_log" : ""}`,
-        params: [],
-      },
-    ]);
+    await allowAuditWrites(app.runtime.store);
 
     const again = await redeliver();
     expect(again.statusCode).toBe(202);

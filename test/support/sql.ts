@@ -68,3 +68,10 @@ export async function refuseAuditWrites(db: SqlDb): Promise<void> {
         ],
   );
 }
+
+/** Lets the audit log take writes again after `refuseAuditWrites`. */
+export async function allowAuditWrites(db: SqlDb): Promise<void> {
+  await db.execute([
+    { sql: `DROP TRIGGER no_audit${db.dialect === "postgres" ? " ON audit_log" : ""}`, params: [] },
+  ]);
+}
