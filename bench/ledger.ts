@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type Database from "better-sqlite3";
+import { halveAboveRequests } from "../src/cli/runtime.js";
 import { Ledger } from "../src/ledger/index.js";
 import { SqliteStore } from "../src/store/sqlite/sqlite-store.js";
 import { sendToHotAccount } from "./hot-account.js";
@@ -30,6 +31,8 @@ export async function benchLedger(args: { transfers?: number; accounts?: number 
       batchWaitMs: 0,
       queueRequestsMax: 100_000,
       historyPageMax: 1000,
+      // As the service composes it on SQLite (src/cli/runtime.ts).
+      halveAboveRequests: halveAboveRequests("sqlite"),
     });
     const senders = Array.from({ length: accountsTotal }, (_, i) => `viewer:${i}:coins`);
     await ledger.createAccounts([

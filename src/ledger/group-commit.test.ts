@@ -1,3 +1,4 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { GiftstreamError } from "../errors.js";
 import { type GroupCommitOptions, GroupCommitter, type Queued } from "./group-commit.js";
@@ -117,6 +118,57 @@ describe("GroupCommitter", () => {
     const { committer, batches } = recording({ batchTransfersMax: 5 });
     await Promise.all(["a", "b", "c", "d", "e", "f"].map((r) => committer.submit(r, 1)));
     expect(batches).toEqual([["a", "b", "c", "d", "e"], ["f"]]);
+  });
+
+  it("takes half of what waits when more than halveAboveRequests wait, so the halves can overlap", async () => {
+    const { committer, batches } = recording({ halveAboveRequests: 4 });
+    const requests = ["a", "b", "c", "d", "e", "f", "g", "h", "i"];
+    const results = await Promise.all(requests.map((r) => committer.submit(r, 1)));
+    expect(results).toEqual(requests.map((r) => r.toUpperCase()));
+    // 9 wait: 5 go; 4 is not more than 4, so they go whole.
+    expect(batches).toEqual([
+      ["a", "b", "c", "d", "e"],
+      ["f", "g", "h", "i"],
+    ]);
+  });
+
+  it("halves within batchTransfersMax, and takes everything at or below halveAboveRequests", async () => {
+    const halved = recording({ halveAboveRequests: 2, batchTransfersMax: 3 });
+    await Promise.all(["a", "b", "c", "d", "e", "f", "g", "h"].map((r) => halved.committer.submit(r, 1)));
+    // Half of 8 is 4, over the weight bound of 3; then 5 wait: half is 3; then 2, taken whole.
+    expect(halved.batches).toEqual([
+      ["a", "b", "c"],
+      ["d", "e", "f"],
+      ["g", "h"],
+    ]);
+    const whole = recording({ halveAboveRequests: 4 });
+    await Promise.all(["a", "b", "c", "d"].map((r) => whole.committer.submit(r, 1)));
+    expect(whole.batches).toEqual([["a", "b", "c", "d"]]);
+  });
+
+  it("keeps every request once, in order, each batch within its bounds (property)", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.integer({ min: 1, max: 6 }), { minLength: 1, maxLength: 60 }),
+        fc.integer({ min: 1, max: 12 }),
+        fc.option(fc.integer({ min: 1, max: 20 }), { nil: undefined }),
+        async (weights, batchTransfersMax, halveAboveRequests) => {
+          const { committer, batches } = recording({ batchTransfersMax, halveAboveRequests });
+          const requests = weights.map((_, i) => `r${i}`);
+          const results = await Promise.all(requests.map((r, i) => committer.submit(r, weights[i]!)));
+          expect(results).toEqual(requests.map((r) => r.toUpperCase()));
+          expect(batches.flat()).toEqual(requests);
+          let waiting = requests.length;
+          for (const batch of batches) {
+            const weight = batch.reduce((sum, r) => sum + weights[Number(r.slice(1))]!, 0);
+            if (batch.length > 1) expect(weight).toBeLessThanOrEqual(batchTransfersMax);
+            if (halveAboveRequests !== undefined && waiting > halveAboveRequests)
+              expect(batch.length).toBeLessThanOrEqual(Math.ceil(waiting / 2));
+            waiting -= batch.length;
+          }
+        },
+      ),
+    );
   });
 
   it("rejects with overloaded at once when queueRequestsMax requests already wait", async () => {

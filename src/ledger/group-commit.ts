@@ -7,6 +7,13 @@ export interface GroupCommitOptions {
   batchWaitMs: number;
   /** Most requests waiting; past it a submit fails at once with `overloaded`. */
   queueRequestsMax: number;
+  /**
+   * When more requests than this wait, a batch takes half of them (still within
+   * `batchTransfersMax`); unset, it takes all it may. For a pipelined store: when every caller
+   * waits in one batch, no request arrives while it commits, so the next batch has nothing to
+   * prepare meanwhile, and preparing and committing take turns instead of overlapping.
+   */
+  halveAboveRequests?: number;
 }
 
 /** One caller's request waiting for its batch. */
@@ -86,9 +93,14 @@ export class GroupCommitter<Req, Res> {
   }
 
   private take(): Queued<Req, Res>[] {
+    const waiting = this.queue.length;
+    const limit =
+      waiting > (this.options.halveAboveRequests ?? Number.POSITIVE_INFINITY)
+        ? Math.ceil(waiting / 2)
+        : waiting;
     let weight = 0;
     let count = 0;
-    while (count < this.queue.length) {
+    while (count < limit) {
       const next = this.queue[count]!;
       if (count > 0 && weight + next.weight > this.options.batchTransfersMax) break;
       weight += next.weight;
