@@ -1,4 +1,5 @@
 import { benchGiftsHttp } from "./gifts-http.js";
+import { benchGiftsSqlite } from "./gifts-sqlite.js";
 import { benchLedger } from "./ledger.js";
 import { benchPg } from "./pg.js";
 import { benchPgLedger } from "./pg-ledger.js";
@@ -6,6 +7,7 @@ import { benchPgLedger } from "./pg-ledger.js";
 /** `npm run bench` runs every benchmark; `npm run bench -- NAME` runs one. */
 const benches: Record<string, () => Promise<void>> = {
   ledger: () => benchLedger(),
+  "gifts-sqlite": () => benchGiftsSqlite(),
   "gifts-http": () => benchGiftsHttp(),
   "pg-ledger": () => benchPgLedger(),
   pg: () => benchPg(),
