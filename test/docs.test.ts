@@ -206,3 +206,17 @@ describe("docs/economy.md", () => {
     expect([...documented].sort()).toEqual([...keys].sort());
   });
 });
+
+describe("benchmark docs", () => {
+  it("documents every benchmark `npm run bench` runs, in the README and in docs/benchmarks.md, and no other", () => {
+    // bench/run.ts runs its benchmarks when imported, so its table is read as text.
+    const names = [...read("bench/run.ts").matchAll(/^\s+"?([a-z][a-z-]*)"?: \(\) => bench/gm)].map(
+      (m) => m[1]!,
+    );
+    expect(names.length).toBeGreaterThan(0);
+    const readme = [...read("README.md").matchAll(/`npm run bench -- ([a-z-]+)`/g)].map((m) => m[1]!);
+    const sections = [...read("docs/benchmarks.md").matchAll(/^## `([a-z-]+)`$/gm)].map((m) => m[1]!);
+    expect(new Set(readme)).toEqual(new Set(names));
+    expect(new Set(sections)).toEqual(new Set(names));
+  });
+});
