@@ -6,16 +6,13 @@ import { pino } from "pino";
 import { composeApp } from "../src/cli/serve.js";
 import { loadConfig } from "../src/config/index.js";
 import { creatorAccounts } from "../src/economy/accounts.js";
-import { Bonuses } from "../src/economy/bonus.js";
 import { reconcile } from "../src/ledger/index.js";
-import { durationS, gift, inParallel, key } from "./gifts-http.js";
-import { sendGifts } from "./pg-load.js";
+import { durationS, key } from "./gifts-http.js";
+import { createViewers, creatorId, fundingCoins, sendGifts } from "./pg-load.js";
 import { formatRate, percentile, printTable } from "./stats.js";
 import { cpuPerGift, threadCpu } from "./thread-cpu.js";
 
 const sendersTotal = 10_000;
-const creatorId = "creator";
-const fundingCoins = 1_000_000n;
 /** As the pg benchmark's 1-process phase: each caller awaits its answer before sending again. */
 const inFlight = 512;
 /** The naive baseline runs this many gifts at most, and at most this long. */
@@ -40,15 +37,8 @@ export async function benchGiftsSqlite(): Promise<void> {
     const rows: [string, string][] = [];
     try {
       await composed.app.ready();
-      const profile = { country: "US", birthDate: "1990-01-01" };
-      await composed.users.put(creatorId, { ...profile, displayName: creatorId });
-      const bonuses = new Bonuses(composed.runtime.ledger, composed.users, composed.clock.now);
       const senders = Array.from({ length: sendersTotal }, (_, i) => i);
-      await inParallel(senders, 64, async (i) => {
-        const id = gift(i).senderId;
-        await composed.users.put(id, { ...profile, displayName: id });
-        await bonuses.grant(id, fundingCoins, "bench", "bench", { key: `fund-${id}`, fingerprint: "fund" });
-      });
+      await createViewers(composed, senders);
 
       const before = threadCpu(process.pid);
       const run = await sendGifts(composed.gifts, {

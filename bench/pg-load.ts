@@ -4,9 +4,10 @@ import { configure } from "safe-stable-stringify";
 import { InFlightKeys } from "../src/api/idempotency.js";
 import { type Composed, composeApp } from "../src/cli/serve.js";
 import { loadConfig } from "../src/config/index.js";
+import { Bonuses } from "../src/economy/bonus.js";
 import type { Gifts } from "../src/economy/gifts/gifts.js";
 import type { Idempotent } from "../src/economy/purchases/purchases.js";
-import { gift, key } from "./gifts-http.js";
+import { gift, inParallel, key } from "./gifts-http.js";
 
 /**
  * What the pg benchmark's processes share: the environment that composes the service on a
@@ -30,6 +31,22 @@ export async function composeOnPg(databaseUrl: string, dataDir: string): Promise
   const composed = await composeApp(config, pino({ level: "warn" }), { print: () => {} });
   await composed.app.ready();
   return composed;
+}
+
+/** The one creator the viewers send to, and the bonus coins each viewer gets: more than any run sends. */
+export const creatorId = "creator";
+export const fundingCoins = 1_000_000n;
+
+/** The creator and the viewers (`gift(i).senderId` for each of `senders`), each viewer funded by a bonus grant, through the services. */
+export async function createViewers(composed: Composed, senders: readonly number[]): Promise<void> {
+  const profile = { country: "US", birthDate: "1990-01-01" };
+  await composed.users.put(creatorId, { ...profile, displayName: creatorId });
+  const bonuses = new Bonuses(composed.runtime.ledger, composed.users, composed.clock.now);
+  await inParallel([...senders], 64, async (i) => {
+    const id = gift(i).senderId;
+    await composed.users.put(id, { ...profile, displayName: id });
+    await bonuses.grant(id, fundingCoins, "bench", "bench", { key: `fund-${id}`, fingerprint: "fund" });
+  });
 }
 
 const canonical = configure({ deterministic: true, bigint: true });

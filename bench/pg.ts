@@ -5,31 +5,25 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
 import { creatorAccounts } from "../src/economy/accounts.js";
-import { Bonuses } from "../src/economy/bonus.js";
 import { reconcile } from "../src/ledger/index.js";
 import { openPool, withSearchPath } from "../src/store/postgres/pool.js";
 import { PostgresLedgerStore } from "../src/store/postgres/postgres-ledger-store.js";
+import { connections, durationS, gift, giftBatch, run, start, stop, writeBenchConfig } from "./gifts-http.js";
 import {
-  connections,
-  durationS,
-  gift,
-  giftBatch,
-  inParallel,
-  run,
-  start,
-  stop,
-  writeBenchConfig,
-} from "./gifts-http.js";
-import { composeOnPg, type LoadResult, pgEnv, sendGifts } from "./pg-load.js";
+  composeOnPg,
+  createViewers,
+  creatorId,
+  fundingCoins,
+  type LoadResult,
+  pgEnv,
+  sendGifts,
+} from "./pg-load.js";
 import type { WorkerMessage, WorkerTask } from "./pg-worker.js";
 import { formatRate, percentile, printTable } from "./stats.js";
 import { statCpu, tickMs } from "./thread-cpu.js";
 
 const defaultUrl = "postgres://postgres@127.0.0.1:5432/test";
 const sendersTotal = 10_000;
-const creatorId = "creator";
-/** Bonus coins each viewer gets: more than any run sends from one viewer. */
-const fundingCoins = 1_000_000n;
 /**
  * Gift-service calls in flight in one process. Group commit batches what is in flight, but every
  * send first reads from the same connection pool, so more in flight mostly queues longer: 512
@@ -194,14 +188,7 @@ interface GiftState {
 async function prepare(databaseUrl: string, dir: string, senders: number[]): Promise<GiftState> {
   const composed = await composeOnPg(databaseUrl, dir);
   try {
-    const profile = { country: "US", birthDate: "1990-01-01" };
-    await composed.users.put(creatorId, { ...profile, displayName: creatorId });
-    const bonuses = new Bonuses(composed.runtime.ledger, composed.users, composed.clock.now);
-    await inParallel(senders, 64, async (i) => {
-      const id = gift(i).senderId;
-      await composed.users.put(id, { ...profile, displayName: id });
-      await bonuses.grant(id, fundingCoins, "bench", "bench", { key: `fund-${id}`, fingerprint: "fund" });
-    });
+    await createViewers(composed, senders);
   } finally {
     await composed.close();
   }
