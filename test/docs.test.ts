@@ -207,6 +207,15 @@ describe("docs/economy.md", () => {
   });
 });
 
+describe("README", () => {
+  it("names the Node.js version package.json's engines asks for", () => {
+    const engines = JSON.parse(read("package.json")).engines.node as string;
+    const floor = /^>=(\d+\.\d+)$/.exec(engines)?.[1];
+    expect(floor, `engines.node is ${engines}`).toBeDefined();
+    expect(read("README.md")).toMatch(new RegExp(`Node\\.js ${floor!.replace(".", "\\.")}\\s+or later`));
+  });
+});
+
 describe("benchmark docs", () => {
   it("documents every benchmark `npm run bench` runs, in the README and in docs/benchmarks.md, and no other", () => {
     // bench/run.ts runs its benchmarks when imported, so its table is read as text.
