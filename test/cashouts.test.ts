@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { reconcile } from "../src/ledger/reconcile.js";
+import { openTestApp } from "./support/app.js";
 import {
   type CreatorApp,
   earn,
@@ -12,6 +13,7 @@ import {
   verify,
   wallet,
 } from "./support/creator.js";
+import { png } from "./support/documents.js";
 import { bearer, mintToken } from "./support/tokens.js";
 
 let t: CreatorApp | null = null;
@@ -388,6 +390,30 @@ describe("cash-out failure paths", () => {
     await expectBalanced(t);
   });
 
+  it("an expired quote answers quote_expired after later quotes, until a day past its expiry", async () => {
+    t = await openCreatorApp();
+    await earnMixed(t);
+    await verify(t);
+    const method = await linkPaypal(t);
+    const quote = () =>
+      t!.inject("POST", "/v1/cashouts/quote", { userId: "creator", payoutMethodId: method });
+    const first = await quote();
+    expect(first.statusCode, first.body).toBe(200);
+    // Each quote sweeps expired ones away: the first, 30 minutes old, must survive this one.
+    await setClock(t, "2027-06-01T12:30:00Z");
+    expect((await quote()).statusCode).toBe(200);
+    const expired = await requestCashout(t, { quoteId: first.json().quoteId });
+    expect(expired.statusCode, expired.body).toBe(422);
+    expect(expired.json().code).toBe("quote_expired");
+    // A day past its expiry (12:15 + 1 day), the next quote sweeps it: then it is gone.
+    await setClock(t, "2027-06-02T12:16:00Z");
+    expect((await quote()).statusCode).toBe(200);
+    const gone = await requestCashout(t, { quoteId: first.json().quoteId });
+    expect(gone.statusCode, gone.body).toBe(404);
+    expect(gone.json().code).toBe("not_found");
+    expect(await wallet(t)).toMatchObject({ diamonds: { withdrawable: "40000", onHold: "0" } });
+  });
+
   it("a method the region stops allowing: method_not_allowed at request time, nothing held", async () => {
     const { app, method } = await ready();
     const effectiveAt = "2027-06-02T00:00:00.000Z";
@@ -420,6 +446,78 @@ describe("cash-out failure paths", () => {
     expect(await wallet(app)).toMatchObject({ diamonds: { withdrawable: "10000", onHold: "30000" } });
     const other = await requestCashout(app, { payoutMethodId: method, diamonds: "10000" }, key);
     expect(other.json().code).toBe("idempotency_key_reused");
+  });
+});
+
+describe("a payout method no rail carries", () => {
+  it("is refused with method_not_allowed by the quote as by the request", async () => {
+    // Outside test mode there is no fallback `test` rail, and this configuration routes nothing.
+    const app = await openTestApp({ economy: { earnings: { maturationDays: 0 } } });
+    const inject = (method: string, url: string, payload?: object, headers: Record<string, string> = {}) =>
+      app.app.inject({ method: method as "POST", url, headers: { ...app.admin, ...headers }, payload });
+    try {
+      for (const id of ["viewer", "creator"]) {
+        const put = await inject("PUT", `/v1/users/${id}`, {
+          country: "US",
+          birthDate: "1990-01-01",
+          displayName: id,
+        });
+        expect(put.statusCode, put.body).toBeLessThan(300);
+      }
+      const grant = await inject(
+        "POST",
+        "/v1/admin/users/viewer/bonus",
+        { coins: "100000" },
+        { "idempotency-key": newKey() },
+      );
+      expect(grant.statusCode, grant.body).toBe(201);
+      const gift = await inject(
+        "POST",
+        "/v1/gifts/send",
+        {
+          senderId: "viewer",
+          recipientId: "creator",
+          giftId: "galaxy",
+          quantity: 100,
+          context: { type: "video", id: "v-1" },
+        },
+        { "idempotency-key": newKey() },
+      );
+      expect(gift.statusCode, gift.body).toBe(201);
+      const kyc = await inject("POST", "/v1/users/creator/kyc", {
+        legalName: "Ada Lovelace",
+        birthDate: "1990-01-01",
+        address: { line1: "1 Main St", city: "Springfield", postalCode: "12345", country: "US" },
+        document: { type: "passport", number: "X1234567", issuingCountry: "US" },
+      });
+      expect(kyc.statusCode, kyc.body).toBeLessThan(300);
+      const upload = await app.app.inject({
+        method: "PUT",
+        url: "/v1/users/creator/kyc/document",
+        headers: { ...app.admin, "content-type": "image/png" },
+        payload: png(),
+      });
+      expect(upload.statusCode, upload.body).toBeLessThan(300);
+      expect((await inject("POST", "/v1/admin/kyc/creator/approve")).statusCode).toBe(200);
+      const link = await inject("POST", "/v1/users/creator/payout-methods", {
+        type: "paypal",
+        email: "ada@example.com",
+      });
+      expect(link.statusCode, link.body).toBe(201);
+      const body = { userId: "creator", payoutMethodId: link.json().id, diamonds: "40000" };
+
+      const request = await inject("POST", "/v1/cashouts", body, { "idempotency-key": newKey() });
+      expect(request.statusCode, request.body).toBe(422);
+      expect(request.json().code).toBe("method_not_allowed");
+      const quote = await inject("POST", "/v1/cashouts/quote", body);
+      expect(quote.statusCode, quote.body).toBe(422);
+      expect(quote.json().code).toBe("method_not_allowed");
+      // Without a method the quote names no rail, and prices the diamonds as before.
+      const unnamed = await inject("POST", "/v1/cashouts/quote", { userId: "creator", diamonds: "40000" });
+      expect(unnamed.statusCode, unnamed.body).toBe(200);
+    } finally {
+      await app.dispose();
+    }
   });
 });
 

@@ -252,14 +252,7 @@ export class Cashouts {
         throw new GiftstreamError("invalid_request", "name a payoutMethodId, here or in the quote");
       }
       const terms = await this.terms(input.userId, methodId, now, rate);
-      const destination = terms.destination!;
-      const railName = this.o.railFor(destination, terms.currency, terms.country);
-      if (railName === undefined || !this.o.rails.has(railName)) {
-        throw new GiftstreamError(
-          "method_not_allowed",
-          `no payout rail carries ${destination.type} payouts in ${terms.currency}`,
-        );
-      }
+      const railName = terms.rail!;
       const allocation = this.allocateOrRefuse(
         await this.lots(input.userId),
         diamonds,
@@ -796,6 +789,19 @@ export class Cashouts {
     const currency = region.payoutCurrency;
     const rate = lockedRate ?? (currency === "USD" ? parseRate("1") : economy.exchangeRates[currency]);
     if (!rate) throw new GiftstreamError("method_not_allowed", `no exchange rate for ${currency}`);
+    // Checked for a quote that names a method as for a request: a quote no request could redeem
+    // promises nothing.
+    let rail: string | null = null;
+    if (destination !== null) {
+      const railName = this.o.railFor(destination, currency, user.country);
+      if (railName === undefined || !this.o.rails.has(railName)) {
+        throw new GiftstreamError(
+          "method_not_allowed",
+          `no payout rail carries ${destination.type} payouts in ${currency}`,
+        );
+      }
+      rail = railName;
+    }
     const day = calendarDay(now, region.timeZone);
     const dailyMaxMinor = BigInt(region.cashoutDailyMaxNetMinor);
     const allowance = cashoutAccounts.allowance(userId, currency, day, dailyMaxMinor);
@@ -812,6 +818,8 @@ export class Cashouts {
       remainingMinor: remainingMinor > 0n ? remainingMinor : 0n,
       minimumMinor: BigInt(region.cashoutMinimumNetMinor),
       destination,
+      /** The rail that carries the named method's payouts; null when no method was named. */
+      rail,
     };
   }
 

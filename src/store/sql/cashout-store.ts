@@ -32,6 +32,9 @@ const sql = {
     "DELETE FROM cashout_quotes WHERE id IN (SELECT id FROM cashout_quotes WHERE expires_at < ? ORDER BY expires_at LIMIT 100)",
 };
 
+/** How long a quote is kept past its expiry before a later quote sweeps it away: a day. */
+export const expiredQuotesKeptMs = 86_400_000;
+
 /** Cash-outs are written as ledger effects (effects.ts), in the transaction that moves their diamonds. */
 export class SqlCashoutStore implements CashoutStore {
   constructor(private readonly db: SqlDb) {}
@@ -87,8 +90,9 @@ export class SqlCashoutStore implements CashoutStore {
         sql: sql.insertQuote,
         params: [quote.id, quote.userId, BigInt(quote.expiresAt), JSON.stringify(quoteDocument(quote))],
       },
-      // Expired quotes are of no use to anyone: each new one sweeps a few away.
-      { sql: sql.sweepQuotes, params: [BigInt(quote.createdAt)] },
+      // Each new quote sweeps a few long-expired ones away. An expired quote is kept a while, so
+      // that a request naming it is told `quote_expired`, not `not_found`.
+      { sql: sql.sweepQuotes, params: [BigInt(quote.createdAt - expiredQuotesKeptMs)] },
     ]);
   }
 
