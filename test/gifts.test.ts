@@ -126,6 +126,33 @@ describe("gifts", () => {
     expect(await bal(app, `user:viewer:coins:paid:${newer.id}`)).toBe(100n);
   });
 
+  it("draws on the oldest 63 lots with coins left, and reaches newer ones as those empty", async () => {
+    // A cascade lists at most 64 accounts, the bonus one and 63 lots; a buyer may have more.
+    const app = await setup();
+    const lots = [];
+    for (let i = 0; i < 66; i++) lots.push((await buy(app, "us-100")).id);
+    const wallet = await app.app.inject({
+      method: "GET",
+      url: "/v1/users/viewer/wallet",
+      headers: app.admin,
+    });
+    expect(wallet.json().coins).toMatchObject({ balance: "6600", paid: "6600" });
+    // 6,400 coins: more than the oldest 63 lots hold (6,300), though not more than all 66.
+    const tooMuch = await send(app, { quantity: 64 });
+    expect(tooMuch.statusCode, tooMuch.body).toBe(422);
+    expect(tooMuch.json().code).toBe("insufficient_coins");
+    expect(await bal(app, `user:viewer:coins:paid:${lots[0]}`)).toBe(100n);
+    // One lot a gift: the 64th gift finds the first 63 lots empty and draws on the 64th.
+    for (let i = 0; i < 66; i++) {
+      const res = await send(app, {});
+      expect(res.statusCode, `gift ${i}: ${res.body}`).toBe(201);
+      expect(await bal(app, `user:viewer:coins:paid:${lots[i]}`)).toBe(0n);
+    }
+    const broke = await send(app, { giftId: "rose" });
+    expect(broke.statusCode).toBe(422);
+    expect(broke.json().code).toBe("insufficient_coins");
+  });
+
   it("replays a gift sent twice with one key, and refuses the key for another gift", async () => {
     const app = await setup();
     await buy(app, "us-1000");

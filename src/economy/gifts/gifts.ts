@@ -9,6 +9,7 @@ import type {
   TransferInput,
   TransferRecord,
 } from "../../ledger/types.js";
+import { cascadeAccountsMax } from "../../ledger/validate.js";
 import { multiplyRate } from "../../money/index.js";
 import { creatorAccounts, platformAccounts, userAccounts } from "../accounts.js";
 import { KeyedLock, type KeyedLocks } from "../cashouts/keyed-lock.js";
@@ -81,7 +82,10 @@ export interface GiftStore {
   getReceipt(id: string): Promise<GiftReceipt | undefined>;
   /** Pending lots whose maturation time has come, oldest first; only `recipientId`'s when given. */
   listMaturing(now: number, limit: number, recipientId?: string): Promise<GiftLot[]>;
-  /** A sender's completed purchases, oldest first: the order paid coins are spent in. */
+  /**
+   * A sender's completed (or disputed) purchases whose lots have coins left, oldest first: the
+   * order paid coins are spent in.
+   */
   paidLotOrder(userId: string): Promise<string[]>;
   /** Drops what is remembered of a user's lots, after one of their purchases changed. */
   forgetLots(userId: string): void;
@@ -121,6 +125,13 @@ export function giftView(r: GiftReceipt) {
 }
 
 const dayMs = 86_400_000;
+/**
+ * Most purchase lots one gift draws paid coins from: its cascade also takes the bonus account, and
+ * a cascade lists at most `cascadeAccountsMax`. A buyer with more lots than this spends the oldest
+ * first; a gift that costs more than the bonus coins and these lots hold is `insufficient_coins`,
+ * and the next gift reaches the lots past the ones it emptied.
+ */
+export const lotsPerGiftMax = cascadeAccountsMax - 1;
 /** Most gifts in one `send-batch` request. */
 export const giftsPerBatchMax = 1000;
 
@@ -229,9 +240,9 @@ export class Gifts {
     // the idempotency retention is answered by the ledger with the first receipt (and its id),
     // and a key used again past it is a new gift, never a second row under an existing id.
     const id = `gft_${now.toString(36)}${hash("sha256", idem.key, "base64url").slice(0, 14)}`;
-    const lots = (await this.o.store.paidLotOrder(sender.id)).map(
-      (p) => userAccounts.paidCoins(sender.id, p).id,
-    );
+    const lots = (await this.o.store.paidLotOrder(sender.id))
+      .slice(0, lotsPerGiftMax)
+      .map((p) => userAccounts.paidCoins(sender.id, p).id);
     const bonus = userAccounts.bonusCoins(sender.id);
     const order = economy.spending.order === "bonus_first" ? [bonus.id, ...lots] : [...lots, bonus.id];
     const pending = creatorAccounts.pendingDiamonds(recipient.id);

@@ -1,4 +1,10 @@
-import type { GiftContextType, GiftLot, GiftReceipt, GiftStore } from "../../economy/gifts/gifts.js";
+import {
+  type GiftContextType,
+  type GiftLot,
+  type GiftReceipt,
+  type GiftStore,
+  lotsPerGiftMax,
+} from "../../economy/gifts/gifts.js";
 import { batchedReads, keyIn } from "./batched-reads.js";
 import { bigintOf, type Row, type SqlDb } from "./sql-db.js";
 
@@ -52,8 +58,13 @@ export class SqlGiftStore implements GiftStore {
   constructor(private readonly db: SqlDb) {
     this.readLotOrder = batchedReads<string[]>(
       db,
-      `SELECT user_id, id FROM purchases WHERE ${keyIn(db.dialect, "user_id")}
-         AND status IN ('completed', 'disputed') ORDER BY user_id, created_at, rowid`,
+      // Only lots with coins left (the account id is userAccounts.paidCoins'): a buyer's purchases
+      // grow without bound, and a cascade draws on at most cascadeAccountsMax accounts.
+      `SELECT p.user_id, p.id FROM purchases p
+         JOIN accounts a ON a.id = 'user:' || p.user_id || ':coins:paid:' || p.id
+       WHERE ${keyIn(db.dialect, "p.user_id")} AND p.status IN ('completed', 'disputed')
+         AND a.credits_posted > a.debits_posted
+       ORDER BY p.user_id, p.created_at, p.rowid`,
       (rows) => {
         const orders = new Map<string, string[]>();
         for (const row of rows) {
@@ -131,6 +142,10 @@ export class SqlGiftStore implements GiftStore {
     const changes = this.lotChanges.get(userId);
     const order = await this.readLotOrder(userId);
     if (this.lotChanges.get(userId) !== changes) return order;
+    // Lots only gain coins through a purchase's change, which drops the copy (`forgetLots`), so a
+    // copy lists every lot with coins left. Not so for an order longer than one gift can draw on:
+    // as gifts empty its oldest lots, the ones past them come within reach, so it is read afresh.
+    if (order.length > lotsPerGiftMax) return order;
     if (this.lotOrders.size >= lotOrdersCachedMax) this.lotOrders.clear();
     this.lotOrders.set(userId, { order, atMs });
     return order;
