@@ -252,3 +252,87 @@ describe("chargebacks", () => {
     expect(res.statusCode).toBe(404);
   });
 });
+
+describe("coin debt decided under the buyer's lock", () => {
+  it("two purchases completing at once while coins are owed: the debt is repaid once, both complete", async () => {
+    const app = await setup("US");
+    const p = await buyPack(app, "us-1000");
+    await spendCoins(app, p.id, 100n);
+    await simulateProvider(app, p.id, "dispute");
+    expect(await posted(app, "user:buyer:coins:debt")).toBe(-100n);
+    const buy = () =>
+      app.app.inject({
+        method: "POST",
+        url: "/v1/purchases",
+        headers: { ...app.admin, "idempotency-key": newKey() },
+        payload: { userId: "buyer", packId: "us-500", provider: "test" },
+      });
+    const answers = await Promise.all([buy(), buy()]);
+    expect(answers.map((a) => `${a.statusCode} ${a.json().status}`)).toEqual([
+      "201 completed",
+      "201 completed",
+    ]);
+    expect(await posted(app, "user:buyer:coins:debt")).toBe(0n);
+    // 1,000 coins: 100 repaid the debt, the other 900 are the buyer's, and the restriction is lifted.
+    const wallet = await app.app.inject({ method: "GET", url: "/v1/users/buyer/wallet", headers: app.admin });
+    expect(wallet.json().coins).toMatchObject({ paid: "900", debt: "0" });
+    expect((await user(app)).status).toBe("active");
+    expect((await reconcile(app.runtime.store)).problems).toEqual([]);
+  });
+
+  it("a won dispute keeps the restriction while another purchase's chargeback leaves coins owed", async () => {
+    const app = await setup("US");
+    await app.app.inject({
+      method: "PUT",
+      url: "/v1/users/creator",
+      headers: app.admin,
+      payload: { country: "US", birthDate: "1990-01-01", displayName: "creator" },
+    });
+    const first = await buyPack(app, "us-1000");
+    const second = await buyPack(app, "us-1000");
+    await spendCoins(app, first.id, 300n);
+    await spendCoins(app, second.id, 300n);
+    await simulateProvider(app, first.id, "dispute");
+    await simulateProvider(app, second.id, "dispute");
+    expect(await posted(app, "user:buyer:coins:debt")).toBe(-600n);
+    // The second dispute is won: its 300 coins of debt are cancelled, the first's 300 still owed.
+    await simulateProvider(app, second.id, "dispute-won");
+    expect(await posted(app, "user:buyer:coins:debt")).toBe(-300n);
+    expect(await user(app)).toMatchObject({ status: "restricted" });
+    const gift = await app.app.inject({
+      method: "POST",
+      url: "/v1/gifts/send",
+      headers: { ...app.admin, "idempotency-key": newKey() },
+      payload: {
+        senderId: "buyer",
+        recipientId: "creator",
+        giftId: "hand-hearts",
+        quantity: 1,
+        context: { type: "live", id: "s" },
+      },
+    });
+    expect(gift.json().code).toBe("user_restricted");
+    // Once the first is won too, nothing is owed and the restriction goes.
+    await simulateProvider(app, first.id, "dispute-won");
+    expect(await posted(app, "user:buyer:coins:debt")).toBe(0n);
+    expect(await user(app)).toMatchObject({ status: "active" });
+    expect((await reconcile(app.runtime.store)).problems).toEqual([]);
+  });
+
+  it("a won dispute puts a refunded purchase back as refunded, not completed", async () => {
+    const app = await setup("GB");
+    const p = await buyPack(app, "gb-1000");
+    await spendCoins(app, p.id, 400n);
+    const refunded = await refundPurchase(app, p.id);
+    expect(refunded.json()).toMatchObject({ status: "refunded", refundedCoins: "600" });
+    expect((await simulateProvider(app, p.id, "dispute")).json().status).toBe("disputed");
+    const won = await simulateProvider(app, p.id, "dispute-won");
+    expect(won.json().status).toBe("refunded");
+    const read = await app.app.inject({ method: "GET", url: `/v1/purchases/${p.id}`, headers: app.admin });
+    expect(read.json()).toMatchObject({ status: "refunded", refundedCoins: "600" });
+    // Refunded once: a second refund finds nothing left to give back.
+    const again = await refundPurchase(app, p.id);
+    expect(again.statusCode).toBe(422);
+    expect((await reconcile(app.runtime.store)).problems).toEqual([]);
+  });
+});

@@ -141,6 +141,7 @@ export async function composeApp(
     const purchases = new Purchases({
       gifts: giftStore,
       lotsLock,
+      debtLock: runtime.store.keyedLocks("coin-debt"),
       ledger: runtime.ledger,
       store: new SqlPurchaseStore(runtime.store),
       catalog,

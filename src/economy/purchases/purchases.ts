@@ -61,6 +61,11 @@ export interface PurchasesOptions {
   events?: EventFilter;
   /** The gift service's lock on pending diamonds (`pendingLotsKey`): chargebacks take diamonds back under it. */
   lotsLock?: KeyedLocks;
+  /**
+   * Per buyer, held from reading their coin debt to booking what follows from it (a repayment, a
+   * restriction lifted or imposed), across processes. Taken after `lotsLock` when both are.
+   */
+  debtLock?: KeyedLocks;
 }
 
 const dayMs = 86_400_000;
@@ -79,9 +84,16 @@ export const debtRestrictionReason = "coin debt after a chargeback";
  */
 export class Purchases {
   private readonly lotsLock: KeyedLocks;
+  /**
+   * Two purchases completing at once both read the same debt and both booked its repayment (the
+   * ledger refused the second with an internal code); a won dispute or a purchase could lift the
+   * restriction a chargeback had just imposed. Each reads the debt and books under this lock.
+   */
+  private readonly debtLock: KeyedLocks;
 
   constructor(private readonly o: PurchasesOptions) {
     this.lotsLock = o.lotsLock ?? new KeyedLock();
+    this.debtLock = o.debtLock ?? new KeyedLock();
   }
 
   async get(id: string): Promise<Purchase> {
@@ -179,8 +191,10 @@ export class Purchases {
       const outcome = input.testOutcome ?? "succeed";
       if (outcome === "succeed") {
         purchase.paymentRef = `test_payment_${id}`;
-        const request = await this.completion(purchase, user, now);
-        return this.submit({ ...request, idempotencyKey: idem.key, fingerprint: idem.fingerprint });
+        return this.debtLock.run(user.id, async () => {
+          const request = await this.completion(purchase, await this.o.users.get(user.id), now);
+          return this.submit({ ...request, idempotencyKey: idem.key, fingerprint: idem.fingerprint });
+        });
       }
       purchase.status = outcome === "decline" ? "declined" : "pending";
       return this.submit(recordOnly(purchase, idem));
@@ -248,15 +262,17 @@ export class Purchases {
           return;
         }
         if (purchase.status !== "pending") return;
-        const user = await this.o.users.get(purchase.userId);
-        const request = await this.completion({ ...purchase, paymentRef: event.paymentRef }, user, now);
-        // Keyed by the purchase, not the event: Stripe may report one payment by two events, and
-        // whichever comes second replays the first instead of crediting again.
-        await this.commit({
-          ...request,
-          idempotencyKey: `purchase:${purchase.id}:complete`,
-          fingerprint: "complete",
-          effects: [...(request.effects ?? []), seen],
+        await this.debtLock.run(purchase.userId, async () => {
+          const user = await this.o.users.get(purchase.userId);
+          const request = await this.completion({ ...purchase, paymentRef: event.paymentRef }, user, now);
+          // Keyed by the purchase, not the event: Stripe may report one payment by two events, and
+          // whichever comes second replays the first instead of crediting again.
+          await this.commit({
+            ...request,
+            idempotencyKey: `purchase:${purchase.id}:complete`,
+            fingerprint: "complete",
+            effects: [...(request.effects ?? []), seen],
+          });
         });
         return;
       }
@@ -383,62 +399,7 @@ export class Purchases {
     if (replay) {
       booked = { purchase: replay, replayed: true, refundMinor: BigInt(replay.refundMinor ?? "0") };
     } else {
-      const now = this.o.clock();
-      const lot = userAccounts.paidCoins(purchase.userId, purchase.id);
-      const unused = (await this.o.ledger.balances([lot.id])).get(lot.id)?.available ?? 0n;
-      // Coins owed after a chargeback are repaid first, as from a later purchase; only the rest
-      // is refunded. Without this the buyer got money back for coins the debt says are spent.
-      const owed = await this.debtOf(purchase.userId);
-      const repaid = owed < unused ? owed : unused;
-      const coinsBack = unused - repaid;
-      if (unused > 0n && coinsBack === 0n) {
-        throw new GiftstreamError(
-          "coins_non_refundable",
-          `its ${unused} unused coins are owed as coin debt after a chargeback; nothing is left to refund`,
-        );
-      }
-      // Every check before anything moves: a refused refund changes nothing.
-      const refundMinor = this.refundQuote(purchase, coinsBack, now);
-      // Keyed by the amount too: a retry that finds another amount owed (a chargeback since) repays
-      // that, instead of replaying the first repayment while refunding as if it had repaid the new one.
-      if (repaid > 0n) await this.repayDebtFrom(purchase, repaid, owed, `${idem.key}:repay:${repaid}`, now);
-      const refunded: Purchase = {
-        ...purchase,
-        status: "refunded",
-        refundedCoins: purchase.refundedCoins + coinsBack,
-        refundedMinor: purchase.refundedMinor + refundMinor,
-        updatedAt: now,
-      };
-      const moves = reversal(purchase, {
-        coinsBack,
-        moneyBack: refundMinor,
-        to: "sales",
-        kind: "refund",
-      });
-      const result = await this.submit({
-        ...moves,
-        idempotencyKey: idem.key,
-        fingerprint: idem.fingerprint,
-        effects: [
-          purchaseEffect(refunded),
-          activityEffect({
-            userId: purchase.userId,
-            kind: "refund",
-            at: now,
-            amounts: {
-              coins: coinsBack.toString(),
-              moneyMinor: refundMinor.toString(),
-              debtRepaidCoins: repaid.toString(),
-            },
-            counterparty: null,
-            context: null,
-            economyVersion: purchase.economyVersion,
-            ref: purchase.id,
-          }),
-        ],
-        memo: { ...purchaseDocument(refunded), refundMinor: refundMinor.toString() } as unknown as JsonObject,
-      });
-      booked = { ...result, refundMinor, moves };
+      booked = await this.debtLock.run(purchase.userId, () => this.bookRefund(purchase.id, idem));
     }
     try {
       await provider.refund({
@@ -547,7 +508,10 @@ export class Purchases {
   chargeback(purchaseId: string, disputeId: string, takenMinor?: bigint): Promise<void> {
     // Which of a creator's diamonds are still pending is read, and taken back, under the lock the
     // maturation job moves them under.
-    return this.lotsLock.run(pendingLotsKey, () => this.applyChargeback(purchaseId, disputeId, takenMinor));
+    return this.lotsLock.run(pendingLotsKey, async () => {
+      const { userId } = await this.get(purchaseId);
+      return this.debtLock.run(userId, () => this.applyChargeback(purchaseId, disputeId, takenMinor));
+    });
   }
 
   private async applyChargeback(purchaseId: string, disputeId: string, takenMinor?: bigint): Promise<void> {
@@ -653,10 +617,83 @@ export class Purchases {
     });
   }
 
+  /** Books a refund: coin debt repaid first from the lot, the rest refunded. Under the buyer's debt lock. */
+  private async bookRefund(
+    purchaseId: string,
+    idem: Idempotent,
+  ): Promise<{
+    purchase: PurchaseDocument;
+    replayed: boolean;
+    refundMinor: bigint;
+    moves?: ReturnType<typeof reversal>;
+  }> {
+    // Read again under the lock: a refund or chargeback just before may have changed it.
+    const purchase = await this.get(purchaseId);
+    const now = this.o.clock();
+    const lot = userAccounts.paidCoins(purchase.userId, purchase.id);
+    const unused = (await this.o.ledger.balances([lot.id])).get(lot.id)?.available ?? 0n;
+    // Coins owed after a chargeback are repaid first, as from a later purchase; only the rest
+    // is refunded. Without this the buyer got money back for coins the debt says are spent.
+    const owed = await this.debtOf(purchase.userId);
+    const repaid = owed < unused ? owed : unused;
+    const coinsBack = unused - repaid;
+    if (unused > 0n && coinsBack === 0n) {
+      throw new GiftstreamError(
+        "coins_non_refundable",
+        `its ${unused} unused coins are owed as coin debt after a chargeback; nothing is left to refund`,
+      );
+    }
+    // Every check before anything moves: a refused refund changes nothing.
+    const refundMinor = this.refundQuote(purchase, coinsBack, now);
+    // Keyed by the amount too: a retry that finds another amount owed (a chargeback since) repays
+    // that, instead of replaying the first repayment while refunding as if it had repaid the new one.
+    if (repaid > 0n) await this.repayDebtFrom(purchase, repaid, owed, `${idem.key}:repay:${repaid}`, now);
+    const refunded: Purchase = {
+      ...purchase,
+      status: "refunded",
+      refundedCoins: purchase.refundedCoins + coinsBack,
+      refundedMinor: purchase.refundedMinor + refundMinor,
+      updatedAt: now,
+    };
+    const moves = reversal(purchase, {
+      coinsBack,
+      moneyBack: refundMinor,
+      to: "sales",
+      kind: "refund",
+    });
+    const result = await this.submit({
+      ...moves,
+      idempotencyKey: idem.key,
+      fingerprint: idem.fingerprint,
+      effects: [
+        purchaseEffect(refunded),
+        activityEffect({
+          userId: purchase.userId,
+          kind: "refund",
+          at: now,
+          amounts: {
+            coins: coinsBack.toString(),
+            moneyMinor: refundMinor.toString(),
+            debtRepaidCoins: repaid.toString(),
+          },
+          counterparty: null,
+          context: null,
+          economyVersion: purchase.economyVersion,
+          ref: purchase.id,
+        }),
+      ],
+      memo: { ...purchaseDocument(refunded), refundMinor: refundMinor.toString() } as unknown as JsonObject,
+    });
+    return { ...result, refundMinor, moves };
+  }
+
   /** A won dispute reverses the chargeback: coins, debt still owed and money go back. */
   disputeWon(purchaseId: string, disputeId: string): Promise<void> {
     // Whether a lot matured meanwhile decides where its diamonds go back to: read under the lock.
-    return this.lotsLock.run(pendingLotsKey, () => this.applyDisputeWon(purchaseId, disputeId));
+    return this.lotsLock.run(pendingLotsKey, async () => {
+      const { userId } = await this.get(purchaseId);
+      return this.debtLock.run(userId, () => this.applyDisputeWon(purchaseId, disputeId));
+    });
   }
 
   private async applyDisputeWon(purchaseId: string, disputeId: string): Promise<void> {
@@ -672,11 +709,13 @@ export class Purchases {
     const transfers: TransferInput[] = [];
     const accounts: AccountInput[] = [];
     const giftEffects: StoreEffectLike[] = [];
+    let cancelled = 0n;
     for (const t of chargeback) {
       if (t.kind === "chargeback_debt") {
         // Debt a later purchase already repaid comes back as coins in this lot instead.
         // biome-ignore lint/complexity/useMathMinMax: Math.min takes no bigint.
-        const cancel = owed < t.amount ? owed : t.amount;
+        const cancel = owed - cancelled < t.amount ? owed - cancelled : t.amount;
+        cancelled += cancel;
         if (cancel > 0n)
           transfers.push({
             debitAccountId: t.creditAccountId,
@@ -721,7 +760,8 @@ export class Purchases {
     const effects = [
       purchaseEffect({
         ...purchase,
-        status: "completed",
+        // Back to what it was before the chargeback: a refund stays a refund.
+        status: purchase.refundedCoins > 0n || purchase.refundedMinor > 0n ? "refunded" : "completed",
         chargedBackMinor: 0n,
         chargebackKey: null,
         updatedAt: now,
@@ -738,7 +778,8 @@ export class Purchases {
         ref: purchase.id,
       }),
     ];
-    effects.push(...debtRestrictionLifted(user, now));
+    // Another purchase's chargeback may still leave coins owed: the restriction stays until they are.
+    if (cancelled === owed) effects.push(...debtRestrictionLifted(user, now));
     await this.commit({
       accounts,
       transfers,
