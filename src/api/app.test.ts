@@ -105,6 +105,18 @@ describe("over a real socket", () => {
   });
 });
 
+describe("methods", () => {
+  it("answers HEAD with 404 problem+json, as any method a path does not take", async () => {
+    // Fastify's HEAD twin of every GET hung on the live event stream, whose headers a HEAD holds back.
+    const app = await listening();
+    const get = await app.inject({ method: "GET", url: "/healthz" });
+    expect(get.statusCode).toBe(200);
+    const head = await app.inject({ method: "HEAD", url: "/healthz" });
+    expect(head.statusCode).toBe(404);
+    expect(head.headers["content-type"]).toContain("application/problem+json");
+  });
+});
+
 describe("request logging", () => {
   it.each([
     [true, 2],

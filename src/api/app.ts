@@ -12,7 +12,9 @@ import Fastify, {
 import type { Logger } from "pino";
 import type { Config } from "../config/index.js";
 import { clientErrorHandler, errorHandler, notFoundHandler, requestProblem } from "./error-handler.js";
+import { useStrictJsonParser } from "./json-body.js";
 import { lazyChildLogger } from "./lazy-logger.js";
+import { refuseUnexpectedBody } from "./no-body.js";
 import { refuseUnstorable } from "./nul-text.js";
 import { registerOpenApi } from "./openapi.js";
 import { sendProblem } from "./problem.js";
@@ -93,6 +95,9 @@ export async function buildApp(options: BuildAppOptions): Promise<GiftstreamApp>
     routerOptions: { maxParamLength: 128 },
     logController: new LogController({ disableRequestLogging: !config.log.requests }),
     requestIdHeader: false,
+    // No HEAD twin for every GET: a HEAD of the live event stream held its headers back until an
+    // end that never comes, and hung with a subscriber's slot. HEAD is a 404 like any other method.
+    exposeHeadRoutes: false,
     onProtoPoisoning: "error",
     onConstructorPoisoning: "error",
     clientErrorHandler,
@@ -107,6 +112,7 @@ export async function buildApp(options: BuildAppOptions): Promise<GiftstreamApp>
 
   // Only JSON bodies: a text/plain body is a 415, not a string handed to a schema.
   app.removeContentTypeParser("text/plain");
+  useStrictJsonParser(app);
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler(notFoundHandler);
 
@@ -132,6 +138,7 @@ export async function buildApp(options: BuildAppOptions): Promise<GiftstreamApp>
   // A throw here reaches the error handler as an async hook's rejection would.
   app.addHook("preValidation", (request, _reply, done) => {
     refuseUnstorable([request.params, request.query, request.body]);
+    if (request.routeOptions.schema?.body === undefined) refuseUnexpectedBody(request.body);
     done();
   });
 
