@@ -541,6 +541,25 @@ describe("gift batches", () => {
     const many = Array.from({ length: 1001 }, (_, i) => gift(`g${i}`, "rose"));
     expect((await batch(app, many, "b4")).statusCode).toBe(400);
   });
+
+  it("refuses repeated client ids before counting the gifts against the senders' rate limit", async () => {
+    const app = await setup({}, { ...jobsHourly, rateLimit: { senderGiftsMax: 4, windowMs: 60_000 } });
+    await buy(app, "us-100");
+    const repeated = await batch(
+      app,
+      Array.from({ length: 4 }, () => gift("same", "rose")),
+      "b5",
+    );
+    expect(repeated.statusCode, repeated.body).toBe(400);
+    // The four gifts the limit allows are all still there.
+    const four = await batch(
+      app,
+      ["a", "b", "c", "d"].map((id) => gift(id, "rose")),
+      "b6",
+    );
+    expect(four.statusCode, four.body).toBe(200);
+    expect(four.json().results.every((r: { ok: boolean }) => r.ok)).toBe(true);
+  });
 });
 
 describe("history", () => {

@@ -1,6 +1,6 @@
 import type { FastifyReply } from "fastify";
 import Type from "typebox";
-import { type Gifts, giftsPerBatchMax, giftView } from "../../economy/gifts/gifts.js";
+import { assertBatchIds, type Gifts, giftsPerBatchMax, giftView } from "../../economy/gifts/gifts.js";
 import type { GiftstreamApp } from "../app.js";
 import { assertActsAs } from "../auth.js";
 import { type InFlightKeys, idempotencyOf } from "../idempotency.js";
@@ -97,6 +97,8 @@ export function giftRoutes(
     async (request, reply) => {
       const senderIds = request.body.gifts.map((g) => g.senderId);
       for (const senderId of senderIds) assertActsAs(request, senderId);
+      // Before the senders' rate limits are taken: a malformed batch changes nothing.
+      assertBatchIds(request.body.gifts);
       const idem = idempotencyOf(request);
       const { results } = await senders.take(reply, senderIds).then(
         () => inFlight.run(idem.key, () => gifts.sendBatch(request.body.gifts, idem)),

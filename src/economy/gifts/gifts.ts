@@ -99,6 +99,13 @@ export interface GiftStore {
   ): Promise<{ groups: { diamonds: bigint; valueUsd: string; commissionRate: string }[]; due: bigint }>;
 }
 
+/** Refuses a batch in which two gifts share a client `id`: each is answered, and replayed, by it. */
+export function assertBatchIds(items: readonly { id: string }[]): void {
+  if (new Set(items.map((i) => i.id)).size !== items.length) {
+    throw new GiftstreamError("invalid_request", "each gift in a batch needs its own id");
+  }
+}
+
 /** Each gift of a batch has its own record: the batch's key and fingerprint with the gift's `id`. */
 function batchItemKeys(items: readonly { id: string }[], idem: Idempotent): Idempotent[] {
   return items.map((item) => ({
@@ -399,9 +406,7 @@ export class Gifts {
     if (items.length > giftsPerBatchMax) {
       throw new GiftstreamError("batch_too_large", `at most ${giftsPerBatchMax} gifts in one batch`);
     }
-    if (new Set(items.map((i) => i.id)).size !== items.length) {
-      throw new GiftstreamError("invalid_request", "each gift in a batch needs its own id");
-    }
+    assertBatchIds(items);
     // The batch as a whole is bound to its key first: its own record (it moves nothing) is durable
     // before any gift of it is tried, so the same key with another body (a gift added, say) is
     // refused with nothing moved, in any process. Each gift then has its own record, by its id.
