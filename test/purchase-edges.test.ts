@@ -43,6 +43,29 @@ describe("purchase edges", () => {
     }).toEqual({ status: "disputed", debt: -999n, loss: -788n, user: "restricted" });
   });
 
+  it("a refund after a partial refund at the provider gives back no more than was left of the payment", async () => {
+    const app = await setup("GB");
+    const p = await buyPack(app, "gb-1000"); // 789 pence, 1,000 coins
+    const purchase = await app.purchases.get(p.id);
+    // 700 pence refunded in the provider's dashboard: booked, the coins left as they are.
+    const provider = { name: "test" } as Parameters<typeof app.purchases.applyEvents>[0];
+    await app.purchases.applyEvents(provider, [
+      {
+        type: "payment.refunded",
+        eventId: "evt_partial",
+        paymentRef: purchase.paymentRef!,
+        amountRefundedMinor: 700n,
+        currency: "GBP",
+      },
+    ]);
+    expect((await app.purchases.get(p.id)).refundedMinor).toBe(700n);
+    // Pro rata, the 1,000 unused coins are worth 789; only 89 of the payment is left to give back.
+    const res = await refundPurchase(app, p.id);
+    expect(res.statusCode, res.body).toBe(200);
+    expect(res.json()).toMatchObject({ status: "refunded", refundedCoins: "1000", refundedMinor: "789" });
+    expect(await posted(app, "platform:GBP:revenue:coin_sales")).toBe(0n);
+  });
+
   it("a purchase key used again past its retention answers only the purchase it made", async () => {
     const app = await setup("GB");
     await app.app.inject({

@@ -1010,7 +1010,17 @@ export class Purchases {
     ) {
       throw new GiftstreamError("coins_non_refundable");
     }
-    return roundRational({ num: purchase.priceMinor * unusedCoins, den: purchase.coins }, "half_even");
+    const proRata = roundRational(
+      { num: purchase.priceMinor * unusedCoins, den: purchase.coins },
+      "half_even",
+    );
+    // Money a partial refund at the provider already gave back (`externalPartialRefund`) is not
+    // given twice: never more than is left of what was paid.
+    const notRefunded = purchase.priceMinor - purchase.refundedMinor;
+    if (notRefunded <= 0n) {
+      throw new GiftstreamError("coins_non_refundable", "the payment was already refunded at the provider");
+    }
+    return proRata < notRefunded ? proRata : notRefunded;
   }
 }
 
