@@ -80,6 +80,19 @@ describe("operator API keys", () => {
     expect(res.json()).toMatchObject({ code: "unauthenticated" });
   });
 
+  it.each([["bearer"], ["BEARER"], ["Bearer"]])(
+    "takes the scheme spelt %s, case-insensitively",
+    async (scheme) => {
+      t = await openTestApp();
+      const res = await t.app.inject({
+        method: "GET",
+        url: "/v1/admin/api-keys",
+        headers: { authorization: `${scheme} ${adminKey}` },
+      });
+      expect(res.statusCode, res.body).toBe(200);
+    },
+  );
+
   it.each([
     ["an unknown field", { name: "x", scopes: ["server"], admin: true }],
     ["no scopes", { name: "x", scopes: [] }],

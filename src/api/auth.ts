@@ -32,7 +32,8 @@ declare module "fastify" {
 }
 
 /** A JWT's compact form is longer than any API key; 4 KiB bounds what is handed to a verifier. */
-const bearerPattern = /^Bearer ([\x21-\x7e]{1,4096})$/;
+// The scheme is case-insensitive (RFC 9110 §11.1): `bearer …` is as good as `Bearer …`.
+const bearerPattern = /^Bearer ([\x21-\x7e]{1,4096})$/i;
 /** Three base64url parts with a JSON header (`{"` is `eyJ`): a user token, not an API key. */
 const jwtPattern = /^eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*$/;
 
