@@ -149,6 +149,24 @@ describe("bad input on every route", () => {
     });
   }
 
+  it("answers an unknown query parameter with 400 invalid_request on every GET route, declared query or not", async () => {
+    const spec = (await t.app.inject({ method: "GET", url: "/openapi.json" })).json() as {
+      paths: Record<string, Record<string, unknown>>;
+    };
+    const gets = Object.entries(spec.paths)
+      .filter(([path, methods]) => path.startsWith("/v1/") && "get" in methods)
+      .map(([path]) => path.replace(/\{[^}]+\}/g, "u1"));
+    expect(gets.length).toBeGreaterThanOrEqual(20);
+    for (const url of gets) {
+      const res = await t.app.inject({ method: "GET", url: `${url}?sneaky=1`, headers: t.admin });
+      expect({ url, status: res.statusCode, code: res.json().code }).toEqual({
+        url,
+        status: 400,
+        code: "invalid_request",
+      });
+    }
+  });
+
   it.each([
     ["a float", "1.5"],
     ["an exponent", "1e3"],

@@ -14,11 +14,11 @@ import type { Config } from "../config/index.js";
 import { clientErrorHandler, errorHandler, notFoundHandler, requestProblem } from "./error-handler.js";
 import { useStrictJsonParser } from "./json-body.js";
 import { lazyChildLogger } from "./lazy-logger.js";
-import { refuseUnexpectedBody } from "./no-body.js";
 import { refuseUnstorable } from "./nul-text.js";
 import { registerOpenApi } from "./openapi.js";
 import { sendProblem } from "./problem.js";
 import { type HealthChecks, healthRoutes } from "./routes/health.js";
+import { refuseUnexpectedBody, refuseUnexpectedQuery } from "./undeclared-input.js";
 
 /** A Fastify instance whose routes infer their request and reply types from TypeBox schemas. */
 export type GiftstreamApp = FastifyInstance<
@@ -138,7 +138,12 @@ export async function buildApp(options: BuildAppOptions): Promise<GiftstreamApp>
   // A throw here reaches the error handler as an async hook's rejection would.
   app.addHook("preValidation", (request, _reply, done) => {
     refuseUnstorable([request.params, request.query, request.body]);
-    if (request.routeOptions.schema?.body === undefined) refuseUnexpectedBody(request.body);
+    const schema = request.routeOptions.schema;
+    if (schema?.body === undefined) refuseUnexpectedBody(request.body);
+    const url = request.routeOptions.url ?? "";
+    // Provider webhooks are left alone: an operator may register their URL with a parameter.
+    if (schema?.querystring === undefined && url.startsWith("/v1/") && !url.startsWith("/v1/webhooks/"))
+      refuseUnexpectedQuery(request.query);
     done();
   });
 

@@ -16,3 +16,20 @@ export function refuseUnexpectedBody(body: unknown): void {
       : "";
   throw new GiftstreamError("invalid_request", `this endpoint takes no body${fields}`);
 }
+
+/**
+ * Likewise a `/v1` route that declares no query schema takes no query parameters: routes that
+ * declare one refuse an unknown parameter, so `GET /v1/webhook-endpoints?limit=0` answering every
+ * endpoint as if nothing were asked was the odd one out. (Only `/v1`, and not the provider
+ * webhooks: the OpenAPI browser's files are served beside the API as a browser asks for them, and
+ * a provider calls whatever URL it was given.)
+ */
+export function refuseUnexpectedQuery(query: unknown): void {
+  if (typeof query !== "object" || query === null) return;
+  const names = Object.keys(query);
+  if (names.length === 0) return;
+  throw new GiftstreamError(
+    "invalid_request",
+    `this endpoint takes no query parameters: unknown ${names.slice(0, 5).join(", ")}`,
+  );
+}
