@@ -1020,6 +1020,7 @@ export class Purchases {
     if (notRefunded <= 0n) {
       throw new GiftstreamError("coins_non_refundable", "the payment was already refunded at the provider");
     }
+    // biome-ignore lint/complexity/useMathMinMax: Math.min takes no bigint.
     return proRata < notRefunded ? proRata : notRefunded;
   }
 }
