@@ -302,6 +302,10 @@ describe("cash-out failure paths", () => {
     expect(rejectLate.json().code).toBe("cashout_state_conflict");
 
     const c = (await requestCashout(app, { payoutMethodId: method, diamonds: "20000" })).json();
+    // The creator is shown the reason: one of spaces only says nothing, and is refused.
+    const blank = await app.inject("POST", `/v1/admin/cashouts/${c.id}/reject`, { reason: "   " });
+    expect(blank.statusCode).toBe(400);
+    expect((await app.inject("GET", `/v1/cashouts/${c.id}`)).json().status).not.toBe("rejected");
     const rejected = await app.inject("POST", `/v1/admin/cashouts/${c.id}/reject`, {
       reason: "fraud review",
     });
@@ -329,6 +333,13 @@ describe("cash-out failure paths", () => {
     // "Everything" is capped to the day's maximum, and the quote says so.
     const quote = (await app.inject("POST", "/v1/cashouts/quote", { userId: "creator" })).json();
     expect(quote).toMatchObject({ capped: true, net: "100000" });
+    const whole = await requestCashout(app, { quoteId: quote.quoteId, payoutMethodId: method });
+    expect(whole.statusCode, whole.body).toBe(201);
+    // With the day's maximum used up, "everything" is refused for the day's maximum, not for
+    // being below the minimum: more diamonds would not help.
+    const spent = await app.inject("POST", "/v1/cashouts/quote", { userId: "creator" });
+    expect(spent.statusCode).toBe(422);
+    expect(spent.json()).toMatchObject({ code: "over_daily_limit", dailyRemainingNetMinor: "0" });
     await expectBalanced(app);
   });
 

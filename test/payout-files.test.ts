@@ -134,6 +134,10 @@ describe("the sepa rail", () => {
     expect(paid.statusCode, paid.body).toBe(200);
     expect(paid.json()).toMatchObject({ status: "paid", cashoutStatus: "paid" });
     expect((await cashout(t, ids[0]!)).railRef).toBe(`${file!.id}/${ids[0]!.replaceAll("_", ".")}`);
+    const blank = await t.inject("POST", `/v1/admin/payout-files/${file!.id}/lines/${ids[1]}/returned`, {
+      reason: " \t ",
+    });
+    expect(blank.statusCode).toBe(400);
     const failed = await t.inject("POST", `/v1/admin/payout-files/${file!.id}/lines/${ids[1]}/returned`, {
       reason: "AC04 account closed",
     });

@@ -333,7 +333,7 @@ export function cashoutRoutes(app: GiftstreamApp, cashouts: Cashouts, inFlight: 
         tags: ["cashouts", "admin"],
         params: CashoutParams,
         body: Type.Object(
-          { reason: Type.String({ minLength: 1, maxLength: 500 }) },
+          { reason: Text(500, "Shown to the creator: why the cash-out was rejected.") },
           { additionalProperties: false },
         ),
         response: {

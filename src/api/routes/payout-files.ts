@@ -249,12 +249,12 @@ export function payoutFileRoutes(
         tags: ["payouts", "admin"],
         params: LineParams,
         body: Type.Object(
-          { reason: Type.String({ minLength: 1, maxLength: reasonLengthMax }) },
+          { reason: Type.String({ minLength: 1, maxLength: reasonLengthMax, pattern: "\\S" }) },
           { additionalProperties: false },
         ),
         response: {
           200: LineView,
-          ...errorResponses("invalid_request", "not_found", ...authErrors),
+          ...errorResponses("invalid_request", "not_found", "payout_line_state_conflict", ...authErrors),
         },
       },
     },

@@ -171,6 +171,10 @@ export class Cashouts {
         // "Everything": all withdrawable diamonds, capped to what is left of today's maximum.
         allocation = allocate(lots, total, terms.currency, terms.rate)!;
         if (allocation.value.net > terms.remainingMinor) {
+          // What is left of today's maximum cannot reach the minimum: the day's maximum is the
+          // reason, not the diamonds (a creator told `below_minimum` would earn more and retry).
+          if (terms.remainingMinor < terms.minimumMinor || terms.remainingMinor <= 0n)
+            throw overDailyLimit(terms.remainingMinor);
           allocation = largestWithinNet(lots, total, terms.remainingMinor, terms.currency, terms.rate);
           capped = true;
         }
