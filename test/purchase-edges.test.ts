@@ -125,8 +125,42 @@ describe("purchase edges", () => {
     expect(first.json()).toMatchObject({ code: "provider_error" });
     expect((await app.purchases.get(p.id)).status).toBe("completed");
     expect(await posted(app, `user:buyer:coins:paid:${p.id}`)).toBe(1000n);
+    // The provider would refund now, but this key's refund was undone: the retry must not ask it
+    // again (the money would leave while the books say it did not), and says to use a new key.
+    let asked = 0;
+    // biome-ignore lint/suspicious/noExplicitAny: the test replaces the provider's answer.
+    (app.purchases as any).o.providers.test.refund = async () => {
+      asked++;
+      return { refundRef: "re_late" };
+    };
     const retry = await refundPurchase(app, p.id, k);
     expect(retry.json()).toMatchObject({ code: "provider_error" });
+    expect(retry.json().detail).toContain("new Idempotency-Key");
+    expect(asked).toBe(0);
+    expect((await app.purchases.get(p.id)).status).toBe("completed");
+    expect(await posted(app, `user:buyer:coins:paid:${p.id}`)).toBe(1000n);
+    // With a new key it is a new refund, which the provider now makes.
+    const fresh = await refundPurchase(app, p.id, newKey());
+    expect(fresh.statusCode, fresh.body).toBe(200);
+    expect(asked).toBe(1);
+    // The same key for another purchase is a key reused, not that purchase's refund refused.
+    const other = await buyPack(app, "gb-1000");
+    const reused = await refundPurchase(app, other.id, k);
+    expect(reused.statusCode).toBe(422);
+    expect(reused.json()).toMatchObject({ code: "idempotency_key_reused" });
+    expect((await app.purchases.get(other.id)).status).toBe("completed");
+  });
+
+  it.each([
+    ["declined", "decline"],
+    ["pending", "pending"],
+  ])("refuses to refund a %s purchase, never paid, with coins_non_refundable", async (_name, testOutcome) => {
+    const app = await setup("GB");
+    const p = await buyPack(app, "gb-1000", { testOutcome });
+    const res = await refundPurchase(app, p.id);
+    expect(res.statusCode, res.body).toBe(422);
+    expect(res.json()).toMatchObject({ code: "coins_non_refundable" });
+    expect((await app.purchases.get(p.id)).refundedMinor).toBe(0n);
   });
 
   it("keeps a refund booked when the provider does not answer, and refunds once on the retry", async () => {

@@ -373,16 +373,26 @@ export class Purchases {
     purchaseId: string,
     idem: Idempotent,
   ): Promise<{ purchase: PurchaseDocument; replayed: boolean }> {
+    const purchase = await this.get(purchaseId);
+    // The key is checked against this request first: the same key for another purchase is
+    // `idempotency_key_reused`, whatever became of the refund it made.
+    const replay = (await this.o.ledger.replayOf(idem.key, idem.fingerprint)) as
+      | (PurchaseDocument & { refundMinor?: string })
+      | undefined;
     const compensationKey = `${idem.key}:compensate`;
-    if (await this.o.ledger.replayOf(compensationKey, "compensate")) {
+    // A record without a memo replays as null: only undefined means there was none.
+    if ((await this.o.ledger.replayOf(compensationKey, "compensate")) !== undefined) {
       throw new GiftstreamError(
         "provider_error",
         "the payment provider refused this refund earlier and it was undone; send a new Idempotency-Key to try again",
       );
     }
-    const purchase = await this.get(purchaseId);
+    if (purchase.paymentRef === null) {
+      // Pending, declined or failed: nothing was paid, so nothing is refundable.
+      throw new GiftstreamError("coins_non_refundable", `purchase ${purchase.id} was never paid`);
+    }
     const provider = this.o.providers[purchase.provider];
-    if (!provider || purchase.paymentRef === null) {
+    if (!provider) {
       throw new GiftstreamError("provider_not_available", `provider ${purchase.provider} cannot refund here`);
     }
     // A replay still asks the provider (with the same key, so it refunds once): the first attempt
@@ -393,9 +403,6 @@ export class Purchases {
       refundMinor: bigint;
       moves?: ReturnType<typeof reversal>;
     };
-    const replay = (await this.o.ledger.replayOf(idem.key, idem.fingerprint)) as
-      | (PurchaseDocument & { refundMinor?: string })
-      | undefined;
     if (replay) {
       booked = { purchase: replay, replayed: true, refundMinor: BigInt(replay.refundMinor ?? "0") };
     } else {
