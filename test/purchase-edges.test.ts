@@ -163,6 +163,34 @@ describe("purchase edges", () => {
     expect((await app.purchases.get(p.id)).refundedMinor).toBe(0n);
   });
 
+  it("a refund refused on its retry after a chargeback stays booked for an operator, coins not put back", async () => {
+    const app = await setup("GB");
+    const p = await buyPack(app, "gb-1000");
+    await spendCoins(app, p.id, 400n);
+    const answers: (() => Promise<{ refundRef: string }>)[] = [
+      async () => {
+        throw new Error("socket hang up");
+      },
+      async () => {
+        throw new PaymentRefusedError("charge_disputed");
+      },
+    ];
+    // biome-ignore lint/suspicious/noExplicitAny: the test replaces the provider's answer.
+    (app.purchases as any).o.providers.test.refund = () => answers.shift()!();
+    const k = newKey();
+    expect((await refundPurchase(app, p.id, k)).json()).toMatchObject({ code: "provider_error" });
+    expect((await app.purchases.get(p.id)).status).toBe("refunded");
+    await simulateProvider(app, p.id, "dispute");
+    const disputed = await app.purchases.get(p.id);
+    expect(disputed.status).toBe("disputed");
+    const lot = await posted(app, `user:buyer:coins:paid:${p.id}`);
+    const retry = await refundPurchase(app, p.id, k);
+    expect(retry.statusCode).toBe(502);
+    expect(retry.json().detail).toContain("operator");
+    expect(await app.purchases.get(p.id)).toMatchObject({ status: "disputed", refundedCoins: 600n });
+    expect(await posted(app, `user:buyer:coins:paid:${p.id}`)).toBe(lot);
+  });
+
   it("keeps a refund booked when the provider does not answer, and refunds once on the retry", async () => {
     const app = await setup("GB");
     const p = await buyPack(app, "gb-1000");

@@ -428,6 +428,21 @@ export class Purchases {
           "the payment provider did not answer; retry with the same Idempotency-Key",
         );
       }
+      // A chargeback since the refund was booked (a provider refuses to refund a disputed
+      // payment) left the purchase disputed and its coins gone: undoing the refund from the state
+      // it was booked in would put coins back in the lot and mark the purchase completed. That is
+      // an operator's call, so the refund stays booked and one is alerted.
+      const current = await this.get(purchaseId);
+      if (current.status !== "refunded") {
+        this.o.logger.error(
+          { err: error, purchaseId, alert: "refund_refused_after_chargeback", status: current.status },
+          "provider refused a refund booked before a chargeback; the refund stays booked for an operator",
+        );
+        throw new GiftstreamError(
+          "provider_error",
+          `the payment provider refused the refund, and the purchase is ${current.status} since; an operator must settle it`,
+        );
+      }
       this.o.logger.error(
         { err: error, purchaseId },
         "provider refused the refund; reversing the refund postings",
