@@ -148,10 +148,16 @@ describe("identity verification", () => {
     expect(file.headers["content-disposition"]).toBe('attachment; filename="kyc-alice.png"');
     expect(file.rawPayload.equals(png("marker"))).toBe(true);
 
+    // The reason is one line, shown to the user and kept in the audit log.
+    for (const separator of ["\n", "\u2028", "\u2029"]) {
+      const multiline = await admin(app, "reject", "alice", { reason: `Blurred.${separator}Call 555-0100` });
+      expect(multiline.statusCode, JSON.stringify(separator)).toBe(400);
+    }
     const rejected = await admin(app, "reject", "alice", {
       reason: "The photo is blurred; upload a sharper one.",
     });
     expect(rejected.statusCode, rejected.body).toBe(200);
+    expect(rejected.headers["cache-control"]).toBe("no-store");
     expect(rejected.json()).toMatchObject({
       status: "rejected",
       rejectionReason: "The photo is blurred; upload a sharper one.",
@@ -171,6 +177,7 @@ describe("identity verification", () => {
 
     const approved = await admin(app, "approve", "alice");
     expect(approved.statusCode, approved.body).toBe(200);
+    expect(approved.headers["cache-control"]).toBe("no-store");
     expect(approved.json()).toMatchObject({
       status: "verified",
       reviewedAt: new Date(now + 60_000).toISOString(),

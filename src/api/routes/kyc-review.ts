@@ -204,10 +204,15 @@ export function kycReviewRoutes(app: GiftstreamApp, kyc: Kyc): void {
         },
       },
     },
-    async (request) =>
-      maskedKycView(
-        await kyc.approve(request.params.userId, actorOf(request.principal), request.body.revision),
-      ),
+    async (request, reply) =>
+      // Personal data, masked or not, is never cached (kyc.md).
+      reply
+        .header("cache-control", "no-store")
+        .send(
+          maskedKycView(
+            await kyc.approve(request.params.userId, actorOf(request.principal), request.body.revision),
+          ),
+        ),
   );
 
   app.post(
@@ -223,7 +228,8 @@ export function kycReviewRoutes(app: GiftstreamApp, kyc: Kyc): void {
             reason: Type.String({
               minLength: 1,
               maxLength: rejectionReasonLengthMax,
-              pattern: "^[^\\p{Cc}]*\\S[^\\p{Cc}]*$",
+              // One line: no control characters, nor Unicode's line and paragraph separators.
+              pattern: "^[^\\p{Cc}\\p{Zl}\\p{Zp}]*\\S[^\\p{Cc}\\p{Zl}\\p{Zp}]*$",
               description:
                 "Shown to the user and kept in the audit log: say what to fix, quote no personal data.",
             }),
@@ -237,15 +243,19 @@ export function kycReviewRoutes(app: GiftstreamApp, kyc: Kyc): void {
         },
       },
     },
-    async (request) =>
-      maskedKycView(
-        await kyc.reject(
-          request.params.userId,
-          request.body.reason.trim(),
-          actorOf(request.principal),
-          request.body.revision,
+    async (request, reply) =>
+      reply
+        .header("cache-control", "no-store")
+        .send(
+          maskedKycView(
+            await kyc.reject(
+              request.params.userId,
+              request.body.reason.trim(),
+              actorOf(request.principal),
+              request.body.revision,
+            ),
+          ),
         ),
-      ),
   );
 }
 

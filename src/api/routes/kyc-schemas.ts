@@ -3,7 +3,7 @@ import { identityDocumentTypes, kycLimits } from "../../economy/kyc/kyc-submissi
 import type { MaskedKyc } from "../../economy/kyc/kyc-view.js";
 
 /** No control characters (newlines, tabs, NUL): personal data is one line of text. */
-const oneLine = "^[^\\p{Cc}]*$";
+const oneLine = "^[^\\p{Cc}\\p{Zl}\\p{Zp}]*$";
 
 const text = (lengthMax: number, description: string) =>
   Type.String({ minLength: 1, maxLength: lengthMax, pattern: oneLine, description });
