@@ -14,8 +14,8 @@ const dayMs = 86_400_000;
 /** eve gets no bonus coins: she pays for hers. */
 const viewers = ["ann", "ben", "cat", "dan", "eve"];
 
-async function setup() {
-  t = await openTestApp({ testMode: true });
+async function setup(overrides: object = {}) {
+  t = await openTestApp({ testMode: true, ...overrides });
   await setClock(monday);
   for (const id of [...viewers, "creator", "other"]) {
     await t.app.inject({
@@ -248,5 +248,16 @@ describe("leaderboards", () => {
     const missing = await get("/v1/creators/nobody/leaderboard?period=day");
     expect(missing.statusCode).toBe(404);
     expect(missing.json()).toMatchObject({ code: "not_found" });
+  });
+
+  it("answers without a limit when live.leaderboardSizeMax is below the default of 10", async () => {
+    await setup({ live: { leaderboardSizeMax: 3 } });
+    await sendWeek();
+    for (const url of ["/v1/live/stream-1/leaderboard", "/v1/creators/creator/leaderboard?period=all"]) {
+      const res = await get(url);
+      expect(res.statusCode, `${url}: ${res.body}`).toBe(200);
+      expect(res.json().data.length, url).toBe(3);
+    }
+    expect((await get("/v1/live/stream-1/leaderboard?limit=4")).statusCode).toBe(400);
   });
 });

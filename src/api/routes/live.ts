@@ -154,7 +154,7 @@ export function liveRoutes(
       },
     },
     async (request) => {
-      const limit = Number(request.query.limit ?? "10");
+      const limit = limitOf(request.query.limit, leaderboards.sizeMax);
       const entries = await leaderboards.stream(request.params.streamId, limit);
       return { streamId: request.params.streamId, data: entriesView(entries) };
     },
@@ -195,7 +195,7 @@ export function liveRoutes(
     },
     async (request) => {
       const period = request.query.period ?? "all";
-      const limit = Number(request.query.limit ?? "10");
+      const limit = limitOf(request.query.limit, leaderboards.sizeMax);
       const { range, entries } = await leaderboards.creator(request.params.userId, period, limit);
       return { userId: request.params.userId, period, ...rangeView(range), data: entriesView(entries) };
     },
@@ -258,4 +258,9 @@ function openEventStream(
   };
   res.on("close", end);
   return { send: write, end };
+}
+
+/** A leaderboard's lines: as asked, else 10, or fewer when `live.leaderboardSizeMax` allows fewer. */
+function limitOf(asked: string | undefined, sizeMax: number): number {
+  return asked === undefined ? Math.min(10, sizeMax) : Number(asked);
 }
