@@ -773,3 +773,22 @@ describe("webhook delivery", () => {
     rmSync(app.dir, { recursive: true, force: true });
   });
 });
+
+describe("endpoint and delivery ids in the path", () => {
+  it("answers an unknown id with 404 and one longer than 64 characters with 400, as documented", async () => {
+    t = await openTestApp({ testMode: true });
+    const app = t;
+    const get = (url: string) => app.app.inject({ method: "GET", url, headers: app.admin });
+    const long = `we_${"x".repeat(62)}`;
+    for (const [url, status, code] of [
+      ["/v1/webhook-endpoints/we_unknown", 404, "not_found"],
+      ["/v1/webhook-endpoints/we_unknown/deliveries/whd_1", 404, "not_found"],
+      [`/v1/webhook-endpoints/${long}`, 400, "invalid_request"],
+      [`/v1/webhook-endpoints/${long}/deliveries`, 400, "invalid_request"],
+      [`/v1/webhook-endpoints/we_unknown/deliveries/whd_${"1".repeat(61)}`, 400, "invalid_request"],
+    ] as const) {
+      const res = await get(url);
+      expect({ url, status: res.statusCode, code: res.json().code }).toEqual({ url, status, code });
+    }
+  });
+});
