@@ -1,4 +1,6 @@
 import { rmSync } from "node:fs";
+import { createServer, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
 import type { LightMyRequestResponse } from "fastify";
 import { afterEach, describe, expect, it } from "vitest";
 import { openStore } from "../src/cli/runtime.js";
@@ -790,5 +792,81 @@ describe("endpoint and delivery ids in the path", () => {
       const res = await get(url);
       expect({ url, status: res.statusCode, code: res.json().code }).toEqual({ url, status, code });
     }
+  });
+});
+
+describe("redelivery while an attempt is in flight", () => {
+  const servers: Server[] = [];
+  afterEach(() => {
+    for (const server of servers.splice(0)) server.close();
+  });
+
+  it("a redelivery asked while an attempt is in flight still gets its fresh retry budget", async () => {
+    t = await openTestApp({
+      testMode: true,
+      webhooks: { pollIntervalMs: 10, backoffBaseMs: 10, backoffMaxMs: 40, attemptsMax: 2, timeoutMs: 5000 },
+    });
+    const app = t;
+    let calls = 0;
+    let held: ServerResponse | null = null;
+    const server = createServer((req, res) => {
+      req.resume();
+      req.on("end", () => {
+        calls++;
+        if (calls === 2)
+          held = res; // the 2nd attempt hangs until released
+        else res.writeHead(500).end();
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    servers.push(server);
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
+    for (const id of ["buyer", "creator"]) {
+      await app.app.inject({
+        method: "PUT",
+        url: `/v1/users/${id}`,
+        headers: app.admin,
+        payload: { country: "GB", birthDate: "1990-01-01", displayName: id },
+      });
+    }
+    const ep = await app.app.inject({
+      method: "POST",
+      url: "/v1/webhook-endpoints",
+      headers: app.admin,
+      payload: { url, events: ["purchase.completed"] },
+    });
+    expect(ep.statusCode).toBe(201);
+    const endpointId = ep.json().id as string;
+    const buy = await app.app.inject({
+      method: "POST",
+      url: "/v1/purchases",
+      headers: { ...app.admin, "idempotency-key": "k1" },
+      payload: { userId: "buyer", packId: "gb-1000", provider: "test" },
+    });
+    expect(buy.statusCode).toBe(201);
+    const list = async () =>
+      (
+        await app.app.inject({
+          method: "GET",
+          url: `/v1/webhook-endpoints/${endpointId}/deliveries`,
+          headers: app.admin,
+        })
+      ).json().data[0] as { id: string; status: string; attemptCount: number };
+    await eventually(() => held !== null);
+    const deliveryId = (await list()).id;
+    const re = await app.app.inject({
+      method: "POST",
+      url: `/v1/webhook-endpoints/${endpointId}/deliveries/${deliveryId}/redeliver`,
+      headers: app.admin,
+    });
+    expect(re.statusCode).toBe(202);
+    expect(re.json().status).toBe("pending");
+    // The attempt in flight now fails: it was the second of a window of two, but the redelivery gave
+    // the delivery a fresh window, so it is tried twice more, not given up.
+    (held as unknown as ServerResponse).writeHead(500).end();
+    await eventually(() => calls >= 4);
+    await eventually(async () => (await list()).status === "failed");
+    expect(await list()).toMatchObject({ status: "failed", attemptCount: 4 });
+    expect(calls).toBe(4);
   });
 });

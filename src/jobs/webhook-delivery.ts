@@ -119,7 +119,14 @@ export class WebhookDelivery {
     const windowFrom = d.windowFrom ?? at;
     const attempt = { at, statusCode, error, durationMs };
     if (error === null) {
-      return { deliveryId: d.id, attempt, status: "delivered", nextAttemptAt: null, windowFrom };
+      return {
+        deliveryId: d.id,
+        attempt,
+        status: "delivered",
+        nextAttemptAt: null,
+        windowFrom,
+        requeues: d.requeues,
+      };
     }
     const next = nextAttemptAt(this.o, {
       failures: d.windowAttempts + 1,
@@ -139,6 +146,7 @@ export class WebhookDelivery {
       status: next === null ? "failed" : "pending",
       nextAttemptAt: next,
       windowFrom,
+      requeues: d.requeues,
     };
   }
 }

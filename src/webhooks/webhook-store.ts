@@ -50,6 +50,8 @@ export interface DueDelivery {
   windowAttempts: number;
   windowFrom: number | null;
   attemptCount: number;
+  /** Times it was queued again when claimed: its outcome stands only if that still holds. */
+  requeues: number;
 }
 
 /** What one attempt ended as, and what becomes of the delivery. */
@@ -60,6 +62,8 @@ export interface AttemptOutcome {
   status: "pending" | "delivered" | "failed";
   nextAttemptAt: number | null;
   windowFrom: number;
+  /** `DueDelivery.requeues` as claimed. */
+  requeues: number;
 }
 
 /** Storage for endpoints, the outbox and the delivery log. */

@@ -477,4 +477,13 @@ export const postgresMigrations: readonly PostgresMigration[] = [
       CREATE INDEX activity_history ON activity (user_id, at, id);
     `,
   },
+  {
+    version: 6,
+    name: "webhook requeues",
+    sql: `
+      -- Mirrors SQLite's 14: an attempt in flight when its delivery is queued again records its
+      -- outcome only if the requeue count it was claimed with still holds.
+      ALTER TABLE webhook_deliveries ADD COLUMN requeues bigint NOT NULL DEFAULT 0;
+    `,
+  },
 ];

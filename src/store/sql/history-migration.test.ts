@@ -179,7 +179,8 @@ describe("gift history moved to the gift rows, on a database with gifts", () => 
       raw.close();
       const store = new SqliteStore({ path });
       try {
-        expect(store.migration.version).toBe(13);
+        // Up to the latest migration, past the one under test.
+        expect(store.migration.version).toBe(migrations.at(-1)!.version);
         await expectHistoryKept(store);
       } finally {
         await store.close();
@@ -201,7 +202,7 @@ describe("gift history moved to the gift rows, on a database with gifts", () => 
       }
       const store = await PostgresLedgerStore.open({ url: testDatabaseUrl, schema, connectionsMax: 2 });
       try {
-        expect(store.migration.version).toBe(5);
+        expect(store.migration.version).toBe(postgresMigrations.at(-1)!.version);
         await expectHistoryKept(store);
       } finally {
         await store.close();

@@ -10,7 +10,7 @@ import type { JsonObject } from "../../ledger/types.js";
 import type { WebhookEndpoint } from "../../webhooks/webhook-store.js";
 import { createTestSchema, requirePostgres, testDatabaseUrl } from "../postgres/postgres.testkit.js";
 import { PostgresLedgerStore } from "../postgres/postgres-ledger-store.js";
-import { SqlCashoutStore } from "./cashout-store.js";
+import { expiredQuotesKeptMs, SqlCashoutStore } from "./cashout-store.js";
 import { statementsFor } from "./effects.js";
 import { SqlKycDocumentStore } from "./kyc-document-store.js";
 import { SqlKycStore } from "./kyc-store.js";
@@ -152,8 +152,12 @@ describe.skipIf(!available)("the cash-out, identity, payout and webhook stores o
     });
     await store.saveQuote(quote("q_1", 1000));
     expect(await store.getQuote("q_1")).toEqual(quote("q_1", 1000));
-    // A later quote sweeps the expired one away.
+    // A later quote keeps an expired one for a day past its expiry (a request naming it is told
+    // quote_expired), then sweeps it away.
     await store.saveQuote(quote("q_2", 100_000));
+    expect(await store.getQuote("q_1")).toEqual(quote("q_1", 1000));
+    const later = 61_000 + expiredQuotesKeptMs + 1;
+    await store.saveQuote(quote("q_3", later));
     expect(await store.getQuote("q_1")).toBeUndefined();
     expect(await store.getQuote("q_2")).toEqual(quote("q_2", 100_000));
   });
@@ -522,6 +526,7 @@ describe.skipIf(!available)("the cash-out, identity, payout and webhook stores o
       windowAttempts: 0,
       windowFrom: null,
       attemptCount: 0,
+      requeues: 0,
     });
     expect(JSON.parse(again[0]!.body)).toMatchObject({ id: again[0]!.eventId, type: "gift.sent" });
 
@@ -536,6 +541,7 @@ describe.skipIf(!available)("the cash-out, identity, payout and webhook stores o
           status: "delivered" as const,
           nextAttemptAt: null,
           windowFrom: at,
+          requeues: d.requeues,
         })),
       {
         deliveryId: earlier.id,
@@ -543,6 +549,7 @@ describe.skipIf(!available)("the cash-out, identity, payout and webhook stores o
         status: "failed",
         nextAttemptAt: null,
         windowFrom: at,
+        requeues: earlier.requeues,
       },
     ]);
     // The earlier event of co_1 is finished (failed): the later one is due now.

@@ -45,7 +45,7 @@ const sql = {
      ORDER BY id`,
   body: "SELECT ev.payload FROM webhook_deliveries d JOIN webhook_events ev ON ev.seq = d.event_seq WHERE d.id = ?",
   // SQLite: one process owns the file and its delivery runs never overlap, so a read is a claim.
-  dueSqlite: `SELECT d.id, d.endpoint_id, d.attempts, d.window_attempts, d.window_from, e.url, e.secret,
+  dueSqlite: `SELECT d.id, d.endpoint_id, d.attempts, d.window_attempts, d.window_from, d.requeues, e.url, e.secret,
        ev.id AS event_id, ev.type AS event_type, ev.payload
      FROM webhook_deliveries d
      JOIN webhook_events ev ON ev.seq = d.event_seq
@@ -61,8 +61,8 @@ const sql = {
              WHERE ${dueWhere}
              FOR UPDATE OF d SKIP LOCKED) AS due
        WHERE c.id = due.id
-       RETURNING c.id, c.endpoint_id, c.event_seq, c.attempts, c.window_attempts, c.window_from, due.due_at)
-     SELECT d.id, d.endpoint_id, d.attempts, d.window_attempts, d.window_from, e.url, e.secret,
+       RETURNING c.id, c.endpoint_id, c.event_seq, c.attempts, c.window_attempts, c.window_from, c.requeues, due.due_at)
+     SELECT d.id, d.endpoint_id, d.attempts, d.window_attempts, d.window_from, d.requeues, e.url, e.secret,
        ev.id AS event_id, ev.type AS event_type, ev.payload
      FROM claimed d
      JOIN webhook_events ev ON ev.seq = d.event_seq
@@ -92,12 +92,17 @@ const sql = {
   insertAttempt:
     "INSERT INTO webhook_attempts (delivery_id, at, status_code, error, duration_ms) VALUES (?, ?, ?, ?, ?)",
   // Only while still pending: a delivery cancelled meanwhile (its endpoint deleted) stays so.
-  recordAttempt: `UPDATE webhook_deliveries SET status = ?, attempts = attempts + 1,
-       window_attempts = window_attempts + 1, window_from = ?, next_attempt_at = ?,
-       delivered_at = ?, last_attempt_at = ?, last_status_code = ?, last_error = ?, last_duration_ms = ?
+  recordAttempt: `UPDATE webhook_deliveries SET attempts = attempts + 1,
+       last_attempt_at = ?, last_status_code = ?, last_error = ?, last_duration_ms = ?
      WHERE id = ? AND status = 'pending'`,
+  // What the attempt makes of the delivery, unless it was queued again while the attempt was in
+  // flight: the requeue's fresh window and "due at once" stand, not this attempt's verdict on the
+  // window before it.
+  recordOutcome: `UPDATE webhook_deliveries SET status = ?, window_attempts = window_attempts + 1,
+       window_from = ?, next_attempt_at = ?, delivered_at = ?
+     WHERE id = ? AND status = 'pending' AND requeues = ?`,
   requeue: `UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = ?, window_attempts = 0,
-       window_from = NULL, delivered_at = NULL
+       window_from = NULL, delivered_at = NULL, requeues = requeues + 1
      WHERE id = ? AND endpoint_id = ? AND status <> 'cancelled'
        AND endpoint_id IN (SELECT id FROM webhook_endpoints WHERE deleted_at IS NULL)`,
   purgeAttempts: `DELETE FROM webhook_attempts WHERE delivery_id IN (${finished})`,
@@ -230,6 +235,7 @@ export class SqlWebhookStore implements WebhookStore {
       windowAttempts: Number(row.window_attempts),
       windowFrom: row.window_from === null ? null : Number(row.window_from),
       attemptCount: Number(row.attempts),
+      requeues: Number(row.requeues),
     }));
   }
 
@@ -242,7 +248,7 @@ export class SqlWebhookStore implements WebhookStore {
       a.deliveryId < b.deliveryId ? -1 : a.deliveryId > b.deliveryId ? 1 : 0,
     );
     await this.db.execute(
-      ordered.flatMap(({ deliveryId, attempt, status, nextAttemptAt, windowFrom }) => [
+      ordered.flatMap(({ deliveryId, attempt, status, nextAttemptAt, windowFrom, requeues }) => [
         {
           sql: sql.insertAttempt,
           params: [
@@ -256,15 +262,22 @@ export class SqlWebhookStore implements WebhookStore {
         {
           sql: sql.recordAttempt,
           params: [
-            status,
-            BigInt(windowFrom),
-            nextAttemptAt === null ? null : BigInt(nextAttemptAt),
-            status === "delivered" ? BigInt(attempt.at) : null,
             BigInt(attempt.at),
             attempt.statusCode === null ? null : BigInt(attempt.statusCode),
             attempt.error,
             BigInt(attempt.durationMs),
             deliveryId,
+          ],
+        },
+        {
+          sql: sql.recordOutcome,
+          params: [
+            status,
+            BigInt(windowFrom),
+            nextAttemptAt === null ? null : BigInt(nextAttemptAt),
+            status === "delivered" ? BigInt(attempt.at) : null,
+            deliveryId,
+            BigInt(requeues),
           ],
         },
       ]),

@@ -476,4 +476,14 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX activity_history ON activity (user_id, at, id);
     `,
   },
+  {
+    version: 14,
+    name: "webhook requeues",
+    sql: `
+      -- Counts a delivery's requeues (redeliver): an attempt in flight when its delivery is
+      -- queued again records its outcome only if the count it was claimed with still holds, so it
+      -- cannot undo the requeue (a used-up retry window making a redelivered delivery failed).
+      ALTER TABLE webhook_deliveries ADD COLUMN requeues INTEGER NOT NULL DEFAULT 0;
+    `,
+  },
 ];
