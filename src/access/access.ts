@@ -16,6 +16,12 @@ const keysCachedMax = 10_000;
 
 export class Access {
   private readonly keys = new Map<string, { key: ApiKey; at: number }>();
+  /**
+   * Bumped by every revocation here. A read that began before a revocation committed may find
+   * the key still active and end after the revocation cleared the cache: it must not put the key
+   * back (on PostgreSQL, where reads are asynchronous, that let a revoked key in for a second).
+   */
+  private revocations = 0;
 
   constructor(
     private readonly store: AccessStore,
@@ -30,10 +36,17 @@ export class Access {
     const now = Date.now();
     const cached = this.keys.get(hash);
     if (cached && now - cached.at < keyCacheTtlMs) return cached.key;
+    const revocations = this.revocations;
     const key = await this.store.findKeyByHash(hash);
     if (!key || key.revokedAt !== null) {
       this.keys.delete(hash);
       return undefined;
+    }
+    if (this.revocations !== revocations) {
+      // A revocation here since the read began, which the read may predate: read again (this
+      // read begins after that revocation committed), and cache nothing.
+      const again = await this.store.findKeyByHash(hash);
+      return again && again.revokedAt === null ? again : undefined;
     }
     if (this.keys.size >= keysCachedMax) this.keys.clear();
     this.keys.set(hash, { key, at: now });
@@ -65,7 +78,9 @@ export class Access {
       revoked = after;
       return { actor, action: "api_key.revoke", target: id, before, after, at };
     });
-    // Revoked here: no request of this process may pass on a cached copy.
+    // Revoked here: no request of this process may pass on a cached copy, nor on a read that
+    // began before the revocation and ends after it.
+    this.revocations++;
     for (const [hash, entry] of this.keys) if (entry.key.id === id) this.keys.delete(hash);
     if (outcome === "not_found") throw new GiftstreamError("not_found", `no active API key ${id}`);
     if (outcome === "last_admin") throw new GiftstreamError("last_admin_key");
