@@ -1,7 +1,9 @@
 import type { Logger } from "pino";
+import { drain } from "./drain.js";
 import type { Runtime } from "./runtime.js";
 
-const idempotencyPurgeIntervalMs = 3_600_000;
+/** How often old idempotency records are purged, and how much one pass may take (see `drain`). */
+export const idempotencyPurge = { intervalMs: 600_000, pageRows: 10_000, pagesMax: 1_000 } as const;
 
 /**
  * The periodic work: voiding expired holds, purging old idempotency records, and the economy's
@@ -41,8 +43,12 @@ export function startJobs(
     every("expire-pending", runtime.config.ledger.pendingExpiryIntervalMs, () =>
       runtime.ledger.expirePending(),
     ),
-    every("purge-idempotency", idempotencyPurgeIntervalMs, () =>
-      runtime.ledger.purgeIdempotency(runtime.config.ledger.idempotencyRetentionMs),
+    every("purge-idempotency", idempotencyPurge.intervalMs, () =>
+      drain(
+        (pageRows) => runtime.ledger.purgeIdempotency(runtime.config.ledger.idempotencyRetentionMs, pageRows),
+        idempotencyPurge.pageRows,
+        idempotencyPurge.pagesMax,
+      ),
     ),
     // The economy's periodic work (maturing diamonds) runs as often as holds expire, unless it says.
     ...extra.map(([name, job, intervalMs]) =>

@@ -2,6 +2,7 @@ import type { Logger } from "pino";
 import { WebhookDelivery } from "../jobs/webhook-delivery.js";
 import { SqlWebhookStore } from "../store/sql/webhook-store.js";
 import { WebhookEndpoints } from "../webhooks/endpoints.js";
+import { drain } from "./drain.js";
 import type { Runtime } from "./runtime.js";
 
 export interface Webhooks {
@@ -12,8 +13,8 @@ export interface Webhooks {
   jobs: [name: string, job: () => Promise<number>, intervalMs: number][];
 }
 
-const purgeIntervalMs = 3_600_000;
-const purgeRowsMax = 10_000;
+/** The purge of finished deliveries: as often, and as much a pass, as the idempotency purge's. */
+const purge = { intervalMs: 600_000, pageRows: 10_000, pagesMax: 1_000 } as const;
 
 /** Outbound webhooks wired onto the runtime's store: endpoints, the delivery job and its purge. */
 export async function openWebhooks(o: {
@@ -34,7 +35,16 @@ export async function openWebhooks(o: {
     delivery,
     jobs: [
       ["deliver-webhooks", () => delivery.deliverDue(), config.pollIntervalMs],
-      ["purge-webhooks", () => store.purge(o.clock() - config.retentionMs, purgeRowsMax), purgeIntervalMs],
+      [
+        "purge-webhooks",
+        () =>
+          drain(
+            (pageRows) => store.purge(o.clock() - config.retentionMs, pageRows),
+            purge.pageRows,
+            purge.pagesMax,
+          ),
+        purge.intervalMs,
+      ],
     ],
   };
 }
