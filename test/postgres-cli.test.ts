@@ -127,6 +127,44 @@ describe.skipIf(!available)("giftstream CLI on PostgreSQL", () => {
     }
   });
 
+  it("stops --workers cleanly when SIGTERM reaches the whole process group, as from systemd or Ctrl-C", async () => {
+    const { schema, drop } = await createTestSchema();
+    drops.push(drop);
+    const dataDir = mkdtempSync(join(tmpdir(), "giftstream-workers-group-"));
+    drops.push(async () => rmSync(dataDir, { recursive: true, force: true }));
+    const port = 20_000 + Math.floor(Math.random() * 20_000);
+    const child = spawn(process.execPath, [...cli, "serve", "--workers", "2"], {
+      env: {
+        ...process.env,
+        GIFTSTREAM_CONFIG: "",
+        LOG_LEVEL: "info",
+        PORT: String(port),
+        GIFTSTREAM_DATA_DIR: dataDir,
+        DATABASE_URL: schemaUrl(schema),
+        GIFTSTREAM_API_KEY: "gs_workers_admin_key_0123456789abcdefgh",
+        GIFTSTREAM_SECRET_KEY: "ab".repeat(32),
+        GIFTSTREAM_TOKEN_SECRET: "workers-token-secret-0123456789abcdef",
+      },
+      stdio: ["ignore", "pipe", "pipe"],
+      // A process group of its own, as under a shell or a systemd unit.
+      detached: true,
+    });
+    const serving = new Set<number>();
+    const stopped = new Set<number>();
+    createInterface({ input: child.stdout! }).on("line", (line) => {
+      if (!line.startsWith("{")) return;
+      const entry = JSON.parse(line) as { msg?: string; pid?: number };
+      if (entry.msg === "giftstream serving" && entry.pid !== undefined) serving.add(entry.pid);
+      if (entry.msg === "stopped" && entry.pid !== undefined) stopped.add(entry.pid);
+    });
+    await expect.poll(() => serving.size, { timeout: 30_000, interval: 100 }).toBe(2);
+    const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+    // Every process of the group gets it, and the primary forwards it to each worker as well:
+    // each worker is signalled twice and must still drain and stop cleanly.
+    process.kill(-child.pid!, "SIGTERM");
+    expect({ code: await exited, stopped: stopped.size }).toEqual({ code: 0, stopped: 2 });
+  });
+
   it("says plainly when the server cannot be reached", () => {
     const refused = run(["migrate"], { DATABASE_URL: "postgres://postgres@127.0.0.1:1/none" });
     expect(refused.status).toBe(1);

@@ -64,8 +64,12 @@ export async function serveWorkers(config: Config, logger: Logger, workers: numb
       if (startedAt.size === 0) resolve(0);
       for (const worker of startedAt.keys()) worker.process.kill(signal);
     };
-    process.once("SIGINT", stop);
-    process.once("SIGTERM", stop);
+    // Every signal, not only the first: Ctrl-C and systemd signal the whole process group, and
+    // the primary of `--workers` forwards the signal to its workers too. With `once`, a worker's
+    // second one found no handler and its default action killed the worker mid-drain. `stop`
+    // acts on the first only.
+    process.on("SIGINT", stop);
+    process.on("SIGTERM", stop);
   });
 }
 
