@@ -155,7 +155,7 @@ export const errorCatalogue = {
   pending_transfer_expired: {
     status: 422,
     title: "Pending transfer expired",
-    description: "A post or void names a pending transfer whose expiry has passed.",
+    description: "A post names a pending transfer whose expiry has passed (a void is always allowed).",
   },
   post_exceeds_pending: {
     status: 422,

@@ -64,6 +64,9 @@ export function openPool(options: PostgresPoolOptions): pg.Pool {
     max: options.connectionsMax ?? poolDefaults.connectionsMax,
     connectionTimeoutMillis: options.connectTimeoutMs ?? poolDefaults.connectTimeoutMs,
     types: { getTypeParser } as pg.CustomTypesConfig,
+    // TCP keepalive finds a connection whose peer went away (a failover, a dropped link) instead
+    // of holding it, and any session advisory lock on it as this process sees it, indefinitely.
+    keepAlive: true,
   });
   // An idle connection that dies must not crash the process: pg emits it here, and the pool
   // drops that connection and opens another for the next query.
