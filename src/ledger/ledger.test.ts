@@ -1110,6 +1110,24 @@ describe("transfersOf (follow-on transfers)", () => {
     await expectCode(t.ledger.submit(earnOnAlice(tooMany)), "batch_too_large");
     expect(await everything(t)).toEqual(before);
   });
+
+  it("counts a cascade as every account it may draw on against the request's transfer limit", async () => {
+    const t = open({ requestTransfersMax: 2 });
+    await t.ledger.createAccounts([{ id: "mint", unit: "COIN" }]);
+    for (const id of ["alice", "bob", "carol"]) {
+      await t.ledger.createAccounts([{ id, unit: "COIN", flags: { debitsMustNotExceedCredits: true } }]);
+    }
+    await t.ledger.submit({ transfers: [pay("mint", "bob", 30n, "top_up")] });
+    const before = await everything(t);
+    // Three accounts: it could make three transfers, more than the limit of two, whatever it would
+    // take from each.
+    const cascade = (debitAccountIds: string[]): LedgerRequest => ({
+      transfers: [{ type: "cascade", debitAccountIds, creditAccountId: "mint", amount: 5n, kind: "spend" }],
+    });
+    await expectCode(t.ledger.submit(cascade(["bob", "alice", "carol"])), "batch_too_large");
+    expect(await everything(t)).toEqual(before);
+    expect((await t.ledger.submit(cascade(["bob", "alice"]))).transfers).toHaveLength(1);
+  });
 });
 
 describe("effects with text no store can keep (a NUL, a lone surrogate)", () => {

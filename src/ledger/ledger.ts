@@ -18,7 +18,7 @@ import {
   type PendingStatusCode,
   type TransferRecord,
 } from "./types.js";
-import { type RequestLimits, validateRequest } from "./validate.js";
+import { type RequestLimits, transfersAtMost, validateRequest } from "./validate.js";
 
 export interface LedgerOptions extends RequestLimits, GroupCommitOptions {
   store: LedgerStore;
@@ -71,7 +71,7 @@ export class Ledger {
     } catch (error) {
       return Promise.reject(error);
     }
-    return this.committer.submit({ request, hash, texts }, Math.max(1, request.transfers.length));
+    return this.committer.submit({ request, hash, texts }, Math.max(1, transfersAtMost(request.transfers)));
   }
 
   /** Creates accounts that do not exist yet; existing ones must match unit and flags. */

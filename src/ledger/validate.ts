@@ -85,10 +85,11 @@ export function validateRequest(
       `more than ${limits.requestTransfersMax} accounts in one request`,
     );
   }
-  if (transfers.length > limits.requestTransfersMax) {
+  const most = transfersAtMost(transfers);
+  if (most > limits.requestTransfersMax) {
     throw new GiftstreamError(
       "batch_too_large",
-      `${transfers.length} transfers exceed the limit of ${limits.requestTransfersMax}`,
+      `${most} transfers (a cascade counts one for each account it may draw on) exceed the limit of ${limits.requestTransfersMax}`,
     );
   }
   if (request.idempotencyKey !== undefined) {
@@ -275,4 +276,18 @@ function checkJson(value: unknown, field: string, texts: JsonTexts): string | un
     throw new GiftstreamError("invalid_request", `${field} exceeds ${ledgerLimits.metadataBytesMax} bytes`);
   }
   return text;
+}
+
+/**
+ * The most transfers `transfers` can make: a cascade makes one for each account it draws on, up to
+ * all of them, so it counts for that many against `requestTransfersMax` and a batch's weight.
+ * (Read before each transfer is checked: a malformed cascade counts one, and is refused later.)
+ */
+export function transfersAtMost(transfers: readonly TransferInput[]): number {
+  let most = 0;
+  for (const t of transfers) {
+    most +=
+      t?.type === "cascade" && Array.isArray(t.debitAccountIds) ? Math.max(1, t.debitAccountIds.length) : 1;
+  }
+  return most;
 }
