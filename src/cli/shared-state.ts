@@ -2,6 +2,7 @@ import type { Logger } from "pino";
 import type { ServiceClock } from "../clock.js";
 import type { EconomyCatalog } from "../economy/catalog.js";
 import type { Users } from "../economy/users/users.js";
+import { GiftstreamError } from "../errors.js";
 import type { EventBus } from "../realtime/bus.js";
 import type { SqlGiftStore } from "../store/sql/gift-store.js";
 import type { SqlDb } from "../store/sql/sql-db.js";
@@ -71,16 +72,31 @@ export class SharedState {
     this.timer.unref();
   }
 
-  /** Test mode: freezes every process's clock at `ms` (the one that asked first, then the rest). */
+  /**
+   * Test mode: freezes every process's clock at `ms` (the one that asked first, then the rest).
+   * The stored time only moves forward too: a process that had not yet heard of a later time set
+   * elsewhere used to store its earlier one over it, and the processes stayed on two clocks for
+   * good (each clock only follows forward). Such a request is refused, and this clock follows the
+   * later time.
+   */
   async setClock(ms: number): Promise<void> {
     this.o.clock.set(ms);
-    await this.o.db.execute([
+    const integer = this.o.db.dialect === "postgres" ? "bigint" : "integer";
+    const changed = await this.o.db.execute([
       {
         sql: `INSERT INTO settings (key, value) VALUES (?, ?)
-              ON CONFLICT (key) DO UPDATE SET value = excluded.value`,
+              ON CONFLICT (key) DO UPDATE SET value = excluded.value
+              WHERE CAST(settings.value AS ${integer}) <= CAST(excluded.value AS ${integer})`,
         params: [clockSetting, String(ms)],
       },
     ]);
+    if (changed === 0) {
+      await this.readClock();
+      throw new GiftstreamError(
+        "invalid_request",
+        `the test clock only moves forward: another process set it to ${new Date(this.o.clock.now()).toISOString()}`,
+      );
+    }
     this.o.bus.publish(topic, { type: "clock" });
   }
 
