@@ -113,15 +113,19 @@ export class SqliteStore implements LedgerStore, SqlDb, Coordination {
       if (this.broken || this.writer.dead) await this.recover();
       const tx = new SqliteWriteTx(this.view, this.inflight.size > 0);
       let result: T;
+      let seq: number;
+      let ops: ReturnType<SqliteWriteTx["finish"]>;
       try {
         result = await work(tx);
+        seq = this.view.nextSeq();
+        ops = tx.finish(seq);
       } catch (error) {
-        // The work may have changed cached accounts before it threw: rebuild before the next batch.
+        // The work may have changed cached accounts before it threw (or its write could not be
+        // finished): rebuild before the next batch, which would otherwise write totals that
+        // include transfers never written.
         this.broken = true;
         throw error;
       }
-      const seq = this.view.nextSeq();
-      const ops = tx.finish(seq);
       const committed = this.writer.run(ops).then(
         () => this.view.release(seq),
         (error: unknown) => {
