@@ -117,6 +117,17 @@ describe("methods", () => {
   });
 });
 
+describe("caching", () => {
+  it("marks every /v1 answer no-store, and leaves the rest alone", async () => {
+    const app = await listening();
+    // An unknown /v1 path: the header comes before any route, so even a 404 carries it.
+    const api = await app.inject({ method: "GET", url: "/v1/users/u1" });
+    expect(api.headers["cache-control"]).toBe("no-store");
+    const health = await app.inject({ method: "GET", url: "/healthz" });
+    expect(health.headers["cache-control"]).toBeUndefined();
+  });
+});
+
 describe("request logging", () => {
   it.each([
     [true, 2],

@@ -124,6 +124,9 @@ export async function buildApp(options: BuildAppOptions): Promise<GiftstreamApp>
   // async hook costs a promise and a turn of the microtask queue each.
   app.addHook("onRequest", (request, reply, done) => {
     reply.header("x-request-id", request.id);
+    // Every API answer is about someone's money or person, as of now: no cache (a browser's, a
+    // proxy's) may keep or replay one. Routes that carry personal data set it themselves too.
+    if (request.url.startsWith("/v1/")) reply.header("cache-control", "no-store");
     if (closing) {
       reply.header("connection", "close");
       const detail = "The server is shutting down; retry against another instance.";
