@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterEach, describe, expect, it } from "vitest";
 import { senderBatchIdOf } from "../src/providers/payouts/paypal/paypal-items.js";
-import { linkPaypal, wallet } from "./support/creator.js";
+import { linkPaypal, newKey, setClock, wallet } from "./support/creator.js";
 import {
   cashOut,
   cashoutOf,
@@ -65,6 +65,40 @@ describe("the PayPal Payouts rail (local stand-in of PayPal's API)", () => {
     expect(paypal.tokensIssued()).toBe(1);
     await expectBalanced(p!);
     expect(await reconciliation(t)).toMatchObject({ ok: true, cashoutsChecked: 3, railRecordsChecked: 3 });
+  });
+
+  it("refuses to resolve a cash-out whose batch PayPal never answered, which the job posts again", async () => {
+    const { t, paypal } = await ready(2);
+    const method = await linkPaypal(t);
+    const [first, second] = [await cashOut(t, method), await cashOut(t, method)];
+    // The batch of both is recorded; its post never reaches PayPal.
+    paypal.faultNext("POST", "/v1/payments/payouts", {
+      kind: "fail",
+      status: 503,
+      body: { name: "INTERNAL_SERVICE_ERROR", message: "An internal service error occurred.", links: [] },
+    });
+    await t.cashouts.process();
+    expect(paypal.batches.size).toBe(0);
+    expect(await statusOf(t, first)).toBe("processing");
+    // A day on, an operator finds nothing at PayPal. Resolved failed, the first would have its
+    // diamonds back and then be paid anyway when the next pass posts the batch again.
+    await setClock(t, new Date(t.clock.now() + 25 * 3_600_000).toISOString());
+    const resolve = await t.inject(
+      "POST",
+      `/v1/admin/cashouts/${first}/resolve`,
+      { outcome: "failed", reason: "nothing at PayPal" },
+      { "idempotency-key": newKey() },
+    );
+    expect(resolve.statusCode, resolve.body).toBe(409);
+    expect(resolve.json().code).toBe("cashout_state_conflict");
+    expect(await statusOf(t, first)).toBe("processing");
+    // PayPal back: the batch is posted again, and each is paid once.
+    await t.cashouts.process();
+    paypal.process();
+    await t.cashouts.process();
+    expect([await statusOf(t, first), await statusOf(t, second)]).toEqual(["paid", "paid"]);
+    expect(paypal.itemsOf(first)).toHaveLength(1);
+    await expectBalanced(p!);
   });
 
   it("asks for a new token when PayPal no longer accepts the cached one", async () => {

@@ -446,6 +446,16 @@ export class Cashouts {
             { resolvableAt: at },
           );
         }
+        // A rail that may still send the payout (PayPal posts an unanswered batch again, with
+        // every cash-out in it) would pay it after all: resolved failed, the creator would have
+        // the diamonds back and the money too.
+        const railOf = this.o.rails.get(before.rail);
+        if (railOf?.maySendLater && (await railOf.maySendLater(await this.order(before)))) {
+          throw new GiftstreamError(
+            "cashout_state_conflict",
+            `cash-out ${id} is in a ${before.rail} batch the rail never answered, which the job posts again each pass; it can be resolved once the rail has answered`,
+          );
+        }
         const state: PayoutState =
           resolution.outcome === "paid"
             ? { status: "paid", ref: resolution.reference }

@@ -50,6 +50,12 @@ export interface PayoutRail {
    * (`giftstream reconcile payouts`): every cash-out it knows, with its state and amount.
    */
   records?(sinceMs: number): Promise<RailRecord[]>;
+  /**
+   * Whether the rail may still send this payout of its own accord: PayPal, for a batch whose post
+   * was never answered, which each later pass posts again with every order in it. Such a cash-out
+   * cannot be resolved by hand; resolved, it would be paid all the same with its batch.
+   */
+  maySendLater?(order: PayoutOrder): Promise<boolean>;
 }
 
 /** One payout as the rail records it. */

@@ -137,6 +137,12 @@ export class PaypalPayoutRail implements PayoutRail {
     return stateFor(order, ref.batch, new Map([[item.payout_item.sender_item_id ?? "", item]]));
   }
 
+  /** In a batch whose post PayPal never answered (nor refused): the next pass posts it again. */
+  async maySendLater(order: PayoutOrder): Promise<boolean> {
+    const ref = await this.#o.store.itemOf(order.cashoutId);
+    return ref !== undefined && ref.batch.refused === null && ref.batch.payoutBatchId === null;
+  }
+
   /** Only an UNCLAIMED item can be cancelled at PayPal (its money comes back, RETURNED). */
   async cancel(order: PayoutOrder): Promise<boolean> {
     const ref = await this.#o.store.itemOf(order.cashoutId);
