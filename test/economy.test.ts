@@ -1,5 +1,8 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { ConfigError, loadConfig } from "../src/config/index.js";
+import { EconomyCatalog } from "../src/economy/catalog.js";
+import { applyOverride, defaultEconomyDocument, type EconomyDocument } from "../src/economy/config/index.js";
+import { SqlEconomyStore } from "../src/store/sql/economy-store.js";
 import { openTestApp, type TestApp } from "./support/app.js";
 import { count, refuseAuditWrites } from "./support/sql.js";
 
@@ -216,5 +219,40 @@ describe("economy", () => {
       configured: { document: edited, overridden: true },
     });
     expect(again.at(t.clock.now()).id).toBe(now.id);
+  });
+});
+
+describe("the config file's economy at each start", () => {
+  const restart = (app: TestApp, override: object) =>
+    EconomyCatalog.open({
+      store: new SqlEconomyStore(app.runtime.store),
+      clock: app.clock.now,
+      amountMax: app.runtime.config.money.amountMax,
+      configured: {
+        document: applyOverride(defaultEconomyDocument, override) as EconomyDocument,
+        overridden: true,
+      },
+    });
+
+  it("replaces the version in force as a whole, and an unchanged file adds no version", async () => {
+    t = await openTestApp({ testMode: true });
+    const app = t;
+    const versions = async () =>
+      Number((await app.runtime.store.get("SELECT count(*) AS n FROM economy_versions"))?.n);
+    await app.clock.set(app.clock.now() + 1000);
+    const capped = await restart(app, { limits: { purchaseCoinsMax: "10000" } });
+    expect(capped.at(app.clock.now()).economy.limits.purchaseCoinsMax).toBe(10_000n);
+    // The operator edits the file: no cap any more, another commission. A key the file no longer
+    // sets must be gone, not kept from the version before.
+    await app.clock.set(app.clock.now() + 1000);
+    const edited = await restart(app, { commissionRate: "0.45" });
+    const inForce = edited.at(app.clock.now());
+    expect(inForce.document.commissionRate).toBe("0.45");
+    expect(inForce.economy.limits.purchaseCoinsMax).toBeUndefined();
+    const after = await versions();
+    await app.clock.set(app.clock.now() + 1000);
+    await restart(app, { commissionRate: "0.45" });
+    await restart(app, { commissionRate: "0.45" });
+    expect(await versions()).toBe(after);
   });
 });

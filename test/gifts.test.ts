@@ -671,6 +671,23 @@ describe("history", () => {
 });
 
 describe("economy report", () => {
+  it("lists both sources, with zeros for one nothing was sent on", async () => {
+    const app = await setup({ earnings: { maturationDays: 0 } });
+    const from = new Date(app.clock.now() - 1000).toISOString();
+    await buy(app, "us-1000");
+    await send(app, { context: { type: "live", id: "stream-1" } });
+    const to = new Date(app.clock.now() + 1000).toISOString();
+    const res = await app.app.inject({
+      method: "GET",
+      url: `/v1/admin/reports/economy?from=${from}&to=${to}`,
+      headers: app.admin,
+    });
+    expect(res.statusCode, res.body).toBe(200);
+    const sources = res.json().sources as { source: string; coinsSpent: string; diamondsEarned: string }[];
+    expect(sources.map((s) => s.source)).toEqual(["live", "video"]);
+    expect(sources[1]).toMatchObject({ source: "video", coinsSpent: "0", diamondsEarned: "0" });
+  });
+
   it("reports sales per currency and, per source, what was earned, what is owed and the margin", async () => {
     const app = await setup({ earnings: { maturationDays: 0 } });
     const from = new Date(app.clock.now() - 1000).toISOString();

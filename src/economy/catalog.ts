@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { configure } from "safe-stable-stringify";
 import type { AuditEntry } from "../access/access-store.js";
 import { GiftstreamError } from "../errors.js";
 import { isoTime } from "../iso-time.js";
@@ -12,6 +13,9 @@ import {
   scheduledAfter,
   versionInForce,
 } from "./config/versions.js";
+
+/** Key-sorted JSON, to compare documents whatever their key order. */
+const canonical = configure({ deterministic: true });
 
 /** What is stored of an economy version. */
 export interface StoredEconomyVersion {
@@ -70,9 +74,12 @@ export class EconomyCatalog {
       );
       await catalog.save(first, "system", "economy.seed");
     } else if (configured.overridden) {
+      // The file's economy as a whole, not merged onto the version in force: merged, a key removed
+      // from the file stayed, and the merge never equalled the file, so every start added another
+      // version. Compared key-sorted, so a mere change of key order adds none either.
       const current = catalog.at(clock());
-      if (JSON.stringify(current.document) !== JSON.stringify(configured.document)) {
-        await catalog.schedule(clock(), configured.document, "system");
+      if (canonical(current.document) !== canonical(configured.document)) {
+        await catalog.schedule(clock(), configured.document, "system", { whole: true });
       }
     }
     return catalog;
@@ -96,8 +103,13 @@ export class EconomyCatalog {
     return scheduledAfter(this.versions, after);
   }
 
-  /** Schedules `override`, applied onto the version in force at `effectiveAt`. */
-  async schedule(effectiveAt: number, override: unknown, actor: string): Promise<EconomyVersion> {
+  /** Schedules `override`, applied onto the version in force at `effectiveAt` (or, `whole`, as it is). */
+  async schedule(
+    effectiveAt: number,
+    override: unknown,
+    actor: string,
+    options: { whole?: boolean } = {},
+  ): Promise<EconomyVersion> {
     // One schedule at a time across processes, each planned on every version stored so far: a
     // version planned on a stale list would silently undo one another process just scheduled.
     // The request's own time, read before any wait: "effective now" must not become "the past"
@@ -107,7 +119,7 @@ export class EconomyCatalog {
       await this.reload();
       const version = planVersion(
         this.versions,
-        { effectiveAt, override, now, id: newVersionId(), createdAt: now },
+        { effectiveAt, override, now, id: newVersionId(), createdAt: now, whole: options.whole ?? false },
         { amountMax: this.amountMax },
       );
       await this.save(version, actor, "economy.schedule");

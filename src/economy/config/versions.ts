@@ -29,6 +29,11 @@ export interface PlanVersionRequest {
   effectiveAt: number;
   /** A partial document; see `applyOverride`. */
   override: unknown;
+  /**
+   * `override` is a whole document, taken as it is rather than applied onto the version in force:
+   * a config file's economy at start, from which a key removed must be gone.
+   */
+  whole?: boolean;
   /** The service clock's time; `effectiveAt` may not be before it. */
   now: number;
   id: string;
@@ -106,8 +111,9 @@ export function planVersion(
     );
   }
   assertId(request.id, versions);
-  const base = versionInForce(versions, effectiveAt);
-  const document = applyOverride(base.document, request.override);
+  const document = request.whole
+    ? request.override
+    : applyOverride(versionInForce(versions, effectiveAt).document, request.override);
   return buildVersion(request.id, effectiveAt, document, request.createdAt, options);
 }
 

@@ -7,7 +7,11 @@ import {
   zeroRational,
 } from "../../money/index.js";
 import type { EconomyCatalog } from "../catalog.js";
+import type { GiftContextType } from "../gifts/gifts.js";
 import { type CashValue, cashValue, type DiamondGroup } from "../wallet/cash-value.js";
+
+/** The sources a gift is sent on: the gift contexts. */
+const giftSources: readonly GiftContextType[] = ["live", "video"];
 
 /** What the report reads from storage; sums are bigint, values and rates are the locked strings. */
 export interface ReportStore {
@@ -132,8 +136,14 @@ export async function economyReport(
   const bonusSpent = new Map(
     (await store.bonusCoinsSpent(window.from, window.to)).map((b) => [b.source, b.coins]),
   );
+  // Both sources always, as the docs list them, with zeros for one nothing was sent on yet.
   const sources = [
-    ...new Set([...gifts.map((g) => g.source), ...held.map((h) => h.source), ...onHold.map((h) => h.source)]),
+    ...new Set([
+      ...giftSources,
+      ...gifts.map((g) => g.source),
+      ...held.map((h) => h.source),
+      ...onHold.map((h) => h.source),
+    ]),
   ]
     .sort()
     .map((source) => {
