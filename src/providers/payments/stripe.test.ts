@@ -139,17 +139,30 @@ async function rejection(promise: Promise<unknown>): Promise<GiftstreamError> {
 
 describe("toStripeAmount / fromStripeAmount", () => {
   it("passes exact values both ways", () => {
-    expect(toStripeAmount(0n)).toBe(0);
-    expect(toStripeAmount(1999n)).toBe(1999);
-    expect(toStripeAmount(BigInt(Number.MAX_SAFE_INTEGER))).toBe(Number.MAX_SAFE_INTEGER);
-    expect(fromStripeAmount(1999, "x")).toBe(1999n);
-    expect(fromStripeAmount(Number.MAX_SAFE_INTEGER, "x")).toBe(9007199254740991n);
+    expect(toStripeAmount(0n, "USD")).toBe(0);
+    expect(toStripeAmount(1999n, "USD")).toBe(1999);
+    expect(toStripeAmount(BigInt(Number.MAX_SAFE_INTEGER), "USD")).toBe(Number.MAX_SAFE_INTEGER);
+    expect(fromStripeAmount(1999, "USD", "x")).toBe(1999n);
+    expect(fromStripeAmount(Number.MAX_SAFE_INTEGER, "USD", "x")).toBe(9007199254740991n);
   });
 
   it("refuses to send what a number cannot hold exactly, or a negative amount", () => {
-    expect(() => toStripeAmount(BigInt(Number.MAX_SAFE_INTEGER) + 1n)).toThrow(InvariantViolation);
-    expect(() => toStripeAmount(2n ** 64n)).toThrow(InvariantViolation);
-    expect(() => toStripeAmount(-1n)).toThrow(InvariantViolation);
+    expect(() => toStripeAmount(BigInt(Number.MAX_SAFE_INTEGER) + 1n, "USD")).toThrow(InvariantViolation);
+    expect(() => toStripeAmount(2n ** 64n, "USD")).toThrow(InvariantViolation);
+    expect(() => toStripeAmount(-1n, "USD")).toThrow(InvariantViolation);
+  });
+
+  it("sends ISK, which Stripe keeps two-decimal though ISO gives it none, as 100 units a króna", () => {
+    // 1,500 króna: 1,500 ISO minor units, 150,000 Stripe units, either case of the code.
+    expect(toStripeAmount(1500n, "ISK")).toBe(150_000);
+    expect(toStripeAmount(1500n, "isk")).toBe(150_000);
+    expect(fromStripeAmount(150_000, "isk", "x")).toBe(1500n);
+    // Yen are zero-decimal in both.
+    expect(toStripeAmount(1500n, "JPY")).toBe(1500);
+    expect(fromStripeAmount(1500, "jpy", "x")).toBe(1500n);
+    // A fraction of a króna is not something Giftstream can hold: refused, never rounded.
+    expect(() => fromStripeAmount(150_050, "isk", "x")).toThrow(StripeDataError);
+    expect(() => toStripeAmount(BigInt(Number.MAX_SAFE_INTEGER), "ISK")).toThrow(InvariantViolation);
   });
 
   it("refuses to read floats, negatives, unsafe integers, strings and null", () => {
@@ -164,7 +177,7 @@ describe("toStripeAmount / fromStripeAmount", () => {
       null,
       undefined,
     ]) {
-      expect(() => fromStripeAmount(bad, "amount")).toThrow(StripeDataError);
+      expect(() => fromStripeAmount(bad, "USD", "amount")).toThrow(StripeDataError);
     }
   });
 });

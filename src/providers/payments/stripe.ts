@@ -48,22 +48,39 @@ export class StripeDataError extends Error {
   }
 }
 
-/** A bigint amount as the JS number Stripe's API takes. Only exact values cross. */
-export function toStripeAmount(minor: bigint): number {
+/**
+ * Stripe units per ISO 4217 minor unit, where they differ. Giftstream counts every currency in its
+ * ISO minor units; Stripe's API does too, except for the currencies it keeps two-decimal for
+ * backwards compatibility although ISO gives them none: ISK ("an ISK amount of 100 represents 1
+ * króna", and must be a multiple of 100). Sent as ISO units, an ISK price or payout was a
+ * hundredth of what it should be.
+ */
+const stripeUnitsPerMinor: Readonly<Record<string, bigint>> = { ISK: 100n };
+
+/** A bigint amount in `currency`'s minor units as the JS number Stripe's API takes. Only exact values cross. */
+export function toStripeAmount(minor: bigint, currency: string): number {
   invariant(minor >= 0n, `a Stripe amount is never negative, got ${minor}`);
+  const units = minor * (stripeUnitsPerMinor[currency.toUpperCase()] ?? 1n);
   invariant(
-    minor <= BigInt(Number.MAX_SAFE_INTEGER),
-    `${minor} is above Number.MAX_SAFE_INTEGER and cannot be sent to Stripe exactly`,
+    units <= BigInt(Number.MAX_SAFE_INTEGER),
+    `${minor} ${currency} is above Number.MAX_SAFE_INTEGER in Stripe's units and cannot be sent exactly`,
   );
-  return Number(minor);
+  return Number(units);
 }
 
-/** A Stripe amount (a JSON number) as bigint: through its decimal string, never arithmetic. */
-export function fromStripeAmount(value: unknown, what: string): bigint {
+/** A Stripe amount (a JSON number) in `currency` as bigint minor units: through its decimal string, never arithmetic on floats. */
+export function fromStripeAmount(value: unknown, currency: string, what: string): bigint {
   if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 0) {
     throw new StripeDataError(`${what} is not a non-negative safe integer: ${String(value)}`);
   }
-  return BigInt(String(value));
+  const units = BigInt(String(value));
+  const per = stripeUnitsPerMinor[currency.toUpperCase()] ?? 1n;
+  if (units % per !== 0n) {
+    throw new StripeDataError(
+      `${what} is ${units}, not a whole number of ${currency.toUpperCase()} minor units`,
+    );
+  }
+  return units / per;
 }
 
 /** The Checkout Session `createCheckout` asks for: one line item, the purchase id everywhere. */
@@ -78,7 +95,7 @@ export function checkoutSessionParams(request: CheckoutRequest): Stripe.Checkout
         quantity: 1,
         price_data: {
           currency: request.currency.toLowerCase(),
-          unit_amount: toStripeAmount(request.amountMinor),
+          unit_amount: toStripeAmount(request.amountMinor, request.currency),
           product_data: { name: `${request.coins} coins` },
         },
       },
@@ -137,7 +154,7 @@ export class StripeProvider implements WebhookPaymentProvider {
     let refund: Stripe.Refund;
     try {
       refund = await this.#stripe.refunds.create(
-        { payment_intent: request.paymentRef, amount: toStripeAmount(request.amountMinor) },
+        { payment_intent: request.paymentRef, amount: toStripeAmount(request.amountMinor, request.currency) },
         { idempotencyKey: request.idempotencyKey },
       );
     } catch (error) {
@@ -164,7 +181,8 @@ export class StripeProvider implements WebhookPaymentProvider {
     if (
       session.client_reference_id !== request.purchaseId ||
       session.amount_total === null ||
-      fromStripeAmount(session.amount_total, "session.amount_total") !== request.amountMinor ||
+      fromStripeAmount(session.amount_total, request.currency, "session.amount_total") !==
+        request.amountMinor ||
       session.currency?.toUpperCase() !== request.currency
     ) {
       throw new StripeDataError(
@@ -251,7 +269,7 @@ export class StripeProvider implements WebhookPaymentProvider {
       eventId,
       paymentRef,
       disputeId: dispute.id,
-      amountMinor: fromStripeAmount(dispute.amount, `dispute ${dispute.id} amount`),
+      amountMinor: fromStripeAmount(dispute.amount, dispute.currency, `dispute ${dispute.id} amount`),
       currency: upperCurrency(dispute.currency, `dispute ${dispute.id}`),
     };
   }
@@ -276,7 +294,7 @@ export class StripeProvider implements WebhookPaymentProvider {
         type: "fee.reported",
         eventId,
         paymentRef,
-        feeMinor: fromStripeAmount(balance.fee, `balance transaction ${balance.id} fee`),
+        feeMinor: fromStripeAmount(balance.fee, balance.currency, `balance transaction ${balance.id} fee`),
         currency: upperCurrency(balance.currency, `balance transaction ${balance.id}`),
       },
     ];
@@ -326,7 +344,11 @@ function sessionOutcome(
     purchaseId,
     providerRef,
     paymentRef,
-    amountMinor: fromStripeAmount(session.amount_total, `session ${session.id} amount_total`),
+    amountMinor: fromStripeAmount(
+      session.amount_total,
+      session.currency ?? "",
+      `session ${session.id} amount_total`,
+    ),
     currency: upperCurrency(session.currency, `session ${session.id}`),
   };
 }
@@ -350,7 +372,11 @@ function chargeRefunded(eventId: string, charge: Stripe.Charge): PaymentEvent {
     type: "payment.refunded",
     eventId,
     paymentRef,
-    amountRefundedMinor: fromStripeAmount(charge.amount_refunded, `charge ${charge.id} amount_refunded`),
+    amountRefundedMinor: fromStripeAmount(
+      charge.amount_refunded,
+      charge.currency,
+      `charge ${charge.id} amount_refunded`,
+    ),
     currency: upperCurrency(charge.currency, `charge ${charge.id}`),
   };
 }

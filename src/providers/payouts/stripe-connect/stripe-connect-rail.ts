@@ -43,8 +43,12 @@ export function transferIdempotencyKey(cashoutId: string): string {
 
 /** A transfer reversed in full returned the money; anything less leaves it paid (reconciliation shows the part). */
 export function stateOfTransfer(transfer: Stripe.Transfer): PayoutState {
-  const amount = fromStripeAmount(transfer.amount, `transfer ${transfer.id} amount`);
-  const reversed = fromStripeAmount(transfer.amount_reversed, `transfer ${transfer.id} amount_reversed`);
+  const amount = fromStripeAmount(transfer.amount, transfer.currency, `transfer ${transfer.id} amount`);
+  const reversed = fromStripeAmount(
+    transfer.amount_reversed,
+    transfer.currency,
+    `transfer ${transfer.id} amount_reversed`,
+  );
   if (amount > 0n && reversed >= amount) {
     return { status: "returned", reason: `Stripe transfer ${transfer.id} was reversed` };
   }
@@ -90,7 +94,7 @@ export class StripeConnectRail implements PayoutRail {
     try {
       transfer = await this.#stripe.transfers.create(
         {
-          amount: toStripeAmount(order.netMinor),
+          amount: toStripeAmount(order.netMinor, order.currency),
           currency: order.currency.toLowerCase(),
           destination: order.destination.accountId,
           transfer_group: order.cashoutId,
@@ -150,8 +154,12 @@ export class StripeConnectRail implements PayoutRail {
       }
       const cashoutId = transfer.metadata?.cashoutId;
       if (cashoutId === undefined) continue;
-      const amount = fromStripeAmount(transfer.amount, `transfer ${transfer.id} amount`);
-      const reversed = fromStripeAmount(transfer.amount_reversed, `transfer ${transfer.id} amount_reversed`);
+      const amount = fromStripeAmount(transfer.amount, transfer.currency, `transfer ${transfer.id} amount`);
+      const reversed = fromStripeAmount(
+        transfer.amount_reversed,
+        transfer.currency,
+        `transfer ${transfer.id} amount_reversed`,
+      );
       const state = stateOfTransfer(transfer);
       records.push({
         cashoutId,
@@ -200,7 +208,8 @@ function checkTransfer(transfer: Stripe.Transfer, order: PayoutOrder): void {
   const expected = order.destination.type === "stripe_account" ? order.destination.accountId : null;
   if (
     transfer.metadata?.cashoutId !== order.cashoutId ||
-    fromStripeAmount(transfer.amount, `transfer ${transfer.id} amount`) !== order.netMinor ||
+    fromStripeAmount(transfer.amount, transfer.currency, `transfer ${transfer.id} amount`) !==
+      order.netMinor ||
     transfer.currency.toUpperCase() !== order.currency ||
     destination !== expected
   ) {

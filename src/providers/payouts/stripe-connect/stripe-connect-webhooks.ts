@@ -50,7 +50,7 @@ export function connectReportOf(event: Stripe.Event): ConnectReport | null {
         railRef: transfer.id,
         state: stateOfTransfer(transfer),
         currency: transfer.currency.toUpperCase(),
-        netMinor: fromStripeAmount(transfer.amount, `transfer ${transfer.id} amount`),
+        netMinor: fromStripeAmount(transfer.amount, transfer.currency, `transfer ${transfer.id} amount`),
       };
     }
     default:
