@@ -255,4 +255,22 @@ describe("the config file's economy at each start", () => {
     await restart(app, { commissionRate: "0.45" });
     expect(await versions()).toBe(after);
   });
+
+  it("takes effect at start on a clock that moves between two readings", async () => {
+    t = await openTestApp({ testMode: true });
+    const app = t;
+    // A running clock, a millisecond on at every reading: the time a start read first is already
+    // in the past when the schedule reads it again, which refused the start now and then.
+    let ticks = app.clock.now() + 1000;
+    const catalog = await EconomyCatalog.open({
+      store: new SqlEconomyStore(app.runtime.store),
+      clock: () => ticks++,
+      amountMax: app.runtime.config.money.amountMax,
+      configured: {
+        document: applyOverride(defaultEconomyDocument, { commissionRate: "0.4" }) as EconomyDocument,
+        overridden: true,
+      },
+    });
+    expect(catalog.at(ticks).document.commissionRate).toBe("0.4");
+  });
 });

@@ -79,7 +79,7 @@ export class EconomyCatalog {
       // version. Compared key-sorted, so a mere change of key order adds none either.
       const current = catalog.at(clock());
       if (canonical(current.document) !== canonical(configured.document)) {
-        await catalog.schedule(clock(), configured.document, "system", { whole: true });
+        await catalog.schedule("now", configured.document, "system", { whole: true });
       }
     }
     return catalog;
@@ -105,7 +105,7 @@ export class EconomyCatalog {
 
   /** Schedules `override`, applied onto the version in force at `effectiveAt` (or, `whole`, as it is). */
   async schedule(
-    effectiveAt: number,
+    effectiveAt: number | "now",
     override: unknown,
     actor: string,
     options: { whole?: boolean } = {},
@@ -113,13 +113,15 @@ export class EconomyCatalog {
     // One schedule at a time across processes, each planned on every version stored so far: a
     // version planned on a stale list would silently undo one another process just scheduled.
     // The request's own time, read before any wait: "effective now" must not become "the past"
-    // while the lock is awaited.
+    // while the lock is awaited. "now" is that same reading: a time read by the caller a moment
+    // before could already be in the past by it (a start on a running clock failed so, now and then).
     const now = this.clock();
+    const at = effectiveAt === "now" ? now : effectiveAt;
     return this.locks.run("schedule", async () => {
       await this.reload();
       const version = planVersion(
         this.versions,
-        { effectiveAt, override, now, id: newVersionId(), createdAt: now, whole: options.whole ?? false },
+        { effectiveAt: at, override, now, id: newVersionId(), createdAt: now, whole: options.whole ?? false },
         { amountMax: this.amountMax },
       );
       await this.save(version, actor, "economy.schedule");
