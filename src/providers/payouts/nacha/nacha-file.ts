@@ -57,7 +57,10 @@ export const transactionCodes = { checking: "22", savings: "32" } as const;
 
 /** Most credits one batch holds: its entry count has 6 digits. */
 export const batchEntriesMax = 999_999;
-const amountMaxMinor = 9_999_999_999n;
+/** The entry detail record's Individual Name field, in characters. */
+export const individualNameWidth = 22;
+/** The most one entry carries: ten digits of cents, $99,999,999.99. */
+export const amountMaxMinor = 9_999_999_999n;
 const totalMaxMinor = 999_999_999_999n;
 
 export function buildNachaFile(input: NachaFileInput): { text: string; traceNumbers: string[] } {
@@ -138,7 +141,7 @@ export function buildNachaFile(input: NachaFileInput): { text: string; traceNumb
         alpha(credit.accountNumber, 17),
         numeric(credit.amountMinor, 10),
         alpha(credit.individualId, 15),
-        alpha(credit.individualName, 22),
+        alpha(credit.individualName, individualNameWidth),
         alpha("", 2),
         "0",
         trace,

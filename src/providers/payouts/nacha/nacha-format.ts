@@ -1,7 +1,13 @@
 import { executionDate, isoDate } from "../files/execution-date.js";
 import type { FileBuildInput, FileFormat } from "../files/payout-file.js";
 import type { PayoutOrder } from "../rail.js";
-import { buildNachaFile, type NachaOrigin } from "./nacha-file.js";
+import {
+  alpha,
+  amountMaxMinor,
+  buildNachaFile,
+  individualNameWidth,
+  type NachaOrigin,
+} from "./nacha-file.js";
 
 /** File id modifiers in order: 36 files a day to one destination. */
 const modifiers = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
@@ -25,6 +31,12 @@ export class NachaFormat implements FileFormat {
     const d = order.destination;
     if (d.type !== "bank_account" || !("routingNumber" in d)) {
       return "ACH credits pay US routing and account numbers only";
+    }
+    // Refused here, this order alone: in the file they failed an invariant that stopped the whole
+    // file, every pass, and left every order of it processing.
+    if (order.netMinor > amountMaxMinor) return "one ACH entry carries at most $99,999,999.99";
+    if (alpha(d.holderName, individualNameWidth).trim() === "") {
+      return "the account holder's name has no character an ACH file can carry";
     }
     return null;
   }
