@@ -33,6 +33,37 @@ afterEach(async () => {
   for (const drop of drops.splice(0)) await drop();
 });
 
+/**
+ * `giftstream serve --workers 2` on `schema`, its JSON log read as it comes: the pids of the
+ * processes serving, and of those that stopped cleanly.
+ */
+function serveWorkers(schema: string, dataDir: string, port: number, options: { detached?: boolean } = {}) {
+  const child = spawn(process.execPath, [...cli, "serve", "--workers", "2"], {
+    env: {
+      ...process.env,
+      GIFTSTREAM_CONFIG: "",
+      LOG_LEVEL: "info",
+      PORT: String(port),
+      GIFTSTREAM_DATA_DIR: dataDir,
+      DATABASE_URL: schemaUrl(schema),
+      GIFTSTREAM_API_KEY: "gs_workers_admin_key_0123456789abcdefgh",
+      GIFTSTREAM_SECRET_KEY: "ab".repeat(32),
+      GIFTSTREAM_TOKEN_SECRET: "workers-token-secret-0123456789abcdef",
+    },
+    stdio: ["ignore", "pipe", "pipe"],
+    detached: options.detached ?? false,
+  });
+  const pids = new Set<number>();
+  const stopped = new Set<number>();
+  createInterface({ input: child.stdout! }).on("line", (line) => {
+    if (!line.startsWith("{")) return;
+    const entry = JSON.parse(line) as { msg?: string; pid?: number };
+    if (entry.msg === "giftstream serving" && entry.pid !== undefined) pids.add(entry.pid);
+    if (entry.msg === "stopped" && entry.pid !== undefined) stopped.add(entry.pid);
+  });
+  return { child, pids, stopped };
+}
+
 describe.skipIf(!available)("giftstream CLI on PostgreSQL", () => {
   it("migrates, reconciles, and refuses to serve without secrets from the environment", async () => {
     const { schema, drop } = await createTestSchema();
@@ -95,27 +126,7 @@ describe.skipIf(!available)("giftstream CLI on PostgreSQL", () => {
     expect(sqlite.stderr).toMatch(/server.workers: 2 processes need a shared database/);
 
     const port = 20_000 + Math.floor(Math.random() * 20_000);
-    const child = spawn(process.execPath, [...cli, "serve", "--workers", "2"], {
-      env: {
-        ...process.env,
-        GIFTSTREAM_CONFIG: "",
-        LOG_LEVEL: "info",
-        PORT: String(port),
-        GIFTSTREAM_DATA_DIR: dataDir,
-        DATABASE_URL: schemaUrl(schema),
-        GIFTSTREAM_API_KEY: "gs_workers_admin_key_0123456789abcdefgh",
-        GIFTSTREAM_SECRET_KEY: "ab".repeat(32),
-        GIFTSTREAM_TOKEN_SECRET: "workers-token-secret-0123456789abcdef",
-      },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    const pids = new Set<number>();
-    const lines = createInterface({ input: child.stdout! });
-    lines.on("line", (line) => {
-      if (!line.startsWith("{")) return;
-      const entry = JSON.parse(line) as { msg?: string; pid?: number };
-      if (entry.msg === "giftstream serving" && entry.pid !== undefined) pids.add(entry.pid);
-    });
+    const { child, pids } = serveWorkers(schema, dataDir, port);
     try {
       await expect.poll(() => pids.size, { timeout: 30_000, interval: 100 }).toBe(2);
       const health = await fetch(`http://127.0.0.1:${port}/healthz`);
@@ -133,30 +144,8 @@ describe.skipIf(!available)("giftstream CLI on PostgreSQL", () => {
     const dataDir = mkdtempSync(join(tmpdir(), "giftstream-workers-group-"));
     drops.push(async () => rmSync(dataDir, { recursive: true, force: true }));
     const port = 20_000 + Math.floor(Math.random() * 20_000);
-    const child = spawn(process.execPath, [...cli, "serve", "--workers", "2"], {
-      env: {
-        ...process.env,
-        GIFTSTREAM_CONFIG: "",
-        LOG_LEVEL: "info",
-        PORT: String(port),
-        GIFTSTREAM_DATA_DIR: dataDir,
-        DATABASE_URL: schemaUrl(schema),
-        GIFTSTREAM_API_KEY: "gs_workers_admin_key_0123456789abcdefgh",
-        GIFTSTREAM_SECRET_KEY: "ab".repeat(32),
-        GIFTSTREAM_TOKEN_SECRET: "workers-token-secret-0123456789abcdef",
-      },
-      stdio: ["ignore", "pipe", "pipe"],
-      // A process group of its own, as under a shell or a systemd unit.
-      detached: true,
-    });
-    const serving = new Set<number>();
-    const stopped = new Set<number>();
-    createInterface({ input: child.stdout! }).on("line", (line) => {
-      if (!line.startsWith("{")) return;
-      const entry = JSON.parse(line) as { msg?: string; pid?: number };
-      if (entry.msg === "giftstream serving" && entry.pid !== undefined) serving.add(entry.pid);
-      if (entry.msg === "stopped" && entry.pid !== undefined) stopped.add(entry.pid);
-    });
+    // A process group of its own, as under a shell or a systemd unit.
+    const { child, pids: serving, stopped } = serveWorkers(schema, dataDir, port, { detached: true });
     await expect.poll(() => serving.size, { timeout: 30_000, interval: 100 }).toBe(2);
     const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
     // Every process of the group gets it, and the primary forwards it to each worker as well:

@@ -19,3 +19,9 @@ export async function drain(
   }
   return total;
 }
+
+/**
+ * How often each purge job runs (the idempotency records, the finished webhook deliveries), and
+ * the pages one pass may take: 10 million rows every 10 minutes at most.
+ */
+export const purgePass = { intervalMs: 600_000, pageRows: 10_000, pagesMax: 1_000 } as const;

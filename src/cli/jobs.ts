@@ -1,9 +1,6 @@
 import type { Logger } from "pino";
-import { drain } from "./drain.js";
+import { drain, purgePass } from "./drain.js";
 import type { Runtime } from "./runtime.js";
-
-/** How often old idempotency records are purged, and how much one pass may take (see `drain`). */
-export const idempotencyPurge = { intervalMs: 600_000, pageRows: 10_000, pagesMax: 1_000 } as const;
 
 /**
  * The periodic work: voiding expired holds, purging old idempotency records, and the economy's
@@ -43,11 +40,11 @@ export function startJobs(
     every("expire-pending", runtime.config.ledger.pendingExpiryIntervalMs, () =>
       runtime.ledger.expirePending(),
     ),
-    every("purge-idempotency", idempotencyPurge.intervalMs, () =>
+    every("purge-idempotency", purgePass.intervalMs, () =>
       drain(
         (pageRows) => runtime.ledger.purgeIdempotency(runtime.config.ledger.idempotencyRetentionMs, pageRows),
-        idempotencyPurge.pageRows,
-        idempotencyPurge.pagesMax,
+        purgePass.pageRows,
+        purgePass.pagesMax,
       ),
     ),
     // The economy's periodic work (maturing diamonds) runs as often as holds expire, unless it says.

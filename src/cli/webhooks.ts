@@ -2,7 +2,7 @@ import type { Logger } from "pino";
 import { WebhookDelivery } from "../jobs/webhook-delivery.js";
 import { SqlWebhookStore } from "../store/sql/webhook-store.js";
 import { WebhookEndpoints } from "../webhooks/endpoints.js";
-import { drain } from "./drain.js";
+import { drain, purgePass } from "./drain.js";
 import type { Runtime } from "./runtime.js";
 
 export interface Webhooks {
@@ -12,9 +12,6 @@ export interface Webhooks {
   /** The delivery job and the hourly purge, for `startJobs`. */
   jobs: [name: string, job: () => Promise<number>, intervalMs: number][];
 }
-
-/** The purge of finished deliveries: as often, and as much a pass, as the idempotency purge's. */
-const purge = { intervalMs: 600_000, pageRows: 10_000, pagesMax: 1_000 } as const;
 
 /** Outbound webhooks wired onto the runtime's store: endpoints, the delivery job and its purge. */
 export async function openWebhooks(o: {
@@ -40,10 +37,10 @@ export async function openWebhooks(o: {
         () =>
           drain(
             (pageRows) => store.purge(o.clock() - config.retentionMs, pageRows),
-            purge.pageRows,
-            purge.pagesMax,
+            purgePass.pageRows,
+            purgePass.pagesMax,
           ),
-        purge.intervalMs,
+        purgePass.intervalMs,
       ],
     ],
   };

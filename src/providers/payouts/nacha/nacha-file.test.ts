@@ -1,17 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { parseNacha } from "../../../../test/support/nacha-parser.js";
+import { testOrigin } from "./nacha.testkit.js";
 import { alpha, buildNachaFile, type NachaCredit } from "./nacha-file.js";
 
-const origin = {
-  immediateDestination: "091000019",
-  immediateDestinationName: "Wells Fargo",
-  immediateOrigin: "1234567890",
-  immediateOriginName: "Giftstream Inc",
-  companyName: "Giftstream",
-  companyId: "1234567890",
-  odfiRouting: "09100001",
-  entryDescription: "PAYOUT",
-};
+const origin = testOrigin;
 
 const credit = (
   routingNumber: string,

@@ -1,18 +1,10 @@
 import { describe, expect, it } from "vitest";
 import type { PayoutOrder } from "../rail.js";
+import { testOrigin } from "./nacha.testkit.js";
 import { NachaFormat } from "./nacha-format.js";
 
 const format = new NachaFormat({
-  origin: {
-    immediateDestination: "091000019",
-    immediateDestinationName: "Wells Fargo",
-    immediateOrigin: "1234567890",
-    immediateOriginName: "Giftstream Inc",
-    companyName: "Giftstream",
-    companyId: "1234567890",
-    odfiRouting: "09100001",
-    entryDescription: "PAYOUT",
-  },
+  origin: testOrigin,
   executionDelayBusinessDays: 1,
 });
 
