@@ -73,6 +73,14 @@ const dayMs = 86_400_000;
 const chargebackHistoryPagesMax = 100;
 
 type StoreEffectLike = { type: string; data: JsonObject };
+
+/** A refund as booked in the ledger, before the provider is asked: `moves` when this request booked it. */
+interface BookedRefund {
+  purchase: PurchaseDocument;
+  replayed: boolean;
+  refundMinor: bigint;
+  moves?: ReturnType<typeof reversal>;
+}
 /** A user restricted for coin debt carries this reason, so repaying lifts only that restriction. */
 export const debtRestrictionReason = "coin debt after a chargeback";
 
@@ -397,12 +405,7 @@ export class Purchases {
     }
     // A replay still asks the provider (with the same key, so it refunds once): the first attempt
     // may have ended between booking the refund and the provider's answer.
-    let booked: {
-      purchase: PurchaseDocument;
-      replayed: boolean;
-      refundMinor: bigint;
-      moves?: ReturnType<typeof reversal>;
-    };
+    let booked: BookedRefund;
     if (replay) {
       booked = { purchase: replay, replayed: true, refundMinor: BigInt(replay.refundMinor ?? "0") };
     } else {
@@ -530,9 +533,14 @@ export class Purchases {
   chargeback(purchaseId: string, disputeId: string, takenMinor?: bigint): Promise<void> {
     // Which of a creator's diamonds are still pending is read, and taken back, under the lock the
     // maturation job moves them under.
+    return this.underLotsAndDebt(purchaseId, () => this.applyChargeback(purchaseId, disputeId, takenMinor));
+  }
+
+  /** `work` under the pending-lots lock, then the purchase's buyer's debt lock, in that order. */
+  private underLotsAndDebt(purchaseId: string, work: () => Promise<void>): Promise<void> {
     return this.lotsLock.run(pendingLotsKey, async () => {
       const { userId } = await this.get(purchaseId);
-      return this.debtLock.run(userId, () => this.applyChargeback(purchaseId, disputeId, takenMinor));
+      return this.debtLock.run(userId, work);
     });
   }
 
@@ -640,15 +648,7 @@ export class Purchases {
   }
 
   /** Books a refund: coin debt repaid first from the lot, the rest refunded. Under the buyer's debt lock. */
-  private async bookRefund(
-    purchaseId: string,
-    idem: Idempotent,
-  ): Promise<{
-    purchase: PurchaseDocument;
-    replayed: boolean;
-    refundMinor: bigint;
-    moves?: ReturnType<typeof reversal>;
-  }> {
+  private async bookRefund(purchaseId: string, idem: Idempotent): Promise<BookedRefund> {
     // Read again under the lock: a refund or chargeback just before may have changed it.
     const purchase = await this.get(purchaseId);
     const now = this.o.clock();
@@ -712,10 +712,7 @@ export class Purchases {
   /** A won dispute reverses the chargeback: coins, debt still owed and money go back. */
   disputeWon(purchaseId: string, disputeId: string): Promise<void> {
     // Whether a lot matured meanwhile decides where its diamonds go back to: read under the lock.
-    return this.lotsLock.run(pendingLotsKey, async () => {
-      const { userId } = await this.get(purchaseId);
-      return this.debtLock.run(userId, () => this.applyDisputeWon(purchaseId, disputeId));
-    });
+    return this.underLotsAndDebt(purchaseId, () => this.applyDisputeWon(purchaseId, disputeId));
   }
 
   private async applyDisputeWon(purchaseId: string, disputeId: string): Promise<void> {
