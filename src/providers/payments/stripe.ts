@@ -56,11 +56,12 @@ export class StripeDataError extends Error {
  * hundredth of what it should be.
  */
 const stripeUnitsPerMinor: Readonly<Record<string, bigint>> = { ISK: 100n };
+const unitsPerMinor = (currency: string): bigint => stripeUnitsPerMinor[currency.toUpperCase()] ?? 1n;
 
 /** A bigint amount in `currency`'s minor units as the JS number Stripe's API takes. Only exact values cross. */
 export function toStripeAmount(minor: bigint, currency: string): number {
   invariant(minor >= 0n, `a Stripe amount is never negative, got ${minor}`);
-  const units = minor * (stripeUnitsPerMinor[currency.toUpperCase()] ?? 1n);
+  const units = minor * unitsPerMinor(currency);
   invariant(
     units <= BigInt(Number.MAX_SAFE_INTEGER),
     `${minor} ${currency} is above Number.MAX_SAFE_INTEGER in Stripe's units and cannot be sent exactly`,
@@ -74,7 +75,7 @@ export function fromStripeAmount(value: unknown, currency: string, what: string)
     throw new StripeDataError(`${what} is not a non-negative safe integer: ${String(value)}`);
   }
   const units = BigInt(String(value));
-  const per = stripeUnitsPerMinor[currency.toUpperCase()] ?? 1n;
+  const per = unitsPerMinor(currency);
   if (units % per !== 0n) {
     throw new StripeDataError(
       `${what} is ${units}, not a whole number of ${currency.toUpperCase()} minor units`,
