@@ -27,6 +27,7 @@ const postgresSuites = [
   "test/purchases.test.ts",
   "test/purchase-edges.test.ts",
   "test/refunds-chargebacks.test.ts",
+  "test/replays.test.ts",
   "test/users.test.ts",
   "test/webhooks.test.ts",
 ];

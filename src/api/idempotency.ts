@@ -1,7 +1,7 @@
 import { hash } from "node:crypto";
 import type { FastifyRequest } from "fastify";
 import { configure } from "safe-stable-stringify";
-import { GiftstreamError } from "../errors.js";
+import { GiftstreamError, invariant } from "../errors.js";
 import { actorOf } from "./auth.js";
 
 const canonical = configure({ deterministic: true, bigint: true });
@@ -20,25 +20,51 @@ export interface Idempotency {
  * different path parameters is `idempotency_key_reused`.
  */
 export function idempotencyOf(request: FastifyRequest): Idempotency {
-  const header = request.headers["idempotency-key"];
-  if (typeof header !== "string" || !keyPattern.test(header)) {
-    throw new GiftstreamError(
-      "invalid_request",
-      "This request moves value: send an Idempotency-Key header (1–255 visible ASCII characters).",
-    );
-  }
-  // `key_…` for an API key, `user:<id>` for a user token: a user's keys never meet an operator's.
-  const caller = actorOf(request.principal);
-  const route = `${request.method} ${request.routeOptions.url ?? request.url}`;
+  // Such a route must say so, or its answers would be kept a second time by replays.ts.
+  invariant(request.routeOptions.config.idempotency === "own", "a route keeping its own records declares it");
+  const key = scopedKey(
+    request,
+    "This request moves value: send an Idempotency-Key header (1–255 visible ASCII characters).",
+  );
   // One-shot hashes: no Hash object per call, which halves their cost on the hot path.
   const fingerprint = hash(
     "sha256",
     canonical({ params: request.params, body: request.body }) ?? "",
     "base64url",
   );
+  return { key, fingerprint };
+}
+
+/**
+ * The request's `Idempotency-Key`, scoped to its caller and route; `invalid_request` with `detail`
+ * when the header is missing or not 1–255 visible ASCII characters.
+ */
+export function scopedKey(request: FastifyRequest, detail: string): string {
+  const header = request.headers["idempotency-key"];
+  if (typeof header !== "string" || !keyPattern.test(header)) {
+    throw new GiftstreamError("invalid_request", detail);
+  }
+  // `key_…` for an API key, `user:<id>` for a user token: a user's keys never meet an operator's.
+  const caller = actorOf(request.principal);
+  const route = `${request.method} ${request.routeOptions.url ?? request.url}`;
   // Hashed, so a key of any legal length leaves room for what the server derives from it.
   const scoped = hash("sha256", `${caller}\u0000${route}\u0000${header}`, "base64url");
-  return { key: `http:${scoped}`, fingerprint };
+  return `http:${scoped}`;
+}
+
+/**
+ * What a key of a POST that moves no value is bound to: its path and query parameters and its
+ * body (a raw body, such as a CSV upload, by its digest).
+ */
+export function requestFingerprint(request: FastifyRequest): string {
+  const body = request.body;
+  const bodyValue =
+    typeof body === "string" || Buffer.isBuffer(body) ? { digest: hash("sha256", body, "base64url") } : body;
+  return hash(
+    "sha256",
+    canonical({ params: request.params, query: request.query, body: bodyValue }) ?? "",
+    "base64url",
+  );
 }
 
 /**

@@ -8,6 +8,7 @@ import { buildApp, type GiftstreamApp } from "../api/index.js";
 import { registerRateLimits } from "../api/rate-limit/register.js";
 import { SenderLimits } from "../api/rate-limit/senders.js";
 import { rateLimitStore } from "../api/rate-limit/store.js";
+import { registerReplays } from "../api/replays.js";
 import { apiKeyRoutes } from "../api/routes/api-keys.js";
 import { auditRoutes } from "../api/routes/audit.js";
 import { bonusRoutes } from "../api/routes/bonus.js";
@@ -47,10 +48,12 @@ import { SqlCashoutStore } from "../store/sql/cashout-store.js";
 import { SqlEconomyStore } from "../store/sql/economy-store.js";
 import { SqlGiftStore } from "../store/sql/gift-store.js";
 import { SqlPurchaseStore } from "../store/sql/purchase-store.js";
+import { SqlReplyStore } from "../store/sql/reply-store.js";
 import { SqlReportStore } from "../store/sql/report-store.js";
 import { SqlUserStore } from "../store/sql/user-store.js";
 import { apiRailWebhooks } from "./api-rails.js";
 import { openCashouts } from "./cashouts.js";
+import { drain, purgePass } from "./drain.js";
 import { type Fanout, openFanout } from "./fanout.js";
 import { payoutFileRoutesOf } from "./file-rails.js";
 import { openIdentity, openSealer } from "./identity.js";
@@ -198,8 +201,19 @@ export async function composeApp(
         `Generated the first admin API key. It is shown once; store it now:\n\n  ${generated.secret}\n`,
       );
     }
+    const replies = new SqlReplyStore(runtime.store);
     const runningJobs = startJobs(runtime, logger, [
       ["mature-diamonds", () => gifts.mature()],
+      [
+        "purge-replies",
+        () =>
+          drain(
+            (pageRows) => replies.purge(clock.now() - config.ledger.idempotencyRetentionMs, pageRows),
+            purgePass.pageRows,
+            purgePass.pagesMax,
+          ),
+        purgePass.intervalMs,
+      ],
       ...webhooks.jobs,
       ...payouts.jobs,
     ]);
@@ -224,6 +238,15 @@ export async function composeApp(
     const limits = rateLimitStore(config.rateLimit, config.fanout.redisUrl);
     limitsOpened = limits;
     await registerRateLimits(app, config.rateLimit, limits);
+    // Before the routes: it hooks each POST route as it is added.
+    registerReplays(app, {
+      store: replies,
+      sealer,
+      clock: clock.now,
+      leaseMs: config.server.replayLeaseMs,
+      bytesMax: config.server.replayBytesMax,
+      logger,
+    });
     apiKeyRoutes(app, access);
     auditRoutes(app, access);
     userTokenRoutes(app, tokens, users, access);

@@ -23,6 +23,8 @@ describe("loadConfig defaults", () => {
         requestTimeoutMs: 30_000,
         shutdownTimeoutMs: 10_000,
         workers: 1,
+        replayLeaseMs: 60_000,
+        replayBytesMax: 1_048_576,
       },
       dataDir: "./data",
       log: { level: "info", requests: true },

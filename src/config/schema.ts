@@ -47,6 +47,18 @@ export const configSchema = Type.Object(
           1,
           "Server processes `serve` starts on the one port; more than 1 needs a PostgreSQL databaseUrl.",
         ),
+        replayLeaseMs: integer(
+          1_000,
+          3_600_000,
+          60_000,
+          "How long a POST that moves no value holds its Idempotency-Key while it runs; a retry after that (its process died, say) runs it again.",
+        ),
+        replayBytesMax: integer(
+          1024,
+          16_777_216,
+          1_048_576,
+          "Largest answer kept for replay to a POST that moves no value; a larger one is not kept, and a retry with the key runs the request again.",
+        ),
       },
       "HTTP server.",
     ),
@@ -647,6 +659,8 @@ export interface Config {
     readonly requestTimeoutMs: number;
     readonly shutdownTimeoutMs: number;
     readonly workers: number;
+    readonly replayLeaseMs: number;
+    readonly replayBytesMax: number;
   };
   readonly dataDir: string;
   readonly databaseUrl?: string;

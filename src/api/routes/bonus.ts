@@ -17,7 +17,7 @@ export function bonusRoutes(
   app.post(
     "/v1/admin/users/:userId/bonus",
     {
-      config: { scope: "admin" },
+      config: { scope: "admin", idempotency: "own" },
       schema: {
         summary: "Grant bonus coins",
         description: "Needs an `Idempotency-Key` header. Booked as promotion expense; audited.",

@@ -186,7 +186,7 @@ export function cashoutRoutes(app: GiftstreamApp, cashouts: Cashouts, inFlight: 
   app.post(
     "/v1/cashouts",
     {
-      config: { userToken: "any" },
+      config: { userToken: "any", idempotency: "own" },
       schema: {
         summary: "Request a cash-out",
         description:
@@ -349,7 +349,7 @@ export function cashoutRoutes(app: GiftstreamApp, cashouts: Cashouts, inFlight: 
   app.post(
     "/v1/admin/cashouts/:id/resolve",
     {
-      config: { scope: "admin" },
+      config: { scope: "admin", idempotency: "own" },
       schema: {
         summary: "Settle by hand a cash-out its rail never reported on",
         description:

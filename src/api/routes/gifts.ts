@@ -52,7 +52,7 @@ export function giftRoutes(
     "/v1/gifts/send-batch",
     {
       // A user token sends only as itself: one gift of another sender refuses the whole batch.
-      config: { userToken: "any" },
+      config: { userToken: "any", idempotency: "own" },
       schema: {
         summary: "Send up to 1,000 independent gifts",
         description:
@@ -113,7 +113,7 @@ export function giftRoutes(
   app.post(
     "/v1/gifts/send",
     {
-      config: { userToken: "any" },
+      config: { userToken: "any", idempotency: "own" },
       schema: {
         summary: "Send a gift",
         description:

@@ -48,7 +48,7 @@ export function purchaseRoutes(
     "/v1/purchases",
     {
       // A user token buys only for itself (checked against the body's userId).
-      config: { userToken: "any" },
+      config: { userToken: "any", idempotency: "own" },
       schema: {
         summary: "Buy a coin pack",
         description:
@@ -99,6 +99,7 @@ export function purchaseRoutes(
   app.post(
     "/v1/purchases/:purchaseId/refund",
     {
+      config: { idempotency: "own" },
       schema: {
         summary: "Refund the unused coins of a purchase",
         description:

@@ -486,4 +486,20 @@ export const postgresMigrations: readonly PostgresMigration[] = [
       ALTER TABLE webhook_deliveries ADD COLUMN requeues bigint NOT NULL DEFAULT 0;
     `,
   },
+  {
+    version: 7,
+    name: "replies kept for idempotency keys",
+    sql: `
+      -- Mirrors SQLite's 15: the first answer to a POST that moves no value, for its retries.
+      CREATE TABLE http_replies (
+        key         text COLLATE "C" PRIMARY KEY,
+        fingerprint bytea  NOT NULL,
+        status      bigint,
+        reply       bytea,
+        created_at  bigint NOT NULL,
+        lease_until bigint NOT NULL
+      );
+      CREATE INDEX http_replies_age ON http_replies (created_at);
+    `,
+  },
 ];

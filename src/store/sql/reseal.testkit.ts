@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { fingerprintContext, replyContext } from "../../api/replays.js";
 import { Sealer, sealedKeyId } from "../../crypto/sealed.js";
 import { keyringOf, type SecretKey, secretKeyOf } from "../../crypto/secret-key.js";
 import { documentContext, submissionContext } from "../../economy/kyc/kyc.js";
@@ -11,6 +12,7 @@ import { testPayoutFile, testPayoutLine } from "./payout-file-rows.testkit.js";
 import { SqlPayoutFileStore } from "./payout-file-store.js";
 import { SqlPayoutMethodStore } from "./payout-method-store.js";
 import { requestContext, SqlPaypalPayoutStore } from "./paypal-store.js";
+import { SqlReplyStore } from "./reply-store.js";
 import { type ResealOptions, type ResealProblem, resealAll, rowAttemptsMax } from "./reseal.js";
 import { sealedColumnName, sealedColumns } from "./sealed-columns.js";
 import type { SqlDb, Statement } from "./sql-db.js";
@@ -92,6 +94,12 @@ async function fill(db: SqlDb, sealer: Sealer): Promise<Plain> {
       { senderBatchId, payoutBatchId: null, request, itemCount: 1, createdAt: 1000 + i, refused: null },
       [`co_p${i}`],
     );
+    const replies = new SqlReplyStore(db);
+    const claim = { key: `http:k${i}`, leaseUntilMs: 60_000 };
+    const print = Buffer.from(`fingerprint ${i}`);
+    expect(await replies.insert(claim, sealed(print, fingerprintContext(claim.key)), 1000 + i)).toBe(true);
+    const answer = Buffer.from(JSON.stringify({ headers: {}, body: `{"key":"gs_secret_${i}"}` }));
+    expect(await replies.finish(claim, 201, sealed(answer, replyContext(claim.key)))).toBe(true);
   }
   return { byContext };
 }
@@ -101,7 +109,9 @@ async function storedValues(db: SqlDb): Promise<Map<string, Buffer>> {
   const values = new Map<string, Buffer>();
   for (const column of sealedColumns) {
     const selected = [column.key, ...column.contextColumns, `${column.column} AS sealed`].join(", ");
-    for (const row of await db.all(`SELECT ${selected} FROM ${column.table}`)) {
+    for (const row of await db.all(
+      `SELECT ${selected} FROM ${column.table} WHERE ${column.column} IS NOT NULL`,
+    )) {
       values.set(column.context(row), row.sealed as Buffer);
     }
   }

@@ -152,8 +152,9 @@ function statementsOf(column: SealedColumn): ColumnSql {
   const head = `SELECT ${key} AS k, substr(${column.column}, 1, ${sealedHeaderBytes}) AS head FROM ${table}`;
   const selected = [key, ...column.contextColumns, `${column.column} AS sealed`].join(", ");
   return {
-    first: `${head} ORDER BY ${key} LIMIT ?`,
-    next: `${head} WHERE ${key} > ? ORDER BY ${key} LIMIT ?`,
+    // A kept answer's row has no value while its request runs (http_replies): nothing to reseal.
+    first: `${head} WHERE ${column.column} IS NOT NULL ORDER BY ${key} LIMIT ?`,
+    next: `${head} WHERE ${column.column} IS NOT NULL AND ${key} > ? ORDER BY ${key} LIMIT ?`,
     row: `SELECT ${selected} FROM ${table} WHERE ${key} = ?`,
     swap: `UPDATE ${table} SET ${column.column} = ? WHERE ${key} = ? AND ${column.column} = ?`,
   };

@@ -1,3 +1,4 @@
+import { fingerprintContext, replyContext } from "../../api/replays.js";
 import { documentContext, submissionContext } from "../../economy/kyc/kyc.js";
 import { detailsContext } from "../../economy/payout-methods/payout-methods.js";
 import { fileSealContext } from "../../providers/payouts/files/file-rail.js";
@@ -58,6 +59,20 @@ export const sealedColumns: readonly SealedColumn[] = [
     key: "id",
     contextColumns: [],
     context: (row) => fileSealContext(text(row, "id")),
+  },
+  {
+    table: "http_replies",
+    column: "fingerprint",
+    key: "key",
+    contextColumns: [],
+    context: (row) => fingerprintContext(text(row, "key")),
+  },
+  {
+    table: "http_replies",
+    column: "reply",
+    key: "key",
+    contextColumns: [],
+    context: (row) => replyContext(text(row, "key")),
   },
 ];
 

@@ -486,4 +486,25 @@ export const migrations: readonly Migration[] = [
       ALTER TABLE webhook_deliveries ADD COLUMN requeues INTEGER NOT NULL DEFAULT 0;
     `,
   },
+  {
+    version: 15,
+    name: "replies kept for idempotency keys",
+    sql: `
+      -- The first answer to a POST that moves no value but came with an Idempotency-Key, so that
+      -- a retry gets it again instead of running twice (src/api/replays.ts). A row is claimed
+      -- (status NULL) before the request runs, and holds its key until lease_until; the answer,
+      -- sealed, is written once the request has one. Value-moving routes keep their own records.
+      -- The fingerprint (a digest of path, query and body) is sealed too: a plain digest of a
+      -- payout method's body would let a reader of the database guess the email it seals.
+      CREATE TABLE http_replies (
+        key         TEXT    PRIMARY KEY,
+        fingerprint BLOB    NOT NULL,
+        status      INTEGER,
+        reply       BLOB,
+        created_at  INTEGER NOT NULL,
+        lease_until INTEGER NOT NULL
+      ) STRICT;
+      CREATE INDEX http_replies_age ON http_replies (created_at);
+    `,
+  },
 ];
