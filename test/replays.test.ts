@@ -1,4 +1,5 @@
 import { hash } from "node:crypto";
+import { validate } from "@readme/openapi-parser";
 import { configure } from "safe-stable-stringify";
 import { afterEach, describe, expect, it } from "vitest";
 import {
@@ -245,5 +246,36 @@ describe("an Idempotency-Key on a POST that moves no value (DESIGN §5: a replay
     const stored = Buffer.from(row!.fingerprint as Uint8Array);
     expect(stored.includes(Buffer.from(plainDigest))).toBe(false);
     expect(stored.includes(Buffer.from("ada@example.com"))).toBe(false);
+  });
+
+  it("is in the OpenAPI document: the header on every POST, required where value moves, and its problems", async () => {
+    t = await openCreatorApp();
+    const document = (await t.app.inject({ method: "GET", url: "/openapi.json" })).json();
+    const keyOf = (path: string) =>
+      (document.paths[path].post.parameters as { in: string; name: string; required?: boolean }[]).find(
+        (p) => p.in === "header" && p.name === "idempotency-key",
+      );
+    const posts = Object.keys(document.paths).filter(
+      (path) =>
+        document.paths[path].post !== undefined &&
+        path.startsWith("/v1/") &&
+        !path.startsWith("/v1/webhooks/"),
+    );
+    expect(posts.length).toBeGreaterThan(20);
+    for (const path of posts) expect(keyOf(path), path).toBeDefined();
+    expect(keyOf("/v1/gifts/send")?.required).toBe(true);
+    expect(keyOf("/v1/webhook-endpoints")?.required ?? false).toBe(false);
+    const codes = (status: number) =>
+      document.paths["/v1/webhook-endpoints"].post.responses[status].content["application/problem+json"]
+        .schema.properties.code.enum;
+    expect(codes(409)).toEqual(["idempotency_key_in_use"]);
+    // The route's own 422 stays beside the key's.
+    expect(codes(422)).toEqual(
+      expect.arrayContaining(["too_many_webhook_endpoints", "idempotency_key_reused"]),
+    );
+    expect(codes(400)).toContain("invalid_request");
+    // The whole service's document, with these additions, is still valid OpenAPI 3.1.
+    const result = await validate(document);
+    expect(result.valid ? [] : result.errors).toEqual([]);
   });
 });

@@ -1,3 +1,4 @@
+import type { SwaggerTransform } from "@fastify/swagger";
 import type {
   FastifyReply,
   FastifyRequest,
@@ -6,10 +7,12 @@ import type {
   RouteOptions,
 } from "fastify";
 import type { Logger } from "pino";
+import Type from "typebox";
 import { type Sealer, sealContext } from "../crypto/sealed.js";
-import { GiftstreamError } from "../errors.js";
+import { type ErrorCode, GiftstreamError } from "../errors.js";
 import type { GiftstreamApp } from "./app.js";
 import { requestFingerprint, scopedKey } from "./idempotency.js";
+import { errorResponses, problemContentType } from "./problem.js";
 
 declare module "fastify" {
   interface FastifyContextConfig {
@@ -119,17 +122,67 @@ export function fingerprintContext(key: string): string {
 export function registerReplays(app: GiftstreamApp, o: ReplayOptions): void {
   app.decorateRequest("replayClaim", null);
   app.addHook("onRoute", (route) => {
-    if (!covers(route)) return;
+    if (!takesKey(route)) return;
+    const own = route.config?.idempotency === "own";
+    // The OpenAPI document shows the header on every POST, required where the route keeps its
+    // own records; validation is left as it is (the routes and the hook below check the key).
+    route.config = { ...route.config, swaggerTransform: documentKey(own) };
+    if (own) return;
     route.preHandler = [...hooksOf(route.preHandler), claimHook(o) as preHandlerHookHandler];
     route.onSend = [keepHook(o) as onSendHookHandler, ...hooksOf(route.onSend)];
   });
 }
 
-function covers(route: RouteOptions): boolean {
+/** A POST under /v1 that is not a provider's webhook: every such route takes a key. */
+function takesKey(route: RouteOptions): boolean {
   const methods = Array.isArray(route.method) ? route.method : [route.method];
   if (!methods.includes("POST")) return false;
-  if (!route.url.startsWith("/v1/") || route.url.startsWith("/v1/webhooks/")) return false;
-  return route.config?.idempotency !== "own";
+  return route.url.startsWith("/v1/") && !route.url.startsWith("/v1/webhooks/");
+}
+
+const keyDescription = {
+  own: "Required: this request moves value. 1–255 visible ASCII characters; a retry with the same key and body gets the first answer (docs/api.md#idempotency).",
+  replayed:
+    "Optional. 1–255 visible ASCII characters; a retry with the same key and request gets the first answer, with Idempotent-Replayed: true (docs/api.md#idempotency).",
+};
+
+/** The codes a route's documented problem answers of `status` list. */
+function documentedCodes(response: Record<string, unknown>, status: number): ErrorCode[] {
+  const entry = response[status] as {
+    content?: Record<string, { schema?: { properties?: { code?: { enum?: unknown } } } }>;
+  };
+  const codes = entry?.content?.[problemContentType]?.schema?.properties?.code?.enum;
+  return Array.isArray(codes) ? (codes as ErrorCode[]) : [];
+}
+
+function documentKey(own: boolean): SwaggerTransform {
+  return ({ schema, url }) => {
+    const headers = Type.Object(
+      own
+        ? {
+            "idempotency-key": Type.String({ minLength: 1, maxLength: 255, description: keyDescription.own }),
+          }
+        : {
+            "idempotency-key": Type.Optional(
+              Type.String({ minLength: 1, maxLength: 255, description: keyDescription.replayed }),
+            ),
+          },
+    );
+    if (own) return { url, schema: { ...schema, headers } };
+    // What a key can answer besides the route's own problems: a malformed key, a key in use, a key
+    // used with another request.
+    const response = { ...(schema.response as Record<string, unknown> | undefined) };
+    const added: Record<number, ErrorCode> = {
+      400: "invalid_request",
+      409: "idempotency_key_in_use",
+      422: "idempotency_key_reused",
+    };
+    for (const [status, code] of Object.entries(added)) {
+      const codes = new Set([...documentedCodes(response, Number(status)), code]);
+      Object.assign(response, errorResponses(...codes));
+    }
+    return { url, schema: { ...schema, headers, response } };
+  };
 }
 
 function hooksOf<T>(hooks: T | T[] | undefined): T[] {
