@@ -1,3 +1,4 @@
+import { isSEPACountry } from "ibantools";
 import { executionDate, isoDate } from "../files/execution-date.js";
 import type { FileBuildInput, FileFormat } from "../files/payout-file.js";
 import type { PayoutOrder } from "../rail.js";
@@ -28,6 +29,10 @@ export class SepaFormat implements FileFormat {
     if (order.currency !== "EUR") return `SEPA credit transfers carry EUR, not ${order.currency}`;
     const d = order.destination;
     if (d.type !== "bank_account" || !("iban" in d)) return "SEPA credit transfers pay IBAN accounts only";
+    // An IBAN is valid well beyond SEPA (Brazil, Saudi Arabia…): a bank takes no SEPA credit
+    // transfer to those, and would reject the line after the file went out.
+    const country = d.iban.slice(0, 2);
+    if (!isSEPACountry(country)) return `the IBAN's country (${country}) is outside the SEPA scheme`;
     if (sepaText(d.holderName, nameLengthMax) === "") {
       return "the account holder's name has no character SEPA can carry";
     }
@@ -45,7 +50,7 @@ export class SepaFormat implements FileFormat {
         creditorName: sepaText(d.holderName, nameLengthMax),
         iban: d.iban,
         bic: d.bic,
-        remittance: sepaText(`${this.settings.remittancePrefix} ${references[i]}`, remittanceLengthMax),
+        remittance: remittanceOf(this.settings.remittancePrefix, references[i]!),
       };
     });
     const xml = buildPain001({
@@ -57,4 +62,15 @@ export class SepaFormat implements FileFormat {
     });
     return { content: Buffer.from(xml, "utf8"), references };
   }
+}
+
+/**
+ * The remittance text: the prefix, cut to leave room for the reference, then the reference. The
+ * prefix is cut on its own because transliteration can lengthen it ("北京" is "BeiJing"): cut
+ * together, a long prefix pushed the reference, the one part a creator can trace, off the end.
+ */
+export function remittanceOf(prefix: string, reference: string): string {
+  const room = remittanceLengthMax - reference.length - 1;
+  const head = sepaText(prefix, room);
+  return head === "" ? reference : `${head} ${reference}`;
 }
