@@ -1,12 +1,15 @@
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gunzipSync, gzipSync } from "node:zlib";
+import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestSchema, requirePostgres, schemaUrl } from "../src/store/postgres/postgres.testkit.js";
 import { PostgresLedgerStore } from "../src/store/postgres/postgres-ledger-store.js";
 import type { SqlDb } from "../src/store/sql/sql-db.js";
+import { migrate } from "../src/store/sqlite/migrate.js";
+import { migrations } from "../src/store/sqlite/migrations.js";
 import { SqliteStore } from "../src/store/sqlite/sqlite-store.js";
 import { type PaypalStandIn, startPaypalStandIn } from "./stand-ins/paypal-stand-in.js";
 import { type StripeStandIn, startStripeStandIn } from "./stand-ins/stripe-stand-in.js";
@@ -192,6 +195,11 @@ describe.skipIf(!available)("giftstream export and import", { timeout: 120_000 }
     );
     expect(imported.stdout).not.toContain("ledgers identical");
     expect(imported.stdout).not.toContain("PROBLEM account");
+    // Emptied again, so that nothing mistakes the altered copy for the dump: the whole dump loads.
+    expect(imported.stdout).toContain("the target is empty, as before");
+    const retried = run(["import", dumpPath], `sqlite:${join(dir, "altered.db")}`);
+    expect(retried.status, retried.stderr).toBe(0);
+    expect(retried.stdout).toContain(`ledgers identical: ${exportDigest}`);
   });
 
   it("refuses a file cut off in the middle", async () => {
@@ -201,7 +209,79 @@ describe.skipIf(!available)("giftstream export and import", { timeout: 120_000 }
     const imported = run(["import", cut], `sqlite:${join(dir, "cut.db")}`);
     expect(imported.status).toBe(1);
     expect(imported.stderr).toMatch(/import: .*(ends where|ends in the middle of a line)/);
-    expect(imported.stderr).toContain("the target holds part of the dump now");
+    // The rows loaded before the cut are deleted again: a half-loaded target reconciles on what it
+    // holds, and would pass for a copy. The same target then takes the whole dump.
+    expect(imported.stderr).toContain("the rows it had loaded were deleted again");
+    const counted = new SqliteStore({ path: join(dir, "cut.db") });
+    try {
+      expect(await counted.get("SELECT COUNT(*) AS n FROM accounts")).toEqual({ n: 0n });
+    } finally {
+      await counted.close();
+    }
+    const retried = run(["import", dumpPath], `sqlite:${join(dir, "cut.db")}`);
+    expect(retried.status, retried.stderr).toBe(0);
+  });
+
+  it("empties PostgreSQL again after a database error mid-load, said as a failed import", async () => {
+    // A text PostgreSQL cannot store (NUL: the API refuses it, an older version or a hand-made
+    // row may not have), reached after the ledger's tables were loaded.
+    const nulPath = join(dir, "nul.db");
+    writeFileSync(nulPath, readFileSync(join(dir, "source.db")));
+    const store = new SqliteStore({ path: nulPath });
+    try {
+      await store.execute([
+        {
+          sql: "UPDATE users SET display_name = ? WHERE id = (SELECT MIN(id) FROM users)",
+          params: ["Zo\u0000e"],
+        },
+      ]);
+    } finally {
+      await store.close();
+    }
+    const nulDump = join(dir, "nul.ndjson.gz");
+    const exported = run(["export", nulDump], `sqlite:${nulPath}`);
+    expect(exported.status, exported.stderr).toBe(0);
+    const target = await freshSchema();
+    const imported = run(["import", nulDump], target);
+    expect(imported.status).toBe(1);
+    expect(imported.stderr).toMatch(/^import: .+/m);
+    expect(imported.stderr).not.toMatch(/^\s+at /m);
+    expect(imported.stderr).toContain("the rows it had loaded were deleted again");
+    const postgres = await PostgresLedgerStore.open({ url: target });
+    try {
+      expect(await postgres.get("SELECT COUNT(*) AS n FROM transfers")).toEqual({ n: 0n });
+    } finally {
+      await postgres.close();
+    }
+    const retried = run(["import", dumpPath], target);
+    expect(retried.status, retried.stderr).toBe(0);
+    expect(retried.stdout).toContain(`ledgers identical: ${exportDigest}`);
+  });
+
+  it("refuses to export a database that is not there, or not at this version's schema, and changes neither", async () => {
+    const missing = join(dir, "typo", "giftstream.db");
+    const typo = run(["export", join(dir, "typo.ndjson.gz")], `sqlite:${missing}`);
+    expect(typo.status).toBe(1);
+    expect(typo.stderr).toContain(`export: there is no database at ${missing}`);
+    expect(existsSync(missing)).toBe(false);
+    expect(existsSync(join(dir, "typo.ndjson.gz"))).toBe(false);
+
+    // A database two versions behind: export neither migrates it (which rewrites rows) nor reads it.
+    const oldPath = join(dir, "old.db");
+    const old = new Database(oldPath);
+    migrate(old, migrations.slice(0, -2));
+    old.close();
+    const older = run(["export", join(dir, "old.ndjson.gz")], `sqlite:${oldPath}`);
+    expect(older.status).toBe(1);
+    expect(older.stderr).toContain(`the source's schema is at version ${migrations.length - 2}`);
+    const reopened = new Database(oldPath, { readonly: true });
+    try {
+      expect(reopened.prepare("SELECT MAX(version) AS v FROM schema_migrations").get()).toEqual({
+        v: migrations.length - 2,
+      });
+    } finally {
+      reopened.close();
+    }
   });
 
   it("moves PostgreSQL back to SQLite: the same tables and the same ledger digest", async () => {

@@ -11,6 +11,7 @@ import { ledgerDigest } from "./ledger-digest.js";
 import { transferLimits } from "./limits.js";
 import { openProgress } from "./progress.js";
 import { openSnapshot, type Reader } from "./snapshot.js";
+import { checkExportSource } from "./source-version.js";
 import { orderTables, type PortableTable, portableTable } from "./store-differences.js";
 import { countRows, tablePages } from "./table-pages.js";
 import { TransferError } from "./transfer-error.js";
@@ -31,7 +32,9 @@ export async function exportCommand(config: Config, file: string): Promise<numbe
 }
 
 async function exportTo(config: Config, file: string): Promise<number> {
-  // First, so that a file already there is refused before any work.
+  // Before anything is created: the source must exist as it is, and is not to be changed.
+  await checkExportSource(config);
+  // Then, so that a file already there is refused before any work.
   let writer: DumpWriter | undefined = await DumpWriter.create(file);
   const store = await openStore(config).catch(async (error: unknown) => {
     await writer?.abort();

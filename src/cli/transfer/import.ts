@@ -27,21 +27,33 @@ import { TransferError } from "./transfer-error.js";
  * which run on one opened afresh, as the service that opens the database next builds its own.
  */
 export async function importCommand(config: Config, file: string): Promise<number> {
-  const state = { loading: false };
+  const state: ImportState = { loading: false, emptied: false };
   try {
     return await importFrom(config, file, state);
   } catch (error) {
-    if (!(error instanceof TransferError)) throw error;
-    console.error(`import: ${error.message}`);
-    if (state.loading) console.error(`import: the target holds part of the dump now: ${dropNote}`);
+    // A database error while loading (a value the target cannot store, a lost connection, a full
+    // disk) is a failed import like any other: said as one, with what to do about the rows loaded.
+    if (!(error instanceof TransferError) && !state.loading) throw error;
+    console.error(`import: ${error instanceof Error ? error.message : String(error)}`);
+    if (state.emptied) console.error(`import: ${emptiedNote}`);
+    else if (state.loading) console.error(`import: the target holds part of the dump now: ${dropNote}`);
     return 1;
   }
 }
 
+interface ImportState {
+  /** Rows may have reached the target. */
+  loading: boolean;
+  /** A failed import took every row out of the target again. */
+  emptied: boolean;
+}
+
+const emptiedNote = "the rows it had loaded were deleted again: the target is empty, as before; import again";
+
 const dropNote =
   "drop it (delete the SQLite file, or drop and recreate the PostgreSQL schema) before importing again";
 
-async function importFrom(config: Config, file: string, state: { loading: boolean }): Promise<number> {
+async function importFrom(config: Config, file: string, state: ImportState): Promise<number> {
   const lines = new DumpReader(dumpLines(file, transferLimits.lineBytesMax), file);
   try {
     const header = parseHeader(await lines.next("the header"));
@@ -57,20 +69,25 @@ async function importFrom(config: Config, file: string, state: { loading: boolea
       const progress = openProgress("import", total);
       state.loading = true;
       try {
-        for (const table of header.tables) {
-          await loadTable(store, lines, table, identity.get(table.name) ?? [], progress);
+        try {
+          for (const table of header.tables) {
+            await loadTable(store, lines, table, identity.get(table.name) ?? [], progress);
+          }
+        } finally {
+          progress.stop();
         }
-      } finally {
-        progress.stop();
-      }
-      await lines.end();
-      if (store.dialect === "postgres") {
-        await restoreClosedHolds(store);
-        await resetSequences(store);
-        await analyze(
-          store,
-          header.tables.map((t) => t.name),
-        );
+        await lines.end();
+        if (store.dialect === "postgres") {
+          await restoreClosedHolds(store);
+          await resetSequences(store);
+          await analyze(
+            store,
+            header.tables.map((t) => t.name),
+          );
+        }
+      } catch (error) {
+        await emptyTarget(store, catalog, state);
+        throw error;
       }
     } finally {
       await store.close();
@@ -80,7 +97,17 @@ async function importFrom(config: Config, file: string, state: { loading: boolea
     // account cache and id counters read from the imported rows).
     const check = await openStore(config);
     try {
-      return await verify(check, header);
+      const code = await verify(check, header).catch(async (error: unknown) => {
+        await emptyTarget(check, await readCatalog(check), state);
+        throw error;
+      });
+      if (code !== 0) {
+        await emptyTarget(check, await readCatalog(check), state);
+        console.log(
+          `import: ${state.emptied ? emptiedNote : `the target holds the dump's rows: ${dropNote}`}`,
+        );
+      }
+      return code;
     } finally {
       await check.close();
     }
@@ -154,6 +181,26 @@ async function loadTable(
   progress.endTable();
 }
 
+/**
+ * After a failed load or check: deletes every row the import wrote, so that a half-loaded target,
+ * which reconciles on what it holds, is never mistaken for a copy (or served). The target was
+ * empty before the load (checkTarget), so emptying it restores it. If that fails too, the message
+ * says to drop it by hand. A process killed mid-import leaves its rows: docs/export-import.md.
+ */
+async function emptyTarget(store: RuntimeStore, catalog: CatalogTable[], state: ImportState): Promise<void> {
+  const names = catalog.map((t) => quoted(t.name));
+  try {
+    await store.execute(
+      store.dialect === "postgres"
+        ? [{ sql: `TRUNCATE ${names.join(", ")} RESTART IDENTITY`, params: [] }]
+        : names.map((name) => ({ sql: `DELETE FROM ${name}`, params: [] })),
+    );
+    state.emptied = true;
+  } catch {
+    // Said by the caller: the target holds part of the dump, to drop by hand.
+  }
+}
+
 /** Everything the move must have kept, checked on the target; prints each finding, 0 when identical. */
 async function verify(store: RuntimeStore, header: DumpHeader): Promise<number> {
   const problems: string[] = [];
@@ -174,7 +221,7 @@ async function verify(store: RuntimeStore, header: DumpHeader): Promise<number> 
   problems.push(...report.problems);
   for (const problem of problems) console.log(`PROBLEM ${problem}`);
   if (problems.length > 0) {
-    console.log(`import: FAILED; the target is not a copy of the dump: ${dropNote}`);
+    console.log("import: FAILED; the target is not a copy of the dump");
     return 1;
   }
   console.log(`ledgers identical: ${digest}`);
