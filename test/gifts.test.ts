@@ -67,6 +67,17 @@ const bal = async (app: TestApp, id: string) =>
   (await app.runtime.ledger.balances([id])).get(id)?.posted ?? 0n;
 
 describe("gifts", () => {
+  it("never pays a fraction of a diamond: coins × the rate rounds down", async () => {
+    // 0.7 diamonds a coin: a rose (1 coin) is worth 0.7 diamonds, 15 roses 10.5.
+    const app = await setup({ coinToDiamondRate: "0.7", earnings: { maturationDays: 0 } });
+    await buy(app, "us-1000");
+    const one = await send(app, { giftId: "rose", quantity: 1 });
+    expect(one.statusCode, one.body).toBe(201);
+    expect(one.json()).toMatchObject({ coinsSpent: "1", diamondsEarned: "0" });
+    const fifteen = await send(app, { giftId: "rose", quantity: 15 });
+    expect(fifteen.json()).toMatchObject({ coinsSpent: "15", diamondsEarned: "10" });
+  });
+
   it("holds the worked example of DESIGN.md §1", async () => {
     const app = await setup({ earnings: { maturationDays: 0 } });
     const pack = await buy(app, "us-1000");

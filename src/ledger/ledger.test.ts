@@ -1347,3 +1347,46 @@ describe("bad input writes nothing", () => {
     });
   });
 });
+
+describe("limits and reconciliation against money on hold", () => {
+  it("a cascade spends only what is available: the held part of a limited account is not", async () => {
+    const t = await world();
+    // Alice holds 100, 20 of it on hold for bob: 80 available.
+    await t.ledger.submit({ transfers: [hold("alice", "bob", 20n)] });
+    const cascade = (amount: bigint): TransferInput => ({
+      type: "cascade",
+      debitAccountIds: ["alice"],
+      creditAccountId: "carol",
+      amount,
+      kind: "spend",
+    });
+    await expectCode(t.ledger.submit({ transfers: [cascade(81n)] }), "debits_exceed_credits");
+    await t.ledger.submit({ transfers: [cascade(80n)] });
+    expect(await views(t, "alice")).toEqual({ posted: 20n, pending: -20n, available: 0n });
+  });
+
+  it.each(["debits_posted", "credits_posted", "debits_pending", "credits_pending"])(
+    "reconcile finds an account whose %s no longer equals its entries",
+    async (column) => {
+      // Not through `open`: this ledger is broken on purpose, and the harness would fail it.
+      const t = openTestLedger();
+      try {
+        await t.ledger.createAccounts([
+          { id: "mint", unit: "COIN" },
+          { id: "alice", unit: "COIN" },
+        ]);
+        await t.ledger.submit({ transfers: [pay("mint", "alice", 100n), hold("alice", "mint", 10n)] });
+        expect((await reconcile(t.store)).ok).toBe(true);
+        await t.store.execute([
+          { sql: `UPDATE accounts SET ${column} = ${column} + 1 WHERE id = 'alice'`, params: [] },
+        ]);
+        const report = await reconcile(t.store);
+        expect(report.ok).toBe(false);
+        const field = column.replace(/_(\w)/, (_m, c: string) => c.toUpperCase());
+        expect(report.problems).toContainEqual(expect.stringContaining(`account alice: ${field} is `));
+      } finally {
+        await t.dispose();
+      }
+    },
+  );
+});

@@ -31,6 +31,22 @@ describe("allocate", () => {
     expect(a.value).toEqual({ currency: "USD", gross: 3n, commission: 2n, net: 1n });
   });
 
+  it("values lots of one value but different locked commissions each at its own rate", () => {
+    // The economy's commission changed between two gifts of the same value: 200 diamonds at 50 %
+    // and 200 at 20 %, $1 gross each, so $0.50 + $0.80 net. Valued as one group at either rate,
+    // the net would be $1.00 or $1.60.
+    const lots: AvailableLot[] = [
+      { giftId: "g1", diamonds: 200n, valueUsd: "0.005", commissionRate: "0.5" },
+      { giftId: "g2", diamonds: 200n, valueUsd: "0.005", commissionRate: "0.2" },
+    ];
+    expect(allocate(lots, 400n, "USD", usd)!.value).toEqual({
+      currency: "USD",
+      gross: 200n,
+      commission: 70n,
+      net: 130n,
+    });
+  });
+
   it("skips emptied lots and refuses more than there is", () => {
     const lots = [live("g1", 0n), video("g2", 100n)];
     expect(allocate(lots, 100n, "USD", usd)!.takes).toEqual([{ ...video("g2", 100n) }]);
