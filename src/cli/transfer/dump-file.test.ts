@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
@@ -36,10 +36,22 @@ describe("dump files", () => {
   });
 
   it("says plainly when it cannot write", async () => {
-    const writer = await DumpWriter.create(join(dir, "no-such-dir", "x.gz"));
-    await writer.line("[]");
-    await expect(writer.finish()).rejects.toThrow(/cannot write .*x\.gz: ENOENT/);
+    await expect(DumpWriter.create(join(dir, "no-such-dir", "x.gz"))).rejects.toThrow(
+      /cannot write .*x\.gz: ENOENT/,
+    );
+  });
+
+  it("never overwrites a file that appears while it writes, nor shares its partial file", async () => {
+    const path = join(dir, "raced.gz");
+    const writer = await DumpWriter.create(path);
+    // A second export to the same path, started meanwhile, is refused, and leaves the first's alone.
+    await expect(DumpWriter.create(path)).rejects.toThrow(/raced\.gz\.partial exists: another export/);
+    await writer.line("[1]");
+    writeFileSync(path, "someone else's file");
+    await expect(writer.finish()).rejects.toThrow(/was created while this export ran; not overwritten/);
     await writer.abort();
+    expect(readFileSync(path, "utf8")).toBe("someone else's file");
+    expect(readdirSync(dir).filter((f) => f.startsWith("raced"))).toEqual(["raced.gz"]);
   });
 
   it("leaves nothing behind when aborted", async () => {

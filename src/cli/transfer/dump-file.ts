@@ -1,6 +1,6 @@
 import { once } from "node:events";
-import { createReadStream, createWriteStream } from "node:fs";
-import { open, rename, stat, unlink } from "node:fs/promises";
+import { createReadStream } from "node:fs";
+import { type FileHandle, link, open, rename, stat, unlink } from "node:fs/promises";
 import { pipeline } from "node:stream/promises";
 import { createGunzip, createGzip } from "node:zlib";
 import { TransferError } from "./transfer-error.js";
@@ -23,12 +23,27 @@ export class DumpWriter {
     private readonly done: Promise<void>,
   ) {}
 
-  /** Refuses to overwrite an earlier export. */
+  /**
+   * Refuses to overwrite an earlier export, and to share its partial file with another export to
+   * the same path running now: the partial file is created exclusively, and is this writer's alone
+   * to delete.
+   */
   static async create(path: string): Promise<DumpWriter> {
     if (await exists(path)) throw new TransferError(`${path} already exists; export writes a new file`);
     const partial = `${path}.partial`;
+    let handle: FileHandle;
+    try {
+      handle = await open(partial, "wx");
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === "EEXIST") {
+        throw new TransferError(
+          `${partial} exists: another export to ${path} is running, or one was stopped (delete it if none runs)`,
+        );
+      }
+      throw new TransferError(`cannot write ${path}: ${(error as Error).message}`);
+    }
     const gzip = createGzip();
-    const done = pipeline(gzip, createWriteStream(partial));
+    const done = pipeline(gzip, handle.createWriteStream());
     // Awaited in finish; a failure meanwhile shows at the next write.
     done.catch(() => undefined);
     return new DumpWriter(path, partial, gzip, done);
@@ -51,7 +66,7 @@ export class DumpWriter {
       } finally {
         await file.close();
       }
-      await rename(this.partial, this.path);
+      await publish(this.partial, this.path);
     } catch (error) {
       throw this.writeError(error);
     }
@@ -89,10 +104,30 @@ export class DumpWriter {
   /** A file system error (no such directory, a full disk) is the operator's to fix, not a bug. */
   private writeError(error: unknown): unknown {
     const code = (error as NodeJS.ErrnoException).code;
-    return code === undefined
-      ? error
-      : new TransferError(`cannot write ${this.path}: ${(error as Error).message}`);
+    if (error instanceof TransferError || code === undefined) return error;
+    return new TransferError(`cannot write ${this.path}: ${(error as Error).message}`);
   }
+}
+
+/**
+ * Gives the whole file its final name, never over a file that appeared there while the export
+ * ran (a rename would replace it): a hard link fails if the name is taken. A file system without
+ * hard links gets a check and a rename instead.
+ */
+async function publish(partial: string, path: string): Promise<void> {
+  try {
+    await link(partial, path);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === "EEXIST")
+      throw new TransferError(`${path} was created while this export ran; not overwritten`);
+    if (code !== "EPERM" && code !== "ENOTSUP" && code !== "ENOSYS") throw error;
+    if (await exists(path))
+      throw new TransferError(`${path} was created while this export ran; not overwritten`);
+    await rename(partial, path);
+    return;
+  }
+  await unlink(partial);
 }
 
 /**
