@@ -116,6 +116,22 @@ describe("operator API keys", () => {
       id: string;
       key: string;
     };
+    // Used once first, so that the key is in this process's cache when it is revoked: the
+    // revocation must take it out, not leave it working until the cache would refresh.
+    const used = await t.app.inject({
+      method: "GET",
+      url: "/v1/admin/api-keys",
+      headers: { authorization: `Bearer ${key}` },
+    });
+    expect(used.statusCode).toBe(200);
+    // One character off is another key: the whole secret is what is checked.
+    const last = key.at(-1) === "A" ? "B" : "A";
+    const near = await t.app.inject({
+      method: "GET",
+      url: "/v1/admin/api-keys",
+      headers: { authorization: `Bearer ${key.slice(0, -1)}${last}` },
+    });
+    expect(near.statusCode).toBe(401);
     const revoke = await t.app.inject({
       method: "DELETE",
       url: `/v1/admin/api-keys/${id}`,
@@ -133,13 +149,13 @@ describe("operator API keys", () => {
     expect(again.statusCode).toBe(404);
 
     const seeded = (await t.access.listKeys()).find((k) => k.name === "GIFTSTREAM_API_KEY")!;
-    const last = await t.app.inject({
+    const lastAdmin = await t.app.inject({
       method: "DELETE",
       url: `/v1/admin/api-keys/${seeded.id}`,
       headers: t.admin,
     });
-    expect(last.statusCode).toBe(409);
-    expect(last.json()).toMatchObject({ code: "last_admin_key" });
+    expect(lastAdmin.statusCode).toBe(409);
+    expect(lastAdmin.json()).toMatchObject({ code: "last_admin_key" });
     expect((await t.access.authenticate(adminKey))?.id).toBe(seeded.id);
   });
 

@@ -353,6 +353,35 @@ describe("cash-out failure paths", () => {
     expect(res.json()).toMatchObject({ code: "below_minimum", netMinor: "150", minimumNetMinor: "10000" });
   });
 
+  it("lets no other user's token read or cancel a cash-out: 403, and it stays as it was", async () => {
+    const { app, method } = await ready();
+    const mine = (await requestCashout(app, { payoutMethodId: method, diamonds: "30000" })).json();
+    await app.inject("PUT", "/v1/users/stranger", {
+      country: "US",
+      birthDate: "1990-01-01",
+      displayName: "s",
+    });
+    const stranger = bearer(await mintToken(app, "stranger"));
+    const read = await app.app.inject({ method: "GET", url: `/v1/cashouts/${mine.id}`, headers: stranger });
+    expect(read.statusCode).toBe(403);
+    expect(read.json().code).toBe("forbidden");
+    expect(read.body).not.toContain("30000");
+    const cancel = await app.app.inject({
+      method: "POST",
+      url: `/v1/cashouts/${mine.id}/cancel`,
+      headers: stranger,
+    });
+    expect(cancel.statusCode).toBe(403);
+    expect(cancel.json().code).toBe("forbidden");
+    expect((await app.inject("GET", `/v1/cashouts/${mine.id}`)).json().status).toBe(mine.status);
+    expect(await wallet(app)).toMatchObject({ diamonds: { onHold: "30000" } });
+    // The creator's own token may.
+    const own = bearer(await mintToken(app, "creator"));
+    expect(
+      (await app.app.inject({ method: "GET", url: `/v1/cashouts/${mine.id}`, headers: own })).statusCode,
+    ).toBe(200);
+  });
+
   it("unverified, under 18, a name mismatch, another user's token, an expired quote", async () => {
     t = await openCreatorApp();
     await earnMixed(t);

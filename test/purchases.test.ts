@@ -375,6 +375,26 @@ describe("purchases through Stripe (local stand-in of Stripe's API)", () => {
     expect(lines.some((l) => l.includes('"alert":"payment_amount_mismatch"'))).toBe(true);
   });
 
+  it("credits nothing for the right amount in another currency, and logs an alert", async () => {
+    const lines: string[] = [];
+    const sink = new Writable({
+      write(chunk, _encoding, done) {
+        lines.push(String(chunk));
+        done();
+      },
+    });
+    const { purchase, sessionId } = await openWithStripe(pino({ level: "info" }, sink));
+    // The pack's price in its minor units, paid in euros: the same number, not the same money.
+    const inEuros = stand!.pay(sessionId).map((e) => {
+      const object = e.data.object as { currency?: string };
+      return object.currency === undefined ? e : { ...e, data: { object: { ...object, currency: "eur" } } };
+    }) as ReturnType<NonNullable<typeof stand>["pay"]>;
+    expect(inEuros.some((e) => (e.data.object as { currency?: string }).currency === "eur")).toBe(true);
+    for (const event of inEuros) await deliver(event);
+    expect(await coins(t!, "s1", purchase.id)).toBe(0n);
+    expect(lines.some((l) => l.includes('"alert":"payment_amount_mismatch"'))).toBe(true);
+  });
+
   it("credits nothing for a payment from a checkout the purchase did not open", async () => {
     const lines: string[] = [];
     const sink = new Writable({

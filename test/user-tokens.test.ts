@@ -199,6 +199,9 @@ describe("verifying user tokens", () => {
     await refused(app, await craftToken(app, { claims: { jti: undefined } }), /malformed/);
     await refused(app, await craftToken(app, { claims: { iss: "someone-else" } }), /malformed/);
     await refused(app, await craftToken(app, { claims: { sub: 42 } }), /malformed/);
+    // A subject that is no user id: never one to look up, or to act as.
+    await refused(app, await craftToken(app, { claims: { sub: "../alice" } }), /malformed/);
+    await refused(app, await craftToken(app, { claims: { sub: "a".repeat(500) } }), /malformed/);
   });
 
   it("refuses a token that lives longer than auth.userTokenTtlMs, even correctly signed", async () => {
