@@ -1,8 +1,8 @@
-import { Writable } from "node:stream";
-import { pino } from "pino";
+import type { pino } from "pino";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { openTestApp, type TestApp } from "./support/app.js";
 import { pdf, png } from "./support/documents.js";
+import { logLines } from "./support/log-lines.js";
 import { count, refuseAuditWrites } from "./support/sql.js";
 import { bearer, mintToken } from "./support/tokens.js";
 
@@ -394,14 +394,8 @@ describe("identity verification", () => {
   });
 
   it("logs no personal data through a submission, an upload, a review and an approval", async () => {
-    const lines: string[] = [];
-    const sink = new Writable({
-      write(chunk, _encoding, done) {
-        lines.push(String(chunk));
-        done();
-      },
-    });
-    const app = await setup({}, pino({ level: "trace" }, sink));
+    const { lines, logger } = logLines("trace");
+    const app = await setup({}, logger);
     expect((await submit(app, "alice", { ...submission, legalName: "Zélie\nQ" })).statusCode).toBe(400);
     expect((await submit(app, "alice", { ...submission, birthDate: "2020-01-01" })).statusCode).toBe(422);
     await submit(app, "alice");

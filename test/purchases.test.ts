@@ -1,9 +1,9 @@
-import { Writable } from "node:stream";
 import { pino } from "pino";
 import { afterEach, describe, expect, it } from "vitest";
 import { reconcile } from "../src/ledger/reconcile.js";
 import { type StripeEvent, type StripeStandIn, startStripeStandIn } from "./stand-ins/stripe-stand-in.js";
 import { openTestApp, type TestApp } from "./support/app.js";
+import { logLines } from "./support/log-lines.js";
 import { count } from "./support/sql.js";
 import { deliverStripeEvent } from "./support/stripe.js";
 
@@ -361,14 +361,7 @@ describe("purchases through Stripe (local stand-in of Stripe's API)", () => {
   });
 
   it("credits nothing for a payment of the wrong amount, and logs an alert", async () => {
-    const lines: string[] = [];
-    const sink = new Writable({
-      write(chunk, _encoding, done) {
-        lines.push(String(chunk));
-        done();
-      },
-    });
-    const logger = pino({ level: "info" }, sink);
+    const { lines, logger } = logLines();
     const { purchase, sessionId } = await openWithStripe(logger);
     for (const event of stand!.pay(sessionId, { amountOverrideMinor: 99n })) await deliver(event);
     expect(await coins(t!, "s1", purchase.id)).toBe(0n);
@@ -376,14 +369,8 @@ describe("purchases through Stripe (local stand-in of Stripe's API)", () => {
   });
 
   it("credits nothing for the right amount in another currency, and logs an alert", async () => {
-    const lines: string[] = [];
-    const sink = new Writable({
-      write(chunk, _encoding, done) {
-        lines.push(String(chunk));
-        done();
-      },
-    });
-    const { purchase, sessionId } = await openWithStripe(pino({ level: "info" }, sink));
+    const { lines, logger } = logLines();
+    const { purchase, sessionId } = await openWithStripe(logger);
     // The pack's price in its minor units, paid in euros: the same number, not the same money.
     const inEuros = stand!.pay(sessionId).map((e) => {
       const object = e.data.object as { currency?: string };
@@ -396,14 +383,8 @@ describe("purchases through Stripe (local stand-in of Stripe's API)", () => {
   });
 
   it("credits nothing for a payment from a checkout the purchase did not open", async () => {
-    const lines: string[] = [];
-    const sink = new Writable({
-      write(chunk, _encoding, done) {
-        lines.push(String(chunk));
-        done();
-      },
-    });
-    const { purchase, sessionId } = await openWithStripe(pino({ level: "info" }, sink));
+    const { lines, logger } = logLines();
+    const { purchase, sessionId } = await openWithStripe(logger);
     const events = stand!.pay(sessionId);
     // The same payment, as if a Payment Link had carried the purchase's id: another session.
     const elsewhere = events.map((e) =>
