@@ -16,6 +16,7 @@ import { useStrictJsonParser } from "./json-body.js";
 import { lazyChildLogger } from "./lazy-logger.js";
 import { refuseUnstorable } from "./nul-text.js";
 import { registerOpenApi } from "./openapi.js";
+import { isOperatorRoute } from "./operator-routes.js";
 import { sendProblem } from "./problem.js";
 import { type HealthChecks, healthRoutes } from "./routes/health.js";
 import { refuseUnexpectedBody, refuseUnexpectedQuery } from "./undeclared-input.js";
@@ -143,9 +144,8 @@ export async function buildApp(options: BuildAppOptions): Promise<GiftstreamApp>
     refuseUnstorable([request.params, request.query, request.body]);
     const schema = request.routeOptions.schema;
     if (schema?.body === undefined) refuseUnexpectedBody(request.body);
-    const url = request.routeOptions.url ?? "";
     // Provider webhooks are left alone: an operator may register their URL with a parameter.
-    if (schema?.querystring === undefined && url.startsWith("/v1/") && !url.startsWith("/v1/webhooks/"))
+    if (schema?.querystring === undefined && isOperatorRoute(request.routeOptions.url))
       refuseUnexpectedQuery(request.query);
     done();
   });

@@ -4,6 +4,7 @@ import { type ApiKey, grants, type Scope } from "../access/api-keys.js";
 import type { UserTokens } from "../access/user-tokens.js";
 import { GiftstreamError, isGiftstreamError } from "../errors.js";
 import type { GiftstreamApp } from "./app.js";
+import { isOperatorRoute } from "./operator-routes.js";
 
 /** Who is calling: an operator key, or a user token that acts only as its user. */
 export type Principal =
@@ -74,7 +75,7 @@ export function registerAuth(app: GiftstreamApp, access: Access, tokens: UserTok
   });
   app.addHook("onRequest", async (request, reply) => {
     const route = request.routeOptions.url;
-    if (route === undefined || !route.startsWith("/v1/") || route.startsWith("/v1/webhooks/")) return;
+    if (!isOperatorRoute(route)) return;
     const credential = bearerPattern.exec(request.headers.authorization ?? "")?.[1];
     if (credential !== undefined && jwtPattern.test(credential)) {
       const principal = await userPrincipal(tokens, credential, reply);

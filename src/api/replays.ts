@@ -12,6 +12,7 @@ import { type Sealer, sealContext } from "../crypto/sealed.js";
 import { type ErrorCode, GiftstreamError } from "../errors.js";
 import type { GiftstreamApp } from "./app.js";
 import { requestFingerprint, scopedKey } from "./idempotency.js";
+import { isOperatorRoute } from "./operator-routes.js";
 import { errorResponses, problemContentType } from "./problem.js";
 
 declare module "fastify" {
@@ -137,7 +138,7 @@ export function registerReplays(app: GiftstreamApp, o: ReplayOptions): void {
 function takesKey(route: RouteOptions): boolean {
   const methods = Array.isArray(route.method) ? route.method : [route.method];
   if (!methods.includes("POST")) return false;
-  return route.url.startsWith("/v1/") && !route.url.startsWith("/v1/webhooks/");
+  return isOperatorRoute(route.url);
 }
 
 const keyDescription = {
