@@ -25,3 +25,8 @@ export async function drain(
  * the pages one pass may take: 10 million rows every 10 minutes at most.
  */
 export const purgePass = { intervalMs: 600_000, pageRows: 10_000, pagesMax: 1_000 } as const;
+
+/** A purge job's pass: `page` drained in pages of `purgePass`; how many rows went. */
+export function purging(page: (pageRows: number) => Promise<number>): () => Promise<number> {
+  return () => drain(page, purgePass.pageRows, purgePass.pagesMax);
+}

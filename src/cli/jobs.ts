@@ -1,5 +1,5 @@
 import type { Logger } from "pino";
-import { drain, purgePass } from "./drain.js";
+import { purgePass, purging } from "./drain.js";
 import type { Runtime } from "./runtime.js";
 
 /**
@@ -40,11 +40,11 @@ export function startJobs(
     every("expire-pending", runtime.config.ledger.pendingExpiryIntervalMs, () =>
       runtime.ledger.expirePending(),
     ),
-    every("purge-idempotency", purgePass.intervalMs, () =>
-      drain(
-        (pageRows) => runtime.ledger.purgeIdempotency(runtime.config.ledger.idempotencyRetentionMs, pageRows),
-        purgePass.pageRows,
-        purgePass.pagesMax,
+    every(
+      "purge-idempotency",
+      purgePass.intervalMs,
+      purging((pageRows) =>
+        runtime.ledger.purgeIdempotency(runtime.config.ledger.idempotencyRetentionMs, pageRows),
       ),
     ),
     // The economy's periodic work (maturing diamonds) runs as often as holds expire, unless it says.

@@ -53,7 +53,7 @@ import { SqlReportStore } from "../store/sql/report-store.js";
 import { SqlUserStore } from "../store/sql/user-store.js";
 import { apiRailWebhooks } from "./api-rails.js";
 import { openCashouts } from "./cashouts.js";
-import { drain, purgePass } from "./drain.js";
+import { purgePass, purging } from "./drain.js";
 import { type Fanout, openFanout } from "./fanout.js";
 import { payoutFileRoutesOf } from "./file-rails.js";
 import { openIdentity, openSealer } from "./identity.js";
@@ -206,12 +206,7 @@ export async function composeApp(
       ["mature-diamonds", () => gifts.mature()],
       [
         "purge-replies",
-        () =>
-          drain(
-            (pageRows) => replies.purge(clock.now() - config.ledger.idempotencyRetentionMs, pageRows),
-            purgePass.pageRows,
-            purgePass.pagesMax,
-          ),
+        purging((pageRows) => replies.purge(clock.now() - config.ledger.idempotencyRetentionMs, pageRows)),
         purgePass.intervalMs,
       ],
       ...webhooks.jobs,

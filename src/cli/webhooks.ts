@@ -2,7 +2,7 @@ import type { Logger } from "pino";
 import { WebhookDelivery } from "../jobs/webhook-delivery.js";
 import { SqlWebhookStore } from "../store/sql/webhook-store.js";
 import { WebhookEndpoints } from "../webhooks/endpoints.js";
-import { drain, purgePass } from "./drain.js";
+import { purgePass, purging } from "./drain.js";
 import type { Runtime } from "./runtime.js";
 
 export interface Webhooks {
@@ -34,12 +34,7 @@ export async function openWebhooks(o: {
       ["deliver-webhooks", () => delivery.deliverDue(), config.pollIntervalMs],
       [
         "purge-webhooks",
-        () =>
-          drain(
-            (pageRows) => store.purge(o.clock() - config.retentionMs, pageRows),
-            purgePass.pageRows,
-            purgePass.pagesMax,
-          ),
+        purging((pageRows) => store.purge(o.clock() - config.retentionMs, pageRows)),
         purgePass.intervalMs,
       ],
     ],
