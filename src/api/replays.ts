@@ -158,17 +158,12 @@ function documentedCodes(response: Record<string, unknown>, status: number): Err
 
 function documentKey(own: boolean): SwaggerTransform {
   return ({ schema, url }) => {
-    const headers = Type.Object(
-      own
-        ? {
-            "idempotency-key": Type.String({ minLength: 1, maxLength: 255, description: keyDescription.own }),
-          }
-        : {
-            "idempotency-key": Type.Optional(
-              Type.String({ minLength: 1, maxLength: 255, description: keyDescription.replayed }),
-            ),
-          },
-    );
+    const key = Type.String({
+      minLength: 1,
+      maxLength: 255,
+      description: own ? keyDescription.own : keyDescription.replayed,
+    });
+    const headers = Type.Object({ "idempotency-key": own ? key : Type.Optional(key) });
     if (own) return { url, schema: { ...schema, headers } };
     // What a key can answer besides the route's own problems: a malformed key, a key in use, a key
     // used with another request.
@@ -220,7 +215,8 @@ function claimHook(o: ReplayOptions) {
 }
 
 async function claimKey(o: ReplayOptions, key: string, fingerprint: Buffer): Promise<ClaimOutcome> {
-  const claim: Claim = { key, leaseUntilMs: (o.realClock ?? Date.now)() + o.leaseMs };
+  const now = (o.realClock ?? Date.now)();
+  const claim: Claim = { key, leaseUntilMs: now + o.leaseMs };
   const sealed = o.sealer.seal(fingerprint, fingerprintContext(key));
   if (await o.store.insert(claim, sealed, o.clock())) return { kind: "claimed", claim };
   const held = await o.store.get(key);
@@ -231,7 +227,7 @@ async function claimKey(o: ReplayOptions, key: string, fingerprint: Buffer): Pro
   if (held.status !== null && held.reply !== null) {
     return { kind: "replay", status: held.status, reply: held.reply };
   }
-  if (held.leaseUntilMs > (o.realClock ?? Date.now)()) return { kind: "in_use" };
+  if (held.leaseUntilMs > now) return { kind: "in_use" };
   return (await o.store.takeOver(claim, held.leaseUntilMs)) ? { kind: "claimed", claim } : { kind: "in_use" };
 }
 
