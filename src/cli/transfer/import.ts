@@ -59,8 +59,10 @@ async function importFrom(config: Config, file: string, state: ImportState): Pro
     const header = parseHeader(await lines.next("the header"));
     const store = await openStore(config);
     let total: number;
+    // Read once: the check below empties the same tables through a store opened afresh.
+    let catalog: CatalogTable[];
     try {
-      const catalog = await readCatalog(store);
+      catalog = await readCatalog(store);
       await checkTarget(store, catalog, header);
       const identity = new Map(
         catalog.map((t) => [t.name, t.columns.filter((c) => c.identity).map((c) => c.name)]),
@@ -97,12 +99,15 @@ async function importFrom(config: Config, file: string, state: ImportState): Pro
     // account cache and id counters read from the imported rows).
     const check = await openStore(config);
     try {
-      const code = await verify(check, header).catch(async (error: unknown) => {
-        await emptyTarget(check, await readCatalog(check), state);
+      let code: number;
+      try {
+        code = await verify(check, header);
+      } catch (error) {
+        await emptyTarget(check, catalog, state);
         throw error;
-      });
+      }
       if (code !== 0) {
-        await emptyTarget(check, await readCatalog(check), state);
+        await emptyTarget(check, catalog, state);
         console.log(
           `import: ${state.emptied ? emptiedNote : `the target holds the dump's rows: ${dropNote}`}`,
         );
