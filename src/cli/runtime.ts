@@ -62,6 +62,8 @@ export async function openStore(config: Config): Promise<RuntimeStore> {
       url: location.url,
       connectionsMax: postgresReadConnections,
       writeConnectionsMax: config.ledger.pipelineBatchesMax + 1,
+      statementTimeoutMs: config.postgres.statementTimeoutMs,
+      idleInTransactionTimeoutMs: config.postgres.idleInTransactionTimeoutMs,
     });
   }
   return new SqliteStore({ path: location.path, accountCacheMax: config.ledger.accountCacheMax });

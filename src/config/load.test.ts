@@ -89,6 +89,7 @@ describe("loadConfig defaults", () => {
       kyc: { documentBytesMax: 10_485_760 },
       payoutMethods: { perUserMax: 5 },
       fanout: { cacheRefreshMs: 5000 },
+      postgres: { statementTimeoutMs: 60_000, idleInTransactionTimeoutMs: 60_000 },
       live: {
         keepAliveMs: 15_000,
         pollIntervalMs: 1000,

@@ -583,6 +583,23 @@ export const configSchema = Type.Object(
       },
       "Several processes on one database.",
     ),
+    postgres: group(
+      {
+        statementTimeoutMs: integer(
+          1000,
+          3_600_000,
+          60_000,
+          "Longest one statement may run, lock waits included, on PostgreSQL; migrations are not bounded.",
+        ),
+        idleInTransactionTimeoutMs: integer(
+          1000,
+          3_600_000,
+          60_000,
+          "Longest a transaction may wait between its statements on PostgreSQL before the database ends the session and its locks.",
+        ),
+      },
+      "PostgreSQL, when `databaseUrl` names it.",
+    ),
     live: group(
       {
         keepAliveMs: integer(
@@ -777,6 +794,10 @@ export interface Config {
     readonly redisUrl?: string;
     readonly natsUrl?: string;
     readonly cacheRefreshMs: number;
+  };
+  readonly postgres: {
+    readonly statementTimeoutMs: number;
+    readonly idleInTransactionTimeoutMs: number;
   };
   readonly live: {
     readonly keepAliveMs: number;

@@ -30,6 +30,9 @@ export async function migratePostgres(
     for (let pass = 0; pass <= available.length; pass++) {
       await client.query("BEGIN");
       try {
+        // A migration may rewrite a large table, and may wait for another process's: neither is
+        // bounded by the pool's statement timeout (this transaction only).
+        await client.query("SET LOCAL statement_timeout = 0");
         await client.query("SELECT pg_advisory_xact_lock($1)", [migrationLockId]);
         await client.query(
           "CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at bigint NOT NULL)",

@@ -11,11 +11,20 @@ export interface PostgresPoolOptions {
   connectTimeoutMs?: number;
   /** Told about errors on idle connections (a server restart, say); the next query reopens. */
   onIdleError?: (error: Error) => void;
+  /** Longest one statement may run, lock waits included (`statement_timeout`). */
+  statementTimeoutMs?: number;
+  /**
+   * Longest a transaction may sit between statements (`idle_in_transaction_session_timeout`):
+   * the server then ends the session, which rolls the transaction back and frees its locks.
+   */
+  idleInTransactionTimeoutMs?: number;
 }
 
 export const poolDefaults = {
   connectionsMax: 10,
   connectTimeoutMs: 10_000,
+  statementTimeoutMs: 60_000,
+  idleInTransactionTimeoutMs: 60_000,
 } as const;
 
 const schemaPattern = /^[a-z_][a-z0-9_]{0,62}$/;
@@ -55,7 +64,17 @@ export function openPool(options: PostgresPoolOptions): pg.Pool {
   // URL's own `?options=` replace the pool's, so it is taken out of the URL and put first: a
   // later `-c` wins, and durability cannot be turned off from the URL.
   const url = new URL(options.url);
-  const settings = [url.searchParams.get("options") ?? "", "-c synchronous_commit=on"];
+  // The timeouts bound every wait on the database, so that a process that hangs mid-transaction
+  // (or a statement stuck behind one) cannot hold a hot account's row lock, or a job's pass,
+  // for ever: every other call a pass makes has a timeout of its own.
+  const settings = [
+    url.searchParams.get("options") ?? "",
+    "-c synchronous_commit=on",
+    `-c statement_timeout=${timeoutSetting(options.statementTimeoutMs ?? poolDefaults.statementTimeoutMs)}`,
+    `-c idle_in_transaction_session_timeout=${timeoutSetting(
+      options.idleInTransactionTimeoutMs ?? poolDefaults.idleInTransactionTimeoutMs,
+    )}`,
+  ];
   url.searchParams.delete("options");
   if (options.schema !== undefined) settings.push(`-c search_path=${options.schema}`);
   const pool = new pg.Pool({
@@ -72,6 +91,13 @@ export function openPool(options: PostgresPoolOptions): pg.Pool {
   // drops that connection and opens another for the next query.
   pool.on("error", (error) => options.onIdleError?.(error));
   return pool;
+}
+
+/** A timeout in whole milliseconds; 0 would turn the limit off, so it is refused like a fraction. */
+function timeoutSetting(ms: number): string {
+  if (!Number.isSafeInteger(ms) || ms < 1)
+    throw new Error(`a PostgreSQL timeout must be a positive integer of ms, not ${ms}`);
+  return `${ms}ms`;
 }
 
 /**

@@ -5,6 +5,7 @@ import { Ledger } from "../../ledger/ledger.js";
 import { TestClock, testLedgerDefaults } from "../../ledger/ledger.testkit.js";
 import { reconcile } from "../../ledger/reconcile.js";
 import type { JsonObject, LedgerResult } from "../../ledger/types.js";
+import { checkout } from "./checkout.js";
 import { migratePostgres } from "./migrate.js";
 import { postgresMigrations } from "./migrations.js";
 import { openPool } from "./pool.js";
@@ -113,6 +114,44 @@ describe.skipIf(!available)("the ledger on PostgreSQL", () => {
       "SELECT current_setting('synchronous_commit') AS sc, current_setting('search_path') AS sp, current_setting('application_name') AS app",
     );
     expect(rows[0]).toEqual({ sc: "on", sp: schema, app: "gs" });
+  });
+
+  it("bounds every statement and every idle transaction, and frees a stalled holder's locks", async () => {
+    const { schema, drop } = await createTestSchema();
+    cleanups.push(drop);
+    const limits = { statementTimeoutMs: 1000, idleInTransactionTimeoutMs: 1000 };
+    const pool = openPool({ url: testDatabaseUrl, schema, ...limits });
+    // Waits longer than the stalled holder may idle, so the holder's end decides, not a race.
+    const other = openPool({ url: testDatabaseUrl, schema, ...limits, statementTimeoutMs: 5000 });
+    cleanups.push(async () => {
+      await Promise.all([pool.end(), other.end()]);
+    });
+    const { rows } = await pool.query(
+      "SELECT current_setting('statement_timeout') AS st, current_setting('idle_in_transaction_session_timeout') AS it",
+    );
+    expect(rows[0]).toEqual({ st: "1s", it: "1s" });
+    await expect(pool.query("SELECT pg_sleep(1.5)")).rejects.toMatchObject({ code: "57014" });
+
+    await pool.query("CREATE TABLE hot (id int PRIMARY KEY, n int NOT NULL)");
+    await pool.query("INSERT INTO hot VALUES (1, 0)");
+    // A holder that stalls mid-transaction with the row locked...
+    const stalled = await checkout(pool);
+    await stalled.query("BEGIN");
+    await stalled.query("SELECT n FROM hot WHERE id = 1 FOR UPDATE");
+    // ...is ended by the server, so the next writer gets the row within its own statement limit.
+    await other.query("UPDATE hot SET n = n + 1 WHERE id = 1");
+    await expect(stalled.query("UPDATE hot SET n = 100 WHERE id = 1")).rejects.toThrow();
+    stalled.release();
+    expect((await other.query("SELECT n FROM hot")).rows).toEqual([{ n: 1 }]);
+  });
+
+  it("runs a migration past the statement limit", async () => {
+    const { schema, drop } = await createTestSchema();
+    cleanups.push(drop);
+    const pool = openPool({ url: testDatabaseUrl, schema, statementTimeoutMs: 1000 });
+    cleanups.push(() => pool.end());
+    const slow = { version: 1, name: "slow", sql: "SELECT pg_sleep(1.5)" };
+    expect((await migratePostgres(pool, [slow])).applied.map((m) => m.name)).toEqual(["slow"]);
   });
 
   it("migrates once, and again finds nothing to do, from several processes at once", async () => {
