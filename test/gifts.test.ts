@@ -844,4 +844,95 @@ describe("economy report", () => {
       marginUsdMinor: "-1",
     });
   });
+
+  it("leaves out of the revenue per coin the money a dispute of part of a payment left: its coins are gone", async () => {
+    const app = await setup({ earnings: { maturationDays: 0 } });
+    const from = new Date(app.clock.now() - 1000).toISOString();
+    await buy(app, "us-1000");
+    await send(app, {}); // 100 paid coins → 200 live diamonds ($1.00, 50 ¢ net)
+    const disputed = await buy(app, "us-1000");
+    // What a Stripe dispute of $3.00 of the $9.90 applies: the coins go in full, the money in part.
+    await app.purchases.chargeback(disputed.id, "dp_partial", 300n);
+    const to = new Date(app.clock.now() + 1000).toISOString();
+    const report = async () =>
+      (
+        await app.app.inject({
+          method: "GET",
+          url: `/v1/admin/reports/economy?from=${from}&to=${to}`,
+          headers: app.admin,
+        })
+      ).json();
+    const partly = await report();
+    // The $6.90 kept is real money and stays in the totals...
+    expect(partly.currencies).toEqual([
+      {
+        currency: "USD",
+        coinsSold: "2000",
+        revenueMinor: "1980",
+        refundedMinor: "0",
+        chargedBackMinor: "300",
+        coinsOutstanding: "900",
+      },
+    ]);
+    // ...but stands for no coins: $9.90 for the 1,000 coins kept is 0.99 ¢ a coin, not
+    // ($9.90 + $6.90) / 1,000 = 1.68 ¢.
+    expect(partly.sources[0]).toMatchObject({
+      source: "live",
+      coinRevenueUsdMinor: "99",
+      marginUsdMinor: "49",
+    });
+    // A won dispute gives the purchase its coins and its money back: $19.80 for 2,000 coins.
+    await app.purchases.disputeWon(disputed.id, "dp_partial");
+    const won = await report();
+    expect(won.currencies[0]).toMatchObject({ chargedBackMinor: "0", coinsOutstanding: "1900" });
+    expect(won.sources[0]).toMatchObject({ coinRevenueUsdMinor: "99", marginUsdMinor: "49" });
+  });
+
+  it("leaves out what a partly refunded purchase kept once it is disputed in part", async () => {
+    const app = await setup({ earnings: { maturationDays: 0 } });
+    const from = new Date(app.clock.now() - 1000).toISOString();
+    await app.app.inject({
+      method: "PUT",
+      url: "/v1/users/brit",
+      headers: app.admin,
+      payload: { country: "GB", birthDate: "1990-01-01", displayName: "brit" },
+    });
+    const bought = await app.app.inject({
+      method: "POST",
+      url: "/v1/purchases",
+      headers: { ...app.admin, "idempotency-key": key() },
+      payload: { userId: "brit", packId: "gb-1000", provider: "test" },
+    });
+    expect(bought.statusCode).toBe(201);
+    const gb = bought.json() as { id: string };
+    expect((await send(app, { senderId: "brit" })).statusCode).toBe(201); // 100 of its 1,000 coins
+    const refunded = await app.app.inject({
+      method: "POST",
+      url: `/v1/purchases/${gb.id}/refund`,
+      headers: { ...app.admin, "idempotency-key": key() },
+    });
+    // The 900 unused coins, pro rata: 789 × 900 / 1,000 = 710.1 → 710 pence.
+    expect(refunded.json()).toMatchObject({ refundedCoins: "900", refundedMinor: "710" });
+    // 30 of the 79 pence left are disputed: 49 pence stay, and the 100 spent coins become debt.
+    await app.purchases.chargeback(gb.id, "dp_partial", 30n);
+    await buy(app, "us-1000"); // the viewer's $9.90 for 1,000 coins
+    const to = new Date(app.clock.now() + 1000).toISOString();
+    const report = (
+      await app.app.inject({
+        method: "GET",
+        url: `/v1/admin/reports/economy?from=${from}&to=${to}`,
+        headers: app.admin,
+      })
+    ).json();
+    expect(report.currencies.map((c: { currency: string }) => c.currency)).toEqual(["GBP", "USD"]);
+    expect(report.currencies[0]).toMatchObject({
+      coinsSold: "1000",
+      revenueMinor: "789",
+      refundedMinor: "710",
+      chargedBackMinor: "30",
+    });
+    // Only the $9.90 stands for coins: 0.99 ¢ a coin for the 100 spent. With the 49 pence
+    // ($0.62 at 0.79 £/$) counted as well it would be 1.05 ¢.
+    expect(report.sources[0]).toMatchObject({ source: "live", coinsSpent: "100", coinRevenueUsdMinor: "99" });
+  });
 });

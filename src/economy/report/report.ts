@@ -1,3 +1,4 @@
+import { invariant } from "../../errors.js";
 import {
   addRationals,
   convertExact,
@@ -17,7 +18,9 @@ const giftSources: readonly GiftContextType[] = ["live", "video"];
 export interface ReportStore {
   /**
    * Per currency and economy version sold under, purchases made in the window: coins and money
-   * sold, refunded and charged back, and `netCoins`, the coins the money kept still stands for.
+   * sold, refunded and charged back; `netCoins`, the coins the money kept still stands for, and
+   * `netMinor`, the money kept that stands for them. A disputed purchase is in neither: its coins
+   * were all taken back, even when the dispute took back only part of its money.
    */
   sales(
     from: number,
@@ -31,6 +34,7 @@ export interface ReportStore {
       refundedMinor: bigint;
       chargedBackMinor: bigint;
       netCoins: bigint;
+      netMinor: bigint;
     }[]
   >;
   coinsOutstanding(): Promise<{ currency: string; coins: bigint }[]>;
@@ -105,25 +109,30 @@ export async function economyReport(
     });
 
   // Average revenue per coin kept in the window, in US cents, exact: the money that stayed (less
-  // refunds and chargebacks) over the coins it still stands for. Each sale's money is converted at
-  // the rate of the economy version it was sold under, so a closed period keeps its figures when a
-  // rate changes later. A currency sold without a rate leaves the average unknown rather than
-  // quietly left out of it.
+  // refunds and chargebacks) over the coins it still stands for. What a dispute of part of a payment
+  // left is real money, in the totals above, but stands for no coin (the dispute took them all), so
+  // it is not in the average: counted, it would raise the value of every coin spent. Each sale's
+  // money is converted at the rate of the economy version it was sold under, so a closed period
+  // keeps its figures when a rate changes later. A currency sold without a rate leaves the average
+  // unknown rather than quietly left out of it.
   let revenueUsd: Rational = zeroRational;
   let coinsKept = 0n;
   let unpriced = false;
   for (const s of sales) {
+    invariant(
+      s.netMinor >= 0n && s.netMinor <= s.revenueMinor - s.refundedMinor - s.chargedBackMinor,
+      `sales in ${s.currency} under ${s.economyVersion}: the money behind coins is part of the money kept`,
+    );
     const rates = catalog.recorded(s.economyVersion, window.now).economy.exchangeRates;
     const perUsd = s.currency === "USD" ? rational(1n, 1n) : rates[s.currency];
     if (!perUsd) {
       unpriced = true;
       continue;
     }
-    const kept = s.revenueMinor - s.refundedMinor - s.chargedBackMinor;
     // minor units of C → US cents: divide by C's units per USD.
     revenueUsd = addRationals(
       revenueUsd,
-      convertExact(kept, s.currency, rational(perUsd.den, perUsd.num), "USD"),
+      convertExact(s.netMinor, s.currency, rational(perUsd.den, perUsd.num), "USD"),
     );
     coinsKept += s.netCoins;
   }

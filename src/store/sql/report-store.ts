@@ -4,7 +4,10 @@ import { bigintOf, type SqlDb } from "./sql-db.js";
 /**
  * Sales per currency. Refunds and chargebacks are read from the purchase document's JSON, which each
  * database reads its own way; `net_coins` are the coins a sale still stands for (none once charged
- * back, none of those refunded).
+ * back, none of those refunded), and `net_minor` the money kept that they stand for. A dispute
+ * takes back all of a purchase's coins even when it takes back only part of its money (one stored
+ * before `chargedBackMinor` lost all it had not refunded), so a disputed purchase's money kept
+ * stands for no coins: it is in `revenue` less `refunded` and `charged_back`, not in `net_minor`.
  */
 const sales = (field: (name: string) => string) => {
   /** A document's integer-string field, 0 when the document predates it. */
@@ -14,7 +17,9 @@ const sales = (field: (name: string) => string) => {
           SUM(CASE WHEN ${field("chargedBackMinor")} IS NOT NULL THEN ${int("chargedBackMinor")}
                    WHEN status = 'disputed' THEN price_minor - ${int("refundedMinor")}
                    ELSE 0 END) AS charged_back,
-          SUM(CASE WHEN status = 'disputed' THEN 0 ELSE coins - ${int("refundedCoins")} END) AS net_coins
+          SUM(CASE WHEN status = 'disputed' THEN 0 ELSE coins - ${int("refundedCoins")} END) AS net_coins,
+          SUM(CASE WHEN status = 'disputed' THEN 0
+                   ELSE price_minor - ${int("refundedMinor")} - ${int("chargedBackMinor")} END) AS net_minor
    FROM purchases WHERE status IN ('completed', 'refunded', 'disputed') AND created_at >= ? AND created_at < ?
    GROUP BY currency, economy_version ORDER BY currency, economy_version`;
 };
@@ -84,6 +89,7 @@ export class SqlReportStore implements ReportStore {
       refundedMinor: bigintOf(r.refunded),
       chargedBackMinor: bigintOf(r.charged_back),
       netCoins: bigintOf(r.net_coins),
+      netMinor: bigintOf(r.net_minor),
     }));
   }
 

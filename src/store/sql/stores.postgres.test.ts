@@ -257,6 +257,16 @@ describe.skipIf(!available)("the SQL stores on PostgreSQL", () => {
       purchase({ id: "pur_c", createdAt: 2000, currency: "EUR", priceMinor: 90n, coins: 120n }),
       purchase({ id: "pur_d", createdAt: 3000, status: "pending", paymentRef: null }),
       purchase({ id: "pur_e", userId: "u2", createdAt: 9000 }),
+      // Refunded in part, then disputed in part: 39 of its money kept, for none of its coins.
+      purchase({
+        id: "pur_f",
+        userId: "u3",
+        createdAt: 4000,
+        status: "disputed",
+        refundedMinor: 40n,
+        refundedCoins: 40n,
+        chargedBackMinor: 20n,
+      }),
     ];
     await db.execute(
       purchases.flatMap((p) => statementsFor(effect("purchase.upsert", purchaseDocument(p)), db.dialect)),
@@ -287,29 +297,33 @@ describe.skipIf(!available)("the SQL stores on PostgreSQL", () => {
     expect(await store.hasEvent("test", "evt_2")).toBe(false);
 
     const report = new SqlReportStore(db);
-    // netCoins: what the money kept still stands for, less refunded coins.
+    // netCoins: what the money kept still stands for, less refunded coins; netMinor: that money,
+    // none of a disputed purchase's.
     const sale = (
       currency: string,
       coins: bigint,
       revenueMinor: bigint,
       refundedMinor: bigint,
       netCoins: bigint,
+      netMinor: bigint,
+      chargedBackMinor = 0n,
     ) => ({
       currency,
       economyVersion: "ev_1",
       coins,
       revenueMinor,
       refundedMinor,
-      chargedBackMinor: 0n,
+      chargedBackMinor,
       netCoins,
+      netMinor,
     });
     expect(await report.sales(0, 5000)).toEqual([
-      sale("EUR", 120n, 90n, 0n, 120n),
-      sale("USD", 200n, 198n, 139n, 60n),
+      sale("EUR", 120n, 90n, 0n, 120n, 90n),
+      sale("USD", 300n, 297n, 179n, 60n, 59n, 20n),
     ]);
     expect(await report.sales(1500, 2500)).toEqual([
-      sale("EUR", 120n, 90n, 0n, 120n),
-      sale("USD", 100n, 99n, 99n, 0n),
+      sale("EUR", 120n, 90n, 0n, 120n, 90n),
+      sale("USD", 100n, 99n, 99n, 0n, 0n),
     ]);
     expect(await report.sales(10_000, 20_000)).toEqual([]);
 
