@@ -239,6 +239,12 @@ export const errorCatalogue = {
     title: "Insufficient diamonds",
     description: "The creator has fewer withdrawable diamonds (not on hold) than the cash-out asks for.",
   },
+  too_many_lots: {
+    status: 422,
+    title: "Too many lots",
+    description:
+      "The creator has the diamonds, but in more lots than one cash-out may draw from (`cashouts.lotsMax`); `diamondsMax` is the most one cash-out can take now.",
+  },
   below_minimum: {
     status: 422,
     title: "Below minimum",

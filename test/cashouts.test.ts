@@ -769,3 +769,92 @@ describe("the daily maximum follows the region's calendar day", () => {
     await expectBalanced(t);
   });
 });
+
+describe("a cash-out draws from at most cashouts.lotsMax lots", () => {
+  /** Video hand-hearts sent one at a time: each a lot of 200 diamonds, $2 gross, $1 net. */
+  async function openManyLots(lots: number) {
+    const app = await openCreatorApp("US", {
+      cashouts: { lotsMax: 100 },
+      // One batch of single gifts: the sender's own limit would refuse most of them.
+      rateLimit: { senderGiftsMax: 1_000_000 },
+    });
+    t = app;
+    const grant = await app.inject(
+      "POST",
+      "/v1/admin/users/viewer/bonus",
+      { coins: String(100 * lots) },
+      { "idempotency-key": newKey() },
+    );
+    expect(grant.statusCode, grant.body).toBe(201);
+    const gifts = Array.from({ length: lots }, (_, i) => ({
+      id: `g${i}`,
+      senderId: "viewer",
+      recipientId: "creator",
+      giftId: "hand-hearts",
+      quantity: 1,
+      context: { type: "video", id: "video-1" },
+    }));
+    const sent = await app.inject("POST", "/v1/gifts/send-batch", { gifts }, { "idempotency-key": newKey() });
+    expect(sent.statusCode, sent.body).toBe(200);
+    expect(sent.json().results.filter((r: { ok: boolean }) => !r.ok)).toEqual([]);
+    await verify(app);
+    const method = await linkPaypal(app);
+    return { app, method };
+  }
+
+  it("quotes everything from the oldest lotsMax lots and says it is capped; the rest is a second cash-out", async () => {
+    const { app, method } = await openManyLots(200);
+    expect(await wallet(app)).toMatchObject({ diamonds: { withdrawable: "40000", onHold: "0" } });
+    const first = await app.inject("POST", "/v1/cashouts/quote", {
+      userId: "creator",
+      payoutMethodId: method,
+    });
+    expect(first.statusCode, first.body).toBe(200);
+    expect(first.json()).toMatchObject({ diamonds: "20000", gross: "20000", net: "10000", capped: true });
+    const a = await requestCashout(app, { quoteId: first.json().quoteId });
+    expect(a.statusCode, a.body).toBe(201);
+    expect(await wallet(app)).toMatchObject({ diamonds: { withdrawable: "20000", onHold: "20000" } });
+    // Exactly lotsMax lots left: all of them, and nothing was cut.
+    const rest = await app.inject("POST", "/v1/cashouts/quote", {
+      userId: "creator",
+      payoutMethodId: method,
+    });
+    expect(rest.json()).toMatchObject({ diamonds: "20000", net: "10000", capped: false });
+    const b = await requestCashout(app, { quoteId: rest.json().quoteId });
+    expect(b.statusCode, b.body).toBe(201);
+    expect(await wallet(app)).toMatchObject({ diamonds: { withdrawable: "0", onHold: "40000" } });
+    await expectBalanced(app);
+  });
+
+  it("an amount the wallet holds but that needs more than lotsMax lots: too_many_lots, nothing moves", async () => {
+    const { app, method } = await openManyLots(150);
+    expect(await wallet(app)).toMatchObject({ diamonds: { withdrawable: "30000", onHold: "0" } });
+    // 25,000 diamonds are 125 lots.
+    const quote = await app.inject("POST", "/v1/cashouts/quote", {
+      userId: "creator",
+      diamonds: "25000",
+      payoutMethodId: method,
+    });
+    expect(quote.statusCode, quote.body).toBe(422);
+    expect(quote.json()).toMatchObject({ code: "too_many_lots", diamondsMax: "20000" });
+    const request = await requestCashout(app, { payoutMethodId: method, diamonds: "25000" });
+    expect(request.statusCode, request.body).toBe(422);
+    expect(request.json()).toMatchObject({ code: "too_many_lots", diamondsMax: "20000" });
+    expect(await wallet(app)).toMatchObject({ diamonds: { withdrawable: "30000", onHold: "0" } });
+    expect((await app.inject("GET", "/v1/users/creator/cashouts")).json().data).toEqual([]);
+    // More than the wallet holds is still insufficient_diamonds; the most one cash-out draws passes.
+    const more = await requestCashout(app, { payoutMethodId: method, diamonds: "30001" });
+    expect(more.json().code).toBe("insufficient_diamonds");
+    // A named amount is never cut down, whatever lots are left over.
+    const named = await app.inject("POST", "/v1/cashouts/quote", {
+      userId: "creator",
+      diamonds: "20000",
+      payoutMethodId: method,
+    });
+    expect(named.json()).toMatchObject({ diamonds: "20000", capped: false });
+    const most = await requestCashout(app, { payoutMethodId: method, diamonds: "20000" });
+    expect(most.statusCode, most.body).toBe(201);
+    expect(await wallet(app)).toMatchObject({ diamonds: { withdrawable: "10000", onHold: "20000" } });
+    await expectBalanced(app);
+  });
+});

@@ -68,7 +68,10 @@ const QuoteResponse = Type.Object({
   exchangeRate: Type.String(),
   minimumNet: Amount,
   dailyRemainingNet: Amount,
-  capped: Type.Boolean({ description: "Whether the daily maximum cut the amount down." }),
+  capped: Type.Boolean({
+    description:
+      "Whether the daily maximum, or the most lots one cash-out may draw from (`cashouts.lotsMax`), cut the amount down.",
+  }),
   estimatedArrival: Type.Object({
     earliest: Type.String({ format: "date-time" }),
     latest: Type.String({ format: "date-time" }),
@@ -150,7 +153,7 @@ export function cashoutRoutes(app: GiftstreamApp, cashouts: Cashouts, inFlight: 
       schema: {
         summary: "Price a cash-out",
         description:
-          "Values withdrawable diamonds, oldest lot first, exactly and rounded once. Without `diamonds` it quotes all of them, capped to what is left of today's maximum. The quote id locks the exchange rate until it expires.",
+          "Values withdrawable diamonds, oldest lot first, exactly and rounded once. Without `diamonds` it quotes all of them, capped to what is left of today's maximum and to the oldest `cashouts.lotsMax` lots. The quote id locks the exchange rate until it expires.",
         tags: ["cashouts"],
         body: QuoteBody,
         response: {
@@ -159,6 +162,7 @@ export function cashoutRoutes(app: GiftstreamApp, cashouts: Cashouts, inFlight: 
             "invalid_request",
             "not_found",
             "insufficient_diamonds",
+            "too_many_lots",
             "below_minimum",
             "over_daily_limit",
             "kyc_required",
@@ -201,6 +205,7 @@ export function cashoutRoutes(app: GiftstreamApp, cashouts: Cashouts, inFlight: 
             "idempotency_key_in_use",
             "idempotency_key_reused",
             "insufficient_diamonds",
+            "too_many_lots",
             "below_minimum",
             "over_daily_limit",
             "quote_expired",

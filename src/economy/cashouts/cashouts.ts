@@ -23,7 +23,7 @@ import { activityEffect } from "../history/activity.js";
 import type { Idempotent } from "../purchases/purchases.js";
 import { ageOn } from "../users/user.js";
 import type { Users } from "../users/users.js";
-import { type Allocation, allocate, largestWithinNet } from "./allocate.js";
+import { type Allocation, type AvailableLot, allocate, largestWithinNet } from "./allocate.js";
 import {
   type Cashout,
   type CashoutStatus,
@@ -163,13 +163,15 @@ export class Cashouts {
     return this.creatorLock.run(input.userId, async () => {
       const now = this.o.clock();
       const terms = await this.terms(input.userId, input.payoutMethodId, now);
-      const lots = await this.lots(input.userId);
-      const total = lots.reduce((sum, lot) => sum + lot.diamonds, 0n);
+      const drawable = await this.lots(input.userId);
+      const { lots, total } = drawable;
       let allocation: Allocation;
       let capped = false;
       if (input.diamonds === undefined) {
-        // "Everything": all withdrawable diamonds, capped to what is left of today's maximum.
+        // "Everything": all withdrawable diamonds, capped to the oldest `lotsMax` lots (`lots`
+        // holds no more) and to what is left of today's maximum.
         allocation = allocate(lots, total, terms.currency, terms.rate)!;
+        capped = drawable.more;
         if (allocation.value.net > terms.remainingMinor) {
           // What is left of today's maximum cannot reach the minimum: the day's maximum is the
           // reason, not the diamonds (a creator told `below_minimum` would earn more and retry).
@@ -179,7 +181,14 @@ export class Cashouts {
           capped = true;
         }
       } else {
-        allocation = this.allocateOrRefuse(lots, input.diamonds, terms.currency, terms.rate);
+        allocation = await this.allocateOrRefuse(
+          input.userId,
+          drawable,
+          input.diamonds,
+          terms.currency,
+          terms.rate,
+          now,
+        );
         if (allocation.value.net > terms.remainingMinor) throw overDailyLimit(terms.remainingMinor);
       }
       this.checkMinimum(allocation, terms.minimumMinor);
@@ -257,11 +266,13 @@ export class Cashouts {
       }
       const terms = await this.terms(input.userId, methodId, now, rate);
       const railName = terms.rail!;
-      const allocation = this.allocateOrRefuse(
+      const allocation = await this.allocateOrRefuse(
+        input.userId,
         await this.lots(input.userId),
         diamonds,
         terms.currency,
         terms.rate,
+        now,
       );
       // A quote is a promise of a net amount: if the lots it priced have changed (a returned
       // cash-out freed older ones, say) or the region now pays in another currency, the creator
@@ -837,23 +848,41 @@ export class Cashouts {
     };
   }
 
-  /** The creator's lots, after moving any whose maturation time has come. */
-  private async lots(userId: string) {
-    await this.o.gifts.mature(this.o.settings.lotsMax, userId);
-    return this.o.store.availableLots(userId, this.o.settings.lotsMax);
+  /**
+   * The lots one cash-out may draw from: the creator's oldest `lotsMax`, after moving any whose
+   * maturation time has come. One more is read (and matured) to tell whether there are others.
+   */
+  private async lots(userId: string): Promise<Drawable> {
+    const lotsMax = this.o.settings.lotsMax;
+    await this.o.gifts.mature(lotsMax + 1, userId);
+    const read = await this.o.store.availableLots(userId, lotsMax + 1);
+    const lots = read.slice(0, lotsMax);
+    return { lots, total: lots.reduce((sum, lot) => sum + lot.diamonds, 0n), more: read.length > lotsMax };
   }
 
-  private allocateOrRefuse(
-    lots: Awaited<ReturnType<Cashouts["lots"]>>,
+  /**
+   * Takes `diamonds` from the drawable lots, or refuses: `too_many_lots` when the creator has them
+   * but in more lots than one cash-out may draw from, `insufficient_diamonds` when they do not.
+   */
+  private async allocateOrRefuse(
+    userId: string,
+    drawable: Drawable,
     diamonds: bigint,
     currency: string,
     rate: Rate,
-  ): Allocation {
-    const allocation = allocate(lots, diamonds, currency, rate);
-    if (!allocation) {
-      throw new GiftstreamError("insufficient_diamonds", `fewer than ${diamonds} withdrawable diamonds`);
+    now: number,
+  ): Promise<Allocation> {
+    const allocation = allocate(drawable.lots, diamonds, currency, rate);
+    if (allocation) return allocation;
+    if (drawable.more && (await this.o.gifts.withdrawableDiamonds(userId, now)) >= diamonds) {
+      const lotsMax = this.o.settings.lotsMax;
+      throw new GiftstreamError(
+        "too_many_lots",
+        `${diamonds} diamonds are in more than the ${lotsMax} lots one cash-out may draw from; at most ${drawable.total} now, and the rest in another cash-out`,
+        { diamondsMax: drawable.total.toString() },
+      );
     }
-    return allocation;
+    throw new GiftstreamError("insufficient_diamonds", `fewer than ${diamonds} withdrawable diamonds`);
   }
 
   private checkMinimum(allocation: Allocation, minimumMinor: bigint): void {
@@ -877,6 +906,13 @@ export class Cashouts {
           : Math.max(s.paypalArrivalDaysMax, s.bankArrivalDaysMax);
     return { earliestAt: now, latestAt: now + (s.reviewDaysMax + methodDays) * dayMs };
   }
+}
+
+/** The lots one cash-out may draw from, oldest first, their diamonds, and whether others exist. */
+interface Drawable {
+  lots: AvailableLot[];
+  total: bigint;
+  more: boolean;
 }
 
 /** The terms a quote and a cash-out record of what was taken. */

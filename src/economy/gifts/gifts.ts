@@ -464,6 +464,12 @@ export class Gifts {
     return { results: receipts.map((gift, i) => ({ id: items[i]!.id, ok: true, gift })) };
   }
 
+  /** A creator's withdrawable diamonds at `now`, in however many lots: what their wallet shows. */
+  async withdrawableDiamonds(userId: string, now: number): Promise<bigint> {
+    const { groups } = await this.o.store.withdrawableGroups(userId, now);
+    return groups.reduce((sum, group) => sum + group.diamonds, 0n);
+  }
+
   /**
    * Moves lots whose maturation time has come to withdrawable; returns how many. The job calls it for everyone; a
    * cash-out calls it for its creator first, so that what the read path already calls
