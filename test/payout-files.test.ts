@@ -254,6 +254,51 @@ describe("the sepa rail", () => {
     for (const r of records) expect((await cashout(t, r.cashoutId)).status).toBe(r.state.status);
     await expectBalanced(t);
   });
+
+  it("marks paid with unlisted=paid only the lines still pending, never one returned by an earlier upload", async () => {
+    t = await openFileRailApp("DE", {
+      economy: {
+        earnings: { maturationDays: 0 },
+        regions: { DE: { cashoutMinimumNetMinor: "1" } },
+      },
+    });
+    await addCreator(t, "creator", "Ada Lovelace", "DE");
+    await earnFor(t, "creator", 1);
+    const method = await linkMethod(t, "creator", {
+      type: "bank_account",
+      holderName: "Ada Lovelace",
+      iban: "DE89370400440532013000",
+    });
+    for (let i = 0; i < 3; i++) await cashOut(t, "creator", method, "200");
+    await t.cashouts.process();
+    const [file] = await listFiles(t);
+    const [first, second, third] = await fileLines(t, file!.id);
+
+    const one = await uploadReturns(
+      t,
+      file!.id,
+      `reference,status,reason\n${first!.reference},returned,AC04\n`,
+    );
+    expect(one.json()).toMatchObject({ paid: 0, returned: 1, unchanged: 0 });
+    const two = await uploadReturns(
+      t,
+      file!.id,
+      `reference,status,reason\n${second!.reference},returned,AC01\n`,
+      "?unlisted=paid",
+    );
+    expect(two.statusCode, two.body).toBe(200);
+    // The first line, returned before it was paid, is neither named nor pending: left alone.
+    expect(two.json()).toMatchObject({
+      paid: 1,
+      returned: 1,
+      unchanged: 0,
+      lines: { pending: 0, paid: 1, returned: 2 },
+    });
+    expect((await cashout(t, first!.cashoutId)).status).toBe("failed");
+    expect((await cashout(t, second!.cashoutId)).status).toBe("failed");
+    expect((await cashout(t, third!.cashoutId)).status).toBe("paid");
+    await expectBalanced(t);
+  });
 });
 
 describe("the nacha rail", () => {

@@ -15,4 +15,14 @@ describe("executionDate", () => {
     expect(isoDate(executionDate(at("2027-06-05T09:00:00Z"), 0))).toBe("2027-06-07");
     expect(isoDate(executionDate(at("2027-06-02T23:59:59Z"), 0))).toBe("2027-06-02");
   });
+
+  it("gives a file created on a weekend its full delay, counted from the Monday the bank first sees it", () => {
+    // 2027-06-05 is a Saturday, 2027-06-06 a Sunday. One business day of lead time must stay one
+    // more than none: Tuesday, not the Monday a delay of 0 already asks for.
+    for (const created of ["2027-06-05T09:00:00Z", "2027-06-06T23:59:59Z"]) {
+      expect(isoDate(executionDate(at(created), 0)), created).toBe("2027-06-07");
+      expect(isoDate(executionDate(at(created), 1)), created).toBe("2027-06-08");
+      expect(isoDate(executionDate(at(created), 5)), created).toBe("2027-06-14");
+    }
+  });
 });

@@ -94,6 +94,26 @@ describe("buildNachaFile", () => {
     expect(parsed.recordCount).toBe(140);
   });
 
+  it("counts the file control itself in the block count, for every number of entries", () => {
+    // 6 records and the file control make 7 with one entry; 7 entries make exactly 10 records
+    // before the file control, whose own record starts a second block.
+    for (let n = 1; n <= 25; n++) {
+      const credits = Array.from({ length: n }, () => credit("091000019", 100n, "checking"));
+      const { text } = buildNachaFile({
+        origin,
+        createdAt: Date.parse("2027-06-02T13:45:00Z"),
+        effectiveDate: "2027-06-03",
+        fileIdModifier: "A",
+        traceSequences: credits.map((_, i) => i + 1),
+        credits,
+      });
+      const parsed = parseNacha(text);
+      const records = n + 4;
+      expect(parsed.recordCount, `${n} entries`).toBe(Math.ceil(records / 10) * 10);
+      expect(parsed.fileControl.blockCount, `${n} entries`).toBe(parsed.recordCount / 10);
+    }
+  });
+
   it("refuses an amount that does not fit its field rather than truncating it", () => {
     expect(() =>
       buildNachaFile({

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { elementTexts } from "../../../../test/support/pain001.js";
 import type { PayoutOrder } from "../rail.js";
 import { remittanceOf, SepaFormat } from "./sepa-format.js";
 
@@ -40,5 +41,35 @@ describe("SEPA orders", () => {
     expect(remittanceOf("Giftstream payout", reference)).toBe(`Giftstream payout ${reference}`);
     // A prefix with nothing SEPA can carry leaves the reference alone.
     expect(remittanceOf("\u200b ", reference)).toBe(reference);
+  });
+});
+
+describe("SEPA files", () => {
+  it("asks for execution executionDelayBusinessDays weekdays after the file's creation (ReqdExctnDt)", () => {
+    // 2027-06-03 is a Thursday: one business day on is Friday, two is the Monday after.
+    const createdAt = Date.parse("2027-06-03T13:45:00Z");
+    const requested = (executionDelayBusinessDays: number) => {
+      const delayed = new SepaFormat({
+        debtor: {
+          name: "Giftstream Ltd",
+          iban: "DE89370400440532013000",
+          bic: null,
+          initiatingPartyId: null,
+        },
+        remittancePrefix: "Giftstream payout",
+        executionDelayBusinessDays,
+      });
+      const { content } = delayed.build({
+        fileId: "pf_1",
+        createdAt,
+        sameDayIndex: 0,
+        serialStart: 1,
+        orders: [order("DE89370400440532013000")],
+      });
+      const xml = content.toString("utf8");
+      expect(elementTexts(xml, "CreDtTm")).toEqual(["2027-06-03T13:45:00Z"]);
+      return elementTexts(xml, "ReqdExctnDt");
+    };
+    expect([0, 1, 2].map(requested)).toEqual([["2027-06-03"], ["2027-06-04"], ["2027-06-07"]]);
   });
 });
