@@ -2,14 +2,20 @@ import { execFile } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import { pino } from "pino";
 import { afterEach, describe, expect, it } from "vitest";
+import { openPayoutRails } from "../src/cli/cashouts.js";
 import { senderBatchIdOf } from "../src/providers/payouts/paypal/paypal-items.js";
+import { paypalPageSizeMax } from "../src/providers/payouts/paypal/paypal-rail.js";
+import type { PayoutOrder } from "../src/providers/payouts/rail.js";
+import type { PaypalEvent } from "./stand-ins/paypal-stand-in.js";
 import { linkPaypal, newKey, setClock, wallet } from "./support/creator.js";
 import {
   cashOut,
   cashoutOf,
   deliverPaypal,
   expectBalanced,
+  openPayoutsApp,
   openReadyCreator,
   type PayoutsApp,
   reconciliation,
@@ -264,6 +270,14 @@ describe("the PayPal Payouts rail (local stand-in of PayPal's API)", () => {
     refused.push(
       await t.app.inject({ method: "POST", url: "/v1/webhooks/paypal", headers, payload: "not json" }),
     );
+    // Only PayPal's explicit SUCCESS verifies: an answer without it (no verification_status) is
+    // not one, even though it is no FAILURE either.
+    paypal.faultNext("POST", "/v1/notifications/verify-webhook-signature", {
+      kind: "fail",
+      status: 200,
+      body: {},
+    });
+    refused.push(await deliverPaypal(t, paypal, succeeded!));
     for (const res of refused) {
       expect(res.statusCode, res.body).toBe(400);
       expect(res.json()).toMatchObject({ code: "invalid_signature" });
@@ -314,6 +328,83 @@ describe("the PayPal Payouts rail (local stand-in of PayPal's API)", () => {
     expect((await wallet(t)).diamonds).toMatchObject({ withdrawable: "40000", onHold: "0" });
     await expectBalanced(p!);
     expect((await reconciliation(t)).ok).toBe(true);
+  });
+
+  it("keeps a cash-out processing when PayPal's item pays another currency or amount than it", async () => {
+    const { t, paypal } = await ready(2);
+    const method = await linkPaypal(t);
+    const [euros, more] = [await cashOut(t, method), await cashOut(t, method)];
+    await t.cashouts.process();
+    // What PayPal holds is not what the cash-outs asked for (the same figure in another currency,
+    // and ten times the amount): neither may settle on it.
+    paypal.itemsOf(euros)[0]!.payout_item.amount.currency = "EUR";
+    paypal.itemsOf(more)[0]!.payout_item.amount.value = "1000.00";
+    paypal.process();
+    await t.cashouts.process();
+    expect([await statusOf(t, euros), await statusOf(t, more)]).toEqual(["processing", "processing"]);
+    expect((await wallet(t)).diamonds).toMatchObject({ withdrawable: "0", onHold: "40000" });
+    await expectBalanced(p!);
+  });
+
+  it("acknowledges a payout batch event, which is not an item's, and changes nothing", async () => {
+    const { t, paypal } = await ready();
+    const id = await cashOut(t, await linkPaypal(t));
+    await t.cashouts.process();
+    paypal.process();
+    const [batch] = [...paypal.batches.values()];
+    // PAYMENT.PAYOUTSBATCH.SUCCESS: its resource is the batch (a batch_header), not a payout item.
+    const batchEvent = {
+      id: "WH-BATCH-0001",
+      event_version: "1.0",
+      create_time: new Date(t.clock.now()).toISOString(),
+      resource_type: "payouts",
+      event_type: "PAYMENT.PAYOUTSBATCH.SUCCESS",
+      summary: "Payouts batch completed successfully.",
+      resource: {
+        batch_header: {
+          payout_batch_id: batch!.payout_batch_id,
+          batch_status: "SUCCESS",
+          sender_batch_header: batch!.sender_batch_header,
+          amount: { currency: "USD", value: "100.00" },
+        },
+        links: [],
+      },
+      links: [],
+    } as unknown as PaypalEvent;
+    const transfers = await transferCount(t);
+    const res = await deliverPaypal(t, paypal, batchEvent);
+    expect(res.statusCode, res.body).toBe(200);
+    expect(await statusOf(t, id)).toBe("processing");
+    expect(await transferCount(t)).toBe(transfers);
+  });
+
+  it("reads every page of a batch larger than one page of PayPal's answer", async () => {
+    p = await openPayoutsApp();
+    const { t, paypal } = p;
+    const rail = openPayoutRails({
+      runtime: t.runtime,
+      clock: t.clock.now,
+      logger: pino({ level: "silent" }),
+    }).get("paypal")!;
+    const orders: PayoutOrder[] = Array.from({ length: paypalPageSizeMax + 1 }, (_, i) => ({
+      cashoutId: `co_page_${String(i).padStart(4, "0")}`,
+      userId: "creator",
+      currency: "USD",
+      netMinor: 100n + BigInt(i),
+      destination: { type: "paypal", email: `r${i}@example.com` },
+    }));
+    const posted = await rail.submitBatch!(orders);
+    expect(paypal.batches.size).toBe(1);
+    expect([...posted.values()].every((s) => s.status === "processing")).toBe(true);
+    paypal.process();
+    const read = await rail.submitBatch!(orders);
+    expect(read.size).toBe(orders.length);
+    expect([...read.values()].filter((s) => s.status === "paid")).toHaveLength(orders.length);
+    const records = await rail.records!(0);
+    expect(records).toHaveLength(orders.length);
+    expect(records.reduce((sum, r) => sum + r.netMinor, 0n)).toBe(
+      orders.reduce((sum, o) => sum + o.netMinor, 0n),
+    );
   });
 
   it("giftstream reconcile payouts exits 0 when PayPal agrees, and 1 naming each difference", async () => {
