@@ -147,6 +147,30 @@ describe("the Stripe Connect rail (local stand-in of Stripe's API, through the s
     expect((await reconciliation(t)).ok).toBe(true);
   });
 
+  it("fails a transfer Stripe forbids (403), and gives the diamonds back", async () => {
+    const { t, stripe } = await ready();
+    const id = await cashOut(t, await linkStripeAccount(t, stripe.createConnectedAccount()));
+    // A restricted key without the transfers permission: Stripe refuses before making anything.
+    stripe.faultNext("POST", "/v1/transfers", {
+      kind: "refuse",
+      status: 403,
+      error: {
+        type: "invalid_request_error",
+        message:
+          "The provided key 'rk_test_***' does not have the required permissions for this endpoint. Having the 'rak_transfer_write' permission would allow this request to continue.",
+      },
+    });
+    await t.cashouts.process();
+    expect(await cashoutOf(t, id)).toMatchObject({
+      status: "failed",
+      reason: expect.stringContaining("rak_transfer_write"),
+    });
+    expect(stripe.transfers.size).toBe(0);
+    expect((await wallet(t)).diamonds).toMatchObject({ withdrawable: "20000", onHold: "0" });
+    await expectBalanced(p!);
+    expect((await reconciliation(t)).ok).toBe(true);
+  });
+
   it("after a timeout finds the transfer Stripe made, and never makes a second", async () => {
     const { t, stripe } = await ready(3);
     const method = await linkStripeAccount(t, stripe.createConnectedAccount());
@@ -216,6 +240,21 @@ describe("the Stripe Connect rail (local stand-in of Stripe's API, through the s
     expect(again).toEqual({ status: "paid", ref: transfersOf(p!, id)[0]!.id });
     expect(stripe.transfers.size).toBe(1);
     expect(stripe.requests.filter((r) => r.path === "/v1/transfers" && r.method === "POST")).toHaveLength(2);
+
+    // Pair check: the transfer of the cash-out's group must be the one asked for. Sent to another
+    // account, or of another amount or currency, it is not this payout, and nothing settles on it.
+    const elsewhere = stripe.createConnectedAccount();
+    for (const other of [
+      { ...order, destination: { type: "stripe_account" as const, accountId: elsewhere } },
+      { ...order, netMinor: 10_001n },
+      { ...order, currency: "EUR" },
+    ]) {
+      await expect(
+        rail.status(other),
+        JSON.stringify(other, (_k, v) => String(v)),
+      ).rejects.toThrow(/does not match/);
+    }
+    expect(await rail.status(order)).toEqual(again);
   });
 
   it("applies a reversal once, however often it is delivered, and gives the diamonds back", async () => {

@@ -90,6 +90,26 @@ describe("transfers on the Stripe stand-in", () => {
     expect(stand.transfers.size).toBe(0);
   });
 
+  it("refuses a request with a queued refusal before doing anything, so the same key then works", async () => {
+    const { stand, api } = await open();
+    const destination = stand.createConnectedAccount();
+    stand.faultNext("POST", "/v1/transfers", {
+      kind: "refuse",
+      status: 403,
+      error: {
+        type: "invalid_request_error",
+        message: "The provided key does not have the required permissions.",
+      },
+    });
+    const params = { amount: 1, currency: "usd", destination };
+    const forbidden = await rejection(api.transfers.create(params, { idempotencyKey: "k-3" }));
+    expect(forbidden).toBeInstanceOf(Stripe.errors.StripePermissionError);
+    expect(forbidden.message).toContain("required permissions");
+    expect(stand.transfers.size).toBe(0);
+    expect((await api.transfers.create(params, { idempotencyKey: "k-3" })).object).toBe("transfer");
+    expect(stand.transfers.size).toBe(1);
+  });
+
   it("lists transfers newest first, by group and creation time, page after page", async () => {
     let nowMs = Date.parse("2031-01-01T00:00:00Z");
     const { stand, api } = await open({ clock: () => nowMs });

@@ -221,8 +221,15 @@ export interface StandInOptions {
   balances?: Record<string, bigint>;
 }
 
-/** What happens to the next request to a path: answered late, or its connection dropped, after the work is done. */
-export type StripeFault = { kind: "delay"; ms: number } | { kind: "drop" };
+/**
+ * What happens to the next request to a path: answered late, or its connection dropped, after the
+ * work is done; or refused with `status` and Stripe's error object before any work (nothing made,
+ * nothing saved under the idempotency key), as Stripe refuses a key without the permission (403).
+ */
+export type StripeFault =
+  | { kind: "delay"; ms: number }
+  | { kind: "drop" }
+  | { kind: "refuse"; status: number; error: { type: string; message: string; code?: string } };
 
 export interface StripeStandIn {
   url: string;
@@ -256,7 +263,7 @@ export interface StripeStandIn {
   reverseTransfer(transferId: string, amountMinor?: bigint): StripeEvent[];
   /** A connected account's payout to its bank fails (the money stays in its Stripe balance). */
   connectedPayoutFailed(accountId: string, opts?: { amountMinor?: bigint; currency?: string }): StripeEvent[];
-  /** The next request to `method path` is answered late or not at all, after its work is done. */
+  /** The next request to `method path` is answered late or not at all, after its work is done, or refused before it. */
   faultNext(method: "GET" | "POST", path: string, fault: StripeFault): void;
   close(): Promise<void>;
   /**
@@ -979,9 +986,17 @@ export async function startStripeStandIn(opts: StandInOptions = {}): Promise<Str
     return createSession(params);
   }
 
-  function takeFault(method: string, path: string): StripeFault | undefined {
-    const index = faults.findIndex((f) => f.method === method && f.path === path);
-    return index === -1 ? undefined : faults.splice(index, 1)[0]!.fault;
+  function takeFault<K extends StripeFault["kind"]>(
+    method: string,
+    path: string,
+    kinds: readonly K[],
+  ): Extract<StripeFault, { kind: K }> | undefined {
+    const index = faults.findIndex(
+      (f) => f.method === method && f.path === path && (kinds as readonly string[]).includes(f.fault.kind),
+    );
+    return index === -1
+      ? undefined
+      : (faults.splice(index, 1)[0]!.fault as Extract<StripeFault, { kind: K }>);
   }
 
   async function handlePost(req: IncomingMessage, res: ServerResponse, path: string) {
@@ -993,6 +1008,12 @@ export async function startStripeStandIn(opts: StandInOptions = {}): Promise<Str
       throw invalidRequest("Request bodies must be form-encoded (application/x-www-form-urlencoded).");
     }
     const params = parseStripeForm(body);
+    const refusal = takeFault("POST", path, ["refuse"]);
+    if (refusal !== undefined) {
+      record(req, path, params, refusal.status);
+      send(res, refusal.status, JSON.stringify({ error: refusal.error }, null, 2));
+      return;
+    }
     const keyHeader = req.headers["idempotency-key"];
     const key = typeof keyHeader === "string" && keyHeader !== "" ? keyHeader : null;
     if (key !== null && key.length > idempotencyKeyLengthMax) {
@@ -1030,7 +1051,7 @@ export async function startStripeStandIn(opts: StandInOptions = {}): Promise<Str
     if (storeKey !== null) idempotent.set(storeKey, { fingerprint, status, body: responseBody, requestId });
     record(req, path, params, status);
     // The work is done; only the answer is late or lost, as when a network drops it.
-    const fault = takeFault("POST", path);
+    const fault = takeFault("POST", path, ["delay", "drop"]);
     if (fault?.kind === "drop") {
       req.socket.destroy();
       return;
