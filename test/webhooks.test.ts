@@ -657,6 +657,42 @@ describe("webhook delivery", () => {
     expect(r.received.every((x) => x.verified)).toBe(true);
   });
 
+  it("gives up once a failure comes webhooks.retryMaxAgeMs after the first attempt, however few the attempts", async () => {
+    const ageMaxMs = 10 * 60_000;
+    const app = await setup({
+      backoffBaseMs: 10_000,
+      backoffMaxMs: 3_600_000,
+      retryMaxAgeMs: ageMaxMs,
+      attemptsMax: 1000,
+    });
+    app.clock.set(start);
+    const r = await receiver();
+    r.answer = () => ({ status: 503, process: false });
+    await connect(app, r, ["purchase.completed"]);
+    await buy(app);
+    const delivery = async () =>
+      (await app.runtime.store.get("SELECT status, attempts FROM webhook_deliveries")) as {
+        status: string;
+        attempts: bigint;
+      };
+    // Minute by minute on the service clock: 10 s, 20 s, 40 s… apart, the attempt that fails
+    // 10 minutes or more after the first is the last.
+    for (let minute = 0; minute <= 60 && (await delivery()).status === "pending"; minute++) {
+      app.clock.set(start + minute * 60_000);
+      await app.webhooks.delivery.deliverDue();
+    }
+    const given = await delivery();
+    expect(given.status).toBe("failed");
+    expect(Number(given.attempts)).toBeGreaterThan(1);
+    expect(Number(given.attempts)).toBeLessThan(1000);
+    const at = (
+      (await app.runtime.store.all("SELECT at FROM webhook_attempts ORDER BY id")) as { at: bigint }[]
+    ).map((a) => Number(a.at) - start);
+    expect(at.at(-1)!).toBeGreaterThanOrEqual(ageMaxMs);
+    expect(at.at(-2)!).toBeLessThan(ageMaxMs);
+    expect(r.received).toHaveLength(at.length);
+  });
+
   it("logs each attempt, pages the log, gives up after its retries, and redelivers by hand", async () => {
     const app = await setup({ attemptsMax: 2, timeoutMs: 300 });
     const r = await receiver();
@@ -749,6 +785,38 @@ describe("webhook delivery", () => {
     expect(one.data).toHaveLength(2);
     const two = await page(`?limit=2&cursor=${one.nextCursor}`);
     expect(two).toMatchObject({ data: [{ id: deliveryId }], nextCursor: null });
+  });
+
+  it("never follows a redirect: the signed body goes nowhere but the endpoint's own URL", async () => {
+    const app = await setup({ attemptsMax: 1 });
+    // Where the endpoint points onward; it would take the event, were it ever posted there.
+    const elsewhere = await receiver();
+    const redirecting = createServer((req, res) => {
+      req.resume();
+      req.on("end", () => res.writeHead(307, { location: elsewhere.url }).end());
+    });
+    await new Promise<void>((r) => redirecting.listen(0, "127.0.0.1", r));
+    try {
+      const url = `http://127.0.0.1:${(redirecting.address() as AddressInfo).port}/hook`;
+      const created = await createEndpoint(app, { url, events: ["purchase.completed"] });
+      expect(created.statusCode).toBe(201);
+      elsewhere.secret = (created.json() as { secret: string }).secret;
+      await buy(app);
+      const delivery = async () =>
+        (await app.runtime.store.get("SELECT id, status FROM webhook_deliveries")) as
+          | { id: bigint | string; status: string }
+          | undefined;
+      await eventually(async () => (await delivery())?.status === "failed");
+      const attempts = (await app.runtime.store.all(
+        "SELECT status_code, error FROM webhook_attempts WHERE delivery_id = ?",
+        [(await delivery())!.id],
+      )) as { status_code: bigint; error: string }[];
+      expect(attempts.map((a) => [Number(a.status_code), a.error])).toEqual([[307, "HTTP 307"]]);
+      expect(elsewhere.received).toHaveLength(0);
+    } finally {
+      redirecting.closeAllConnections();
+      await new Promise((r) => redirecting.close(r));
+    }
   });
 
   it("stops cleanly on close: a delivery in flight is aborted, unlogged, and still due", async () => {
