@@ -4,7 +4,7 @@ import { LiveFeed, type LiveSubscription } from "./feed.js";
 import type { LiveGift, LiveStore } from "./live-store.js";
 import { giftFrame } from "./sse.js";
 import { foldPeriod, StreakBook } from "./streaks.js";
-import type { LiveSink } from "./stream-tracker.js";
+import { type LiveSink, StreamTracker } from "./stream-tracker.js";
 
 const rules = { windowMs: 3000, periodMs: 60_000 };
 
@@ -295,5 +295,35 @@ describe("LiveFeed", () => {
     const all = expectedFrames(store, "s1");
     expect(sink.frames[0]).toBe(`event: truncated\ndata: {"after":"0","resumedAfter":"${all[2]!.seq}"}\n\n`);
     expect(sink.frames.slice(1)).toEqual(all.slice(3).map((e) => e.frame));
+  });
+});
+
+describe("StreamTracker", () => {
+  it("renders each gift once: a push at or before the newest one pushed is ignored", async () => {
+    const store = new MemoryLiveStore(prng(1));
+    const commit = (createdAt: number) =>
+      store.commit({ streamId: "s1", senderId: "v", giftId: "rose", quantity: 1, createdAt });
+    const known = commit(1000);
+    const tracker = new StreamTracker("s1", known.seq, {
+      store,
+      rules,
+      replayEventsMax: 10,
+      onFailure: (e) => {
+        throw e;
+      },
+    });
+    await tracker.ready;
+    const sink = new RecordingSink();
+    tracker.attach(sink, known.seq);
+    const [first, second] = [commit(2000), commit(3000)];
+    // Its starting gift, and the first new one twice, as a read repeated after a lost answer would.
+    tracker.push(known);
+    tracker.push(first);
+    tracker.push(first);
+    tracker.push(second);
+    const frames = expectedFrames(store, "s1").map((e) => e.frame);
+    await until(() => sink.frames.includes(frames[2]!) || sink.frames.length > 2, "the second gift");
+    expect(sink.frames).toEqual(frames.slice(1));
+    tracker.close(true);
   });
 });
