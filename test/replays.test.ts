@@ -248,6 +248,31 @@ describe("an Idempotency-Key on a POST that moves no value (DESIGN §5: a replay
     expect(stored.includes(Buffer.from("ada@example.com"))).toBe(false);
   });
 
+  it("scopes a user's key to the user, not the token: a retry with a fresh token gets the first answer", async () => {
+    t = await openCreatorApp();
+    const key = newKey();
+    const link = (headers: Record<string, string>) =>
+      t!.app.inject({
+        method: "POST",
+        url: "/v1/users/creator/payout-methods",
+        headers: { ...headers, "idempotency-key": key },
+        payload: { type: "paypal", email: "ada@example.com" },
+      });
+    const first = await link(bearer(await mintToken(t, "creator")));
+    expect(first.statusCode, first.body).toBe(201);
+    // The first token expired, or the app signed in again: the same user retries with another.
+    const retried = await link(bearer(await mintToken(t, "creator")));
+    expect(retried.statusCode, retried.body).toBe(201);
+    expect(retried.headers["idempotent-replayed"]).toBe("true");
+    expect(retried.body).toBe(first.body);
+    expect(await count(t.runtime.store, "payout_methods")).toBe(1n);
+    // The operator's key is another caller: the same key runs its own request.
+    const operator = await link(t.admin);
+    expect(operator.statusCode, operator.body).toBe(201);
+    expect(operator.headers["idempotent-replayed"]).toBeUndefined();
+    expect(await count(t.runtime.store, "payout_methods")).toBe(2n);
+  });
+
   it("is in the OpenAPI document: the header on every POST, required where value moves, and its problems", async () => {
     t = await openCreatorApp();
     const document = (await t.app.inject({ method: "GET", url: "/openapi.json" })).json();

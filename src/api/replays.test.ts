@@ -22,9 +22,14 @@ afterEach(async () => {
 /** Counts each run of a route, so a test sees whether a request ran or was replayed. */
 interface Runs {
   count: number;
+  /** Called as a request starts to run. */
+  onRun?: () => void;
 }
 
-/** A bare app with replays and three routes: a counter (GET and POST), a failing one, a big one. */
+/**
+ * A bare app with replays and its routes: a counter (GET and POST), a failing one, a big one, a
+ * rate-limited one, and one that takes a raw text body.
+ */
 async function open(realNow: { ms: number }, bytesMax = 1024) {
   ledger = openTestLedger();
   const config = loadConfig({ env: {} });
@@ -49,6 +54,7 @@ async function open(realNow: { ms: number }, bytesMax = 1024) {
     handler: async (request, reply) => {
       if (request.method === "GET") return { count: runs.count };
       runs.count += 1;
+      runs.onRun?.();
       if (request.query.wait !== undefined) {
         await new Promise<void>((resolve) => waiting.push(resolve));
       }
@@ -62,6 +68,18 @@ async function open(realNow: { ms: number }, bytesMax = 1024) {
   app.post("/v1/big", async () => {
     runs.count += 1;
     return { text: "x".repeat(2048), count: runs.count };
+  });
+  app.post("/v1/limited", async (_request, reply) => {
+    runs.count += 1;
+    return reply.code(429).header("retry-after", "1").send({ code: "rate_limited" });
+  });
+  // A raw body, as the returns CSV upload of payout-files.ts takes it: in a scope of its own.
+  await app.register(async (scope) => {
+    scope.addContentTypeParser("text/csv", { parseAs: "string" }, (_request, body, done) => done(null, body));
+    scope.post("/v1/csv", { schema: { body: Type.String() } }, async (request) => {
+      runs.count += 1;
+      return { length: String(request.body).length, count: runs.count };
+    });
   });
   await app.ready();
   const post = (url: string, key: string) =>
@@ -105,6 +123,17 @@ describe("replays on a bare app", () => {
     const during = await post("/v1/counter?wait=1", "b");
     expect(during.statusCode).toBe(409);
     expect(during.json().code).toBe("idempotency_key_in_use");
+    // The last moment of the lease still holds it: refused at once, nothing runs (a retry that
+    // ran would wait for `release`, so whichever comes first is the answer).
+    now.ms = 59_999;
+    const edge = await Promise.race([
+      post("/v1/counter?wait=1", "b"),
+      new Promise<"ran">((resolve) => {
+        runs.onRun = () => resolve("ran");
+      }),
+    ]);
+    runs.onRun = undefined;
+    expect(edge === "ran" ? "ran again" : edge.statusCode).toBe(409);
     // Past the lease (its process died, say): a retry takes the key over and runs the request.
     now.ms = 60_001;
     const retry = post("/v1/counter?wait=1", "b");
@@ -127,5 +156,31 @@ describe("replays on a bare app", () => {
     const bigAgain = await post("/v1/big", "d");
     expect([big.json().count, bigAgain.json().count]).toEqual([3, 4]);
     expect(bigAgain.headers["idempotent-replayed"]).toBeUndefined();
+    // A 429 is not the request's answer either: once the limit lifts, the retry runs.
+    expect((await post("/v1/limited", "e")).statusCode).toBe(429);
+    const limitedAgain = await post("/v1/limited", "e");
+    expect(limitedAgain.statusCode).toBe(429);
+    expect(limitedAgain.headers["idempotent-replayed"]).toBeUndefined();
+    expect(runs.count).toBe(6);
+  });
+
+  it("binds a key to a raw body by its digest: another body is refused, the same one replayed", async () => {
+    const { runs } = await open({ ms: 0 });
+    const text = (key: string, body: string) =>
+      app!.inject({
+        method: "POST",
+        url: "/v1/csv",
+        headers: { "idempotency-key": key, "content-type": "text/csv" },
+        payload: body,
+      });
+    const first = await text("f", "reference,status\nco_1,paid\n");
+    expect(first.statusCode, first.body).toBe(200);
+    const again = await text("f", "reference,status\nco_1,paid\n");
+    expect(again.headers["idempotent-replayed"]).toBe("true");
+    expect(again.body).toBe(first.body);
+    const other = await text("f", "reference,status\nco_1,returned\n");
+    expect(other.statusCode).toBe(422);
+    expect(other.json().code).toBe("idempotency_key_reused");
+    expect(runs.count).toBe(1);
   });
 });

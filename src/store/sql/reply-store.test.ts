@@ -94,11 +94,14 @@ describe.each([
     expect(await store.get("k")).toBeUndefined();
     expect(await store.insert(claimOf("k", 9500), print, 1500)).toBe(true);
     for (let i = 0; i < 5; i++) await store.insert(claimOf(`old${i}`, 60_000), print, 100 + i);
+    // Taken exactly at the cut-off: not created before it, so kept (as the ledger's keys are).
+    expect(await store.insert(claimOf("edge", 60_000), print, 1000)).toBe(true);
     expect(await store.purge(1000, 3)).toBe(3);
     expect(await store.purge(1000, 3)).toBe(2);
     expect(await store.purge(1000, 3)).toBe(0);
-    // The newer key stays.
+    // The newer keys stay.
     expect(await store.get("k")).toBeDefined();
+    expect(await store.get("edge")).toBeDefined();
   });
 
   it.runIf(runs)(
