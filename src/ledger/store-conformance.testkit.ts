@@ -183,6 +183,9 @@ export function describeStoreConformance(name: string, makeHarness: () => StoreH
           await tx.insertIdempotency([
             { key: "old", requestHash: "h1", result: "{}", createdAt: t0 },
             { key: "new", requestHash: "h2", result: '{"x":1}', createdAt: t0 + 1000 },
+            // A purchase's own lifecycle key: kept for good, since a dispute may close months
+            // later and is undone from its record.
+            { key: "purchase:pur_1:complete", requestHash: "h3", result: "{}", createdAt: t0 },
           ]);
         });
         await expect(
@@ -202,7 +205,8 @@ export function describeStoreConformance(name: string, makeHarness: () => StoreH
         });
         expect(await store.purgeIdempotency(t0 + 500, 10)).toBe(1);
         await store.write(async (tx) => {
-          expect([...(await tx.loadIdempotency(["new", "old"])).keys()]).toEqual(["new"]);
+          const kept = await tx.loadIdempotency(["new", "old", "purchase:pur_1:complete"]);
+          expect([...kept.keys()].sort()).toEqual(["new", "purchase:pur_1:complete"]);
         });
       });
     });
