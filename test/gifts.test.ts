@@ -410,6 +410,27 @@ describe("chargebacks of coins that became diamonds", () => {
     expect((await reconcile(app.runtime.store)).problems).toEqual([]);
   });
 
+  it("matures a lot at its maturesAt, the moment the wallet counts it withdrawable", async () => {
+    const app = await setup();
+    await buy(app, "us-100");
+    const sent = await send(app, {});
+    expect(sent.statusCode, sent.body).toBe(201);
+    const maturesAt = Date.parse(sent.json().maturesAt);
+    const diamonds = async () =>
+      (await app.app.inject({ method: "GET", url: "/v1/users/creator/wallet", headers: app.admin })).json()
+        .diamonds;
+    await app.clock.set(maturesAt - 1);
+    expect(await app.gifts.mature()).toBe(0);
+    expect(await diamonds()).toMatchObject({ pending: "200", withdrawable: "0" });
+    await app.clock.set(maturesAt);
+    // The read path and the job agree on the same instant: due, so the job moves it.
+    expect(await diamonds()).toMatchObject({ pending: "0", withdrawable: "200" });
+    expect(await app.gifts.mature()).toBe(1);
+    expect(await bal(app, "user:creator:diamonds:withdrawable")).toBe(200n);
+    expect(await bal(app, "user:creator:diamonds:pending")).toBe(0n);
+    expect(await diamonds()).toMatchObject({ pending: "0", withdrawable: "200" });
+  });
+
   it("a chargeback and the maturation job racing for one lot move its diamonds once", async () => {
     const app = await setup();
     const charged = await buy(app, "us-100");

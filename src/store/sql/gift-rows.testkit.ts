@@ -116,7 +116,24 @@ export function sortedStreaks(streaks: StoredStreak[]): StoredStreak[] {
  * within a time range or not, and the limit.
  */
 export async function expectLeaderboardsAsReference(db: SqlDb, count: number): Promise<void> {
-  const rows = randomGifts(count, 3);
+  const range = { fromMs: 1_100_000, toMs: 1_400_000 };
+  // A gift at each end of the range: the range takes its start and leaves its end to the next.
+  const edge = (id: string, sender: string, at: number): GiftRow => ({
+    id,
+    sender,
+    recipient: "creator",
+    gift: "lion",
+    quantity: 1,
+    coins: 29_999,
+    source: "video",
+    context: "vid",
+    at,
+  });
+  const rows = [
+    ...randomGifts(count, 3),
+    edge("gft_at_from", "v_from", range.fromMs),
+    edge("gft_at_to", "v_to", range.toMs),
+  ];
   await insertGifts(db, rows);
   await db.execute([
     {
@@ -132,12 +149,14 @@ export async function expectLeaderboardsAsReference(db: SqlDb, count: number): P
   expect(await boards.creatorTop("creator", { fromMs: null, toMs: null }, 10)).toEqual(
     referenceLeaderboard(rows.filter((r) => r.recipient === "creator")),
   );
-  const range = { fromMs: 1_100_000, toMs: 1_400_000 };
   expect(await boards.creatorTop("creator", range, 10)).toEqual(
     referenceLeaderboard(
       rows.filter((r) => r.recipient === "creator" && r.at >= range.fromMs && r.at < range.toMs),
     ),
   );
+  const inRange = (await boards.creatorTop("creator", range, 10)).map((e) => e.userId);
+  expect(inRange).toContain("v_from");
+  expect(inRange).not.toContain("v_to");
   expect(await boards.streamTop("nobody", 10)).toEqual([]);
 }
 

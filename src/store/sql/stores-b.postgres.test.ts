@@ -117,6 +117,8 @@ describe.skipIf(!available)("the cash-out, identity, payout and webhook stores o
       "co_c",
     ]);
     expect(await store.due("approved", 3001, null, 5)).toEqual([]);
+    // A cash-out updated at the bound itself is within it (the returns watch starts there).
+    expect((await store.due("approved", 3000, null, 5)).map((c) => c.id)).toEqual(["co_b", "co_c"]);
 
     await db.execute([
       {
@@ -155,6 +157,9 @@ describe.skipIf(!available)("the cash-out, identity, payout and webhook stores o
     // A later quote keeps an expired one for a day past its expiry (a request naming it is told
     // quote_expired), then sweeps it away.
     await store.saveQuote(quote("q_2", 100_000));
+    expect(await store.getQuote("q_1")).toEqual(quote("q_1", 1000));
+    // Still kept a whole day past its expiry (61,000), up to the last millisecond of that day.
+    await store.saveQuote(quote("q_edge", 61_000 + expiredQuotesKeptMs));
     expect(await store.getQuote("q_1")).toEqual(quote("q_1", 1000));
     const later = 61_000 + expiredQuotesKeptMs + 1;
     await store.saveQuote(quote("q_3", later));
@@ -351,6 +356,9 @@ describe.skipIf(!available)("the cash-out, identity, payout and webhook stores o
     const found = await store.linesOf(["co_1", "co_6", "nope"]);
     expect([...found.keys()].sort()).toEqual(["co_1", "co_6"]);
     expect((await store.linesSince("ach", 1500)).map((l) => l.cashoutId)).toEqual(["co_3", "co_4"]);
+    // A file made at the start of the window is in it.
+    expect((await store.linesSince("ach", 2000)).map((l) => l.cashoutId)).toEqual(["co_3", "co_4"]);
+    expect(await store.linesSince("ach", 2001)).toEqual([]);
     expect(await store.countCreated("ach", 0, 2000)).toBe(1);
     expect(await store.countCreated("ach", 0, 2001)).toBe(2);
     expect(await store.lastSerial("ach")).toBe(4);
