@@ -36,15 +36,27 @@ async function setup(economy: object = {}, overrides: object = jobsHourly) {
   return t;
 }
 
-async function buy(app: TestApp, packId: string) {
+async function buy(app: TestApp, packId: string, userId = "viewer") {
   const res = await app.app.inject({
     method: "POST",
     url: "/v1/purchases",
     headers: { ...app.admin, "idempotency-key": key() },
-    payload: { userId: "viewer", packId, provider: "test" },
+    payload: { userId, packId, provider: "test" },
   });
-  expect(res.statusCode).toBe(201);
+  expect(res.statusCode, res.body).toBe(201);
   return res.json() as { id: string };
+}
+
+/** A GB viewer, "brit", who buys the 1,000-coin pack at 789 pence; answers the purchase. */
+async function britWithPack(app: TestApp) {
+  const put = await app.app.inject({
+    method: "PUT",
+    url: "/v1/users/brit",
+    headers: app.admin,
+    payload: { country: "GB", birthDate: "1990-01-01", displayName: "brit" },
+  });
+  expect(put.statusCode, put.body).toBeLessThan(300);
+  return buy(app, "gb-1000", "brit");
 }
 
 function send(app: TestApp, body: Record<string, unknown>, k = key()) {
@@ -777,19 +789,7 @@ describe("economy report", () => {
   it("keeps a closed period's figures when an exchange rate changes later", async () => {
     const app = await setup({ earnings: { maturationDays: 0 } });
     const from = new Date(app.clock.now() - 1000).toISOString();
-    await app.app.inject({
-      method: "PUT",
-      url: "/v1/users/brit",
-      headers: app.admin,
-      payload: { country: "GB", birthDate: "1990-01-01", displayName: "brit" },
-    });
-    const bought = await app.app.inject({
-      method: "POST",
-      url: "/v1/purchases",
-      headers: { ...app.admin, "idempotency-key": key() },
-      payload: { userId: "brit", packId: "gb-1000", provider: "test" },
-    });
-    expect(bought.statusCode).toBe(201);
+    await britWithPack(app);
     expect((await send(app, { senderId: "brit" })).statusCode).toBe(201);
     const to = new Date(app.clock.now() + 1000).toISOString();
     const report = async () =>
@@ -912,20 +912,7 @@ describe("economy report", () => {
   it("leaves out what a partly refunded purchase kept once it is disputed in part", async () => {
     const app = await setup({ earnings: { maturationDays: 0 } });
     const from = new Date(app.clock.now() - 1000).toISOString();
-    await app.app.inject({
-      method: "PUT",
-      url: "/v1/users/brit",
-      headers: app.admin,
-      payload: { country: "GB", birthDate: "1990-01-01", displayName: "brit" },
-    });
-    const bought = await app.app.inject({
-      method: "POST",
-      url: "/v1/purchases",
-      headers: { ...app.admin, "idempotency-key": key() },
-      payload: { userId: "brit", packId: "gb-1000", provider: "test" },
-    });
-    expect(bought.statusCode).toBe(201);
-    const gb = bought.json() as { id: string };
+    const gb = await britWithPack(app);
     expect((await send(app, { senderId: "brit" })).statusCode).toBe(201); // 100 of its 1,000 coins
     const refunded = await app.app.inject({
       method: "POST",

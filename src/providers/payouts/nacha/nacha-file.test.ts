@@ -18,6 +18,19 @@ const credit = (
   individualName: "Zoë Müller",
 });
 
+/** A file of `n` like credits, numbered from 1 (file id modifier A). */
+const fileOf = (n: number) => {
+  const credits = Array.from({ length: n }, () => credit("091000019", 100n, "checking"));
+  return buildNachaFile({
+    origin,
+    createdAt: Date.parse("2027-06-02T13:45:00Z"),
+    effectiveDate: "2027-06-03",
+    fileIdModifier: "A",
+    traceSequences: credits.map((_, i) => i + 1),
+    credits,
+  });
+};
+
 describe("buildNachaFile", () => {
   it("writes 94-character records in blocks of 10 whose controls add up", () => {
     const credits = [
@@ -78,15 +91,7 @@ describe("buildNachaFile", () => {
   });
 
   it("keeps only the 10 rightmost digits of the entry hash", () => {
-    const credits = Array.from({ length: 130 }, () => credit("091000019", 100n, "checking"));
-    const { text } = buildNachaFile({
-      origin,
-      createdAt: Date.parse("2027-06-02T13:45:00Z"),
-      effectiveDate: "2027-06-03",
-      fileIdModifier: "A",
-      traceSequences: credits.map((_, i) => i + 1),
-      credits,
-    });
+    const { text } = fileOf(130);
     const parsed = parseNacha(text);
     // 130 × 09100001 = 1,183,000,130: ten digits; the sum itself is kept whole here.
     expect(parsed.fileControl.entryHash).toBe(String((130n * 9100001n) % 10_000_000_000n).padStart(10, "0"));
@@ -98,15 +103,7 @@ describe("buildNachaFile", () => {
     // 6 records and the file control make 7 with one entry; 7 entries make exactly 10 records
     // before the file control, whose own record starts a second block.
     for (let n = 1; n <= 25; n++) {
-      const credits = Array.from({ length: n }, () => credit("091000019", 100n, "checking"));
-      const { text } = buildNachaFile({
-        origin,
-        createdAt: Date.parse("2027-06-02T13:45:00Z"),
-        effectiveDate: "2027-06-03",
-        fileIdModifier: "A",
-        traceSequences: credits.map((_, i) => i + 1),
-        credits,
-      });
+      const { text } = fileOf(n);
       const parsed = parseNacha(text);
       const records = n + 4;
       expect(parsed.recordCount, `${n} entries`).toBe(Math.ceil(records / 10) * 10);
