@@ -96,6 +96,33 @@ describe("users", () => {
     expect(entries[0]).toMatchObject({ target: "u_bob", before: { status: "blocked" } });
   });
 
+  it("keeps an admin's block and restriction through the app's later PUTs, and clears the reason on unblock", async () => {
+    t = await openTestApp();
+    const put = () =>
+      t!.app.inject({ method: "PUT", url: "/v1/users/u_bob", headers: t!.admin, payload: alice });
+    const admin = (action: string, payload?: object) =>
+      t!.app.inject({
+        method: "POST",
+        url: `/v1/admin/users/u_bob/${action}`,
+        headers: t!.admin,
+        ...(payload === undefined ? {} : { payload }),
+      });
+    expect((await put()).statusCode).toBe(201);
+    for (const [action, status] of [
+      ["block", "blocked"],
+      ["restrict", "restricted"],
+    ] as const) {
+      expect((await admin(action, { reason: "fraud review" })).statusCode).toBe(200);
+      // The app re-registering a user (a profile edit) must not lift what an admin set.
+      const updated = await put();
+      expect(updated.statusCode).toBe(200);
+      expect(updated.json()).toMatchObject({ status, statusReason: "fraud review" });
+    }
+    // Back to active, clearing the reason, even when the request names one (docs/users.md).
+    const unblock = await admin("unblock", { reason: "appeal granted" });
+    expect(unblock.json()).toMatchObject({ status: "active", statusReason: null });
+  });
+
   it("keeps admin status changes away from server keys", async () => {
     t = await openTestApp();
     const { key } = (
