@@ -248,6 +248,21 @@ describe("identity verification", () => {
     expect((await submit(app, "alice", { ...submission, birthDate: "2013-03-01" })).statusCode).toBe(200);
   });
 
+  it("refuses a submission for an unknown user with 404, sealing and storing nothing", async () => {
+    const app = await setup();
+    const res = await submit(app, "nobody");
+    expect(res.statusCode).toBe(404);
+    expect(res.json()).toMatchObject({ code: "not_found" });
+    // No personal data kept for a user the app never registered, nor a queue entry for reviewers.
+    expect(await count(app.runtime.store, "kyc")).toBe(0n);
+    const queue = await app.app.inject({
+      method: "GET",
+      url: "/v1/admin/kyc?status=pending",
+      headers: app.admin,
+    });
+    expect(queue.json()).toMatchObject({ data: [] });
+  });
+
   it("reads the document type from its bytes, never from its name or Content-Type", async () => {
     const app = await setup();
     // A PNG sent as a PDF (as if renamed .pdf) is stored, and served back, as a PNG.

@@ -32,6 +32,13 @@ describe("a KYC submission", () => {
     const bad = (patch: Partial<KycSubmission>) => () => checkSubmission({ ...input, ...patch }, now, 18);
     expect(bad({ address: { ...input.address, country: "ZZ" } })).toThrow(/address\/country/);
     expect(bad({ document: { ...input.document, number: "1 2-3" } })).toThrow(/document\/number/);
+    // 4 letters or digits is the least taken, and masks to its last 2 ("****34").
+    const shortest = checkSubmission(
+      { ...input, document: { ...input.document, number: "1 2-3 4" } },
+      now,
+      18,
+    );
+    expect(shortest.document.number).toBe("1234");
     expect(bad({ legalName: "1234" })).toThrow(/legalName must contain a letter/);
     expect(bad({ birthDate: "1994-02-30" })).toThrow(/birthDate/);
     expect(bad({ birthDate: "1994-02-30" })).not.toThrow(/1994-02-30/);
