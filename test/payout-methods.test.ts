@@ -164,6 +164,12 @@ describe("payout methods", () => {
     ["PayPal without an email", { type: "paypal" }, "/email"],
     ["PayPal with an IBAN", { ...paypal, iban: iban.iban }, "/iban"],
     ["a bank account with an email", { ...iban, email: "a@b.co" }, "/email"],
+    ["PayPal with a Stripe account id", { ...paypal, accountId: "acct_1Nv0FGQ9RKHgCVdK" }, "/accountId"],
+    [
+      "a Stripe account with an email",
+      { type: "stripe_account", accountId: "acct_1Nv0FGQ9RKHgCVdK", email: "a@b.co" },
+      "/email",
+    ],
     ["a malformed email", { ...paypal, email: "zelie.at.example.com" }, "/email"],
     ["an unknown type", { ...paypal, type: "venmo" }, "/type"],
     ["an unknown field", { ...paypal, nickname: "main" }, "/nickname"],
