@@ -47,6 +47,15 @@ async function buy(app: TestApp, packId: string, userId = "viewer") {
   return res.json() as { id: string };
 }
 
+/** The admin's economy report for the window from `from` to `to` (ISO times). */
+function economyReport(app: TestApp, from: string, to: string) {
+  return app.app.inject({
+    method: "GET",
+    url: `/v1/admin/reports/economy?from=${from}&to=${to}`,
+    headers: app.admin,
+  });
+}
+
 /** A GB viewer, "brit", who buys the 1,000-coin pack at 789 pence; answers the purchase. */
 async function britWithPack(app: TestApp) {
   const put = await app.app.inject({
@@ -721,11 +730,7 @@ describe("economy report", () => {
     await buy(app, "us-1000");
     await send(app, { context: { type: "live", id: "stream-1" } });
     const to = new Date(app.clock.now() + 1000).toISOString();
-    const res = await app.app.inject({
-      method: "GET",
-      url: `/v1/admin/reports/economy?from=${from}&to=${to}`,
-      headers: app.admin,
-    });
+    const res = await economyReport(app, from, to);
     expect(res.statusCode, res.body).toBe(200);
     const sources = res.json().sources as { source: string; coinsSpent: string; diamondsEarned: string }[];
     expect(sources.map((s) => s.source)).toEqual(["live", "video"]);
@@ -739,11 +744,7 @@ describe("economy report", () => {
     await send(app, { context: { type: "live", id: "stream-1" } });
     await send(app, { context: { type: "video", id: "video-9" } });
     const to = new Date(app.clock.now() + 1000).toISOString();
-    const res = await app.app.inject({
-      method: "GET",
-      url: `/v1/admin/reports/economy?from=${from}&to=${to}`,
-      headers: app.admin,
-    });
+    const res = await economyReport(app, from, to);
     expect(res.statusCode).toBe(200);
     const report = res.json();
     expect(report.currencies).toEqual([
@@ -793,13 +794,7 @@ describe("economy report", () => {
     expect((await send(app, { senderId: "brit" })).statusCode).toBe(201);
     const to = new Date(app.clock.now() + 1000).toISOString();
     const report = async () =>
-      (
-        await app.app.inject({
-          method: "GET",
-          url: `/v1/admin/reports/economy?from=${from}&to=${to}`,
-          headers: app.admin,
-        })
-      ).json().sources[0].coinRevenueUsdMinor as string;
+      (await economyReport(app, from, to)).json().sources[0].coinRevenueUsdMinor as string;
     // £7.89 for 1,000 coins at 0.79 £/$ is 998.7 US cents: 100 coins bring 99 cents.
     expect(await report()).toBe("99");
     const scheduled = await app.app.inject({
@@ -836,13 +831,7 @@ describe("economy report", () => {
     });
     await send(app, {}); // 100 bonus coins → 200 live diamonds: no money behind them
     const to = new Date(app.clock.now() + 1000).toISOString();
-    const report = (
-      await app.app.inject({
-        method: "GET",
-        url: `/v1/admin/reports/economy?from=${from}&to=${to}`,
-        headers: app.admin,
-      })
-    ).json();
+    const report = (await economyReport(app, from, to)).json();
     expect(report.currencies).toEqual([
       {
         currency: "USD",
@@ -875,14 +864,7 @@ describe("economy report", () => {
     // What a Stripe dispute of $3.00 of the $9.90 applies: the coins go in full, the money in part.
     await app.purchases.chargeback(disputed.id, "dp_partial", 300n);
     const to = new Date(app.clock.now() + 1000).toISOString();
-    const report = async () =>
-      (
-        await app.app.inject({
-          method: "GET",
-          url: `/v1/admin/reports/economy?from=${from}&to=${to}`,
-          headers: app.admin,
-        })
-      ).json();
+    const report = async () => (await economyReport(app, from, to)).json();
     const partly = await report();
     // The $6.90 kept is real money and stays in the totals...
     expect(partly.currencies).toEqual([
@@ -925,13 +907,7 @@ describe("economy report", () => {
     await app.purchases.chargeback(gb.id, "dp_partial", 30n);
     await buy(app, "us-1000"); // the viewer's $9.90 for 1,000 coins
     const to = new Date(app.clock.now() + 1000).toISOString();
-    const report = (
-      await app.app.inject({
-        method: "GET",
-        url: `/v1/admin/reports/economy?from=${from}&to=${to}`,
-        headers: app.admin,
-      })
-    ).json();
+    const report = (await economyReport(app, from, to)).json();
     expect(report.currencies.map((c: { currency: string }) => c.currency)).toEqual(["GBP", "USD"]);
     expect(report.currencies[0]).toMatchObject({
       coinsSold: "1000",
