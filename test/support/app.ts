@@ -17,10 +17,12 @@ export interface TestApp extends Composed {
 
 /**
  * Which store the HTTP suites run on: SQLite, or PostgreSQL when `GIFTSTREAM_TEST_STORE=postgres`
- * (the `postgres` project of vitest.config.ts runs the suites that way).
+ * (the `postgres` project of vitest.config.ts runs the suites that way). Read at each call, not
+ * once: test files share their worker's modules (`isolate: false` in vitest.config.ts).
  */
-export const testStore: "sqlite" | "postgres" =
-  process.env.GIFTSTREAM_TEST_STORE === "postgres" ? "postgres" : "sqlite";
+export function testStore(): "sqlite" | "postgres" {
+  return process.env.GIFTSTREAM_TEST_STORE === "postgres" ? "postgres" : "sqlite";
+}
 
 /** Secrets the PostgreSQL runs need from the environment (a shared database refuses generated ones). */
 const postgresSecrets = {
@@ -36,9 +38,10 @@ export async function openTestApp(
   overrides: LoadConfigOptions["overrides"] = {},
   logger: Logger = pino({ level: "silent" }),
   env: Record<string, string> = {},
+  store: "sqlite" | "postgres" = testStore(),
 ): Promise<TestApp> {
   const dir = mkdtempSync(join(tmpdir(), "giftstream-app-"));
-  const database = testStore === "postgres" ? await postgresDatabase() : undefined;
+  const database = store === "postgres" ? await postgresDatabase() : undefined;
   const config = loadConfig({
     env: {
       GIFTSTREAM_DATA_DIR: dir,
@@ -50,6 +53,11 @@ export async function openTestApp(
     overrides,
   });
   const composed = await composeApp(config, logger, { print: () => {} });
+  // A suite meant for one store must never pass quietly on the other.
+  if (composed.runtime.store.dialect !== store) {
+    await composed.close();
+    throw new Error(`the test app opened ${composed.runtime.store.dialect}, not ${store}`);
+  }
   await composed.app.ready();
   return {
     ...composed,
