@@ -336,6 +336,12 @@ export const errorCatalogue = {
     title: "Shutting down",
     description: "The server is shutting down and accepts no new writes; retry against another instance.",
   },
+  database_unavailable: {
+    status: 503,
+    title: "Database unavailable",
+    description:
+      "The database could not do the work now: a statement or lock wait ran past `postgres.statementTimeoutMs`, a deadlock, a lost connection or a server restarting. Nothing was acknowledged and the database rolled back; retry with the same idempotency key.",
+  },
   internal_error: {
     status: 500,
     title: "Internal error",

@@ -1,4 +1,5 @@
 import { Writable } from "node:stream";
+import pg from "pg";
 import pino from "pino";
 import Type from "typebox";
 import { afterEach, describe, expect, it } from "vitest";
@@ -212,6 +213,17 @@ describe("mapError", () => {
     expect(mapError("boom").code).toBe("internal_error");
     expect(mapError(undefined).code).toBe("internal_error");
     expect(mapError(Object.assign(new Error("x"), { statusCode: 500 })).code).toBe("internal_error");
+  });
+
+  it("maps PostgreSQL being unavailable to 503 database_unavailable, and its other errors to internal", () => {
+    const database = (code: string) => Object.assign(new pg.DatabaseError("x", 0, "error"), { code });
+    expect(mapError(database("57014"))).toMatchObject({ code: "database_unavailable" });
+    expect(mapError(database("40001"))).toMatchObject({ code: "database_unavailable" });
+    expect(mapError(database("08006"))).toMatchObject({ code: "database_unavailable" });
+    expect(mapError(new Error("Connection terminated unexpectedly")).code).toBe("database_unavailable");
+    // A constraint or a syntax error points at the code, not at the database's state.
+    expect(mapError(database("23505")).code).toBe("internal_error");
+    expect(mapError(database("42601")).code).toBe("internal_error");
   });
 
   it("maps other client errors by status", () => {

@@ -2,6 +2,7 @@ import { STATUS_CODES } from "node:http";
 import type { Socket } from "node:net";
 import type { FastifyError, FastifyReply, FastifyRequest, FastifySchemaValidationError } from "fastify";
 import { type ErrorCode, InvariantViolation, isGiftstreamError } from "../errors.js";
+import { isPostgresUnavailable } from "../store/postgres/unavailable.js";
 import { type Problem, problemContentType, problemOf, sendProblem } from "./problem.js";
 
 /** Longest request path echoed back in `instance` and `detail`. */
@@ -64,6 +65,7 @@ export function mapError(error: unknown): Mapped {
       : { code: error.code, detail: error.message, extra: { ...error.extra } };
   }
   if (!(error instanceof Error) || error instanceof InvariantViolation) return internal;
+  if (isPostgresUnavailable(error)) return unavailable;
   const fastifyError = error as FastifyError;
   if (fastifyError.validation !== undefined) {
     return describeValidation(fastifyError.validationContext ?? "request", fastifyError.validation);
@@ -80,6 +82,11 @@ export function mapError(error: unknown): Mapped {
 }
 
 const internal: Mapped = { code: "internal_error", detail: "An unexpected error occurred." };
+const unavailable: Mapped = {
+  code: "database_unavailable",
+  detail:
+    "The database could not do the work now; nothing was acknowledged. Retry with the same idempotency key.",
+};
 
 function describeValidation(where: string, errors: readonly FastifySchemaValidationError[]): Mapped {
   const first = errors[0];
@@ -105,7 +112,7 @@ export function errorHandler(error: unknown, request: FastifyRequest, reply: Fas
   const mapped = mapError(error);
   const problem = requestProblem(request, mapped.code, mapped.detail, mapped.extra);
   if (error instanceof InvariantViolation) request.log.fatal({ err: error }, "invariant violated");
-  else if (problem.status >= 500 && mapped.code === "internal_error")
+  else if (mapped.code === "internal_error" || mapped.code === "database_unavailable")
     request.log.error({ err: error }, "failed");
   else request.log.info({ code: problem.code, status: problem.status }, problem.detail);
   return sendProblem(reply, problem);
