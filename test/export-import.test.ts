@@ -1,9 +1,10 @@
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gunzipSync, gzipSync } from "node:zlib";
 import Database from "better-sqlite3";
+import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestSchema, requirePostgres, schemaUrl } from "../src/store/postgres/postgres.testkit.js";
 import { PostgresLedgerStore } from "../src/store/postgres/postgres-ledger-store.js";
@@ -42,16 +43,20 @@ const secrets = {
   GIFTSTREAM_TOKEN_SECRET: "giftstream-test-token-secret-0123456789",
 };
 
+/** The environment every command here runs with, on `databaseUrl`. */
+function runEnv(databaseUrl: string): Record<string, string> {
+  return {
+    LOG_LEVEL: "warn",
+    GIFTSTREAM_CONFIG: "",
+    GIFTSTREAM_DATA_DIR: dir,
+    DATABASE_URL: databaseUrl,
+    ...secrets,
+  };
+}
+
 function run(args: string[], databaseUrl: string) {
   return spawnSync(process.execPath, [...cli, ...args], {
-    env: {
-      ...process.env,
-      LOG_LEVEL: "warn",
-      GIFTSTREAM_CONFIG: "",
-      GIFTSTREAM_DATA_DIR: dir,
-      DATABASE_URL: databaseUrl,
-      ...secrets,
-    },
+    env: { ...process.env, ...runEnv(databaseUrl) },
     encoding: "utf8",
     timeout: 60_000,
   });
@@ -256,6 +261,92 @@ describe.skipIf(!available)("giftstream export and import", { timeout: 120_000 }
     const retried = run(["import", dumpPath], target);
     expect(retried.status, retried.stderr).toBe(0);
     expect(retried.stdout).toContain(`ledgers identical: ${exportDigest}`);
+  });
+
+  it("leaves a killed import's rows marked, and every command refuses them until the target is recreated", async () => {
+    const target = await freshSchema();
+    // The tables exist before the import starts, so that one of them can be held against it.
+    const migrated = run(["migrate"], target);
+    expect(migrated.status, migrated.stderr).toBe(0);
+    const header = JSON.parse(gunzipSync(readFileSync(dumpPath)).toString("utf8").split("\n")[0]!) as {
+      tables: { name: string; rows: number }[];
+    };
+    const filled = header.tables.filter((t) => t.rows > 0);
+    const held = filled.at(-1)!;
+    const first = filled[0]!;
+    expect(first.name).not.toBe(held.name);
+    // Holding the last filled table against writes (reads pass: the import first checks that
+    // every table is empty) stops the import there, with the tables before it loaded:
+    // a deterministic "part way" at which to kill it, as a crash or SIGKILL would.
+    const locker = new pg.Client({ connectionString: target });
+    await locker.connect();
+    const importer = spawn(process.execPath, [...cli, "import", dumpPath], {
+      env: { ...process.env, ...runEnv(target) },
+      stdio: ["ignore", "ignore", "pipe"],
+    });
+    let importerErr = "";
+    importer.stderr?.on("data", (d) => {
+      importerErr += String(d);
+    });
+    const exited = new Promise((resolve) => importer.once("exit", resolve));
+    try {
+      await locker.query("BEGIN");
+      await locker.query(`LOCK TABLE ${held.name} IN EXCLUSIVE MODE`);
+      // Watched from a connection of its own: inside the locker's transaction, pg_stat_activity
+      // would show the same snapshot every time.
+      const watcher = new pg.Client({ connectionString: target });
+      await watcher.connect();
+      try {
+        for (let waited = 0; ; waited += 100) {
+          const { rows } = await watcher.query(
+            "SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE $1",
+            [`INSERT INTO "${held.name}"%`],
+          );
+          if (rows.length > 0) break;
+          if (waited > 60_000) throw new Error(`the import never reached ${held.name}: ${importerErr}`);
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+      } finally {
+        await watcher.end();
+      }
+      importer.kill("SIGKILL");
+      await exited;
+    } finally {
+      importer.kill("SIGKILL");
+      await locker.query("ROLLBACK");
+      await locker.end();
+    }
+    // Part of the dump is in the target: the first table whole.
+    const counter = new pg.Client({ connectionString: target });
+    await counter.connect();
+    try {
+      const { rows } = await counter.query(`SELECT COUNT(*)::int AS n FROM ${first.name}`);
+      expect(rows[0]?.n).toBe(first.rows);
+    } finally {
+      await counter.end();
+    }
+
+    const refusal =
+      /this database holds an import that did not finish \(from .+source\.ndjson\.gz, started [0-9T:.-]+Z\)/;
+    for (const args of [["migrate"], ["reconcile"], ["import", dumpPath]]) {
+      const refused = run(args, target);
+      expect(refused.status, `${args[0]}: ${refused.stdout}`).toBe(1);
+      expect(refused.stderr).toMatch(refusal);
+      expect(refused.stderr).not.toMatch(/^\s+at /m);
+    }
+    const copyPath = join(dir, "half.ndjson.gz");
+    const exported = run(["export", copyPath], target);
+    expect(exported.status).toBe(1);
+    expect(exported.stderr).toMatch(refusal);
+    expect(existsSync(copyPath)).toBe(false);
+    // The server refuses to start on it (a server that started would run until the timeout).
+    const served = spawnSync(process.execPath, [...cli, "serve"], {
+      env: { ...process.env, ...runEnv(target), PORT: "0" },
+      encoding: "utf8",
+      timeout: 30_000,
+    });
+    expect(served.status, served.stderr).toBe(1);
+    expect(served.stderr).toMatch(refusal);
   });
 
   it("refuses to export a database that is not there, or not at this version's schema, and changes neither", async () => {

@@ -14,6 +14,7 @@ import { openRuntime, openStore } from "./runtime.js";
 import { startServer } from "./serve.js";
 import { exportCommand } from "./transfer/export.js";
 import { importCommand } from "./transfer/import.js";
+import { TransferError } from "./transfer/transfer-error.js";
 import { isWorker, serveWorkers } from "./workers.js";
 
 const usage = `Usage: giftstream <command>
@@ -209,12 +210,22 @@ async function serve(config: ReturnType<typeof loadConfig>, logger: pino.Logger)
   });
 }
 
+/** The command's name for messages: `giftstream` when none was given. */
+function command(argv: readonly string[]): string {
+  return argv[2] ?? "giftstream";
+}
+
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (error: unknown) => {
     if (error instanceof ConfigError) {
       console.error(error.message);
       process.exit(78); // EX_CONFIG
+    }
+    // A database the operator must act on (an import that did not finish): said, not a stack.
+    if (error instanceof TransferError) {
+      console.error(`${command(process.argv)}: ${error.message}`);
+      process.exit(1);
     }
     console.error(error);
     process.exit(1);

@@ -5,6 +5,7 @@ import type { LedgerStore } from "../ledger/store.js";
 import { PostgresLedgerStore } from "../store/postgres/postgres-ledger-store.js";
 import type { SqlDb } from "../store/sql/sql-db.js";
 import { SqliteStore } from "../store/sqlite/sqlite-store.js";
+import { refuseUnfinishedImport } from "./transfer/unfinished-import.js";
 
 /** The database under everything: the ledger's store and the SQL the domain stores run. */
 export type RuntimeStore = (SqliteStore | PostgresLedgerStore) & LedgerStore & SqlDb;
@@ -54,8 +55,27 @@ const sqliteHalveAboveRequests = 64;
 /** Connections a process opens to PostgreSQL for reads and control writes; batches have their own. */
 const postgresReadConnections = 8;
 
-/** Opens the configured database (a SQLite file, or PostgreSQL when `databaseUrl` names one), migrated. */
-export async function openStore(config: Config): Promise<RuntimeStore> {
+/**
+ * Opens the configured database (a SQLite file, or PostgreSQL when `databaseUrl` names one),
+ * migrated. A database that an import did not finish loading is refused (TransferError), except
+ * by the import itself (`unfinishedImport: "allow"`).
+ */
+export async function openStore(
+  config: Config,
+  options: { unfinishedImport?: "refuse" | "allow" } = {},
+): Promise<RuntimeStore> {
+  const store = await openMigrated(config);
+  if (options.unfinishedImport === "allow") return store;
+  try {
+    await refuseUnfinishedImport(store);
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
+  return store;
+}
+
+async function openMigrated(config: Config): Promise<RuntimeStore> {
   const location = databaseLocation(config);
   if (location.kind === "postgres") {
     return PostgresLedgerStore.open({

@@ -15,6 +15,7 @@ import { openProgress, type Progress } from "./progress.js";
 import { importConstants, portableTable, tableDifferences } from "./store-differences.js";
 import { countRows } from "./table-pages.js";
 import { TransferError } from "./transfer-error.js";
+import { importOwnSettingsRows, markImportFinished, markImportStarted } from "./unfinished-import.js";
 
 /**
  * `giftstream import <file>`: loads a dump into the configured database, which must be freshly
@@ -57,6 +58,7 @@ async function importFrom(config: Config, file: string, state: ImportState): Pro
   const lines = new DumpReader(dumpLines(file, transferLimits.lineBytesMax), file);
   try {
     const header = parseHeader(await lines.next("the header"));
+    // Refuses a target that an earlier import left half-loaded, saying so (not only "not empty").
     const store = await openStore(config);
     let total: number;
     // Read once: the check below empties the same tables through a store opened afresh.
@@ -68,6 +70,8 @@ async function importFrom(config: Config, file: string, state: ImportState): Pro
         catalog.map((t) => [t.name, t.columns.filter((c) => c.identity).map((c) => c.name)]),
       );
       total = header.tables.reduce((sum, t) => sum + t.rows, 0);
+      // Before the first row: if this process dies part way, the mark stays with what it loaded.
+      await markImportStarted(store, file, Date.now());
       const progress = openProgress("import", total);
       state.loading = true;
       try {
@@ -97,11 +101,12 @@ async function importFrom(config: Config, file: string, state: ImportState): Pro
     console.log(`imported ${total} rows of ${header.tables.length} tables from ${file}`);
     // Checked through a store opened afresh, as the service will open it next (on SQLite, with its
     // account cache and id counters read from the imported rows).
-    const check = await openStore(config);
+    const check = await openStore(config, { unfinishedImport: "allow" });
     try {
       let code: number;
       try {
         code = await verify(check, header);
+        if (code === 0) await markImportFinished(check);
       } catch (error) {
         await emptyTarget(check, catalog, state);
         throw error;
@@ -190,7 +195,8 @@ async function loadTable(
  * After a failed load or check: deletes every row the import wrote, so that a half-loaded target,
  * which reconciles on what it holds, is never mistaken for a copy (or served). The target was
  * empty before the load (checkTarget), so emptying it restores it. If that fails too, the message
- * says to drop it by hand. A process killed mid-import leaves its rows: docs/export-import.md.
+ * says to drop it by hand. A process killed mid-import leaves its rows, with the mark that makes
+ * every command refuse them (unfinished-import.ts).
  */
 async function emptyTarget(store: RuntimeStore, catalog: CatalogTable[], state: ImportState): Promise<void> {
   const names = catalog.map((t) => quoted(t.name));
@@ -210,8 +216,10 @@ async function emptyTarget(store: RuntimeStore, catalog: CatalogTable[], state: 
 async function verify(store: RuntimeStore, header: DumpHeader): Promise<number> {
   const problems: string[] = [];
   for (const table of header.tables) {
+    // The import's own mark is in `settings` until the checks pass.
+    const expected = table.rows + (table.name === "settings" ? importOwnSettingsRows : 0);
     const rows = await countRows(store, table.name);
-    if (rows !== table.rows) problems.push(`table ${table.name} has ${rows} rows, the dump ${table.rows}`);
+    if (rows !== expected) problems.push(`table ${table.name} has ${rows} rows, the dump ${table.rows}`);
   }
   problems.push(...(await holdsProblems(store)));
   const digest = await ledgerDigest(store);
