@@ -340,7 +340,7 @@ export const errorCatalogue = {
     status: 503,
     title: "Database unavailable",
     description:
-      "The database could not do the work now: a statement or lock wait ran past `postgres.statementTimeoutMs`, a deadlock, a lost connection or a server restarting. Nothing was acknowledged; retry with the same idempotency key (work that did commit before a connection was lost is answered as a replay).",
+      "The database refused the work for now and rolled it back: a statement or lock wait ran past `postgres.statementTimeoutMs`, a deadlock, no connection to be had, or a server restarting. Nothing was done; retry with the same idempotency key.",
   },
   internal_error: {
     status: 500,

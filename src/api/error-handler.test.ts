@@ -220,7 +220,11 @@ describe("mapError", () => {
     expect(mapError(database("57014"))).toMatchObject({ code: "database_unavailable" });
     expect(mapError(database("40001"))).toMatchObject({ code: "database_unavailable" });
     expect(mapError(database("08006"))).toMatchObject({ code: "database_unavailable" });
-    expect(mapError(new Error("Connection terminated unexpectedly")).code).toBe("database_unavailable");
+    expect(mapError(new Error("Client has encountered a connection error and is not queryable")).code).toBe(
+      "database_unavailable",
+    );
+    // A statement in flight when the socket closed may have been a COMMIT that committed.
+    expect(mapError(new Error("Connection terminated unexpectedly")).code).toBe("internal_error");
     // A constraint or a syntax error points at the code, not at the database's state.
     expect(mapError(database("23505")).code).toBe("internal_error");
     expect(mapError(database("42601")).code).toBe("internal_error");

@@ -84,8 +84,7 @@ export function mapError(error: unknown): Mapped {
 const internal: Mapped = { code: "internal_error", detail: "An unexpected error occurred." };
 const unavailable: Mapped = {
   code: "database_unavailable",
-  detail:
-    "The database could not do the work now; nothing was acknowledged. Retry with the same idempotency key.",
+  detail: "The database refused the work for now and nothing was done; retry with the same idempotency key.",
 };
 
 function describeValidation(where: string, errors: readonly FastifySchemaValidationError[]): Mapped {

@@ -44,6 +44,9 @@ Configuration comes from GIFTSTREAM_CONFIG (a JSON or YAML file) and the environ
 GIFTSTREAM_SECRET_KEY, GIFTSTREAM_SECRET_KEY_PREVIOUS);
 see docs/configuration.md.`;
 
+/** The command being run, as parsed, for messages about a failure that ends it. */
+let running = "giftstream";
+
 async function main(argv: string[]): Promise<number> {
   const { positionals, values } = parseArgs({
     args: argv,
@@ -55,6 +58,7 @@ async function main(argv: string[]): Promise<number> {
     },
   });
   const command = positionals[0];
+  running = command ?? running;
   if (values.help || command === undefined || command === "help") {
     console.log(usage);
     return command === undefined && !values.help ? 2 : 0;
@@ -210,11 +214,6 @@ async function serve(config: ReturnType<typeof loadConfig>, logger: pino.Logger)
   });
 }
 
-/** The command's name for messages: `giftstream` when none was given. */
-function command(argv: readonly string[]): string {
-  return argv[2] ?? "giftstream";
-}
-
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (error: unknown) => {
@@ -224,7 +223,7 @@ main(process.argv.slice(2)).then(
     }
     // A database the operator must act on (an import that did not finish): said, not a stack.
     if (error instanceof TransferError) {
-      console.error(`${command(process.argv)}: ${error.message}`);
+      console.error(`${running}: ${error.message}`);
       process.exit(1);
     }
     console.error(error);

@@ -58,6 +58,8 @@ export async function openTestApp(
   const named = overrides.databaseUrl !== undefined || env.DATABASE_URL !== undefined;
   if (!named && composed.runtime.store.dialect !== store) {
     await composed.close();
+    await database?.drop();
+    rmSync(dir, { recursive: true, force: true });
     throw new Error(`the test app opened ${composed.runtime.store.dialect}, not ${store}`);
   }
   await composed.app.ready();

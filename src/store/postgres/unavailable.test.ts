@@ -80,6 +80,7 @@ describe("isPostgresUnavailable", () => {
     it("is true when the server ends the session mid-query, and for the dead connection after", async () => {
       const p = await pool({ connectionsMax: 2 });
       const victim = await p.connect();
+      const ended = new Promise((resolve) => victim.once("error", resolve));
       victim.on("error", () => undefined);
       try {
         const { rows } = await victim.query<{ pid: number }>("SELECT pg_backend_pid() AS pid");
@@ -94,10 +95,34 @@ describe("isPostgresUnavailable", () => {
           await new Promise((resolve) => setTimeout(resolve, 20));
         }
         await p.query("SELECT pg_terminate_backend($1)", [rows[0]?.pid]);
+        // The server answered the statement with FATAL 57P01 before closing: it did not commit.
         const error = await sleeping;
+        expect(error).toMatchObject({ code: "57P01" });
         expect(isPostgresUnavailable(error)).toBe(true);
+        // A statement sent once the client knows its connection failed never leaves it.
+        await ended;
         const after = await failure(victim.query("SELECT 1"));
+        expect(after).toMatchObject({
+          message: "Client has encountered a connection error and is not queryable",
+        });
         expect(isPostgresUnavailable(after)).toBe(true);
+      } finally {
+        victim.release(true);
+      }
+    });
+
+    it("is false when the connection closes with a statement in flight and no answer", async () => {
+      // What a COMMIT whose socket dropped looks like: the outcome is unknown, so not retryable.
+      const p = await pool({ connectionsMax: 1 });
+      const victim = await p.connect();
+      victim.on("error", () => undefined);
+      try {
+        const sleeping = failure(victim.query("SELECT pg_sleep(30)"));
+        // The socket itself goes, as a network failure would, without the server saying anything.
+        (victim as unknown as { connection: { stream: { destroy(): void } } }).connection.stream.destroy();
+        const error = await sleeping;
+        expect(error).toMatchObject({ message: expect.stringMatching(/^Connection terminated/) });
+        expect(isPostgresUnavailable(error)).toBe(false);
       } finally {
         victim.release(true);
       }

@@ -1,7 +1,8 @@
 import pg from "pg";
 
 /**
- * SQLSTATEs that say the database could not do the work now, not that the work was wrong: the
+ * SQLSTATEs that say the database could not do the work now, not that the work was wrong, and
+ * that the server sent as its answer, so the work did not commit: the
  * statement or lock wait ran past `statement_timeout` (57014), the session was ended for idling
  * in a transaction (25P03), a deadlock or serialization failure (40P01, 40001), a lock refused
  * (55P03), and whole classes for lost connections (08), exhausted resources (53) and a server
@@ -11,12 +12,16 @@ const transientCodes = new Set(["57014", "25P03", "40001", "40P01", "55P03"]);
 const transientClasses = ["08", "53", "57P"];
 
 /**
- * What node-postgres throws, as plain Errors without a SQLSTATE, when the connection itself
- * fails: the server went away mid-query, a connection could not be opened or checked out of the
- * pool in time, or a client that already failed was used again. These messages are pg 8's own.
+ * What node-postgres throws, as plain Errors without a SQLSTATE, for a statement that never
+ * reached the server: no connection could be opened or checked out of the pool in time, or the
+ * client had already failed or closed. These messages are pg 8's own.
+ *
+ * Not here: "Connection terminated unexpectedly", the socket closing with a statement in flight
+ * and no answer. If that statement was a COMMIT, it may have committed, and a retry of a request
+ * whose answer is not kept with its work (docs/api.md, kept answers) would apply it again; such
+ * an error stays `internal_error`, as any outcome the service cannot know.
  */
 const connectionMessages = [
-  "Connection terminated",
   "timeout exceeded when trying to connect",
   "Client has encountered a connection error and is not queryable",
   "Client was closed and is not queryable",
