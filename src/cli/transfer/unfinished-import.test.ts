@@ -26,12 +26,10 @@ describe("an import that did not finish", () => {
     await markImportStarted(store, "/backups/dump.ndjson.gz", Date.UTC(2026, 10, 28, 5, 0, 0));
     await store.close();
 
-    const refused = await openStore(config).then(
-      () => expect.fail("a marked database must be refused"),
-      (error: unknown) => error,
-    );
-    expect(refused).toBeInstanceOf(TransferError);
-    expect((refused as Error).message).toBe(
+    const refused = openStore(config);
+    await expect(refused).rejects.toBeInstanceOf(TransferError);
+    await expect(refused).rejects.toHaveProperty(
+      "message",
       "this database holds an import that did not finish (from /backups/dump.ndjson.gz, started 2026-11-28T05:00:00.000Z): it holds part of a dump at most. Drop it (delete the SQLite file, or drop and recreate the PostgreSQL schema), run giftstream migrate, and import again",
     );
 
